@@ -1,0 +1,81 @@
+package cmd
+
+import (
+	cmtcfg "github.com/cometbft/cometbft/config"
+
+	evmhd "github.com/cosmos/evm/crypto/hd"
+	evmserverconfig "github.com/cosmos/evm/server/config"
+
+	serverconfig "github.com/cosmos/cosmos-sdk/server/config"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/opengpu/ogpu/app"
+)
+
+// AppConfig is app.toml: the SDK server, the EVM and its JSON-RPC, and ogpu's own section.
+type AppConfig struct {
+	serverconfig.Config `mapstructure:",squash"`
+
+	EVM     evmserverconfig.EVMConfig     `mapstructure:"evm"`
+	JSONRPC evmserverconfig.JSONRPCConfig `mapstructure:"json-rpc"`
+	TLS     evmserverconfig.TLSConfig     `mapstructure:"tls"`
+	Ogpu    OgpuConfig                    `mapstructure:"ogpu"`
+}
+
+// OgpuConfig is the [ogpu] section of app.toml.
+type OgpuConfig struct {
+	// CheckInvariants ends every block with a check of all invariants (test and dev chains).
+	CheckInvariants bool `mapstructure:"check-invariants"`
+}
+
+const ogpuConfigTemplate = `
+###############################################################################
+###                                  ogpu                                   ###
+###############################################################################
+
+[ogpu]
+
+# Check every invariant (fixed supply, module balances) at the end of every block; a broken
+# invariant halts the chain. On for dev and test chains; it costs time on a busy chain.
+check-invariants = {{ .Ogpu.CheckInvariants }}
+`
+
+// appConfigTemplate is the app.toml template.
+const appConfigTemplate = serverconfig.DefaultConfigTemplate + evmserverconfig.DefaultEVMConfigTemplate + ogpuConfigTemplate
+
+// defaultAppConfig is what `ogpud init` writes: zero minimum gas price for Cosmos txs (the EVM
+// fee market sets the base fee), the EVM chain id 1071, and JSON-RPC on so dApps work.
+func defaultAppConfig(evmChainID uint64) AppConfig {
+	srv := serverconfig.DefaultConfig()
+	srv.MinGasPrices = "0" + app.BaseDenom
+
+	evm := evmserverconfig.DefaultEVMConfig()
+	evm.EVMChainID = evmChainID
+
+	rpc := evmserverconfig.DefaultJSONRPCConfig()
+	rpc.Enable = true
+
+	return AppConfig{
+		Config:  *srv,
+		EVM:     *evm,
+		JSONRPC: *rpc,
+		TLS:     *evmserverconfig.DefaultTLSConfig(),
+	}
+}
+
+// defaultCometConfig is config.toml: CometBFT's defaults (1 s blocks) with the app-side
+// mempool the EVM mempool needs.
+func defaultCometConfig() *cmtcfg.Config {
+	cfg := cmtcfg.DefaultConfig()
+	cfg.Mempool.Type = cmtcfg.MempoolTypeApp
+	return cfg
+}
+
+// SetSDKConfig sets the bech32 prefixes and the Ethereum HD path (coin type 60) once per process.
+func SetSDKConfig() {
+	cfg := sdk.GetConfig()
+	app.SetBech32Prefixes(cfg)
+	cfg.SetCoinType(evmhd.Bip44CoinType)
+	cfg.SetPurpose(sdk.Purpose)
+	cfg.Seal()
+}

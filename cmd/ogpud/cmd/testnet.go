@@ -1,0 +1,150 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cometbft/cometbft/p2p"
+
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/opengpu/ogpu/app"
+)
+
+// TestnetCmd groups the local network commands.
+func TestnetCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "testnet",
+		Short: "Local multi-validator networks",
+	}
+	cmd.AddCommand(testnetInitFilesCmd())
+	return cmd
+}
+
+func testnetInitFilesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "init-files",
+		Short: "Write the homes of an N-validator network on 127.0.0.1 … 127.0.0.N",
+		Long: `Write one home per validator under --output-dir (node0, node1, …). Node i listens on
+127.0.0.(i+1) with the standard ports (P2P 26656, RPC 26657, gRPC 9090, REST 1317, JSON-RPC 8545/8546),
+and all share one genesis with the 21,000,000 OGPU allocation. Start each with
+  ogpud start --home DIR/nodeI`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, _ := cmd.Flags().GetInt("v")
+			dir, _ := cmd.Flags().GetString("output-dir")
+			chainID, _ := cmd.Flags().GetString("chain-id")
+			evmChainID, _ := cmd.Flags().GetUint64("evm-chain-id")
+			if n < 1 || n > 250 {
+				return fmt.Errorf("--v %d: must be between 1 and 250", n)
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			if err := InitTestnetFiles(self, dir, chainID, evmChainID, n); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Wrote %d validator homes in %s (chain-id %s)\n", n, dir, chainID)
+			return nil
+		},
+	}
+	cmd.Flags().Int("v", 4, "number of validators")
+	cmd.Flags().String("output-dir", ".localnet", "directory for the validator homes")
+	cmd.Flags().String("chain-id", "ogpu-local-1", "chain id")
+	cmd.Flags().Uint64("evm-chain-id", app.DefaultEVMChainID, "EVM chain id")
+	return cmd
+}
+
+// NodeHost is the loopback address node i of a local network listens on.
+func NodeHost(i int) string { return fmt.Sprintf("127.0.0.%d", i+1) }
+
+// InitTestnetFiles writes n validator homes under dir sharing one genesis.
+func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("--output-dir %s: already exists; remove it first", dir)
+	}
+	homes := make([]string, n)
+	validators := make([]DevAccount, n)
+	for i := range homes {
+		homes[i] = filepath.Join(dir, fmt.Sprintf("node%d", i))
+		run := func(args ...string) ([]byte, error) { return runSelf(self, append(args, "--home", homes[i])...) }
+		if _, err := run("init", fmt.Sprintf("node%d", i), "--chain-id", chainID); err != nil {
+			return err
+		}
+		if validators[i], err = addKey(run, "validator"); err != nil {
+			return err
+		}
+	}
+	genesis0 := filepath.Join(homes[0], "config", "genesis.json")
+	fund := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(1_000_000).Mul(oneOGPU))
+	for _, v := range validators {
+		if _, err := runSelf(self, "genesis", "add-genesis-account", v.Address, fund.String(), "--home", homes[0]); err != nil {
+			return err
+		}
+	}
+
+	gentxDir := filepath.Join(dir, "gentxs")
+	bond := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(devSelfBond).Mul(oneOGPU))
+	for i, home := range homes {
+		if i > 0 {
+			if err := copyFile(genesis0, filepath.Join(home, "config", "genesis.json")); err != nil {
+				return err
+			}
+		}
+		if _, err := runSelf(self, "genesis", "gentx", "validator", bond.String(), "--home", home,
+			"--chain-id", chainID, "--keyring-backend", "test", "--gas-prices", genesisGasPrice,
+			"--ip", NodeHost(i), "--output-document", filepath.Join(gentxDir, fmt.Sprintf("node%d.json", i))); err != nil {
+			return err
+		}
+	}
+	if _, err := runSelf(self, "genesis", "collect-gentxs", "--gentx-dir", gentxDir, "--home", homes[0]); err != nil {
+		return err
+	}
+	team, err := addKey(func(args ...string) ([]byte, error) { return runSelf(self, append(args, "--home", homes[0])...) }, "team")
+	if err != nil {
+		return err
+	}
+	if _, err := runSelf(self, "genesis", "allocate", "--team", team.Address, "--home", homes[0]); err != nil {
+		return err
+	}
+
+	peers := make([]string, n)
+	for i, home := range homes {
+		key, err := p2p.LoadNodeKey(filepath.Join(home, "config", "node_key.json"))
+		if err != nil {
+			return err
+		}
+		peers[i] = fmt.Sprintf("%s@%s:26656", key.ID(), NodeHost(i))
+	}
+	for i, home := range homes {
+		if i > 0 {
+			if err := copyFile(genesis0, filepath.Join(home, "config", "genesis.json")); err != nil {
+				return err
+			}
+		}
+		others := append(append([]string{}, peers[:i]...), peers[i+1:]...)
+		if err := configureNode(home, nodeAddrs{host: NodeHost(i), peers: strings.Join(others, ","), evmChainID: evmChainID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	bz, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, bz, 0o600)
+}
