@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+
+	"github.com/opengpu/ogpu/testutil/network"
+)
+
+// devAccount is an entry of dev-keys.json.
+type devAccount struct {
+	Name     string `json:"name"`
+	Address  string `json:"address"`
+	EthAddr  string `json:"eth_address"`
+	Mnemonic string `json:"mnemonic"`
+}
+
+func readDevAccounts(t *testing.T, home string) map[string]devAccount {
+	t.Helper()
+	bz, err := os.ReadFile(filepath.Join(home, "dev-keys.json"))
+	require.NoError(t, err)
+	var list []devAccount
+	require.NoError(t, json.Unmarshal(bz, &list))
+	m := map[string]devAccount{}
+	for _, a := range list {
+		m[a.Name] = a
+	}
+	return m
+}
+
+// balance reads an account's aogpu balance over REST at the latest height.
+func balance(t *testing.T, n *network.Node, addr string) sdkmath.Int {
+	t.Helper()
+	var res struct {
+		Balance struct {
+			Amount string `json:"amount"`
+		} `json:"balance"`
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, network.GetJSON(ctx, n.REST()+"/cosmos/bank/v1beta1/balances/"+addr+"/by_denom?denom=aogpu", &res))
+	amt, ok := sdkmath.NewIntFromString(res.Balance.Amount)
+	require.True(t, ok, "balance %q", res.Balance.Amount)
+	return amt
+}
+
+// sendTx sends `ogpud tx ...` from the dev home and waits until the tx is in a block; it
+// returns the tx's result code and raw log.
+func sendTx(t *testing.T, bin, home string, args ...string) (uint32, string) {
+	t.Helper()
+	args = append(append([]string{"tx"}, args...), "--home", home, "--gas-prices", "1000000000aogpu",
+		"--gas", "auto", "--gas-adjustment", "1.5", "--yes", "--output", "json")
+	out, err := network.TryRun(bin, args...)
+	if err != nil {
+		// a tx rejected by simulation or CheckTx never reaches a block
+		return 1, err.Error()
+	}
+	var res struct {
+		TxHash string `json:"txhash"`
+		Code   uint32 `json:"code"`
+		RawLog string `json:"raw_log"`
+	}
+	require.NoError(t, json.Unmarshal(lastJSON(out), &res), "tx output %s", out)
+	if res.Code != 0 {
+		return res.Code, res.RawLog
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := network.TryRun(bin, "q", "tx", res.TxHash, "--home", home, "--output", "json")
+		if err == nil {
+			var q struct {
+				Code   uint32 `json:"code"`
+				RawLog string `json:"raw_log"`
+			}
+			require.NoError(t, json.Unmarshal(lastJSON(out), &q))
+			return q.Code, q.RawLog
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("tx %s not found in a block within 30 s", res.TxHash)
+	return 0, ""
+}
+
+func lastJSON(out []byte) []byte {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(strings.TrimSpace(lines[i]), "{") {
+			return []byte(lines[i])
+		}
+	}
+	return out
+}
+
+// ogpu returns n OGPU in aogpu.
+func ogpu(n int64) sdkmath.Int { return sdkmath.NewInt(n).Mul(sdkmath.NewIntWithDecimal(1, 18)) }
+
+func coin(amt sdkmath.Int) string { return fmt.Sprintf("%saogpu", amt) }
