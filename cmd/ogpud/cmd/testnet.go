@@ -87,7 +87,10 @@ func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error
 		}
 	}
 	genesis0 := filepath.Join(homes[0], "config", "genesis.json")
-	fund := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(1_000_000).Mul(oneOGPU))
+	// validators are paid from the community share (3,150,000 OGPU): up to 600,000 OGPU each,
+	// five sixths of it bonded
+	perValidator := min(int64(600_000), 3_000_000/int64(n))
+	fund := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(perValidator).Mul(oneOGPU))
 	for _, v := range validators {
 		if _, err := runSelf(self, "genesis", "add-genesis-account", v.Address, fund.String(), "--home", homes[0]); err != nil {
 			return err
@@ -95,7 +98,10 @@ func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error
 	}
 
 	gentxDir := filepath.Join(dir, "gentxs")
-	bond := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(devSelfBond).Mul(oneOGPU))
+	if err := os.MkdirAll(gentxDir, 0o755); err != nil {
+		return err
+	}
+	bond := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(perValidator*5/6).Mul(oneOGPU))
 	for i, home := range homes {
 		if i > 0 {
 			if err := copyFile(genesis0, filepath.Join(home, "config", "genesis.json")); err != nil {
