@@ -1,8 +1,369 @@
 package cmd
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	dbm "github.com/cosmos/cosmos-db"
+	evmhd "github.com/cosmos/evm/crypto/hd"
+
+	"cosmossdk.io/log/v2"
+	sdkmath "cosmossdk.io/math"
+
+	"github.com/cosmos/cosmos-sdk/client"
+	clienttx "github.com/cosmos/cosmos-sdk/client/tx"
+	"github.com/cosmos/cosmos-sdk/codec"
+	"github.com/cosmos/cosmos-sdk/crypto/keyring"
+	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	txtypes "github.com/cosmos/cosmos-sdk/types/tx"
+	"github.com/cosmos/cosmos-sdk/types/tx/signing"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+
+	"github.com/opengpu/ogpu/app"
+)
 
 // BenchCmd groups the benchmarks.
 func BenchCmd() *cobra.Command {
-	return &cobra.Command{Use: "bench", Short: "Benchmarks against a running chain"}
+	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks on a fresh dev chain"}
+	cmd.AddCommand(benchBankCmd())
+	return cmd
+}
+
+func benchBankCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bank",
+		Short: "Bank-send transactions per second on a fresh dev chain, from concurrent clients",
+		Long: `Start a fresh dev chain, fund --clients accounts from alice, then let every client sign and
+broadcast bank sends (sync mode, over gRPC) for --duration. The figure is the number of txs committed
+in the blocks of the measuring window divided by the block time span of that window.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			clients, _ := cmd.Flags().GetInt("clients")
+			duration, _ := cmd.Flags().GetDuration("duration")
+			if clients < 1 {
+				return fmt.Errorf("--clients %d: must be at least 1", clients)
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			home, err := os.MkdirTemp("", "ogpu-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(home)
+			res, err := BenchBankSend(cmd.Context(), self, home, clients, duration)
+			if err != nil {
+				return err
+			}
+			bz, _ := json.MarshalIndent(res, "", "  ")
+			fmt.Fprintln(cmd.OutOrStdout(), string(bz))
+			return nil
+		},
+	}
+	cmd.Flags().Int("clients", 8, "concurrent clients, one account each")
+	cmd.Flags().Duration("duration", 20*time.Second, "how long the clients send")
+	return cmd
+}
+
+// BankBenchResult is what `ogpud bench bank` measures.
+type BankBenchResult struct {
+	Clients     int     `json:"clients"`
+	Broadcast   int64   `json:"broadcast"`
+	Rejected    int64   `json:"rejected"`
+	Committed   int64   `json:"committed"`
+	Blocks      int64   `json:"blocks"`
+	Seconds     float64 `json:"seconds"`
+	TxPerSecond float64 `json:"tx_per_second"`
+	TxPerBlock  float64 `json:"tx_per_block"`
+	NumCPU      int     `json:"num_cpu"`
+}
+
+// BenchBankSend runs the bank-send benchmark on a new dev chain in home.
+func BenchBankSend(ctx context.Context, self, home string, clients int, duration time.Duration) (BankBenchResult, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, err := SetupDevHome(self, home); err != nil {
+		return BankBenchResult{}, err
+	}
+	node := exec.Command(self, "start", "--home", home, "--log_level", "error")
+	logFile, err := os.Create(filepath.Join(home, "node.log"))
+	if err != nil {
+		return BankBenchResult{}, err
+	}
+	defer logFile.Close()
+	node.Stdout, node.Stderr = logFile, logFile
+	if err := node.Start(); err != nil {
+		return BankBenchResult{}, err
+	}
+	defer func() {
+		_ = node.Process.Signal(os.Interrupt)
+		_ = node.Wait()
+	}()
+
+	rpc := "http://127.0.0.1:26657"
+	if _, err := waitHeight(ctx, rpc, 2, 2*time.Minute); err != nil {
+		return BankBenchResult{}, err
+	}
+	conn, err := grpc.NewClient("127.0.0.1:9090", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return BankBenchResult{}, err
+	}
+	defer conn.Close()
+
+	enc := app.New(log.NewNopLogger(), dbm.NewMemDB(), false, simtestutil.EmptyAppOptions{})
+	kr, err := keyring.New(app.Name, keyring.BackendTest, home, nil, enc.AppCodec(), evmhd.EthSecp256k1Option())
+	if err != nil {
+		return BankBenchResult{}, err
+	}
+	b := &bankBench{conn: conn, kr: kr, cdc: enc.AppCodec(), txConfig: enc.TxConfig()}
+
+	// one fresh account per client, funded from alice in one multi-send
+	names := make([]string, clients)
+	perClient := sdk.NewCoins(sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(1_000).Mul(oneOGPU)))
+	var outputs []banktypes.Output
+	for i := range names {
+		names[i] = fmt.Sprintf("bench%d", i)
+		rec, _, err := kr.NewMnemonic(names[i], keyring.English, evmhd.BIP44HDPath, keyring.DefaultBIP39Passphrase, evmhd.EthSecp256k1)
+		if err != nil {
+			return BankBenchResult{}, err
+		}
+		addr, err := rec.GetAddress()
+		if err != nil {
+			return BankBenchResult{}, err
+		}
+		outputs = append(outputs, banktypes.Output{Address: addr.String(), Coins: perClient})
+	}
+	alice, err := b.address("alice")
+	if err != nil {
+		return BankBenchResult{}, err
+	}
+	total := sdk.NewCoins(sdk.NewCoin(app.BaseDenom, perClient.AmountOf(app.BaseDenom).MulRaw(int64(clients))))
+	fund := &banktypes.MsgMultiSend{Inputs: []banktypes.Input{{Address: alice.String(), Coins: total}}, Outputs: outputs}
+	if err := b.sendOne(ctx, "alice", fund, 200_000+uint64(clients)*40_000); err != nil {
+		return BankBenchResult{}, fmt.Errorf("fund clients: %w", err)
+	}
+	h, err := waitHeight(ctx, rpc, 0, time.Minute)
+	if err != nil {
+		return BankBenchResult{}, err
+	}
+	if _, err := waitHeight(ctx, rpc, h+2, time.Minute); err != nil {
+		return BankBenchResult{}, err
+	}
+
+	start, err := waitHeight(ctx, rpc, 0, time.Minute)
+	if err != nil {
+		return BankBenchResult{}, err
+	}
+	var broadcast, rejected atomic.Int64
+	runCtx, cancel := context.WithTimeout(ctx, duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func(i int, name string) {
+			defer wg.Done()
+			to := outputs[(i+1)%len(outputs)].Address
+			b.sendLoop(runCtx, name, to, &broadcast, &rejected)
+		}(i, name)
+	}
+	wg.Wait()
+	end, err := waitHeight(ctx, rpc, 0, time.Minute)
+	if err != nil {
+		return BankBenchResult{}, err
+	}
+	// let the blocks proposed from what is already in the mempool land
+	if end, err = waitHeight(ctx, rpc, end+2, time.Minute); err != nil {
+		return BankBenchResult{}, err
+	}
+
+	committed, seconds, err := committedTxs(ctx, rpc, start, end)
+	if err != nil {
+		return BankBenchResult{}, err
+	}
+	blocks := end - start
+	return BankBenchResult{
+		Clients: clients, Broadcast: broadcast.Load(), Rejected: rejected.Load(), Committed: committed,
+		Blocks: blocks, Seconds: seconds, TxPerSecond: float64(committed) / seconds,
+		TxPerBlock: float64(committed) / float64(blocks), NumCPU: runtime.NumCPU(),
+	}, nil
+}
+
+type bankBench struct {
+	conn     *grpc.ClientConn
+	kr       keyring.Keyring
+	cdc      codec.Codec
+	txConfig client.TxConfig
+}
+
+func (b *bankBench) address(name string) (sdk.AccAddress, error) {
+	rec, err := b.kr.Key(name)
+	if err != nil {
+		return nil, err
+	}
+	return rec.GetAddress()
+}
+
+// benchGasPrice is ten times the initial base fee, so rising base fees do not stall the run.
+const benchGasPrice = "10000000000" + app.BaseDenom
+
+func (b *bankBench) factory(name string, gas uint64) (clienttx.Factory, error) {
+	addr, err := b.address(name)
+	if err != nil {
+		return clienttx.Factory{}, err
+	}
+	info, err := authtypes.NewQueryClient(b.conn).AccountInfo(context.Background(), &authtypes.QueryAccountInfoRequest{Address: addr.String()})
+	if err != nil {
+		return clienttx.Factory{}, fmt.Errorf("account %s: %w", name, err)
+	}
+	return clienttx.Factory{}.
+		WithTxConfig(b.txConfig).WithKeybase(b.kr).WithChainID(DevChainID).WithFromName(name).
+		WithAccountNumber(info.Info.AccountNumber).WithSequence(info.Info.Sequence).
+		WithGas(gas).WithGasPrices(benchGasPrice).WithSignMode(signing.SignMode_SIGN_MODE_DIRECT), nil
+}
+
+func (b *bankBench) sign(f clienttx.Factory, msg sdk.Msg) ([]byte, error) {
+	builder, err := f.BuildUnsignedTx(msg)
+	if err != nil {
+		return nil, err
+	}
+	if err := clienttx.Sign(context.Background(), f, f.FromName(), builder, true); err != nil {
+		return nil, err
+	}
+	return b.txConfig.TxEncoder()(builder.GetTx())
+}
+
+func (b *bankBench) broadcast(ctx context.Context, txBytes []byte) (*sdk.TxResponse, error) {
+	res, err := txtypes.NewServiceClient(b.conn).BroadcastTx(ctx, &txtypes.BroadcastTxRequest{TxBytes: txBytes, Mode: txtypes.BroadcastMode_BROADCAST_MODE_SYNC})
+	if err != nil {
+		return nil, err
+	}
+	return res.TxResponse, nil
+}
+
+func (b *bankBench) sendOne(ctx context.Context, name string, msg sdk.Msg, gas uint64) error {
+	f, err := b.factory(name, gas)
+	if err != nil {
+		return err
+	}
+	txBytes, err := b.sign(f, msg)
+	if err != nil {
+		return err
+	}
+	res, err := b.broadcast(ctx, txBytes)
+	if err != nil {
+		return err
+	}
+	if res.Code != 0 {
+		return fmt.Errorf("code %d: %s", res.Code, res.RawLog)
+	}
+	return nil
+}
+
+// sendLoop signs and broadcasts 1 aogpu sends from name until ctx ends, keeping its own sequence.
+func (b *bankBench) sendLoop(ctx context.Context, name, to string, broadcast, rejected *atomic.Int64) {
+	f, err := b.factory(name, 150_000)
+	if err != nil {
+		rejected.Add(1)
+		return
+	}
+	from, _ := b.address(name)
+	msg := banktypes.NewMsgSend(from, sdk.MustAccAddressFromBech32(to), sdk.NewCoins(sdk.NewInt64Coin(app.BaseDenom, 1)))
+	for ctx.Err() == nil {
+		txBytes, err := b.sign(f, msg)
+		if err != nil {
+			rejected.Add(1)
+			return
+		}
+		res, err := b.broadcast(ctx, txBytes)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				rejected.Add(1)
+			}
+		case res.Code != 0:
+			rejected.Add(1)
+			// resynchronise the sequence with the chain after a rejection
+			if nf, err := b.factory(name, 150_000); err == nil {
+				f = nf
+			}
+		default:
+			broadcast.Add(1)
+			f = f.WithSequence(f.Sequence() + 1)
+		}
+	}
+}
+
+// waitHeight waits until the node's latest height is at least h and returns it.
+func waitHeight(ctx context.Context, rpc string, h int64, timeout time.Duration) (int64, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		var st struct {
+			Result struct {
+				SyncInfo struct {
+					Height string `json:"latest_block_height"`
+				} `json:"sync_info"`
+			} `json:"result"`
+		}
+		if err := getJSON(ctx, rpc+"/status", &st); err == nil {
+			cur, _ := strconv.ParseInt(st.Result.SyncInfo.Height, 10, 64)
+			if cur >= h && cur > 0 {
+				return cur, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("height %d not reached at %s within %s", h, rpc, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// committedTxs counts the txs in blocks (from, to] and the block-time span between from and to.
+func committedTxs(ctx context.Context, rpc string, from, to int64) (int64, float64, error) {
+	var total int64
+	var first, last time.Time
+	for h := from; h <= to; h++ {
+		var blk struct {
+			Result struct {
+				Block struct {
+					Header struct {
+						Time time.Time `json:"time"`
+					} `json:"header"`
+					Data struct {
+						Txs []string `json:"txs"`
+					} `json:"data"`
+				} `json:"block"`
+			} `json:"result"`
+		}
+		if err := getJSON(ctx, fmt.Sprintf("%s/block?height=%d", rpc, h), &blk); err != nil {
+			return 0, 0, err
+		}
+		if h == from {
+			first = blk.Result.Block.Header.Time
+			continue
+		}
+		total += int64(len(blk.Result.Block.Data.Txs))
+		last = blk.Result.Block.Header.Time
+	}
+	return total, last.Sub(first).Seconds(), nil
 }
