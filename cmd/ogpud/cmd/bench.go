@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	dbm "github.com/cosmos/cosmos-db"
 	evmhd "github.com/cosmos/evm/crypto/hd"
@@ -117,7 +118,10 @@ func BenchBankSend(ctx context.Context, self, home string, clients int, duration
 		_ = node.Wait()
 	}()
 
-	rpc := "http://127.0.0.1:26657"
+	rpc, err := rpchttp.New("http://127.0.0.1:26657", "/websocket")
+	if err != nil {
+		return BankBenchResult{}, err
+	}
 	if _, err := waitHeight(ctx, rpc, 2, 2*time.Minute); err != nil {
 		return BankBenchResult{}, err
 	}
@@ -310,25 +314,17 @@ func (b *bankBench) sendLoop(ctx context.Context, name, to string, broadcast, re
 	}
 }
 
-// waitHeight waits until the node's latest height is at least h and returns it.
-func waitHeight(ctx context.Context, rpc string, h int64, timeout time.Duration) (int64, error) {
+// waitHeight waits until the node's latest height is at least h (and at least 1) and returns it.
+func waitHeight(ctx context.Context, rpc *rpchttp.HTTP, h int64, timeout time.Duration) (int64, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		var st struct {
-			Result struct {
-				SyncInfo struct {
-					Height string `json:"latest_block_height"`
-				} `json:"sync_info"`
-			} `json:"result"`
-		}
-		if err := getJSON(ctx, rpc+"/status", &st); err == nil {
-			cur, _ := strconv.ParseInt(st.Result.SyncInfo.Height, 10, 64)
-			if cur >= h && cur > 0 {
+		if st, err := rpc.Status(ctx); err == nil {
+			if cur := st.SyncInfo.LatestBlockHeight; cur >= h && cur > 0 {
 				return cur, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("height %d not reached at %s within %s", h, rpc, timeout)
+			return 0, fmt.Errorf("height %d not reached within %s", h, timeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -339,31 +335,20 @@ func waitHeight(ctx context.Context, rpc string, h int64, timeout time.Duration)
 }
 
 // committedTxs counts the txs in blocks (from, to] and the block-time span between from and to.
-func committedTxs(ctx context.Context, rpc string, from, to int64) (int64, float64, error) {
+func committedTxs(ctx context.Context, rpc *rpchttp.HTTP, from, to int64) (int64, float64, error) {
 	var total int64
 	var first, last time.Time
 	for h := from; h <= to; h++ {
-		var blk struct {
-			Result struct {
-				Block struct {
-					Header struct {
-						Time time.Time `json:"time"`
-					} `json:"header"`
-					Data struct {
-						Txs []string `json:"txs"`
-					} `json:"data"`
-				} `json:"block"`
-			} `json:"result"`
-		}
-		if err := getJSON(ctx, fmt.Sprintf("%s/block?height=%d", rpc, h), &blk); err != nil {
+		blk, err := rpc.Block(ctx, &h)
+		if err != nil {
 			return 0, 0, err
 		}
 		if h == from {
-			first = blk.Result.Block.Header.Time
+			first = blk.Block.Time
 			continue
 		}
-		total += int64(len(blk.Result.Block.Data.Txs))
-		last = blk.Result.Block.Header.Time
+		total += int64(len(blk.Block.Txs))
+		last = blk.Block.Time
 	}
 	return total, last.Sub(first).Seconds(), nil
 }
