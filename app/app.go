@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	goruntime "runtime"
+	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cast"
@@ -213,10 +215,10 @@ func New(
 
 	// the EVM's state database and the parallel tx runner see every persistent store
 	var nonTransientKeys []storetypes.StoreKey
-	for _, name := range sortedKeys(keys) {
+	for _, name := range slices.Sorted(maps.Keys(keys)) {
 		nonTransientKeys = append(nonTransientKeys, keys[name])
 	}
-	for _, name := range sortedKeys(oKeys) {
+	for _, name := range slices.Sorted(maps.Keys(oKeys)) {
 		nonTransientKeys = append(nonTransientKeys, oKeys[name])
 	}
 

@@ -2,7 +2,6 @@ package app
 
 import (
 	"maps"
-	"sort"
 
 	corevm "github.com/ethereum/go-ethereum/core/vm"
 
@@ -83,12 +82,7 @@ func ModuleAccountPermissions() map[string][]string {
 // module accounts and precompiled contracts.
 func BlockedAddresses() map[string]bool {
 	blocked := make(map[string]bool)
-	names := make([]string, 0, len(moduleAccountPermissions))
 	for name := range moduleAccountPermissions {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
 		blocked[authtypes.NewModuleAddress(name).String()] = true
 	}
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
@@ -34,13 +33,4 @@ func (app *App) ExportAppStateAndValidators(forZeroHeight bool, jailAllowedAddrs
 		Height:          app.LastBlockHeight(),
 		ConsensusParams: app.GetConsensusParams(ctx),
 	}, err
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -121,19 +121,22 @@ func SetupDevHome(self, home string) ([]DevAccount, error) {
 	}
 
 	var accounts []DevAccount
-	for _, name := range []string{"validator", "alice", "bob", "provider", "team"} {
-		acc, err := addKey(run, name)
+	for _, f := range devFunding {
+		acc, err := addKey(run, f.name)
 		if err != nil {
 			return nil, err
 		}
 		accounts = append(accounts, acc)
-	}
-	for i, f := range devFunding {
 		amount := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(f.amount).Mul(oneOGPU))
-		if _, err := run("genesis", "add-genesis-account", accounts[i].Address, amount.String()); err != nil {
+		if _, err := run("genesis", "add-genesis-account", acc.Address, amount.String()); err != nil {
 			return nil, err
 		}
 	}
+	team, err := addKey(run, "team")
+	if err != nil {
+		return nil, err
+	}
+	accounts = append(accounts, team)
 	bond := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(devSelfBond).Mul(oneOGPU))
 	if _, err := run("genesis", "gentx", "validator", bond.String(), "--chain-id", DevChainID,
 		"--keyring-backend", "test", "--gas-prices", genesisGasPrice); err != nil {
@@ -142,7 +145,7 @@ func SetupDevHome(self, home string) ([]DevAccount, error) {
 	if _, err := run("genesis", "collect-gentxs"); err != nil {
 		return nil, err
 	}
-	if _, err := run("genesis", "allocate", "--team", accounts[4].Address); err != nil {
+	if _, err := run("genesis", "allocate", "--team", team.Address); err != nil {
 		return nil, err
 	}
 

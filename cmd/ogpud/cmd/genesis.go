@@ -120,7 +120,7 @@ equally) or from --file, a JSON file:
 			})
 		},
 	}
-	cmd.Flags().String(flagFile, "", "JSON allocation file (amounts in OGPU); flags override nothing when it is given")
+	cmd.Flags().String(flagFile, "", "JSON allocation file (amounts in OGPU), instead of the share and team flags")
 	cmd.Flags().StringArray(flagTeam, nil, "team member as ADDRESS or ADDRESS=AMOUNT in OGPU (repeatable)")
 	cmd.Flags().String(flagEcosystem, "", "ecosystem share in OGPU (default 10% of the supply)")
 	cmd.Flags().String(flagCommunity, "", "community and airdrop share in OGPU (default 15%)")
@@ -134,6 +134,11 @@ equally) or from --file, a JSON file:
 func allocationFromFlags(cmd *cobra.Command, genesisTime int64) (app.Allocation, error) {
 	var file allocationFile
 	if path, _ := cmd.Flags().GetString(flagFile); path != "" {
+		for _, f := range []string{flagTeam, flagEcosystem, flagCommunity, flagProviderRewards, flagReserve, flagVestingStart} {
+			if cmd.Flags().Changed(f) {
+				return app.Allocation{}, fmt.Errorf("--%s and --%s: give the allocation either in the file or in flags, not both", flagFile, f)
+			}
+		}
 		bz, err := os.ReadFile(path)
 		if err != nil {
 			return app.Allocation{}, fmt.Errorf("--%s: %w", flagFile, err)

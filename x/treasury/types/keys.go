@@ -1,5 +1,7 @@
 package types
 
+import "slices"
+
 const (
 	// ModuleName is the name of the treasury module.
 	ModuleName = "treasury"
@@ -22,11 +24,4 @@ var GovernedPools = []string{EcosystemPool, CommunityPool, ReservePool}
 var AllPools = []string{EcosystemPool, CommunityPool, ReservePool, ProviderRewardsPool}
 
 // IsGoverned reports whether pool is one governance may spend from.
-func IsGoverned(pool string) bool {
-	for _, p := range GovernedPools {
-		if p == pool {
-			return true
-		}
-	}
-	return false
-}
+func IsGoverned(pool string) bool { return slices.Contains(GovernedPools, pool) }
