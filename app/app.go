@@ -121,6 +121,9 @@ import (
 	upgradekeeper "github.com/cosmos/cosmos-sdk/x/upgrade/keeper"
 	upgradetypes "github.com/cosmos/cosmos-sdk/x/upgrade/types"
 
+	stakinggpu "github.com/opengpu/ogpu/x/staking-gpu"
+	stakinggpukeeper "github.com/opengpu/ogpu/x/staking-gpu/keeper"
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 	"github.com/opengpu/ogpu/x/treasury"
 	treasurykeeper "github.com/opengpu/ogpu/x/treasury/keeper"
 	treasurytypes "github.com/opengpu/ogpu/x/treasury/types"
@@ -170,7 +173,8 @@ type App struct {
 	Erc20Keeper     erc20keeper.Keeper
 	EVMMempool      sdkmempool.ExtMempool
 
-	TreasuryKeeper treasurykeeper.Keeper
+	TreasuryKeeper   treasurykeeper.Keeper
+	StakingGPUKeeper stakinggpukeeper.Keeper
 
 	// invariants are checked at the end of every block when checkInvariants is set (test chains)
 	invariants      []namedInvariant
@@ -210,6 +214,7 @@ func New(
 		evidencetypes.StoreKey, authzkeeper.StoreKey,
 		ibcexported.StoreKey, ibctransfertypes.StoreKey,
 		evmtypes.StoreKey, feemarkettypes.StoreKey, erc20types.StoreKey,
+		stakinggputypes.StoreKey,
 	)
 	oKeys := storetypes.NewObjectStoreKeys(banktypes.ObjectStoreKey, evmtypes.ObjectKey)
 
@@ -348,6 +353,10 @@ func New(
 	)
 
 	app.TreasuryKeeper = treasurykeeper.NewKeeper(app.BankKeeper, accAddrCodec, authority)
+	app.StakingGPUKeeper = stakinggpukeeper.NewKeeper(
+		appCodec, runtime.NewKVStoreService(keys[stakinggputypes.StoreKey]), accAddrCodec, authority,
+		app.BankKeeper, app.DistrKeeper, app.StakingKeeper,
+	)
 
 	// IBC transfer: core IBC -> erc20 middleware -> transfer (v1 and v2 routers)
 	var transferStack porttypes.IBCModule = transfer.NewIBCModule(app.TransferKeeper)
@@ -388,6 +397,7 @@ func New(
 		feemarket.NewAppModule(app.FeeMarketKeeper),
 		erc20.NewAppModule(app.Erc20Keeper, app.AccountKeeper),
 		treasury.NewAppModule(app.TreasuryKeeper),
+		stakinggpu.NewAppModule(app.StakingGPUKeeper),
 	)
 
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
@@ -408,7 +418,7 @@ func New(
 		distrtypes.ModuleName, slashingtypes.ModuleName, evidencetypes.ModuleName, stakingtypes.ModuleName,
 		authtypes.ModuleName, banktypes.ModuleName, govtypes.ModuleName, genutiltypes.ModuleName,
 		authz.ModuleName, feegrant.ModuleName, consensusparamtypes.ModuleName, vestingtypes.ModuleName,
-		treasurytypes.ModuleName,
+		treasurytypes.ModuleName, stakinggputypes.ModuleName,
 	)
 
 	app.ModuleManager.SetOrderEndBlockers(
@@ -418,7 +428,7 @@ func New(
 		ibcexported.ModuleName, ibctransfertypes.ModuleName, distrtypes.ModuleName, slashingtypes.ModuleName,
 		genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName, feegrant.ModuleName,
 		upgradetypes.ModuleName, consensusparamtypes.ModuleName, vestingtypes.ModuleName,
-		treasurytypes.ModuleName,
+		treasurytypes.ModuleName, stakinggputypes.ModuleName,
 	)
 
 	// genutil after staking (gentxs need the pools) and after feemarket (gentxs run the ante handler)
@@ -428,7 +438,8 @@ func New(
 		evmtypes.ModuleName, feemarkettypes.ModuleName, erc20types.ModuleName,
 		ibctransfertypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName,
 		feegrant.ModuleName, upgradetypes.ModuleName, vestingtypes.ModuleName, consensusparamtypes.ModuleName,
-		treasurytypes.ModuleName,
+		// after bank: the provider rewards release starts from the pool's genesis balance
+		treasurytypes.ModuleName, stakinggputypes.ModuleName,
 	}
 	app.ModuleManager.SetOrderInitGenesis(genesisOrder...)
 	app.ModuleManager.SetOrderExportGenesis(genesisOrder...)
@@ -615,9 +626,15 @@ func (app *App) AutoCliOpts() autocli.AppOptions {
 			}
 		}
 	}
+	moduleOptions := runtimeservices.ExtractAutoCLIOptions(app.ModuleManager.Modules)
+	// the commands are "ogpud tx staking-gpu …"; the module keeps a store-friendly name
+	moduleOptions[stakinggputypes.CLIName] = moduleOptions[stakinggputypes.ModuleName]
+	delete(moduleOptions, stakinggputypes.ModuleName)
+	modules[stakinggputypes.CLIName] = modules[stakinggputypes.ModuleName]
+	delete(modules, stakinggputypes.ModuleName)
 	return autocli.AppOptions{
 		Modules:               modules,
-		ModuleOptions:         runtimeservices.ExtractAutoCLIOptions(app.ModuleManager.Modules),
+		ModuleOptions:         moduleOptions,
 		AddressCodec:          evmaddress.NewEvmCodec(sdk.GetConfig().GetBech32AccountAddrPrefix()),
 		ValidatorAddressCodec: evmaddress.NewEvmCodec(sdk.GetConfig().GetBech32ValidatorAddrPrefix()),
 		ConsensusAddressCodec: evmaddress.NewEvmCodec(sdk.GetConfig().GetBech32ConsensusAddrPrefix()),

@@ -17,6 +17,7 @@ import (
 	govtypes "github.com/cosmos/cosmos-sdk/x/gov/types"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 	treasurytypes "github.com/opengpu/ogpu/x/treasury/types"
 )
 
@@ -71,6 +72,9 @@ var moduleAccountPermissions = map[string][]string{
 	treasurytypes.CommunityPool:       nil,
 	treasurytypes.ReservePool:         nil,
 	treasurytypes.ProviderRewardsPool: nil,
+
+	// bonded and unbonding GPU provider stake
+	stakinggputypes.ModuleName: nil,
 }
 
 // ModuleAccountPermissions returns a copy of the module account permissions.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 
 	sdkmath "cosmossdk.io/math"
@@ -24,6 +25,18 @@ type namedInvariant struct {
 func (app *App) registerInvariants() []namedInvariant {
 	return []namedInvariant{
 		{name: "bank/fixed-supply", check: app.fixedSupplyInvariant},
+		{name: "staking-gpu/stake", check: asInvariant(app.StakingGPUKeeper.StakeInvariant)},
+		{name: "staking-gpu/reward-pool", check: asInvariant(app.StakingGPUKeeper.RewardPoolInvariant)},
+	}
+}
+
+// asInvariant adapts a keeper check that returns an error.
+func asInvariant(check func(context.Context) error) sdk.Invariant {
+	return func(ctx sdk.Context) (string, bool) {
+		if err := check(ctx); err != nil {
+			return err.Error(), true
+		}
+		return "", false
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	distrtypes "github.com/cosmos/cosmos-sdk/x/distribution/types"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
+
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
 // TestFixedSupply checks that the supply invariant sees a supply that is not 21M OGPU, and
@@ -25,6 +27,7 @@ func TestFixedSupply(t *testing.T) {
 	a := New(log.NewNopLogger(), dbm.NewMemDB(), true, simtestutil.EmptyAppOptions{})
 	ctx := a.NewUncachedContext(false, cmtproto.Header{Height: 1})
 	require.NoError(t, a.DistrKeeper.FeePool.Set(ctx, distrtypes.InitialFeePool()))
+	require.NoError(t, a.StakingGPUKeeper.InitGenesis(ctx, *stakinggputypes.DefaultGenesis()))
 
 	require.ErrorContains(t, a.AssertInvariants(ctx), "invariant bank/fixed-supply broken at height 1: total supply of aogpu is 0")
 

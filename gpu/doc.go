@@ -1,4 +1,3 @@
-// Package gpu will own the GPU side of a provider: device discovery through go-nvml, the
-// executors (the pure-Go CPU reference and CUDA through purego) and the workload verifiers.
-// It is empty until the staking-gpu and sidecar issues land; x/* never imports it.
+// Package gpu owns the GPU side of a provider: device discovery through go-nvml (gpu/device),
+// and, with the sidecar, the executors and the workload verifiers. x/* never imports it.
 package gpu

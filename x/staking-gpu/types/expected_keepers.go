@@ -1,0 +1,30 @@
+package types
+
+import (
+	"context"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
+)
+
+// BankKeeper moves stake, slashed coins and rewards.
+type BankKeeper interface {
+	GetBalance(ctx context.Context, addr sdk.AccAddress, denom string) sdk.Coin
+	SendCoinsFromAccountToModule(ctx context.Context, senderAddr sdk.AccAddress, recipientModule string, amt sdk.Coins) error
+	SendCoinsFromModuleToAccount(ctx context.Context, senderModule string, recipientAddr sdk.AccAddress, amt sdk.Coins) error
+}
+
+// CommunityPool receives slashed provider stake (x/distribution).
+type CommunityPool interface {
+	FundCommunityPool(ctx context.Context, amount sdk.Coins, sender sdk.AccAddress) error
+}
+
+// ValidatorSet tells whether a provider's operator also runs a validator (x/staking).
+type ValidatorSet interface {
+	GetValidator(ctx context.Context, addr sdk.ValAddress) (stakingtypes.Validator, error)
+}
+
+// WorkTracker tells whether a provider still has tasks or leases it must finish (x/compute).
+type WorkTracker interface {
+	HasOpenWork(ctx context.Context, provider sdk.AccAddress) (bool, error)
+}
