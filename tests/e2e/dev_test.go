@@ -174,6 +174,10 @@ func TestDevChain(t *testing.T) {
 		require.NotNil(t, block.Transaction(receipt.TxHash))
 	})
 
+	t.Run("provider registers with --auto, bonds, queries and unbonds", func(t *testing.T) {
+		testProviderCLI(t, bin, home, accounts["provider"])
+	})
+
 	t.Run("restart keeps height and balances", func(t *testing.T) {
 		ctx := context.Background()
 		balances := map[string]sdkmath.Int{}

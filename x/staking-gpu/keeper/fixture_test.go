@@ -97,7 +97,9 @@ func (v fakeValidators) setBonded(op sdk.AccAddress) {
 // fakeWork is x/compute's view of open work.
 type fakeWork map[string]bool
 
-func (w fakeWork) HasOpenWork(_ context.Context, p sdk.AccAddress) (bool, error) { return w[string(p)], nil }
+func (w fakeWork) HasOpenWork(_ context.Context, p sdk.AccAddress) (bool, error) {
+	return w[string(p)], nil
+}
 
 type fixture struct {
 	ctx        sdk.Context

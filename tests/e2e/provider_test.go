@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/opengpu/ogpu/testutil/network"
+)
+
+// testProviderCLI registers the dev chain's provider key with --auto (this machine has no GPU,
+// so it becomes a CPU provider), bonds, queries and unbonds through the CLI.
+func testProviderCLI(t *testing.T, bin, home string, provider devAccount) {
+	query := func(out any, args ...string) {
+		t.Helper()
+		args = append(append([]string{"q", "staking-gpu"}, args...), "--home", home, "--output", "json")
+		require.NoError(t, json.Unmarshal(network.Run(t, bin, args...), out))
+	}
+
+	code, log := sendTx(t, bin, home, "staking-gpu", "register-provider", "--auto",
+		"--moniker", "dev-provider", "--endpoint", "http://127.0.0.1:8547", "--from", "provider")
+	require.Zero(t, code, log)
+
+	var p struct {
+		Provider struct {
+			Operator  string   `json:"operator"`
+			Moniker   string   `json:"moniker"`
+			Endpoint  string   `json:"endpoint"`
+			Gpus      []any    `json:"gpus"`
+			Workloads []string `json:"workloads"`
+			Bonded    string   `json:"bonded"`
+		} `json:"provider"`
+	}
+	query(&p, "provider", provider.Address)
+	require.Equal(t, provider.Address, p.Provider.Operator)
+	require.Equal(t, "dev-provider", p.Provider.Moniker)
+	require.Empty(t, p.Provider.Gpus, "no GPU here: a CPU provider")
+	require.Equal(t, []string{"gemm-int8/v1"}, p.Provider.Workloads)
+
+	code, log = sendTx(t, bin, home, "staking-gpu", "register-provider", "--auto",
+		"--moniker", "again", "--endpoint", "http://127.0.0.1:8547", "--from", "provider")
+	require.NotZero(t, code)
+	require.Contains(t, log, "provider already registered")
+
+	code, log = sendTx(t, bin, home, "staking-gpu", "bond", coin(ogpu(5_000)), "--from", "provider")
+	require.Zero(t, code, log)
+	code, log = sendTx(t, bin, home, "staking-gpu", "unbond", coin(ogpu(6_000)), "--from", "provider")
+	require.NotZero(t, code)
+	require.Contains(t, log, "insufficient bonded stake")
+	code, log = sendTx(t, bin, home, "staking-gpu", "unbond", coin(ogpu(2_000)), "--from", "provider")
+	require.Zero(t, code, log)
+
+	var stake struct {
+		Bonded    string `json:"bonded"`
+		Unbonding string `json:"unbonding"`
+		Entries   []struct {
+			Amount         string `json:"amount"`
+			CompletionTime string `json:"completion_time"`
+		} `json:"entries"`
+	}
+	query(&stake, "stake", provider.Address)
+	require.Equal(t, ogpu(3_000).String(), stake.Bonded)
+	require.Equal(t, ogpu(2_000).String(), stake.Unbonding)
+	require.Len(t, stake.Entries, 1)
+	require.NotEmpty(t, stake.Entries[0].CompletionTime)
+
+	var list struct {
+		Providers []struct {
+			Operator string `json:"operator"`
+		} `json:"providers"`
+	}
+	query(&list, "providers", "--workload", "gemm-int8/v1", "--jailed", "not-jailed")
+	require.Len(t, list.Providers, 1)
+	list.Providers = nil
+	query(&list, "providers", "--gpu-model", "H100")
+	require.Empty(t, list.Providers)
+
+	var pool struct {
+		Pool struct {
+			Total string `json:"total"`
+		} `json:"pool"`
+		Remaining string `json:"remaining"`
+	}
+	query(&pool, "reward-pool")
+	require.Equal(t, ogpu(10_500_000).String(), pool.Pool.Total, "the release starts from the 50% provider share")
+}
