@@ -121,6 +121,9 @@ import (
 	upgradekeeper "github.com/cosmos/cosmos-sdk/x/upgrade/keeper"
 	upgradetypes "github.com/cosmos/cosmos-sdk/x/upgrade/types"
 
+	"github.com/opengpu/ogpu/x/compute"
+	computekeeper "github.com/opengpu/ogpu/x/compute/keeper"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	stakinggpu "github.com/opengpu/ogpu/x/staking-gpu"
 	stakinggpukeeper "github.com/opengpu/ogpu/x/staking-gpu/keeper"
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
@@ -175,6 +178,7 @@ type App struct {
 
 	TreasuryKeeper   treasurykeeper.Keeper
 	StakingGPUKeeper stakinggpukeeper.Keeper
+	ComputeKeeper    computekeeper.Keeper
 
 	// invariants are checked at the end of every block when checkInvariants is set (test chains)
 	invariants      []namedInvariant
@@ -214,7 +218,7 @@ func New(
 		evidencetypes.StoreKey, authzkeeper.StoreKey,
 		ibcexported.StoreKey, ibctransfertypes.StoreKey,
 		evmtypes.StoreKey, feemarkettypes.StoreKey, erc20types.StoreKey,
-		stakinggputypes.StoreKey,
+		stakinggputypes.StoreKey, computetypes.StoreKey,
 	)
 	oKeys := storetypes.NewObjectStoreKeys(banktypes.ObjectStoreKey, evmtypes.ObjectKey)
 
@@ -357,6 +361,11 @@ func New(
 		appCodec, runtime.NewKVStoreService(keys[stakinggputypes.StoreKey]), accAddrCodec, authority,
 		app.BankKeeper, app.DistrKeeper, app.StakingKeeper,
 	)
+	app.ComputeKeeper = computekeeper.NewKeeper(
+		appCodec, runtime.NewKVStoreService(keys[computetypes.StoreKey]), accAddrCodec, authority,
+		app.BankKeeper, app.StakingGPUKeeper,
+	)
+	app.StakingGPUKeeper.SetWorkTracker(app.ComputeKeeper)
 
 	// IBC transfer: core IBC -> erc20 middleware -> transfer (v1 and v2 routers)
 	var transferStack porttypes.IBCModule = transfer.NewIBCModule(app.TransferKeeper)
@@ -398,6 +407,7 @@ func New(
 		erc20.NewAppModule(app.Erc20Keeper, app.AccountKeeper),
 		treasury.NewAppModule(app.TreasuryKeeper),
 		stakinggpu.NewAppModule(app.StakingGPUKeeper),
+		compute.NewAppModule(app.ComputeKeeper),
 	)
 
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
@@ -418,7 +428,7 @@ func New(
 		distrtypes.ModuleName, slashingtypes.ModuleName, evidencetypes.ModuleName, stakingtypes.ModuleName,
 		authtypes.ModuleName, banktypes.ModuleName, govtypes.ModuleName, genutiltypes.ModuleName,
 		authz.ModuleName, feegrant.ModuleName, consensusparamtypes.ModuleName, vestingtypes.ModuleName,
-		treasurytypes.ModuleName, stakinggputypes.ModuleName,
+		treasurytypes.ModuleName, stakinggputypes.ModuleName, computetypes.ModuleName,
 	)
 
 	app.ModuleManager.SetOrderEndBlockers(
@@ -428,7 +438,9 @@ func New(
 		ibcexported.ModuleName, ibctransfertypes.ModuleName, distrtypes.ModuleName, slashingtypes.ModuleName,
 		genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName, feegrant.ModuleName,
 		upgradetypes.ModuleName, consensusparamtypes.ModuleName, vestingtypes.ModuleName,
-		treasurytypes.ModuleName, stakinggputypes.ModuleName,
+		treasurytypes.ModuleName,
+		// compute first: work verified in this block counts in a reward epoch that ends in it
+		computetypes.ModuleName, stakinggputypes.ModuleName,
 	)
 
 	// genutil after staking (gentxs need the pools) and after feemarket (gentxs run the ante handler)
@@ -439,7 +451,7 @@ func New(
 		ibctransfertypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName,
 		feegrant.ModuleName, upgradetypes.ModuleName, vestingtypes.ModuleName, consensusparamtypes.ModuleName,
 		// after bank: the provider rewards release starts from the pool's genesis balance
-		treasurytypes.ModuleName, stakinggputypes.ModuleName,
+		treasurytypes.ModuleName, stakinggputypes.ModuleName, computetypes.ModuleName,
 	}
 	app.ModuleManager.SetOrderInitGenesis(genesisOrder...)
 	app.ModuleManager.SetOrderExportGenesis(genesisOrder...)

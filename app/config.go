@@ -17,6 +17,7 @@ import (
 	govtypes "github.com/cosmos/cosmos-sdk/x/gov/types"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 	treasurytypes "github.com/opengpu/ogpu/x/treasury/types"
 )
@@ -75,6 +76,8 @@ var moduleAccountPermissions = map[string][]string{
 
 	// bonded and unbonding GPU provider stake
 	stakinggputypes.ModuleName: nil,
+	// escrow of open compute tasks
+	computetypes.ModuleName: nil,
 }
 
 // ModuleAccountPermissions returns a copy of the module account permissions.

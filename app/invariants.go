@@ -27,6 +27,7 @@ func (app *App) registerInvariants() []namedInvariant {
 		{name: "bank/fixed-supply", check: app.fixedSupplyInvariant},
 		{name: "staking-gpu/stake", check: asInvariant(app.StakingGPUKeeper.StakeInvariant)},
 		{name: "staking-gpu/reward-pool", check: asInvariant(app.StakingGPUKeeper.RewardPoolInvariant)},
+		{name: "compute/escrow", check: asInvariant(app.ComputeKeeper.EscrowInvariant)},
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	distrtypes "github.com/cosmos/cosmos-sdk/x/distribution/types"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
@@ -28,6 +29,7 @@ func TestFixedSupply(t *testing.T) {
 	ctx := a.NewUncachedContext(false, cmtproto.Header{Height: 1})
 	require.NoError(t, a.DistrKeeper.FeePool.Set(ctx, distrtypes.InitialFeePool()))
 	require.NoError(t, a.StakingGPUKeeper.InitGenesis(ctx, *stakinggputypes.DefaultGenesis()))
+	require.NoError(t, a.ComputeKeeper.InitGenesis(ctx, *computetypes.DefaultGenesis()))
 
 	require.ErrorContains(t, a.AssertInvariants(ctx), "invariant bank/fixed-supply broken at height 1: total supply of aogpu is 0")
 

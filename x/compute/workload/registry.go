@@ -1,6 +1,7 @@
-// Package workload is the registry of the workloads the market runs: their names, kinds and
-// verifiers. x/compute validates tasks against it, x/staking-gpu checks what providers offer,
-// and the sidecar's executors implement what it names.
+// Package workload is the registry of the workloads the market runs: their names, kinds, typed
+// parameters, work units, result size bounds and verifiers. x/compute validates tasks against
+// it, x/staking-gpu checks what providers offer, and the sidecar's executors implement what it
+// names. It depends on nothing in the chain, so every side can import it.
 package workload
 
 import (
@@ -19,6 +20,25 @@ const (
 	Stream Kind = "stream"
 )
 
+// Input is a content-addressed blob a task reads.
+type Input struct {
+	URI    string
+	SHA256 string
+	Size   uint64
+}
+
+// Params are a workload's typed parameters.
+type Params interface {
+	// Workload is the name of the workload these parameters belong to.
+	Workload() string
+	// Validate checks the parameters and the task's inputs against the workload's rules.
+	Validate(inputs []Input) error
+	// WorkUnits is the amount of work a run takes, the unit providers are rewarded by.
+	WorkUnits() uint64
+	// ResultSize is the exact size in bytes of a correct result.
+	ResultSize() uint64
+}
+
 // Spec describes one registered workload.
 type Spec struct {
 	// Name is "family/version", e.g. "gemm-int8/v1"; it never changes meaning once registered.
@@ -26,13 +46,15 @@ type Spec struct {
 	Kind Kind
 	// Verifier names the check committee members run on a result.
 	Verifier string
+	// Summary says what the workload computes.
+	Summary string
 }
 
-// GemmInt8V1 multiplies two int8 matrices into an int32 matrix, checked with Freivalds.
-const GemmInt8V1 = "gemm-int8/v1"
-
 var registry = []Spec{
-	{Name: GemmInt8V1, Kind: Batch, Verifier: "freivalds-p61"},
+	{
+		Name: GemmInt8V1, Kind: Batch, Verifier: "freivalds-p61",
+		Summary: "C (m×n, int32) = A (m×k, int8) · B (k×n, int8), inputs from seeds or uploaded blobs",
+	},
 }
 
 // Lookup returns the spec registered under name.
@@ -56,7 +78,28 @@ func Names() []string {
 // Validate returns an error naming the registered workloads when name is not one of them.
 func Validate(name string) error {
 	if _, ok := Lookup(name); !ok {
+		family, _, _ := strings.Cut(name, "/")
+		for _, known := range Names() {
+			if strings.HasPrefix(known, family+"/") {
+				return fmt.Errorf("unknown workload version %q: registered versions are %s", name, strings.Join(Names(), ", "))
+			}
+		}
 		return fmt.Errorf("unknown workload %q: must be one of %s", name, strings.Join(Names(), ", "))
 	}
 	return nil
+}
+
+// ValidateParams checks that p are parameters of the workload called name and that they and
+// the inputs follow its rules.
+func ValidateParams(name string, p Params, inputs []Input) error {
+	if err := Validate(name); err != nil {
+		return err
+	}
+	if p == nil {
+		return fmt.Errorf("workload %s: parameters missing", name)
+	}
+	if p.Workload() != name {
+		return fmt.Errorf("workload %s: parameters are for %s", name, p.Workload())
+	}
+	return p.Validate(inputs)
 }

@@ -245,3 +245,21 @@ func checkStakeCoin(c sdk.Coin, denom string) error {
 	}
 	return nil
 }
+
+// PenalizeFraud is what a result found invalid costs a provider: fraud_slash_fraction of its
+// stake, jail for jail_duration, and a failure in its record.
+func (k Keeper) PenalizeFraud(ctx context.Context, operator sdk.AccAddress, reason string) (math.Int, error) {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return math.ZeroInt(), err
+	}
+	slashed, err := k.Slash(ctx, operator, params.FraudSlashFraction, reason)
+	if err != nil {
+		return math.ZeroInt(), err
+	}
+	until := sdk.UnwrapSDKContext(ctx).BlockTime().Add(params.JailDuration)
+	if err := k.Jail(ctx, operator, until); err != nil {
+		return math.ZeroInt(), err
+	}
+	return slashed, k.RecordFailure(ctx, operator)
+}

@@ -1,0 +1,61 @@
+package compute
+
+import (
+	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
+)
+
+// AutoCLIOptions generates the queries and the provider txs. create-task (typed workload
+// parameters, --wait) and result (download and check) are written by hand in the ogpud command.
+func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
+	return &autocliv1.ModuleOptions{
+		Query: &autocliv1.ServiceCommandDescriptor{
+			Service: "ogpu.compute.v1.Query",
+			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
+				{RpcMethod: "Params", Use: "params", Short: "Show the module parameters"},
+				{
+					RpcMethod: "Task", Use: "task [id]", Short: "Show a task with its escrow and bids",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}},
+				},
+				{
+					RpcMethod: "Tasks", Use: "tasks", Short: "List tasks by --state, --creator or --provider",
+					FlagOptions: map[string]*autocliv1.FlagOptions{
+						"state": {Usage: "open, assigned, submitted, completed, failed, cancelled or expired"},
+					},
+				},
+			},
+			EnhanceCustomCommand: true,
+		},
+		Tx: &autocliv1.ServiceCommandDescriptor{
+			Service: "ogpu.compute.v1.Msg",
+			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
+				{RpcMethod: "CreateTask", Skip: true},
+				{RpcMethod: "UpdateParams", Skip: true}, // governance only
+				{
+					RpcMethod: "CancelTask", Use: "cancel-task [id]", Short: "Cancel your OPEN task and get the escrow back",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}},
+				},
+				{
+					RpcMethod: "Bid", Use: "bid [task-id] [price]", Short: "Bid a price in aogpu on an OPEN task",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}, {ProtoField: "price"}},
+				},
+				{
+					RpcMethod: "WithdrawBid", Use: "withdraw-bid [task-id]", Short: "Withdraw your bid while the task is OPEN",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}},
+				},
+				{
+					RpcMethod: "SubmitResult", Use: "submit-result [task-id] [sha256] [size] [uri]", Short: "Submit the result of a task assigned to you",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}, {ProtoField: "sha256"}, {ProtoField: "size"}, {ProtoField: "uri"}},
+				},
+				{
+					RpcMethod: "ReportInputUnavailable", Use: "report-input-unavailable [task-id]", Short: "Report that a task's inputs cannot be fetched",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}},
+				},
+				{
+					RpcMethod: "ApplyVerdict", Use: "apply-verdict [task-id] [verdict]", Short: "Post a verdict as the verdict_authority of a test network",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}, {ProtoField: "verdict"}},
+				},
+			},
+			EnhanceCustomCommand: true,
+		},
+	}
+}

@@ -1,0 +1,227 @@
+package keeper
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"slices"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/opengpu/ogpu/x/compute/types"
+)
+
+// PlaceBid records a provider's price for an OPEN task during its bid window.
+func (k Keeper) PlaceBid(ctx context.Context, provider sdk.AccAddress, id uint64, price math.Int) error {
+	task, err := k.GetTask(ctx, id)
+	if err != nil {
+		return err
+	}
+	if task.State != types.TASK_STATE_OPEN {
+		return errorsmod.Wrapf(types.ErrWrongState, "task %d is %s: bids only on OPEN tasks", id, task.State)
+	}
+	if h := sdk.UnwrapSDKContext(ctx).BlockHeight(); h > task.BidWindowEnd {
+		return errorsmod.Wrapf(types.ErrBidWindowClosed, "task %d took bids until height %d; this is %d", id, task.BidWindowEnd, h)
+	}
+	if price.IsNil() || !price.IsPositive() || price.GT(task.MaxPrice) {
+		return errorsmod.Wrapf(types.ErrInvalidPrice, "price %v: must be positive and at most the task's max_price %s", price, task.MaxPrice)
+	}
+	key := collections.Join(id, provider)
+	if has, err := k.Bids.Has(ctx, key); err != nil {
+		return err
+	} else if has {
+		return errorsmod.Wrapf(types.ErrDuplicateBid, "provider %s on task %d: withdraw the bid first to change it", k.str(provider), id)
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	bids, err := k.BidsOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(bids) >= int(params.MaxBidsPerTask) {
+		return errorsmod.Wrapf(types.ErrTooManyBids, "task %d has %d bids, max_bids_per_task is %d", id, len(bids), params.MaxBidsPerTask)
+	}
+	if err := k.providers.Eligible(ctx, provider, task.Requirements, price); err != nil {
+		return errorsmod.Wrapf(types.ErrNotEligible, "task %d: %v", id, err)
+	}
+	bid := types.Bid{TaskId: id, Provider: k.str(provider), Price: price, Height: sdk.UnwrapSDKContext(ctx).BlockHeight()}
+	if err := k.Bids.Set(ctx, key, bid); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventBidPlaced{TaskId: id, Provider: bid.Provider, Price: price})
+}
+
+// WithdrawBid removes a provider's bid while the task is OPEN and its window has not closed.
+func (k Keeper) WithdrawBid(ctx context.Context, provider sdk.AccAddress, id uint64) error {
+	task, err := k.GetTask(ctx, id)
+	if err != nil {
+		return err
+	}
+	if task.State != types.TASK_STATE_OPEN {
+		return errorsmod.Wrapf(types.ErrWrongState, "task %d is %s: bids can be withdrawn only while OPEN", id, task.State)
+	}
+	if h := sdk.UnwrapSDKContext(ctx).BlockHeight(); h > task.BidWindowEnd {
+		return errorsmod.Wrapf(types.ErrBidWindowClosed, "task %d took bids until height %d", id, task.BidWindowEnd)
+	}
+	key := collections.Join(id, provider)
+	if has, err := k.Bids.Has(ctx, key); err != nil {
+		return err
+	} else if !has {
+		return errorsmod.Wrapf(types.ErrBidNotFound, "provider %s on task %d", k.str(provider), id)
+	}
+	if err := k.Bids.Remove(ctx, key); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventBidWithdrawn{TaskId: id, Provider: k.str(provider)})
+}
+
+// BidsOf returns a task's bids in provider address order.
+func (k Keeper) BidsOf(ctx context.Context, id uint64) ([]types.Bid, error) {
+	var bids []types.Bid
+	err := k.Bids.Walk(ctx, collections.NewPrefixedPairRange[uint64, sdk.AccAddress](id),
+		func(_ collections.Pair[uint64, sdk.AccAddress], b types.Bid) (bool, error) {
+			bids = append(bids, b)
+			return false, nil
+		})
+	return bids, err
+}
+
+func (k Keeper) removeBids(ctx context.Context, id uint64) error {
+	return k.Bids.Clear(ctx, collections.NewPrefixedPairRange[uint64, sdk.AccAddress](id))
+}
+
+// Candidate is a bid with the provider record the matching rule looks at.
+type Candidate struct {
+	Provider  sdk.AccAddress
+	Price     math.Int
+	Completed uint64
+	Failed    uint64
+	Bonded    math.Int
+}
+
+// Better reports whether a wins over b for task id: the lower price; then the better record
+// (more completed tasks, then fewer failed ones); then the larger stake; then the lower
+// sha256(task id ‖ provider), which no bidder can choose for every task.
+func Better(id uint64, a, b Candidate) bool {
+	if c := a.Price.BigInt().Cmp(b.Price.BigInt()); c != 0 {
+		return c < 0
+	}
+	if a.Completed != b.Completed {
+		return a.Completed > b.Completed
+	}
+	if a.Failed != b.Failed {
+		return a.Failed < b.Failed
+	}
+	if c := a.Bonded.BigInt().Cmp(b.Bonded.BigInt()); c != 0 {
+		return c > 0
+	}
+	ha, hb := tieHash(id, a.Provider), tieHash(id, b.Provider)
+	return bytes.Compare(ha[:], hb[:]) < 0
+}
+
+func tieHash(id uint64, provider sdk.AccAddress) [32]byte {
+	buf := binary.BigEndian.AppendUint64(nil, id)
+	return sha256.Sum256(append(buf, provider...))
+}
+
+// candidates are the task's bids from providers still eligible at their price and not timed out
+// on this task before, best first.
+func (k Keeper) candidates(ctx context.Context, task types.Task) ([]Candidate, error) {
+	bids, err := k.BidsOf(ctx, task.Id)
+	if err != nil {
+		return nil, err
+	}
+	var out []Candidate
+	for _, b := range bids {
+		if slices.Contains(task.FailedProviders, b.Provider) {
+			continue
+		}
+		addr, err := k.addressCodec.StringToBytes(b.Provider)
+		if err != nil {
+			return nil, err
+		}
+		if k.providers.Eligible(ctx, addr, task.Requirements, b.Price) != nil {
+			continue // jailed, deregistered or under-bonded since it bid
+		}
+		p, err := k.providers.GetProvider(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Candidate{Provider: addr, Price: b.Price, Completed: p.CompletedTasks, Failed: p.FailedTasks, Bonded: p.Bonded})
+	}
+	slices.SortFunc(out, func(a, b Candidate) int {
+		switch {
+		case Better(task.Id, a, b):
+			return -1
+		case Better(task.Id, b, a):
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// match assigns the task to its best candidate, or expires it when there is none.
+func (k Keeper) match(ctx context.Context, task types.Task, reassigned bool) error {
+	cands, err := k.candidates(ctx, task)
+	if err != nil {
+		return err
+	}
+	if len(cands) == 0 {
+		reason := "no eligible bid"
+		if reassigned {
+			reason = "no eligible bid left after a timeout"
+		}
+		return k.expire(ctx, task, reason)
+	}
+	return k.assign(ctx, task, cands[0], reassigned)
+}
+
+func (k Keeper) assign(ctx context.Context, task types.Task, c Candidate, reassigned bool) error {
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	task.State = types.TASK_STATE_ASSIGNED
+	task.Provider = k.str(c.Provider)
+	task.Price = c.Price
+	task.AssignedHeight = h
+	task.AssignmentDeadline = task.DeadlineHeight
+	if task.ExecutionBlocks > 0 {
+		task.AssignmentDeadline = min(task.DeadlineHeight, h+int64(task.ExecutionBlocks))
+	}
+	task.Committee = nil
+	if k.committee.CommitteeKeeper != nil {
+		committee, err := k.committee.DrawCommittee(ctx, task.Id, c.Provider)
+		if err != nil {
+			return errorsmod.Wrapf(err, "draw the committee of task %d", task.Id)
+		}
+		task.Committee = committee
+	}
+	if err := k.ActiveByProvider.Set(ctx, collections.Join(c.Provider, task.Id)); err != nil {
+		return err
+	}
+	if err := k.saveTask(ctx, task, task.AssignmentDeadline); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskAssigned{
+		TaskId: task.Id, Provider: task.Provider, Price: task.Price, DeadlineHeight: task.AssignmentDeadline,
+		Committee: task.Committee, Reassigned: reassigned,
+	})
+}
+
+// expire refunds the whole escrow and ends the task.
+func (k Keeper) expire(ctx context.Context, task types.Task, reason string) error {
+	refund := task.Escrow
+	if err := k.refundAll(ctx, &task); err != nil {
+		return err
+	}
+	if err := k.finish(ctx, task, types.TASK_STATE_EXPIRED, reason); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskExpired{TaskId: task.Id, Refunded: refund, Reason: reason})
+}
+

@@ -1,0 +1,77 @@
+package keeper
+
+import (
+	"context"
+	"fmt"
+
+	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+
+	"github.com/opengpu/ogpu/x/compute/types"
+)
+
+// payOut sends amount of the task's escrow to addr.
+func (k Keeper) payOut(ctx context.Context, task *types.Task, to string, amount math.Int) error {
+	if amount.IsZero() {
+		return nil
+	}
+	if amount.IsNegative() || amount.GT(task.Escrow) {
+		return errorsmod.Wrapf(types.ErrWrongState, "task %d: pay %s out of an escrow of %s", task.Id, amount, task.Escrow)
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	addr, err := k.addressCodec.StringToBytes(to)
+	if err != nil {
+		return err
+	}
+	if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, addr, sdk.NewCoins(sdk.NewCoin(params.Denom, amount))); err != nil {
+		return errorsmod.Wrapf(err, "task %d: pay %s to %s", task.Id, amount, to)
+	}
+	task.Escrow = task.Escrow.Sub(amount)
+	return nil
+}
+
+// refundAll returns everything the task still holds to its creator.
+func (k Keeper) refundAll(ctx context.Context, task *types.Task) error {
+	amount := task.Escrow
+	if err := k.payOut(ctx, task, task.Creator, amount); err != nil {
+		return err
+	}
+	task.Refunded = task.Refunded.Add(amount)
+	return nil
+}
+
+// EscrowInvariant checks that the module account holds exactly the escrow of the open tasks.
+func (k Keeper) EscrowInvariant(ctx context.Context) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	sum := math.ZeroInt()
+	for _, state := range []types.TaskState{types.TASK_STATE_OPEN, types.TASK_STATE_ASSIGNED, types.TASK_STATE_SUBMITTED} {
+		it, err := k.Tasks.Indexes.ByState.MatchExact(ctx, int32(state))
+		if err != nil {
+			return err
+		}
+		ids, err := it.PrimaryKeys()
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			t, err := k.Tasks.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			sum = sum.Add(t.Escrow)
+		}
+	}
+	balance := k.bank.GetBalance(ctx, authtypes.NewModuleAddress(types.ModuleName), params.Denom).Amount
+	if !balance.Equal(sum) {
+		return fmt.Errorf("compute escrow: module account holds %s%s, open tasks hold %s%s", balance, params.Denom, sum, params.Denom)
+	}
+	return nil
+}

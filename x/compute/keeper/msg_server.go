@@ -1,0 +1,110 @@
+package keeper
+
+import (
+	"context"
+
+	errorsmod "cosmossdk.io/errors"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/opengpu/ogpu/x/compute/types"
+)
+
+type msgServer struct{ Keeper }
+
+// NewMsgServer returns the module's Msg service.
+func NewMsgServer(k Keeper) types.MsgServer { return msgServer{k} }
+
+var _ types.MsgServer = msgServer{}
+
+// signer validates the message (also when it arrives without the ante handler, e.g. through
+// authz) and decodes its signer.
+func (s msgServer) signer(msg interface{ ValidateBasic() error }, addr string) (sdk.AccAddress, error) {
+	if err := msg.ValidateBasic(); err != nil {
+		return nil, err
+	}
+	a, err := s.addressCodec.StringToBytes(addr)
+	if err != nil {
+		return nil, errorsmod.Wrapf(types.ErrInvalidAddress, "%q: %v", addr, err)
+	}
+	return a, nil
+}
+
+func (s msgServer) CreateTask(ctx context.Context, msg *types.MsgCreateTask) (*types.MsgCreateTaskResponse, error) {
+	creator, err := s.signer(msg, msg.Creator)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.Keeper.CreateTask(ctx, creator, msg)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgCreateTaskResponse{TaskId: id}, nil
+}
+
+func (s msgServer) CancelTask(ctx context.Context, msg *types.MsgCancelTask) (*types.MsgCancelTaskResponse, error) {
+	creator, err := s.signer(msg, msg.Creator)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgCancelTaskResponse{}, s.Keeper.CancelTask(ctx, creator, msg.TaskId)
+}
+
+func (s msgServer) Bid(ctx context.Context, msg *types.MsgBid) (*types.MsgBidResponse, error) {
+	provider, err := s.signer(msg, msg.Provider)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgBidResponse{}, s.PlaceBid(ctx, provider, msg.TaskId, msg.Price)
+}
+
+func (s msgServer) WithdrawBid(ctx context.Context, msg *types.MsgWithdrawBid) (*types.MsgWithdrawBidResponse, error) {
+	provider, err := s.signer(msg, msg.Provider)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgWithdrawBidResponse{}, s.Keeper.WithdrawBid(ctx, provider, msg.TaskId)
+}
+
+func (s msgServer) SubmitResult(ctx context.Context, msg *types.MsgSubmitResult) (*types.MsgSubmitResultResponse, error) {
+	provider, err := s.signer(msg, msg.Provider)
+	if err != nil {
+		return nil, err
+	}
+	result := types.Blob{Uri: msg.Uri, Sha256: msg.Sha256, Size_: msg.Size_}
+	return &types.MsgSubmitResultResponse{}, s.Keeper.SubmitResult(ctx, provider, msg.TaskId, result)
+}
+
+func (s msgServer) ReportInputUnavailable(ctx context.Context, msg *types.MsgReportInputUnavailable) (*types.MsgReportInputUnavailableResponse, error) {
+	provider, err := s.signer(msg, msg.Provider)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgReportInputUnavailableResponse{}, s.Keeper.ReportInputUnavailable(ctx, provider, msg.TaskId)
+}
+
+func (s msgServer) ApplyVerdict(ctx context.Context, msg *types.MsgApplyVerdict) (*types.MsgApplyVerdictResponse, error) {
+	if err := msg.ValidateBasic(); err != nil {
+		return nil, err
+	}
+	params, err := s.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if params.VerdictAuthority == "" {
+		return nil, errorsmod.Wrap(types.ErrVerdictsDisabled, "verdict_authority is unset: verdicts come from the committee")
+	}
+	if msg.Authority != params.VerdictAuthority {
+		return nil, errorsmod.Wrapf(types.ErrInvalidAuthority, "authority %s: only the verdict_authority %s may post verdicts", msg.Authority, params.VerdictAuthority)
+	}
+	return &types.MsgApplyVerdictResponse{}, s.Keeper.ApplyVerdict(ctx, msg.TaskId, msg.Verdict, msg.Attesters)
+}
+
+func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
+	if msg.Authority != s.authority {
+		return nil, errorsmod.Wrapf(types.ErrInvalidAuthority, "authority %s: only the governance account %s may update the params", msg.Authority, s.authority)
+	}
+	if err := msg.Params.Validate(); err != nil {
+		return nil, err
+	}
+	return &types.MsgUpdateParamsResponse{}, s.Params.Set(ctx, msg.Params)
+}

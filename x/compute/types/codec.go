@@ -1,0 +1,29 @@
+package types
+
+import (
+	"github.com/cosmos/cosmos-sdk/codec"
+	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/msgservice"
+)
+
+// RegisterLegacyAminoCodec registers the messages for amino JSON signing (ledger).
+func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
+	cdc.RegisterConcrete(&MsgCreateTask{}, "ogpu/compute/MsgCreateTask", nil)
+	cdc.RegisterConcrete(&MsgCancelTask{}, "ogpu/compute/MsgCancelTask", nil)
+	cdc.RegisterConcrete(&MsgBid{}, "ogpu/compute/MsgBid", nil)
+	cdc.RegisterConcrete(&MsgWithdrawBid{}, "ogpu/compute/MsgWithdrawBid", nil)
+	cdc.RegisterConcrete(&MsgSubmitResult{}, "ogpu/compute/MsgSubmitResult", nil)
+	cdc.RegisterConcrete(&MsgReportInputUnavailable{}, "ogpu/compute/MsgReportInputUnavailable", nil)
+	cdc.RegisterConcrete(&MsgApplyVerdict{}, "ogpu/compute/MsgApplyVerdict", nil)
+	cdc.RegisterConcrete(&MsgUpdateParams{}, "ogpu/compute/MsgUpdateParams", nil)
+}
+
+// RegisterInterfaces registers the module's messages.
+func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
+	registry.RegisterImplementations((*sdk.Msg)(nil),
+		&MsgCreateTask{}, &MsgCancelTask{}, &MsgBid{}, &MsgWithdrawBid{}, &MsgSubmitResult{},
+		&MsgReportInputUnavailable{}, &MsgApplyVerdict{}, &MsgUpdateParams{},
+	)
+	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
+}

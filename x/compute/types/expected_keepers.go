@@ -1,0 +1,32 @@
+package types
+
+import (
+	"context"
+
+	"cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
+)
+
+// BankKeeper moves escrow in and out.
+type BankKeeper interface {
+	GetBalance(ctx context.Context, addr sdk.AccAddress, denom string) sdk.Coin
+	SendCoinsFromAccountToModule(ctx context.Context, senderAddr sdk.AccAddress, recipientModule string, amt sdk.Coins) error
+	SendCoinsFromModuleToAccount(ctx context.Context, senderModule string, recipientAddr sdk.AccAddress, amt sdk.Coins) error
+}
+
+// ProviderKeeper is what the market needs from x/staking-gpu.
+type ProviderKeeper interface {
+	Eligible(ctx context.Context, operator sdk.AccAddress, reqs stakinggputypes.Requirements, price math.Int) error
+	GetProvider(ctx context.Context, operator sdk.AccAddress) (stakinggputypes.Provider, error)
+	Slash(ctx context.Context, operator sdk.AccAddress, fraction math.LegacyDec, reason string) (math.Int, error)
+	PenalizeFraud(ctx context.Context, operator sdk.AccAddress, reason string) (math.Int, error)
+	RecordWork(ctx context.Context, operator sdk.AccAddress, units math.Int) error
+	RecordFailure(ctx context.Context, operator sdk.AccAddress) error
+}
+
+// CommitteeKeeper draws the validators that verify a task's result (x/committee).
+type CommitteeKeeper interface {
+	DrawCommittee(ctx context.Context, taskID uint64, provider sdk.AccAddress) ([]string, error)
+}

@@ -1,0 +1,127 @@
+package types
+
+import (
+	"fmt"
+
+	errorsmod "cosmossdk.io/errors"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+)
+
+var (
+	_ sdk.Msg = &MsgCreateTask{}
+	_ sdk.Msg = &MsgCancelTask{}
+	_ sdk.Msg = &MsgBid{}
+	_ sdk.Msg = &MsgWithdrawBid{}
+	_ sdk.Msg = &MsgSubmitResult{}
+	_ sdk.Msg = &MsgReportInputUnavailable{}
+	_ sdk.Msg = &MsgApplyVerdict{}
+	_ sdk.Msg = &MsgUpdateParams{}
+)
+
+func validateAddress(field, addr string) error {
+	if _, err := sdk.AccAddressFromBech32(addr); err != nil {
+		return errorsmod.Wrapf(ErrInvalidAddress, "%s %q: %v", field, addr, err)
+	}
+	return nil
+}
+
+// ValidateBasic checks the fields that need no state; limits that are parameters are checked by
+// the keeper.
+func (m *MsgCreateTask) ValidateBasic() error {
+	if err := validateAddress("creator", m.Creator); err != nil {
+		return err
+	}
+	if _, err := m.Workload.Validate(m.Inputs); err != nil {
+		return err
+	}
+	if err := m.Requirements.Validate(); err != nil {
+		return errorsmod.Wrapf(ErrInvalidRequirement, "requirements: %v", err)
+	}
+	if m.Requirements.Workload != m.Workload.Name {
+		return errorsmod.Wrapf(ErrInvalidRequirement, "requirements.workload %q: must equal workload.name %q", m.Requirements.Workload, m.Workload.Name)
+	}
+	if err := m.MaxPrice.Validate(); err != nil || !m.MaxPrice.IsPositive() {
+		return errorsmod.Wrapf(ErrInvalidPrice, "max_price %q: must be a positive amount of the market denom", m.MaxPrice)
+	}
+	if m.Deadline == 0 {
+		return errorsmod.Wrap(ErrInvalidDeadline, "deadline 0: must be a positive number of blocks")
+	}
+	if m.ExecutionBlocks > m.Deadline {
+		return errorsmod.Wrapf(ErrInvalidDeadline, "execution_blocks %d: must be at most the deadline of %d blocks", m.ExecutionBlocks, m.Deadline)
+	}
+	return m.Payment.Validate(m.Deadline)
+}
+
+// ValidateBasic checks the fields that need no state.
+func (m *MsgCancelTask) ValidateBasic() error { return validateAddress("creator", m.Creator) }
+
+// ValidateBasic checks the fields that need no state.
+func (m *MsgBid) ValidateBasic() error {
+	if err := validateAddress("provider", m.Provider); err != nil {
+		return err
+	}
+	if m.Price.IsNil() || !m.Price.IsPositive() {
+		return errorsmod.Wrapf(ErrInvalidPrice, "price %v: must be positive", m.Price)
+	}
+	return nil
+}
+
+// ValidateBasic checks the fields that need no state.
+func (m *MsgWithdrawBid) ValidateBasic() error { return validateAddress("provider", m.Provider) }
+
+// ValidateBasic checks the fields that need no state; the size bound is the workload's, checked
+// by the keeper.
+func (m *MsgSubmitResult) ValidateBasic() error {
+	if err := validateAddress("provider", m.Provider); err != nil {
+		return err
+	}
+	if err := ValidateSHA256(m.Sha256); err != nil {
+		return err
+	}
+	if m.Size_ == 0 {
+		return errorsmod.Wrap(ErrInvalidResult, "size 0: must be positive")
+	}
+	return ValidateURI(m.Uri)
+}
+
+// ValidateBasic checks the fields that need no state.
+func (m *MsgReportInputUnavailable) ValidateBasic() error {
+	return validateAddress("provider", m.Provider)
+}
+
+// ValidateBasic checks the fields that need no state.
+func (m *MsgApplyVerdict) ValidateBasic() error {
+	if err := validateAddress("authority", m.Authority); err != nil {
+		return err
+	}
+	return ValidateVerdict(m.Verdict, m.Attesters)
+}
+
+// ValidateVerdict checks a verdict and its attesters.
+func ValidateVerdict(v Verdict, attesters []Attester) error {
+	if v != VERDICT_VALID && v != VERDICT_INVALID && v != VERDICT_INPUT_UNAVAILABLE {
+		return errorsmod.Wrapf(ErrInvalidVerdict, "verdict %s: must be VALID, INVALID or INPUT_UNAVAILABLE", v)
+	}
+	seen := make(map[string]struct{}, len(attesters))
+	for i, a := range attesters {
+		if err := validateAddress(fmt.Sprintf("attesters[%d].operator", i), a.Operator); err != nil {
+			return err
+		}
+		if a.Power <= 0 {
+			return errorsmod.Wrapf(ErrInvalidVerdict, "attesters[%d].power %d: must be positive", i, a.Power)
+		}
+		if _, dup := seen[a.Operator]; dup {
+			return errorsmod.Wrapf(ErrInvalidVerdict, "attesters[%d] %s: listed twice", i, a.Operator)
+		}
+		seen[a.Operator] = struct{}{}
+	}
+	return nil
+}
+
+// ValidateBasic checks the fields that need no state.
+func (m *MsgUpdateParams) ValidateBasic() error {
+	if err := validateAddress("authority", m.Authority); err != nil {
+		return err
+	}
+	return m.Params.Validate()
+}

@@ -1,0 +1,90 @@
+package types
+
+import (
+	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+)
+
+// DefaultDenom is the chain's base denom.
+const DefaultDenom = "aogpu"
+
+const (
+	maxWindow        = 10_000
+	maxBidsLimit     = 1_000
+	maxDeadlineLimit = 10_000_000
+	maxFeeRatio      = 1
+	maxDepositRatio  = 10
+)
+
+// DefaultParams are the parameters of DESIGN §9.
+func DefaultParams() Params {
+	return Params{
+		Denom:                DefaultDenom,
+		BidWindow:            3,
+		VerifyWindow:         10,
+		SecurityDepositRatio: math.LegacyNewDecWithPrec(10, 2),
+		CommitteeFeeRatio:    math.LegacyNewDecWithPrec(2, 2),
+		MaxBidsPerTask:       32,
+		TimeoutSlashFraction: math.LegacyNewDecWithPrec(1, 2),
+		MinExecutionBlocks:   5,
+		MaxDeadlineBlocks:    100_000,
+	}
+}
+
+// Validate checks every parameter against its allowed range.
+func (p Params) Validate() error {
+	if err := sdk.ValidateDenom(p.Denom); err != nil {
+		return errorsmod.Wrapf(ErrInvalidParams, "denom %q: %v", p.Denom, err)
+	}
+	if p.BidWindow < 1 || p.BidWindow > maxWindow {
+		return errorsmod.Wrapf(ErrInvalidParams, "bid_window %d: must be in [1, %d] blocks", p.BidWindow, maxWindow)
+	}
+	if p.VerifyWindow < 1 || p.VerifyWindow > maxWindow {
+		return errorsmod.Wrapf(ErrInvalidParams, "verify_window %d: must be in [1, %d] blocks", p.VerifyWindow, maxWindow)
+	}
+	if err := decInRange("security_deposit_ratio", p.SecurityDepositRatio, math.LegacyNewDec(maxDepositRatio)); err != nil {
+		return err
+	}
+	if err := decInRange("committee_fee_ratio", p.CommitteeFeeRatio, math.LegacyNewDec(maxFeeRatio)); err != nil {
+		return err
+	}
+	if p.MaxBidsPerTask < 1 || p.MaxBidsPerTask > maxBidsLimit {
+		return errorsmod.Wrapf(ErrInvalidParams, "max_bids_per_task %d: must be in [1, %d]", p.MaxBidsPerTask, maxBidsLimit)
+	}
+	if err := decInRange("timeout_slash_fraction", p.TimeoutSlashFraction, math.LegacyOneDec()); err != nil {
+		return err
+	}
+	if p.MinExecutionBlocks < 1 || p.MinExecutionBlocks > maxWindow {
+		return errorsmod.Wrapf(ErrInvalidParams, "min_execution_blocks %d: must be in [1, %d]", p.MinExecutionBlocks, maxWindow)
+	}
+	if min := p.BidWindow + p.MinExecutionBlocks; p.MaxDeadlineBlocks < min || p.MaxDeadlineBlocks > maxDeadlineLimit {
+		return errorsmod.Wrapf(ErrInvalidParams, "max_deadline_blocks %d: must be in [bid_window + min_execution_blocks = %d, %d]", p.MaxDeadlineBlocks, min, maxDeadlineLimit)
+	}
+	if p.VerdictAuthority != "" {
+		if _, err := sdk.AccAddressFromBech32(p.VerdictAuthority); err != nil {
+			return errorsmod.Wrapf(ErrInvalidParams, "verdict_authority %q: must be empty or an account address", p.VerdictAuthority)
+		}
+	}
+	return nil
+}
+
+func decInRange(field string, d, hi math.LegacyDec) error {
+	if d.IsNil() || d.IsNegative() || d.GT(hi) {
+		return errorsmod.Wrapf(ErrInvalidParams, "%s %v: must be in [0, %s]", field, d, hi)
+	}
+	return nil
+}
+
+// MinDeadline is the shortest deadline a task may ask for.
+func (p Params) MinDeadline() uint64 { return p.BidWindow + p.MinExecutionBlocks }
+
+// SecurityDeposit is what a task with max price locks against a false promise of its inputs.
+func (p Params) SecurityDeposit(maxPrice math.Int) math.Int {
+	return p.SecurityDepositRatio.MulInt(maxPrice).TruncateInt()
+}
+
+// CommitteeFee is the committee's share for a task at price, rounded down (client's favour).
+func (p Params) CommitteeFee(price math.Int) math.Int {
+	return p.CommitteeFeeRatio.MulInt(price).TruncateInt()
+}

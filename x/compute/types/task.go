@@ -1,0 +1,98 @@
+package types
+
+import (
+	"encoding/hex"
+	"net/url"
+
+	errorsmod "cosmossdk.io/errors"
+
+	"github.com/opengpu/ogpu/x/compute/workload"
+)
+
+const maxURILen = 512
+
+// IsFinal reports whether the task has ended.
+func (s TaskState) IsFinal() bool {
+	switch s {
+	case TASK_STATE_COMPLETED, TASK_STATE_FAILED, TASK_STATE_CANCELLED, TASK_STATE_EXPIRED:
+		return true
+	}
+	return false
+}
+
+// TypedParams returns the workload parameters from the oneof as the registry type.
+func (w Workload) TypedParams() (workload.Params, error) {
+	switch p := w.Params.(type) {
+	case *Workload_GemmInt8:
+		if p.GemmInt8 == nil {
+			break
+		}
+		g := p.GemmInt8
+		return workload.GemmInt8{M: g.M, N: g.N, K: g.K, SeedA: g.SeedA, SeedB: g.SeedB}, nil
+	}
+	return nil, errorsmod.Wrapf(ErrInvalidWorkload, "workload %s: parameters missing", w.Name)
+}
+
+// Validate checks the workload name, its parameters and the task's inputs.
+func (w Workload) Validate(inputs []Blob) (workload.Params, error) {
+	if err := workload.Validate(w.Name); err != nil {
+		return nil, errorsmod.Wrapf(ErrUnknownWorkload, "workload.name: %v", err)
+	}
+	p, err := w.TypedParams()
+	if err != nil {
+		return nil, err
+	}
+	in := make([]workload.Input, len(inputs))
+	for i, b := range inputs {
+		if err := b.Validate(); err != nil {
+			return nil, errorsmod.Wrapf(ErrInvalidInput, "inputs[%d]: %v", i, err)
+		}
+		in[i] = workload.Input{URI: b.Uri, SHA256: b.Sha256, Size: b.Size_}
+	}
+	if err := workload.ValidateParams(w.Name, p, in); err != nil {
+		return nil, errorsmod.Wrapf(ErrInvalidWorkload, "workload %s: %v", w.Name, err)
+	}
+	return p, nil
+}
+
+// Validate checks a blob reference: an http(s) URI, a sha256 in lowercase hex, a positive size.
+func (b Blob) Validate() error {
+	if err := ValidateURI(b.Uri); err != nil {
+		return err
+	}
+	if err := ValidateSHA256(b.Sha256); err != nil {
+		return err
+	}
+	if b.Size_ == 0 {
+		return errorsmod.Wrap(ErrInvalidInput, "size 0: must be positive")
+	}
+	return nil
+}
+
+// ValidateSHA256 checks for 64 lowercase hex characters.
+func ValidateSHA256(s string) error {
+	if len(s) != 64 {
+		return errorsmod.Wrapf(ErrInvalidResult, "sha256 %q: must be 64 lowercase hex characters", s)
+	}
+	if _, err := hex.DecodeString(s); err != nil || s != hexLower(s) {
+		return errorsmod.Wrapf(ErrInvalidResult, "sha256 %q: must be 64 lowercase hex characters", s)
+	}
+	return nil
+}
+
+func hexLower(s string) string {
+	b, _ := hex.DecodeString(s)
+	return hex.EncodeToString(b)
+}
+
+// ValidateURI checks for an absolute http or https URL.
+func ValidateURI(s string) error {
+	if len(s) > maxURILen {
+		return errorsmod.Wrapf(ErrInvalidResult, "uri: must be at most %d characters", maxURILen)
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errorsmod.Wrapf(ErrInvalidResult, "uri %q: must be an http:// or https:// URL", s)
+	}
+	return nil
+}
