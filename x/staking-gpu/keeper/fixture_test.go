@@ -14,13 +14,11 @@ import (
 	storetypes "github.com/cosmos/cosmos-sdk/store/v2/types"
 	"github.com/cosmos/cosmos-sdk/testutil"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
-	distrtypes "github.com/cosmos/cosmos-sdk/x/distribution/types"
-	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
 	stakinggpu "github.com/opengpu/ogpu/x/staking-gpu"
+	keepertest "github.com/opengpu/ogpu/testutil/keeper"
 	"github.com/opengpu/ogpu/x/staking-gpu/keeper"
 	"github.com/opengpu/ogpu/x/staking-gpu/types"
 )
@@ -32,67 +30,11 @@ func ogpu(n int64) math.Int { return math.NewIntWithDecimal(n, 18) }
 
 func coin(amount math.Int) sdk.Coin { return sdk.NewCoin(denom, amount) }
 
-// fakeBank is an in-memory x/bank: enough to move stake, slashes and rewards and to check
-// balances, with x/bank's insufficient-funds rule.
-type fakeBank struct{ balances map[string]math.Int }
+type fakeBank = keepertest.Bank
 
-func newFakeBank() *fakeBank { return &fakeBank{balances: map[string]math.Int{}} }
+var communityAddr = keepertest.CommunityPool
 
-func (b *fakeBank) key(addr sdk.AccAddress, d string) string { return string(addr) + "/" + d }
-
-func (b *fakeBank) GetBalance(_ context.Context, addr sdk.AccAddress, d string) sdk.Coin {
-	if v, ok := b.balances[b.key(addr, d)]; ok {
-		return sdk.NewCoin(d, v)
-	}
-	return sdk.NewCoin(d, math.ZeroInt())
-}
-
-func (b *fakeBank) set(addr sdk.AccAddress, amount math.Int) { b.balances[b.key(addr, denom)] = amount }
-
-func (b *fakeBank) send(from, to sdk.AccAddress, amt sdk.Coins) error {
-	for _, c := range amt {
-		have := b.GetBalance(nil, from, c.Denom).Amount
-		if have.LT(c.Amount) {
-			return sdkerrors.ErrInsufficientFunds.Wrapf("%s%s < %s", have, c.Denom, c)
-		}
-	}
-	for _, c := range amt {
-		b.balances[b.key(from, c.Denom)] = b.GetBalance(nil, from, c.Denom).Amount.Sub(c.Amount)
-		b.balances[b.key(to, c.Denom)] = b.GetBalance(nil, to, c.Denom).Amount.Add(c.Amount)
-	}
-	return nil
-}
-
-func (b *fakeBank) SendCoinsFromAccountToModule(_ context.Context, from sdk.AccAddress, module string, amt sdk.Coins) error {
-	return b.send(from, authtypes.NewModuleAddress(module), amt)
-}
-
-func (b *fakeBank) SendCoinsFromModuleToAccount(_ context.Context, module string, to sdk.AccAddress, amt sdk.Coins) error {
-	return b.send(authtypes.NewModuleAddress(module), to, amt)
-}
-
-// fakeCommunity is x/distribution's community pool: it takes the coins from the sender.
-type fakeCommunity struct{ bank *fakeBank }
-
-func (c fakeCommunity) FundCommunityPool(_ context.Context, amount sdk.Coins, sender sdk.AccAddress) error {
-	return c.bank.send(sender, communityAddr, amount)
-}
-
-var communityAddr = authtypes.NewModuleAddress(distrtypes.ModuleName)
-
-// fakeValidators answers which operators run a validator and whether it is bonded.
-type fakeValidators map[string]stakingtypes.Validator
-
-func (v fakeValidators) GetValidator(_ context.Context, addr sdk.ValAddress) (stakingtypes.Validator, error) {
-	if val, ok := v[string(addr)]; ok {
-		return val, nil
-	}
-	return stakingtypes.Validator{}, stakingtypes.ErrNoValidatorFound
-}
-
-func (v fakeValidators) setBonded(op sdk.AccAddress) {
-	v[string(op)] = stakingtypes.Validator{Status: stakingtypes.Bonded}
-}
+type fakeValidators = keepertest.Validators
 
 // fakeWork is x/compute's view of open work.
 type fakeWork map[string]bool
@@ -118,20 +60,26 @@ var genesisTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // aogpu in the provider_rewards account.
 func newFixture(t testing.TB, rewardPool math.Int) *fixture {
 	t.Helper()
+	bank := keepertest.NewBank()
+	bank.Set(authtypes.NewModuleAddress(types.RewardsPoolName), denom, rewardPool)
+	return newFixtureWith(t, bank, types.DefaultGenesis(), genesisTime, 1)
+}
+
+// newFixtureWith starts the module from gs on bank at the given block time and height.
+func newFixtureWith(t testing.TB, bank *fakeBank, gs *types.GenesisState, at time.Time, height int64) *fixture {
+	t.Helper()
 	key := storetypes.NewKVStoreKey(types.StoreKey)
 	tctx := testutil.DefaultContextWithDB(t, key, storetypes.NewTransientStoreKey("transient_test"))
-	ctx := tctx.Ctx.WithBlockTime(genesisTime).WithBlockHeight(1)
+	ctx := tctx.Ctx.WithBlockTime(at).WithBlockHeight(height)
 	enc := moduletestutil.MakeTestEncodingConfig(stakinggpu.AppModule{})
-	bank := newFakeBank()
-	bank.set(authtypes.NewModuleAddress(types.RewardsPoolName), rewardPool)
 	vals := fakeValidators{}
 	authority := authtypes.NewModuleAddress("gov").String()
 	k := keeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(key),
 		addresscodec.NewBech32Codec(sdk.GetConfig().GetBech32AccountAddrPrefix()), authority,
-		bank, fakeCommunity{bank}, vals)
+		bank, bank, vals)
 	work := fakeWork{}
 	k.SetWorkTracker(work)
-	require.NoError(t, k.InitGenesis(ctx, *types.DefaultGenesis()))
+	require.NoError(t, k.InitGenesis(ctx, *gs))
 	return &fixture{
 		ctx: ctx, k: k, msgs: keeper.NewMsgServer(k), queries: keeper.NewQueryServer(k),
 		bank: bank, validators: vals, work: work, authority: authority,
@@ -141,7 +89,7 @@ func newFixture(t testing.TB, rewardPool math.Int) *fixture {
 // account returns a funded operator address.
 func (f *fixture) account(i int, balance math.Int) sdk.AccAddress {
 	addr := sdk.AccAddress(fmt.Appendf(nil, "operator-%012d", i))
-	f.bank.set(addr, balance)
+	f.bank.Set(addr, denom, balance)
 	return addr
 }
 
@@ -179,7 +127,7 @@ func (f *fixture) snapshot(t testing.TB) string {
 	t.Helper()
 	gs, err := f.k.ExportGenesis(f.ctx)
 	require.NoError(t, err)
-	return fmt.Sprintf("%v|%v", gs.String(), f.bank.balances)
+	return fmt.Sprintf("%v|%v", gs.String(), f.bank.Snapshot())
 }
 
 func (f *fixture) requireInvariants(t testing.TB) {

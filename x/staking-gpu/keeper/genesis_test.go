@@ -33,10 +33,7 @@ func TestGenesisRoundTrip(t *testing.T) {
 	require.Len(t, exported.Rewards, 1)
 
 	// a new chain from the exported state, with the bank balances carried over
-	g := newFixture(t, math.ZeroInt())
-	g.bank.balances = f.bank.balances
-	g.ctx = g.ctx.WithBlockTime(f.ctx.BlockTime()).WithBlockHeight(f.ctx.BlockHeight())
-	require.NoError(t, g.k.InitGenesis(g.ctx, *exported))
+	g := newFixtureWith(t, f.bank.Clone(), exported, f.ctx.BlockTime(), f.ctx.BlockHeight())
 	again, err := g.k.ExportGenesis(g.ctx)
 	require.NoError(t, err)
 	require.Equal(t, exported, again)

@@ -33,7 +33,7 @@ func runRandomOperations(t *testing.T, seed uint64, steps int) {
 	for i := range ops {
 		ops[i] = f.account(i, ogpu(10_000))
 	}
-	f.validators.setBonded(ops[0])
+	f.validators.SetBonded(ops[0])
 	amount := func() math.Int { return ogpu(rng.Int64N(3_000)).AddRaw(rng.Int64N(1_000)) }
 
 	type op struct {

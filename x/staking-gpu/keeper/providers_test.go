@@ -190,7 +190,7 @@ func TestIsBondedValidator(t *testing.T) {
 	ok, err := f.k.IsBondedValidator(f.ctx, op)
 	require.NoError(t, err)
 	require.False(t, ok)
-	f.validators.setBonded(op)
+	f.validators.SetBonded(op)
 	ok, err = f.k.IsBondedValidator(f.ctx, op)
 	require.NoError(t, err)
 	require.True(t, ok)

@@ -40,7 +40,7 @@ func TestProRataSplitWithValidatorBonus(t *testing.T) {
 	for _, op := range []sdk.AccAddress{a, b, c} {
 		f.register(t, op)
 	}
-	f.validators.setBonded(a)
+	f.validators.SetBonded(a)
 	require.NoError(t, f.k.RecordWork(f.ctx, a, math.NewInt(100)))
 	require.NoError(t, f.k.RecordWork(f.ctx, b, math.NewInt(100)))
 	require.NoError(t, f.k.RecordWork(f.ctx, c, math.NewInt(150)))
@@ -115,7 +115,7 @@ func TestTenYearRelease(t *testing.T) {
 		ops[i] = f.account(i, ogpu(1))
 		f.register(t, ops[i])
 	}
-	f.validators.setBonded(ops[0])
+	f.validators.SetBonded(ops[0])
 	period := types.DefaultParams().ProviderRewardPeriod
 	end := genesisTime.Add(period)
 
