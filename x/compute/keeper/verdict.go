@@ -127,14 +127,18 @@ func (k Keeper) inputUnavailable(ctx context.Context, task types.Task) error {
 	})
 }
 
-type feeShare struct {
+// FeeShare is one attester's part of the committee fee.
+type FeeShare struct {
 	operator string
 	amount   math.Int
 }
 
+// Amount is the share.
+func (s FeeShare) Amount() math.Int { return s.amount }
+
 // SplitByPower splits fee among the attesters pro rata to their power, each share rounded down;
 // what rounding leaves stays in escrow and goes back to the client.
-func SplitByPower(fee math.Int, attesters []types.Attester) []feeShare {
+func SplitByPower(fee math.Int, attesters []types.Attester) []FeeShare {
 	total := new(big.Int)
 	for _, a := range attesters {
 		total.Add(total, big.NewInt(a.Power))
@@ -142,10 +146,10 @@ func SplitByPower(fee math.Int, attesters []types.Attester) []feeShare {
 	if total.Sign() == 0 || !fee.IsPositive() {
 		return nil
 	}
-	shares := make([]feeShare, 0, len(attesters))
+	shares := make([]FeeShare, 0, len(attesters))
 	for _, a := range attesters {
 		s := new(big.Int).Mul(fee.BigInt(), big.NewInt(a.Power))
-		shares = append(shares, feeShare{operator: a.Operator, amount: math.NewIntFromBigInt(s.Quo(s, total))})
+		shares = append(shares, FeeShare{operator: a.Operator, amount: math.NewIntFromBigInt(s.Quo(s, total))})
 	}
 	return shares
 }

@@ -1,0 +1,252 @@
+package keeper_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	keepertest "github.com/opengpu/ogpu/testutil/keeper"
+	"github.com/opengpu/ogpu/x/compute/types"
+)
+
+func TestSubmitResultRules(t *testing.T) {
+	f := newFixture(t)
+	id := f.assigned(ogpu(50))
+	task := f.task(id)
+	tests := []struct {
+		name  string
+		msg   types.MsgSubmitResult
+		err   error
+		about string
+	}{
+		{"not the assignee", types.MsgSubmitResult{Provider: f.providers[1].String(), TaskId: id, Sha256: strings.Repeat("ab", 32), Size_: 10, Uri: "https://p"}, types.ErrNotAssignee, "assigned to"},
+		{"hash not hex", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: strings.Repeat("zz", 32), Size_: 10, Uri: "https://p"}, types.ErrInvalidResult, "sha256"},
+		{"hash in upper case", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: strings.Repeat("AB", 32), Size_: 10, Uri: "https://p"}, types.ErrInvalidResult, "lowercase"},
+		{"hash too short", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: "abcd", Size_: 10, Uri: "https://p"}, types.ErrInvalidResult, "64"},
+		{"size above bound", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: strings.Repeat("ab", 32), Size_: resultSize + 1, Uri: "https://p"}, types.ErrInvalidResult, "above the 262176 bytes"},
+		{"uri not http", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: strings.Repeat("ab", 32), Size_: 10, Uri: "ipfs://x"}, types.ErrInvalidResult, "uri"},
+		{"no such task", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: 42, Sha256: strings.Repeat("ab", 32), Size_: 10, Uri: "https://p"}, types.ErrTaskNotFound, "42"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.snapshot()
+			_, err := f.msgs.SubmitResult(f.ctx, &tc.msg)
+			require.ErrorIs(t, err, tc.err)
+			require.ErrorContains(t, err, tc.about)
+			require.Equal(t, before, f.snapshot())
+		})
+	}
+	_, err := f.msgs.ReportInputUnavailable(f.ctx, &types.MsgReportInputUnavailable{Provider: f.providers[0].String(), TaskId: id})
+	require.ErrorIs(t, err, types.ErrInvalidInput, "a seeded task has no inputs")
+
+	f.untilHeight(task.DeadlineHeight)
+	require.NoError(t, f.submit(f.providers[0], id, resultSize), "the deadline block still takes the result")
+	require.ErrorIs(t, f.submit(f.providers[0], id, resultSize), types.ErrWrongState, "a second result")
+
+	late := f.assigned(ogpu(50))
+	f.ctx = f.ctx.WithBlockHeight(f.task(late).DeadlineHeight + 1) // past the deadline, before its end block ran
+	require.ErrorIs(t, f.submit(f.providers[0], late, resultSize), types.ErrDeadlinePassed)
+}
+
+func TestCompletedPaysProviderCommitteeAndClient(t *testing.T) {
+	f := newFixture(t)
+	msg := f.gemmTask()
+	msg.Payment = types.PaymentFunction{Kind: types.PAYMENT_KIND_LINEAR_DECAY, FullUntilBlocks: 5, MinFraction: math.LegacyNewDecWithPrec(5, 1)}
+	clientBefore, providerBefore := f.balance(f.client), f.balance(f.providers[0])
+	id := f.create(msg)
+	require.NoError(t, f.bid(f.providers[0], id, ogpu(80)))
+	task := f.task(id)
+	// deliver 10 blocks after the full-pay offset: 1 − 0.5 × 10/15 of the price
+	f.untilHeight(task.CreatedHeight + 15)
+	require.NoError(t, f.submit(f.providers[0], id, resultSize))
+	require.Equal(t, types.TASK_STATE_SUBMITTED, f.task(id).State)
+
+	v1, v2 := f.addr("validator", 0), f.addr("validator", 1)
+	_, err := f.msgs.ApplyVerdict(f.ctx, &types.MsgApplyVerdict{Authority: f.client.String(), TaskId: id, Verdict: types.VERDICT_VALID})
+	require.ErrorIs(t, err, types.ErrVerdictsDisabled, "no verdict authority by default")
+	require.NoError(t, f.k.ApplyVerdict(f.ctx, id, types.VERDICT_VALID, []types.Attester{attester(v1, 2), attester(v2, 1)}))
+
+	task = f.task(id)
+	require.Equal(t, types.TASK_STATE_COMPLETED, task.State)
+	pay := ogpu(80).MulRaw(2).QuoRaw(3) // 80 × (1 − 0.5 × 2/3) = 53.33…, rounded down
+	require.Equal(t, pay, task.Paid)
+	require.Equal(t, providerBefore.Add(pay), f.balance(f.providers[0]))
+	fee := ogpu(80).MulRaw(2).QuoRaw(100) // 2% of the price
+	require.Equal(t, fee.MulRaw(2).QuoRaw(3), f.balance(v1), "the fee is shared by power")
+	require.Equal(t, fee.QuoRaw(3), f.balance(v2))
+	paidFee := f.balance(v1).Add(f.balance(v2))
+	require.Equal(t, clientBefore.Sub(pay).Sub(paidFee), f.balance(f.client), "the client gets the rest and the deposit back")
+	require.True(t, task.Escrow.IsZero())
+	p, err := f.sg.GetProvider(f.ctx, f.providers[0])
+	require.NoError(t, err)
+	require.EqualValues(t, 1, p.CompletedTasks)
+	require.Equal(t, math.NewInt(256*256*256), p.WorkUnits, "work units recorded for rewards")
+	open, err := f.k.HasOpenWork(f.ctx, f.providers[0])
+	require.NoError(t, err)
+	require.False(t, open)
+	f.requireInvariants()
+
+	require.ErrorIs(t, f.k.ApplyVerdict(f.ctx, id, types.VERDICT_VALID, nil), types.ErrWrongState, "a final task takes no verdict")
+}
+
+func TestFailedSlashesJailsAndRefunds(t *testing.T) {
+	f := newFixture(t)
+	clientBefore := f.balance(f.client)
+	id := f.assigned(ogpu(50))
+	require.NoError(t, f.submit(f.providers[0], id, resultSize))
+	require.NoError(t, f.k.ApplyVerdict(f.ctx, id, types.VERDICT_INVALID, []types.Attester{attester(f.addr("validator", 0), 1)}))
+	task := f.task(id)
+	require.Equal(t, types.TASK_STATE_FAILED, task.State)
+	require.Contains(t, task.Outcome, "found invalid")
+	require.Equal(t, clientBefore, f.balance(f.client), "refunded in full")
+	p, err := f.sg.GetProvider(f.ctx, f.providers[0])
+	require.NoError(t, err)
+	require.Equal(t, ogpu(9_000), p.Bonded, "10% slashed")
+	require.True(t, p.Jailed)
+	require.EqualValues(t, 1, p.FailedTasks)
+	require.Equal(t, ogpu(1_000), f.balance(keepertest.CommunityPool))
+	f.requireInvariants()
+}
+
+func TestNoVerdictRefundsWithoutSlashing(t *testing.T) {
+	f := newFixture(t)
+	clientBefore := f.balance(f.client)
+	id := f.assigned(ogpu(50))
+	require.NoError(t, f.submit(f.providers[0], id, resultSize))
+	submitted := f.ctx.BlockHeight()
+	f.untilHeight(submitted + int64(types.DefaultParams().VerifyWindow))
+	require.Equal(t, types.TASK_STATE_SUBMITTED, f.task(id).State, "the window's last block still takes a verdict")
+	f.nextBlock()
+	task := f.task(id)
+	require.Equal(t, types.TASK_STATE_EXPIRED, task.State)
+	require.Equal(t, "no verdict within verify_window", task.Outcome)
+	require.Equal(t, clientBefore, f.balance(f.client))
+	p, err := f.sg.GetProvider(f.ctx, f.providers[0])
+	require.NoError(t, err)
+	require.Equal(t, ogpu(10_000), p.Bonded, "nobody slashed")
+	f.requireInvariants()
+}
+
+func TestTimeoutReassignsThenExpires(t *testing.T) {
+	f := newFixture(t)
+	clientBefore := f.balance(f.client)
+	msg := f.gemmTask()
+	msg.Deadline = 20
+	msg.ExecutionBlocks = 6
+	id := f.create(msg)
+	require.NoError(t, f.bid(f.providers[0], id, ogpu(30)))
+	require.NoError(t, f.bid(f.providers[1], id, ogpu(40)))
+	require.NoError(t, f.bid(f.providers[2], id, ogpu(50)))
+	f.untilHeight(f.task(id).BidWindowEnd + 1)
+	task := f.task(id)
+	require.Equal(t, f.providers[0].String(), task.Provider)
+	require.Equal(t, task.AssignedHeight+6, task.AssignmentDeadline)
+
+	// provider 0 misses its 6 blocks: slashed 1%, the task goes to the next-lowest bid
+	f.untilHeight(task.AssignmentDeadline + 1)
+	task = f.task(id)
+	require.Equal(t, types.TASK_STATE_ASSIGNED, task.State)
+	require.Equal(t, f.providers[1].String(), task.Provider)
+	require.Equal(t, ogpu(40), task.Price)
+	require.Equal(t, []string{f.providers[0].String()}, task.FailedProviders)
+	p0, err := f.sg.GetProvider(f.ctx, f.providers[0])
+	require.NoError(t, err)
+	require.Equal(t, ogpu(9_900), p0.Bonded)
+	require.EqualValues(t, 1, p0.FailedTasks)
+	f.requireInvariants()
+
+	// provider 1 misses too at height 16: 5 blocks remain, enough for provider 2, whose
+	// assignment is capped by the task's deadline
+	f.untilHeight(task.AssignmentDeadline + 1)
+	task = f.task(id)
+	require.Equal(t, f.providers[2].String(), task.Provider)
+	require.Equal(t, task.DeadlineHeight, task.AssignmentDeadline)
+
+	// provider 2 misses the task's own deadline: nothing is left
+	f.untilHeight(task.AssignmentDeadline + 1)
+	task = f.task(id)
+	require.Equal(t, types.TASK_STATE_EXPIRED, task.State)
+	require.Contains(t, task.Outcome, "fewer than min_execution_blocks")
+	require.Equal(t, clientBefore, f.balance(f.client))
+	p1, err := f.sg.GetProvider(f.ctx, f.providers[1])
+	require.NoError(t, err)
+	require.Equal(t, ogpu(9_900), p1.Bonded)
+	f.requireInvariants()
+}
+
+func TestInputUnavailable(t *testing.T) {
+	f := newFixture(t)
+	msg := f.gemmTask()
+	g := msg.Workload.Params.(*types.Workload_GemmInt8).GemmInt8
+	g.SeedA, g.SeedB = 0, 0
+	msg.Inputs = []types.Blob{
+		{Uri: "https://client.example/a", Sha256: strings.Repeat("0a", 32), Size_: 256 * 256},
+		{Uri: "https://client.example/b", Sha256: strings.Repeat("0b", 32), Size_: 256 * 256},
+	}
+	clientBefore, providerBefore := f.balance(f.client), f.balance(f.providers[0])
+	id := f.create(msg)
+	require.NoError(t, f.bid(f.providers[0], id, ogpu(50)))
+	f.untilHeight(f.task(id).BidWindowEnd + 1)
+	_, err := f.msgs.ReportInputUnavailable(f.ctx, &types.MsgReportInputUnavailable{Provider: f.providers[1].String(), TaskId: id})
+	require.ErrorIs(t, err, types.ErrNotAssignee)
+	_, err = f.msgs.ReportInputUnavailable(f.ctx, &types.MsgReportInputUnavailable{Provider: f.providers[0].String(), TaskId: id})
+	require.NoError(t, err)
+	require.True(t, f.task(id).InputUnavailable)
+
+	require.NoError(t, f.k.ApplyVerdict(f.ctx, id, types.VERDICT_INPUT_UNAVAILABLE, nil))
+	task := f.task(id)
+	require.Equal(t, types.TASK_STATE_EXPIRED, task.State)
+	require.Equal(t, ogpu(10), task.Paid, "the 10% security deposit")
+	require.Equal(t, providerBefore.Add(ogpu(10)), f.balance(f.providers[0]))
+	require.Equal(t, clientBefore.Sub(ogpu(10)), f.balance(f.client))
+	f.requireInvariants()
+}
+
+func TestFalseInputReportIsFraud(t *testing.T) {
+	f := newFixture(t)
+	msg := f.gemmTask()
+	g := msg.Workload.Params.(*types.Workload_GemmInt8).GemmInt8
+	g.SeedA, g.SeedB = 0, 0
+	blob := types.Blob{Uri: "https://client.example/a", Sha256: strings.Repeat("0a", 32), Size_: 256 * 256}
+	msg.Inputs = []types.Blob{blob, blob}
+	id := f.create(msg)
+	require.NoError(t, f.bid(f.providers[0], id, ogpu(50)))
+	f.untilHeight(f.task(id).BidWindowEnd + 1)
+	_, err := f.msgs.ReportInputUnavailable(f.ctx, &types.MsgReportInputUnavailable{Provider: f.providers[0].String(), TaskId: id})
+	require.NoError(t, err)
+	require.NoError(t, f.k.ApplyVerdict(f.ctx, id, types.VERDICT_VALID, nil))
+	require.Equal(t, types.TASK_STATE_FAILED, f.task(id).State)
+	require.Contains(t, f.task(id).Outcome, "found available")
+}
+
+func TestVerdictAuthority(t *testing.T) {
+	f := newFixture(t)
+	id := f.assigned(ogpu(50))
+	require.NoError(t, f.submit(f.providers[0], id, resultSize))
+	auth := f.addr("tester", 0)
+	params := types.DefaultParams()
+	params.VerdictAuthority = auth.String()
+	_, err := f.msgs.UpdateParams(f.ctx, &types.MsgUpdateParams{Authority: f.authority, Params: params})
+	require.NoError(t, err)
+	_, err = f.msgs.ApplyVerdict(f.ctx, &types.MsgApplyVerdict{Authority: f.client.String(), TaskId: id, Verdict: types.VERDICT_VALID})
+	require.ErrorIs(t, err, types.ErrInvalidAuthority)
+	_, err = f.msgs.ApplyVerdict(f.ctx, &types.MsgApplyVerdict{Authority: auth.String(), TaskId: id, Verdict: types.Verdict(9)})
+	require.ErrorIs(t, err, types.ErrInvalidVerdict)
+	_, err = f.msgs.ApplyVerdict(f.ctx, &types.MsgApplyVerdict{Authority: auth.String(), TaskId: id, Verdict: types.VERDICT_VALID,
+		Attesters: []types.Attester{attester(auth, 1), attester(auth, 1)}})
+	require.ErrorIs(t, err, types.ErrInvalidVerdict, "an attester twice")
+	_, err = f.msgs.ApplyVerdict(f.ctx, &types.MsgApplyVerdict{Authority: auth.String(), TaskId: id, Verdict: types.VERDICT_VALID})
+	require.NoError(t, err)
+	require.Equal(t, types.TASK_STATE_COMPLETED, f.task(id).State)
+}
+
+func TestSplitByPower(t *testing.T) {
+	a, b, c := sdk.AccAddress("a"), sdk.AccAddress("b"), sdk.AccAddress("c")
+	shares := keeperSplit(math.NewInt(100), []types.Attester{attester(a, 1), attester(b, 1), attester(c, 1)})
+	require.Equal(t, []int64{33, 33, 33}, shares, "rounded down; the 1 left goes back to the client")
+	require.Empty(t, keeperSplit(math.NewInt(100), nil))
+}
