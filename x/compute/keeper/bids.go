@@ -224,4 +224,3 @@ func (k Keeper) expire(ctx context.Context, task types.Task, reason string) erro
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskExpired{TaskId: task.Id, Refunded: refund, Reason: reason})
 }
-

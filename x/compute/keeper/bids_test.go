@@ -92,7 +92,9 @@ func TestBidWindowCloses(t *testing.T) {
 }
 
 func TestMatchingRule(t *testing.T) {
-	p := func(b byte) sdk.AccAddress { return sdk.AccAddress{b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b} }
+	p := func(b byte) sdk.AccAddress {
+		return sdk.AccAddress{b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b}
+	}
 	base := keeper.Candidate{Provider: p(1), Price: math.NewInt(100), Completed: 5, Failed: 1, Bonded: math.NewInt(1000)}
 	with := func(edit func(c *keeper.Candidate)) keeper.Candidate {
 		c := base

@@ -164,7 +164,9 @@ func (f *fixture) task(id uint64) types.Task {
 	return t
 }
 
-func (f *fixture) balance(a sdk.AccAddress) math.Int { return f.bank.GetBalance(f.ctx, a, denom).Amount }
+func (f *fixture) balance(a sdk.AccAddress) math.Int {
+	return f.bank.GetBalance(f.ctx, a, denom).Amount
+}
 
 func (f *fixture) submit(p sdk.AccAddress, id uint64, size uint64) error {
 	_, err := f.msgs.SubmitResult(f.ctx, &types.MsgSubmitResult{

@@ -83,7 +83,9 @@ func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*
 		byAddress(q.Keeper.Tasks.Indexes.ByProvider, req.Provider, "provider")
 	case req.State != types.TASK_STATE_UNSPECIFIED:
 		tasks, page, err = query.CollectionPaginate(ctx, q.Keeper.Tasks.Indexes.ByState, req.Pagination,
-			func(key collections.Pair[int32, uint64], _ collections.NoValue) (types.Task, error) { return load(key.K2()) },
+			func(key collections.Pair[int32, uint64], _ collections.NoValue) (types.Task, error) {
+				return load(key.K2())
+			},
 			query.WithCollectionPaginationPairPrefix[int32, uint64](int32(req.State)))
 	default:
 		tasks, page, err = query.CollectionPaginate(ctx, q.Keeper.Tasks, req.Pagination,

@@ -17,8 +17,8 @@ import (
 	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
-	stakinggpu "github.com/opengpu/ogpu/x/staking-gpu"
 	keepertest "github.com/opengpu/ogpu/testutil/keeper"
+	stakinggpu "github.com/opengpu/ogpu/x/staking-gpu"
 	"github.com/opengpu/ogpu/x/staking-gpu/keeper"
 	"github.com/opengpu/ogpu/x/staking-gpu/types"
 )
