@@ -51,7 +51,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}},
 				},
 				{
-					RpcMethod: "ApplyVerdict", Use: "apply-verdict [task-id] [verdict]", Short: "Post a verdict as the verdict_authority of a test network",
+					RpcMethod: "ApplyVerdict", Use: "apply-verdict [task-id] [valid|invalid|input-unavailable]", Short: "Post a verdict as the verdict_authority of a test network",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}, {ProtoField: "verdict"}},
 				},
 			},

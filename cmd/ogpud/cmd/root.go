@@ -175,6 +175,7 @@ func queryCommand() *cobra.Command {
 		authcmd.QueryTxCmd(),
 		sdkserver.QueryBlockCmd(),
 		sdkserver.QueryBlockResultsCmd(),
+		computeQueryCommand(),
 	)
 	cmd.PersistentFlags().String(flags.FlagChainID, "", "The network chain ID")
 	return cmd
@@ -198,6 +199,7 @@ func txCommand() *cobra.Command {
 		authcmd.GetDecodeCommand(),
 		authcmd.GetSimulateCmd(),
 		stakingGPUTxCommand(),
+		computeTxCommand(),
 	)
 	cmd.PersistentFlags().String(flags.FlagChainID, "", "The network chain ID")
 	return cmd

@@ -17,6 +17,7 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	cdc.RegisterConcrete(&MsgReportInputUnavailable{}, "ogpu/compute/MsgReportInputUnavailable", nil)
 	cdc.RegisterConcrete(&MsgApplyVerdict{}, "ogpu/compute/MsgApplyVerdict", nil)
 	cdc.RegisterConcrete(&MsgUpdateParams{}, "ogpu/compute/MsgUpdateParams", nil)
+	cdc.RegisterConcrete(&GemmInt8Params{}, "ogpu/compute/GemmInt8Params", nil)
 }
 
 // RegisterInterfaces registers the module's messages.

@@ -1,0 +1,388 @@
+package cmd
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/cosmos/cosmos-sdk/client"
+	"github.com/cosmos/cosmos-sdk/client/flags"
+	"github.com/cosmos/cosmos-sdk/client/tx"
+	authtx "github.com/cosmos/cosmos-sdk/x/auth/tx"
+	"github.com/cosmos/gogoproto/proto"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/spf13/cobra"
+
+	"cosmossdk.io/math"
+
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
+	"github.com/opengpu/ogpu/x/compute/workload"
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
+)
+
+// computeTxCommand holds create-task; autocli adds the other compute txs.
+func computeTxCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:                        computetypes.ModuleName,
+		Short:                      "Compute market transactions: create tasks, bid, submit results",
+		SuggestionsMinimumDistance: 2,
+		RunE:                       client.ValidateCmd,
+	}
+	create := &cobra.Command{
+		Use:                        "create-task",
+		Short:                      "Create a batch task; the workload is a subcommand",
+		SuggestionsMinimumDistance: 2,
+		RunE:                       client.ValidateCmd,
+	}
+	create.AddCommand(createGemmTaskCmd())
+	cmd.AddCommand(create)
+	return cmd
+}
+
+// computeQueryCommand holds result; autocli adds the other compute queries.
+func computeQueryCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:                        computetypes.ModuleName,
+		Short:                      "Querying commands for the compute module",
+		SuggestionsMinimumDistance: 2,
+		RunE:                       client.ValidateCmd,
+	}
+	cmd.AddCommand(resultCmd())
+	return cmd
+}
+
+const (
+	flagM               = "m"
+	flagN               = "n"
+	flagK               = "k"
+	flagSeedA           = "seed-a"
+	flagSeedB           = "seed-b"
+	flagMaxPrice        = "max-price"
+	flagDeadline        = "deadline"
+	flagExecutionBlocks = "execution-blocks"
+	flagDecayAfter      = "decay-after"
+	flagMinFraction     = "min-fraction"
+	flagMinVRAM         = "min-vram-mib"
+	flagGPUModel        = "gpu-model"
+	flagGPUCount        = "gpu-count"
+	flagMinCC           = "min-compute-capability"
+	flagWait            = "wait"
+	flagWaitTimeout     = "wait-timeout"
+)
+
+func createGemmTaskCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "gemm-int8 --m M --n N --k K --seed-a A --seed-b B --max-price PRICE --deadline BLOCKS",
+		Short: "Create a " + workload.GemmInt8V1 + " task: C (m×n, int32) = A (m×k) · B (k×n), int8 inputs from seeds",
+		Long: `Create a ` + workload.GemmInt8V1 + ` task and lock max_price + committee fee + security deposit in escrow.
+--max-price is an amount of aogpu ("100000000000000000000aogpu" or just the number). The payment is
+fixed unless --decay-after is set: then full until that many blocks after creation, falling linearly
+to --min-fraction of the price at the deadline. With --wait the command follows the task and prints
+every change of state until it ends; it exits non-zero if the task FAILED, EXPIRED or was CANCELLED.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			msg, err := gemmTaskFromFlags(cmd, clientCtx.GetFromAddress())
+			if err != nil {
+				return err
+			}
+			if err := msg.ValidateBasic(); err != nil {
+				return err
+			}
+			wait, _ := cmd.Flags().GetBool(flagWait)
+			if !wait {
+				return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+			}
+			timeout, _ := cmd.Flags().GetDuration(flagWaitTimeout)
+			return createAndWait(cmd, clientCtx, msg, timeout)
+		},
+	}
+	f := cmd.Flags()
+	f.Uint32(flagM, 0, "rows of A and C (1..16384)")
+	f.Uint32(flagN, 0, "columns of B and C (1..16384)")
+	f.Uint32(flagK, 0, "columns of A, rows of B (1..16384)")
+	f.Uint64(flagSeedA, 0, "seed of A")
+	f.Uint64(flagSeedB, 0, "seed of B")
+	f.String(flagMaxPrice, "", "the most you pay the provider, in aogpu (required)")
+	f.Uint64(flagDeadline, 0, "blocks after creation by which the result must be submitted (required)")
+	f.Uint64(flagExecutionBlocks, 0, "blocks each assigned provider gets before the task moves to the next bid (0: until the deadline)")
+	f.Int64(flagDecayAfter, -1, "pay in full until this many blocks after creation, then decay linearly (default: fixed payment)")
+	f.String(flagMinFraction, "0.5", "with --decay-after: the fraction of the price paid at the deadline")
+	f.Uint64(flagMinVRAM, 0, "least GPU memory in MiB (0: any, CPU providers included)")
+	f.String(flagGPUModel, "", "GPU model the provider must have, e.g. H100")
+	f.Uint32(flagGPUCount, 0, "how many matching GPUs the provider must have")
+	f.String(flagMinCC, "", "least CUDA compute capability, e.g. 8.0")
+	f.Bool(flagWait, false, "follow the task until it ends and print each change of state")
+	f.Duration(flagWaitTimeout, 10*time.Minute, "with --wait: give up after this long")
+	for _, req := range []string{flagM, flagN, flagK, flagMaxPrice, flagDeadline} {
+		_ = cmd.MarkFlagRequired(req)
+	}
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
+}
+
+func gemmTaskFromFlags(cmd *cobra.Command, creator sdk.AccAddress) (*computetypes.MsgCreateTask, error) {
+	f := cmd.Flags()
+	m, _ := f.GetUint32(flagM)
+	n, _ := f.GetUint32(flagN)
+	k, _ := f.GetUint32(flagK)
+	seedA, _ := f.GetUint64(flagSeedA)
+	seedB, _ := f.GetUint64(flagSeedB)
+	priceStr, _ := f.GetString(flagMaxPrice)
+	deadline, _ := f.GetUint64(flagDeadline)
+	execution, _ := f.GetUint64(flagExecutionBlocks)
+	decayAfter, _ := f.GetInt64(flagDecayAfter)
+	minFraction, _ := f.GetString(flagMinFraction)
+	minVRAM, _ := f.GetUint64(flagMinVRAM)
+	model, _ := f.GetString(flagGPUModel)
+	count, _ := f.GetUint32(flagGPUCount)
+	minCC, _ := f.GetString(flagMinCC)
+
+	price, err := parseAogpu(priceStr)
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", flagMaxPrice, err)
+	}
+	payment := computetypes.PaymentFunction{Kind: computetypes.PAYMENT_KIND_FIXED, MinFraction: math.LegacyZeroDec()}
+	if decayAfter >= 0 {
+		frac, err := math.LegacyNewDecFromStr(minFraction)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %q: %w", flagMinFraction, minFraction, err)
+		}
+		payment = computetypes.PaymentFunction{Kind: computetypes.PAYMENT_KIND_LINEAR_DECAY, FullUntilBlocks: uint64(decayAfter), MinFraction: frac}
+	}
+	return &computetypes.MsgCreateTask{
+		Creator: creator.String(),
+		Workload: computetypes.Workload{Name: workload.GemmInt8V1, Params: &computetypes.Workload_GemmInt8{
+			GemmInt8: &computetypes.GemmInt8Params{M: m, N: n, K: k, SeedA: seedA, SeedB: seedB},
+		}},
+		Requirements: stakinggputypes.Requirements{
+			Workload: workload.GemmInt8V1, MinVramMib: minVRAM, GpuModel: model, GpuCount: count, MinComputeCapability: minCC,
+		},
+		MaxPrice:        price,
+		Deadline:        deadline,
+		ExecutionBlocks: execution,
+		Payment:         payment,
+	}, nil
+}
+
+// parseAogpu reads "123aogpu" or "123".
+func parseAogpu(s string) (sdk.Coin, error) {
+	if amount, ok := math.NewIntFromString(s); ok {
+		return sdk.NewCoin(computetypes.DefaultDenom, amount), nil
+	}
+	c, err := sdk.ParseCoinNormalized(s)
+	if err != nil {
+		return sdk.Coin{}, fmt.Errorf("%q: want an amount of aogpu, e.g. 100000000000000000000aogpu", s)
+	}
+	return c, nil
+}
+
+// createAndWait signs and broadcasts the task, reads its id from the tx result and follows it.
+func createAndWait(cmd *cobra.Command, clientCtx client.Context, msg *computetypes.MsgCreateTask, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	txf, err := tx.NewFactoryCLI(clientCtx, cmd.Flags())
+	if err != nil {
+		return err
+	}
+	if txf, err = txf.Prepare(clientCtx); err != nil {
+		return err
+	}
+	if txf.SimulateAndExecute() {
+		_, gas, err := tx.CalculateGas(clientCtx, txf, msg)
+		if err != nil {
+			return err
+		}
+		txf = txf.WithGas(gas)
+	}
+	builder, err := txf.BuildUnsignedTx(msg)
+	if err != nil {
+		return err
+	}
+	if err := tx.Sign(ctx, txf, clientCtx.FromName, builder, true); err != nil {
+		return err
+	}
+	bz, err := clientCtx.TxConfig.TxEncoder()(builder.GetTx())
+	if err != nil {
+		return err
+	}
+	res, err := clientCtx.BroadcastTx(bz)
+	if err != nil {
+		return err
+	}
+	if res.Code != 0 {
+		return fmt.Errorf("create-task refused (code %d): %s", res.Code, res.RawLog)
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "tx %s sent\n", res.TxHash)
+	var id uint64
+	for id == 0 {
+		if txRes, err := authtx.QueryTx(clientCtx, res.TxHash); err == nil {
+			if txRes.Code != 0 {
+				return fmt.Errorf("create-task failed (code %d): %s", txRes.Code, txRes.RawLog)
+			}
+			if id, err = createdTaskID(txRes.Data); err != nil {
+				return err
+			}
+			break
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return fmt.Errorf("tx %s not in a block: %w", res.TxHash, err)
+		}
+	}
+	fmt.Fprintf(out, "task %d created\n", id)
+	return waitTask(ctx, computetypes.NewQueryClient(clientCtx), out, id)
+}
+
+// createdTaskID reads the MsgCreateTaskResponse from a tx result's data (hex TxMsgData).
+func createdTaskID(data string) (uint64, error) {
+	bz, err := hex.DecodeString(data)
+	if err != nil {
+		return 0, fmt.Errorf("tx data: %w", err)
+	}
+	var msgData sdk.TxMsgData
+	if err := msgData.Unmarshal(bz); err != nil {
+		return 0, fmt.Errorf("tx data: %w", err)
+	}
+	for _, any := range msgData.MsgResponses {
+		var r computetypes.MsgCreateTaskResponse
+		if any.TypeUrl == "/"+proto.MessageName(&r) {
+			if err := r.Unmarshal(any.Value); err != nil {
+				return 0, err
+			}
+			return r.TaskId, nil
+		}
+	}
+	return 0, errors.New("tx data holds no MsgCreateTaskResponse")
+}
+
+// waitTask prints each state the task goes through and returns when it is final.
+func waitTask(ctx context.Context, q computetypes.QueryClient, out io.Writer, id uint64) error {
+	last := computetypes.TASK_STATE_UNSPECIFIED
+	for {
+		res, err := q.Task(ctx, &computetypes.QueryTaskRequest{TaskId: id})
+		if err == nil && res.Task.State != last {
+			t := res.Task
+			last = t.State
+			line := fmt.Sprintf("task %d %s", id, t.State)
+			switch t.State {
+			case computetypes.TASK_STATE_OPEN:
+				line += fmt.Sprintf(" (bids until height %d)", t.BidWindowEnd)
+			case computetypes.TASK_STATE_ASSIGNED:
+				line += fmt.Sprintf(" to %s at %s aogpu, deadline height %d", t.Provider, t.Price, t.AssignmentDeadline)
+			case computetypes.TASK_STATE_SUBMITTED:
+				line += fmt.Sprintf(" result %s (%d bytes) at %s", t.Result.Sha256, t.Result.Size_, t.Result.Uri)
+			default:
+				line += fmt.Sprintf(": %s; paid %s, refunded %s", t.Outcome, t.Paid, t.Refunded)
+			}
+			fmt.Fprintln(out, line)
+			if t.State.IsFinal() {
+				if t.State != computetypes.TASK_STATE_COMPLETED {
+					return fmt.Errorf("task %d ended %s: %s", id, t.State, t.Outcome)
+				}
+				return nil
+			}
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return fmt.Errorf("task %d still %s: %w", id, last, err)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func resultCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "result [task-id] --out FILE",
+		Short: "Download a task's result from its URI and check its size and sha256",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseUint(args[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("task id %q: %w", args[0], err)
+			}
+			out, _ := cmd.Flags().GetString("out")
+			clientCtx, err := client.GetClientQueryContext(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := computetypes.NewQueryClient(clientCtx).Task(cmd.Context(), &computetypes.QueryTaskRequest{TaskId: id})
+			if err != nil {
+				return err
+			}
+			r := res.Task.Result
+			if r.Sha256 == "" {
+				return fmt.Errorf("task %d is %s and has no result", id, res.Task.State)
+			}
+			if err := DownloadBlob(cmd.Context(), r.Uri, r.Sha256, r.Size_, out); err != nil {
+				return fmt.Errorf("task %d: %w", id, err)
+			}
+			summary, _ := json.Marshal(map[string]any{"task_id": id, "state": res.Task.State.String(), "sha256": r.Sha256, "size": r.Size_, "file": out})
+			fmt.Fprintln(cmd.OutOrStdout(), string(summary))
+			return nil
+		},
+	}
+	cmd.Flags().String("out", "", "file to write the result to (required)")
+	_ = cmd.MarkFlagRequired("out")
+	flags.AddQueryFlagsToCmd(cmd)
+	return cmd
+}
+
+// ErrBlobMismatch is a download whose size or sha256 is not the one on chain.
+var ErrBlobMismatch = errors.New("downloaded blob does not match")
+
+// DownloadBlob fetches uri into path, reading at most size+1 bytes, and keeps the file only if
+// it is exactly size bytes with the given sha256.
+func DownloadBlob(ctx context.Context, uri, wantSHA string, size uint64, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetch %s: %w", uri, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetch %s: %s", uri, resp.Status)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".result-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, int64(size)+1))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fetch %s: %w", uri, err)
+	}
+	if uint64(n) != size {
+		return fmt.Errorf("%w: %s gave %d bytes or more, the chain says %d", ErrBlobMismatch, uri, n, size)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != wantSHA {
+		return fmt.Errorf("%w: sha256 %s, the chain says %s", ErrBlobMismatch, got, wantSHA)
+	}
+	return os.Rename(tmp.Name(), path)
+}
