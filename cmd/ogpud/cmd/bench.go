@@ -41,7 +41,7 @@ import (
 // BenchCmd groups the benchmarks.
 func BenchCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks on a fresh dev chain"}
-	cmd.AddCommand(benchBankCmd())
+	cmd.AddCommand(benchBankCmd(), benchMarketCmd())
 	return cmd
 }
 
@@ -97,116 +97,163 @@ type BankBenchResult struct {
 
 // BenchBankSend runs the bank-send benchmark on a new dev chain in home.
 func BenchBankSend(ctx context.Context, self, home string, clients int, duration time.Duration) (BankBenchResult, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if _, err := SetupDevHome(self, home); err != nil {
+	c, err := startBenchChain(ctx, self, home)
+	if err != nil {
 		return BankBenchResult{}, err
+	}
+	defer c.close()
+	names, addrs, err := c.newAccounts(ctx, "bench", clients, sdkmath.NewInt(1_000).Mul(oneOGPU))
+	if err != nil {
+		return BankBenchResult{}, err
+	}
+	return c.benchBank(ctx, names, addrs, duration)
+}
+
+// benchBank has each account send 1 aogpu to the next, as fast as it can, for duration.
+func (c *benchChain) benchBank(ctx context.Context, names []string, addrs []sdk.AccAddress, duration time.Duration) (BankBenchResult, error) {
+	var broadcast, rejected atomic.Int64
+	w, err := c.measure(ctx, duration, func(runCtx context.Context) {
+		var wg sync.WaitGroup
+		for i, name := range names {
+			wg.Add(1)
+			go func(i int, name string) {
+				defer wg.Done()
+				msg := banktypes.NewMsgSend(addrs[i], addrs[(i+1)%len(addrs)], sdk.NewCoins(sdk.NewInt64Coin(app.BaseDenom, 1)))
+				c.b.sendLoop(runCtx, name, 150_000, func() sdk.Msg { return msg }, &broadcast, &rejected)
+			}(i, name)
+		}
+		wg.Wait()
+	})
+	if err != nil {
+		return BankBenchResult{}, err
+	}
+	return BankBenchResult{
+		Clients: len(names), Broadcast: broadcast.Load(), Rejected: rejected.Load(), Committed: w.committed,
+		Blocks: w.blocks, Seconds: w.seconds, TxPerSecond: w.perSecond(), TxPerBlock: float64(w.committed) / float64(w.blocks),
+		NumCPU: runtime.NumCPU(),
+	}, nil
+}
+
+// benchChain is a dev chain started for a benchmark, with a gRPC connection and its keyring.
+type benchChain struct {
+	node *exec.Cmd
+	rpc  *rpchttp.HTTP
+	conn *grpc.ClientConn
+	b    *bankBench
+}
+
+func startBenchChain(ctx context.Context, self, home string) (*benchChain, error) {
+	if _, err := SetupDevHome(self, home); err != nil {
+		return nil, err
 	}
 	node := exec.Command(self, "start", "--home", home, "--log_level", "error")
 	logFile, err := os.Create(filepath.Join(home, "node.log"))
 	if err != nil {
-		return BankBenchResult{}, err
+		return nil, err
 	}
-	defer logFile.Close()
 	node.Stdout, node.Stderr = logFile, logFile
 	if err := node.Start(); err != nil {
-		return BankBenchResult{}, err
+		return nil, err
 	}
-	defer func() {
-		_ = node.Process.Signal(os.Interrupt)
-		_ = node.Wait()
-	}()
-
-	rpc, err := rpchttp.New("http://127.0.0.1:26657", "/websocket")
-	if err != nil {
-		return BankBenchResult{}, err
+	c := &benchChain{node: node}
+	if c.rpc, err = rpchttp.New("http://127.0.0.1:26657", "/websocket"); err != nil {
+		c.close()
+		return nil, err
 	}
-	if _, err := waitHeight(ctx, rpc, 2, 2*time.Minute); err != nil {
-		return BankBenchResult{}, err
+	if _, err := waitHeight(ctx, c.rpc, 2, 2*time.Minute); err != nil {
+		c.close()
+		return nil, err
 	}
-	conn, err := grpc.NewClient("127.0.0.1:9090", grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return BankBenchResult{}, err
+	if c.conn, err = grpc.NewClient("127.0.0.1:9090", grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+		c.close()
+		return nil, err
 	}
-	defer conn.Close()
-
 	enc := app.New(log.NewNopLogger(), dbm.NewMemDB(), false, simtestutil.EmptyAppOptions{})
 	kr, err := keyring.New(app.Name, keyring.BackendTest, home, nil, enc.AppCodec(), evmhd.EthSecp256k1Option())
 	if err != nil {
-		return BankBenchResult{}, err
+		c.close()
+		return nil, err
 	}
-	b := &bankBench{conn: conn, kr: kr, cdc: enc.AppCodec(), txConfig: enc.TxConfig()}
+	c.b = &bankBench{conn: c.conn, kr: kr, cdc: enc.AppCodec(), txConfig: enc.TxConfig()}
+	return c, nil
+}
 
-	// one fresh account per client, funded from alice in one multi-send
-	names := make([]string, clients)
-	perClient := sdk.NewCoins(sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(1_000).Mul(oneOGPU)))
+func (c *benchChain) close() {
+	if c.conn != nil {
+		_ = c.conn.Close()
+	}
+	_ = c.node.Process.Signal(os.Interrupt)
+	_ = c.node.Wait()
+}
+
+// newAccounts makes n keys named prefix0… and funds each with amount from alice in one tx.
+func (c *benchChain) newAccounts(ctx context.Context, prefix string, n int, amount sdkmath.Int) ([]string, []sdk.AccAddress, error) {
+	names := make([]string, n)
+	addrs := make([]sdk.AccAddress, n)
+	each := sdk.NewCoins(sdk.NewCoin(app.BaseDenom, amount))
 	var outputs []banktypes.Output
 	for i := range names {
-		names[i] = fmt.Sprintf("bench%d", i)
-		rec, _, err := kr.NewMnemonic(names[i], keyring.English, evmhd.BIP44HDPath, keyring.DefaultBIP39Passphrase, evmhd.EthSecp256k1)
+		names[i] = fmt.Sprintf("%s%d", prefix, i)
+		rec, _, err := c.b.kr.NewMnemonic(names[i], keyring.English, evmhd.BIP44HDPath, keyring.DefaultBIP39Passphrase, evmhd.EthSecp256k1)
 		if err != nil {
-			return BankBenchResult{}, err
+			return nil, nil, err
 		}
-		addr, err := rec.GetAddress()
-		if err != nil {
-			return BankBenchResult{}, err
+		if addrs[i], err = rec.GetAddress(); err != nil {
+			return nil, nil, err
 		}
-		outputs = append(outputs, banktypes.Output{Address: addr.String(), Coins: perClient})
+		outputs = append(outputs, banktypes.Output{Address: addrs[i].String(), Coins: each})
 	}
-	alice, err := b.address("alice")
+	alice, err := c.b.address("alice")
 	if err != nil {
-		return BankBenchResult{}, err
+		return nil, nil, err
 	}
-	total := sdk.NewCoins(sdk.NewCoin(app.BaseDenom, perClient.AmountOf(app.BaseDenom).MulRaw(int64(clients))))
+	total := sdk.NewCoins(sdk.NewCoin(app.BaseDenom, amount.MulRaw(int64(n))))
 	fund := &banktypes.MsgMultiSend{Inputs: []banktypes.Input{{Address: alice.String(), Coins: total}}, Outputs: outputs}
-	if err := b.sendOne(ctx, "alice", fund, 200_000+uint64(clients)*40_000); err != nil {
-		return BankBenchResult{}, fmt.Errorf("fund clients: %w", err)
+	if err := c.b.sendOne(ctx, "alice", fund, 200_000+uint64(n)*40_000); err != nil {
+		return nil, nil, fmt.Errorf("fund %s accounts: %w", prefix, err)
 	}
-	h, err := waitHeight(ctx, rpc, 0, time.Minute)
-	if err != nil {
-		return BankBenchResult{}, err
-	}
-	if _, err := waitHeight(ctx, rpc, h+2, time.Minute); err != nil {
-		return BankBenchResult{}, err
-	}
+	return names, addrs, c.settle(ctx)
+}
 
-	start, err := waitHeight(ctx, rpc, 0, time.Minute)
-	if err != nil {
-		return BankBenchResult{}, err
+// settle waits two blocks, so what was sent is committed.
+func (c *benchChain) settle(ctx context.Context) error {
+	h, err := waitHeight(ctx, c.rpc, 0, time.Minute)
+	if err == nil {
+		_, err = waitHeight(ctx, c.rpc, h+2, time.Minute)
 	}
-	var broadcast, rejected atomic.Int64
+	return err
+}
+
+// window is what a measuring window committed.
+type window struct {
+	committed, blocks int64
+	seconds           float64
+}
+
+func (w window) perSecond() float64 { return float64(w.committed) / w.seconds }
+
+// measure runs load for duration and counts the successful txs in the blocks of that window.
+func (c *benchChain) measure(ctx context.Context, duration time.Duration, load func(context.Context)) (window, error) {
+	start, err := waitHeight(ctx, c.rpc, 0, time.Minute)
+	if err != nil {
+		return window{}, err
+	}
 	runCtx, cancel := context.WithTimeout(ctx, duration)
-	defer cancel()
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		go func(i int, name string) {
-			defer wg.Done()
-			to := outputs[(i+1)%len(outputs)].Address
-			b.sendLoop(runCtx, name, to, &broadcast, &rejected)
-		}(i, name)
-	}
-	wg.Wait()
-	end, err := waitHeight(ctx, rpc, 0, time.Minute)
+	load(runCtx)
+	cancel()
+	end, err := waitHeight(ctx, c.rpc, 0, time.Minute)
 	if err != nil {
-		return BankBenchResult{}, err
+		return window{}, err
 	}
 	// let the blocks proposed from what is already in the mempool land
-	if end, err = waitHeight(ctx, rpc, end+2, time.Minute); err != nil {
-		return BankBenchResult{}, err
+	if end, err = waitHeight(ctx, c.rpc, end+2, time.Minute); err != nil {
+		return window{}, err
 	}
-
-	committed, seconds, err := committedTxs(ctx, rpc, start, end)
+	committed, seconds, err := committedTxs(ctx, c.rpc, start, end)
 	if err != nil {
-		return BankBenchResult{}, err
+		return window{}, err
 	}
-	blocks := end - start
-	return BankBenchResult{
-		Clients: clients, Broadcast: broadcast.Load(), Rejected: rejected.Load(), Committed: committed,
-		Blocks: blocks, Seconds: seconds, TxPerSecond: float64(committed) / seconds,
-		TxPerBlock: float64(committed) / float64(blocks), NumCPU: runtime.NumCPU(),
-	}, nil
+	return window{committed: committed, blocks: end - start, seconds: seconds}, nil
 }
 
 type bankBench struct {
@@ -242,8 +289,8 @@ func (b *bankBench) factory(name string, gas uint64) (clienttx.Factory, error) {
 		WithGas(gas).WithGasPrices(benchGasPrice).WithSignMode(signing.SignMode_SIGN_MODE_DIRECT), nil
 }
 
-func (b *bankBench) sign(f clienttx.Factory, msg sdk.Msg) ([]byte, error) {
-	builder, err := f.BuildUnsignedTx(msg)
+func (b *bankBench) sign(f clienttx.Factory, msgs ...sdk.Msg) ([]byte, error) {
+	builder, err := f.BuildUnsignedTx(msgs...)
 	if err != nil {
 		return nil, err
 	}
@@ -262,11 +309,16 @@ func (b *bankBench) broadcast(ctx context.Context, txBytes []byte) (*sdk.TxRespo
 }
 
 func (b *bankBench) sendOne(ctx context.Context, name string, msg sdk.Msg, gas uint64) error {
+	return b.sendMsgs(ctx, name, gas, msg)
+}
+
+// sendMsgs signs msgs in one tx from name and broadcasts it.
+func (b *bankBench) sendMsgs(ctx context.Context, name string, gas uint64, msgs ...sdk.Msg) error {
 	f, err := b.factory(name, gas)
 	if err != nil {
 		return err
 	}
-	txBytes, err := b.sign(f, msg)
+	txBytes, err := b.sign(f, msgs...)
 	if err != nil {
 		return err
 	}
@@ -280,16 +332,23 @@ func (b *bankBench) sendOne(ctx context.Context, name string, msg sdk.Msg, gas u
 	return nil
 }
 
-// sendLoop signs and broadcasts 1 aogpu sends from name until ctx ends, keeping its own sequence.
-func (b *bankBench) sendLoop(ctx context.Context, name, to string, broadcast, rejected *atomic.Int64) {
-	f, err := b.factory(name, 150_000)
+// sendLoop signs and broadcasts next() from name until ctx ends, keeping its own sequence. A
+// nil message skips a turn.
+func (b *bankBench) sendLoop(ctx context.Context, name string, gas uint64, next func() sdk.Msg, broadcast, rejected *atomic.Int64) {
+	f, err := b.factory(name, gas)
 	if err != nil {
 		rejected.Add(1)
 		return
 	}
-	from, _ := b.address(name)
-	msg := banktypes.NewMsgSend(from, sdk.MustAccAddressFromBech32(to), sdk.NewCoins(sdk.NewInt64Coin(app.BaseDenom, 1)))
 	for ctx.Err() == nil {
+		msg := next()
+		if msg == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
 		txBytes, err := b.sign(f, msg)
 		if err != nil {
 			rejected.Add(1)
@@ -304,7 +363,7 @@ func (b *bankBench) sendLoop(ctx context.Context, name, to string, broadcast, re
 		case res.Code != 0:
 			rejected.Add(1)
 			// resynchronise the sequence with the chain after a rejection
-			if nf, err := b.factory(name, 150_000); err == nil {
+			if nf, err := b.factory(name, gas); err == nil {
 				f = nf
 			}
 		default:
@@ -334,7 +393,8 @@ func waitHeight(ctx context.Context, rpc *rpchttp.HTTP, h int64, timeout time.Du
 	}
 }
 
-// committedTxs counts the txs in blocks (from, to] and the block-time span between from and to.
+// committedTxs counts the successful txs in blocks (from, to] and the block-time span between
+// from and to.
 func committedTxs(ctx context.Context, rpc *rpchttp.HTTP, from, to int64) (int64, float64, error) {
 	var total int64
 	var first, last time.Time
@@ -347,7 +407,15 @@ func committedTxs(ctx context.Context, rpc *rpchttp.HTTP, from, to int64) (int64
 			first = blk.Block.Time
 			continue
 		}
-		total += int64(len(blk.Block.Txs))
+		res, err := rpc.BlockResults(ctx, &h)
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, r := range res.TxsResults {
+			if r.Code == 0 {
+				total++
+			}
+		}
 		last = blk.Block.Time
 	}
 	return total, last.Sub(first).Seconds(), nil

@@ -1,0 +1,208 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/query"
+
+	"github.com/opengpu/ogpu/app"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
+	"github.com/opengpu/ogpu/x/compute/workload"
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
+)
+
+func benchMarketCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "market",
+		Short: "Task-market throughput (create-task + bid tx/s) against bank-send tx/s, on one fresh dev chain",
+		Long: `Start a fresh dev chain with --clients client accounts and as many provider accounts (registered
+and bonded). First the clients send bank transfers for --duration; then, for another --duration, the
+clients create gemm tasks while the providers bid on every open task. Both figures count the successful
+txs committed in the window's blocks over its block-time span; the ratio is market / bank.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			clients, _ := cmd.Flags().GetInt("clients")
+			duration, _ := cmd.Flags().GetDuration("duration")
+			if clients < 1 {
+				return fmt.Errorf("--clients %d: must be at least 1", clients)
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			home, err := os.MkdirTemp("", "ogpu-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(home)
+			res, err := BenchMarket(cmd.Context(), self, home, clients, duration)
+			if err != nil {
+				return err
+			}
+			bz, _ := json.MarshalIndent(res, "", "  ")
+			fmt.Fprintln(cmd.OutOrStdout(), string(bz))
+			return nil
+		},
+	}
+	cmd.Flags().Int("clients", 4, "concurrent clients, and as many providers")
+	cmd.Flags().Duration("duration", 20*time.Second, "length of each measuring window")
+	return cmd
+}
+
+// MarketBenchResult is what `ogpud bench market` measures.
+type MarketBenchResult struct {
+	Clients         int     `json:"clients"`
+	Providers       int     `json:"providers"`
+	BankTxPerSecond float64 `json:"bank_tx_per_second"`
+	BankCommitted   int64   `json:"bank_committed"`
+	MarketTxPerSec  float64 `json:"market_tx_per_second"`
+	MarketCommitted int64   `json:"market_committed"`
+	TasksCreated    int64   `json:"create_task_attempts"`
+	BidsBroadcast   int64   `json:"bid_attempts"`
+	Rejected        int64   `json:"rejected"`
+	MarketOverBank  float64 `json:"market_over_bank"`
+	BlocksPerWindow int64   `json:"blocks_per_window"`
+	NumCPU          int     `json:"num_cpu"`
+}
+
+// BenchMarket measures bank sends and then the task market on one dev chain in home.
+func BenchMarket(ctx context.Context, self, home string, clients int, duration time.Duration) (MarketBenchResult, error) {
+	c, err := startBenchChain(ctx, self, home)
+	if err != nil {
+		return MarketBenchResult{}, err
+	}
+	defer c.close()
+	names, addrs, err := c.newAccounts(ctx, "client", clients, sdkmath.NewInt(1_000).Mul(oneOGPU))
+	if err != nil {
+		return MarketBenchResult{}, err
+	}
+	provNames, provAddrs, err := c.newAccounts(ctx, "gpu", clients, sdkmath.NewInt(2_100).Mul(oneOGPU))
+	if err != nil {
+		return MarketBenchResult{}, err
+	}
+	bond := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(2_000).Mul(oneOGPU))
+	for i, name := range provNames {
+		register := &stakinggputypes.MsgRegisterProvider{
+			Operator: provAddrs[i].String(), Moniker: name, Endpoint: "http://127.0.0.1:8547", Workloads: []string{workload.GemmInt8V1},
+		}
+		if err := c.b.sendMsgs(ctx, name, 400_000, register, &stakinggputypes.MsgBond{Operator: provAddrs[i].String(), Amount: bond}); err != nil {
+			return MarketBenchResult{}, fmt.Errorf("register %s: %w", name, err)
+		}
+	}
+	if err := c.settle(ctx); err != nil {
+		return MarketBenchResult{}, err
+	}
+
+	bank, err := c.benchBank(ctx, names, addrs, duration)
+	if err != nil {
+		return MarketBenchResult{}, err
+	}
+
+	// the providers learn open tasks and the height from the chain every 200 ms, and bid once on
+	// each task whose window is still open, newest first, as a real bidder would
+	q := computetypes.NewQueryClient(c.conn)
+	var mu sync.Mutex
+	open := map[uint64]int64{} // task id → last height that takes bids
+	var height atomic.Int64
+	var created, bids, rejected atomic.Int64
+	w, err := c.measure(ctx, duration, func(runCtx context.Context) {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for runCtx.Err() == nil {
+				if st, err := c.rpc.Status(runCtx); err == nil {
+					height.Store(st.SyncInfo.LatestBlockHeight)
+				}
+				res, err := q.Tasks(runCtx, &computetypes.QueryTasksRequest{
+					State: computetypes.TASK_STATE_OPEN, Pagination: &query.PageRequest{Limit: 200, Reverse: true},
+				})
+				if err == nil {
+					mu.Lock()
+					for _, t := range res.Tasks {
+						open[t.Id] = t.BidWindowEnd
+					}
+					for id, end := range open {
+						if end <= height.Load() {
+							delete(open, id)
+						}
+					}
+					mu.Unlock()
+				}
+				select {
+				case <-runCtx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}()
+		for i, name := range names {
+			wg.Add(1)
+			go func(i int, name string) {
+				defer wg.Done()
+				c.b.sendLoop(runCtx, name, 400_000, func() sdk.Msg {
+					created.Add(1)
+					return benchTask(addrs[i])
+				}, &atomic.Int64{}, &rejected)
+			}(i, name)
+		}
+		for i, name := range provNames {
+			wg.Add(1)
+			go func(i int, name string) {
+				defer wg.Done()
+				done := map[uint64]bool{}
+				c.b.sendLoop(runCtx, name, 300_000, func() sdk.Msg {
+					mu.Lock()
+					defer mu.Unlock()
+					best := uint64(0)
+					for id, end := range open {
+						if !done[id] && id > best && end > height.Load() {
+							best = id
+						}
+					}
+					if best == 0 {
+						return nil
+					}
+					done[best] = true
+					bids.Add(1)
+					return &computetypes.MsgBid{Provider: provAddrs[i].String(), TaskId: best, Price: sdkmath.NewInt(500)}
+				}, &atomic.Int64{}, &rejected)
+			}(i, name)
+		}
+		wg.Wait()
+	})
+	if err != nil {
+		return MarketBenchResult{}, err
+	}
+	return MarketBenchResult{
+		Clients: clients, Providers: clients,
+		BankTxPerSecond: bank.TxPerSecond, BankCommitted: bank.Committed,
+		MarketTxPerSec: w.perSecond(), MarketCommitted: w.committed,
+		TasksCreated: created.Load(), BidsBroadcast: bids.Load(), Rejected: rejected.Load(),
+		MarketOverBank: w.perSecond() / bank.TxPerSecond, BlocksPerWindow: w.blocks, NumCPU: runtime.NumCPU(),
+	}, nil
+}
+
+// benchTask is a small seeded gemm task with a price every bench provider can cover.
+func benchTask(creator sdk.AccAddress) sdk.Msg {
+	return &computetypes.MsgCreateTask{
+		Creator: creator.String(),
+		Workload: computetypes.Workload{Name: workload.GemmInt8V1, Params: &computetypes.Workload_GemmInt8{
+			GemmInt8: &computetypes.GemmInt8Params{M: 64, N: 64, K: 64, SeedA: 1, SeedB: 2},
+		}},
+		Requirements: stakinggputypes.Requirements{Workload: workload.GemmInt8V1},
+		MaxPrice:     sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(1_000)),
+		Deadline:     20,
+		Payment:      computetypes.PaymentFunction{Kind: computetypes.PAYMENT_KIND_FIXED, MinFraction: sdkmath.LegacyZeroDec()},
+	}
+}
