@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
@@ -17,6 +18,10 @@ var (
 	_ sdk.Msg = &MsgApplyVerdict{}
 	_ sdk.Msg = &MsgUpdateParams{}
 )
+
+// MaxAmount bounds every price: no more oGPU than the whole supply (21,000,000 OGPU in aogpu).
+// It also keeps the ratio arithmetic on prices far from math.Int's limits.
+var MaxAmount = math.NewIntWithDecimal(21_000_000, 18)
 
 func validateAddress(field, addr string) error {
 	if _, err := sdk.AccAddressFromBech32(addr); err != nil {
@@ -43,6 +48,9 @@ func (m *MsgCreateTask) ValidateBasic() error {
 	if err := m.MaxPrice.Validate(); err != nil || !m.MaxPrice.IsPositive() {
 		return errorsmod.Wrapf(ErrInvalidPrice, "max_price %q: must be a positive amount of the market denom", m.MaxPrice)
 	}
+	if m.MaxPrice.Amount.GT(MaxAmount) {
+		return errorsmod.Wrapf(ErrInvalidPrice, "max_price %s: must be at most the whole supply, %s", m.MaxPrice.Amount, MaxAmount)
+	}
 	if m.Deadline == 0 {
 		return errorsmod.Wrap(ErrInvalidDeadline, "deadline 0: must be a positive number of blocks")
 	}
@@ -60,8 +68,8 @@ func (m *MsgBid) ValidateBasic() error {
 	if err := validateAddress("provider", m.Provider); err != nil {
 		return err
 	}
-	if m.Price.IsNil() || !m.Price.IsPositive() {
-		return errorsmod.Wrapf(ErrInvalidPrice, "price %v: must be positive", m.Price)
+	if m.Price.IsNil() || !m.Price.IsPositive() || m.Price.GT(MaxAmount) {
+		return errorsmod.Wrapf(ErrInvalidPrice, "price %v: must be positive and at most the whole supply", m.Price)
 	}
 	return nil
 }
