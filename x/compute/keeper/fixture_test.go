@@ -9,11 +9,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"cosmossdk.io/log/v2"
 	"cosmossdk.io/math"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	dbm "github.com/cosmos/cosmos-db"
 	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
 	"github.com/cosmos/cosmos-sdk/runtime"
+	"github.com/cosmos/cosmos-sdk/store/v2"
 	storetypes "github.com/cosmos/cosmos-sdk/store/v2/types"
-	"github.com/cosmos/cosmos-sdk/testutil"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
@@ -47,6 +50,7 @@ func (c *fakeCommittee) DrawCommittee(_ context.Context, _ uint64, provider sdk.
 type fixture struct {
 	t         testing.TB
 	ctx       sdk.Context
+	cms       storetypes.CommitMultiStore
 	k         keeper.Keeper
 	sg        sgkeeper.Keeper
 	msgs      types.MsgServer
@@ -69,7 +73,12 @@ func newFixture(t testing.TB) *fixture {
 func newFixtureFrom(t testing.TB, bank *keepertest.Bank, sgGenesis *sgtypes.GenesisState, gs *types.GenesisState, height int64) *fixture {
 	t.Helper()
 	keys := storetypes.NewKVStoreKeys(sgtypes.StoreKey, types.StoreKey)
-	ctx := testutil.DefaultContextWithKeys(keys, nil, nil).WithBlockTime(genesisTime).WithBlockHeight(height)
+	cms := store.NewCommitMultiStore(dbm.NewMemDB(), log.NewNopLogger())
+	for _, key := range keys {
+		cms.MountStoreWithDB(key, storetypes.StoreTypeIAVL, nil)
+	}
+	require.NoError(t, cms.LoadLatestVersion())
+	ctx := sdk.NewContext(cms, cmtproto.Header{}, false, log.NewNopLogger()).WithBlockTime(genesisTime).WithBlockHeight(height)
 	enc := moduletestutil.MakeTestEncodingConfig(compute.AppModule{}, stakinggpu.AppModule{})
 	codec := addresscodec.NewBech32Codec(sdk.GetConfig().GetBech32AccountAddrPrefix())
 	authority := authtypes.NewModuleAddress("gov").String()
@@ -79,7 +88,7 @@ func newFixtureFrom(t testing.TB, bank *keepertest.Bank, sgGenesis *sgtypes.Gene
 	committee := &fakeCommittee{}
 	k.SetCommittee(committee)
 	f := &fixture{
-		t: t, ctx: ctx, k: k, sg: sg, msgs: keeper.NewMsgServer(k), queries: keeper.NewQueryServer(k),
+		t: t, ctx: ctx, cms: cms, k: k, sg: sg, msgs: keeper.NewMsgServer(k), queries: keeper.NewQueryServer(k),
 		bank: bank, committee: committee, authority: authority,
 	}
 	for i := 0; i < 3; i++ {
@@ -142,11 +151,12 @@ func (f *fixture) bid(p sdk.AccAddress, id uint64, price math.Int) error {
 	return err
 }
 
-// nextBlock ends the current block (compute, then staking-gpu) and starts the next one.
+// nextBlock ends the current block (compute, then staking-gpu), commits it, and starts the next.
 func (f *fixture) nextBlock() {
 	f.t.Helper()
 	require.NoError(f.t, f.k.EndBlocker(f.ctx))
 	require.NoError(f.t, f.sg.EndBlocker(f.ctx))
+	f.cms.Commit()
 	f.ctx = f.ctx.WithBlockHeight(f.ctx.BlockHeight() + 1).WithBlockTime(f.ctx.BlockTime().Add(time.Second))
 }
 
