@@ -121,6 +121,10 @@ import (
 	upgradekeeper "github.com/cosmos/cosmos-sdk/x/upgrade/keeper"
 	upgradetypes "github.com/cosmos/cosmos-sdk/x/upgrade/types"
 
+	ogpuabci "github.com/opengpu/ogpu/app/abci"
+	"github.com/opengpu/ogpu/x/committee"
+	committeekeeper "github.com/opengpu/ogpu/x/committee/keeper"
+	committeetypes "github.com/opengpu/ogpu/x/committee/types"
 	"github.com/opengpu/ogpu/x/compute"
 	computekeeper "github.com/opengpu/ogpu/x/compute/keeper"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
@@ -179,6 +183,11 @@ type App struct {
 	TreasuryKeeper   treasurykeeper.Keeper
 	StakingGPUKeeper stakinggpukeeper.Keeper
 	ComputeKeeper    computekeeper.Keeper
+	CommitteeKeeper  committeekeeper.Keeper
+
+	// prepareProposal is the mempool's proposal builder, which the vote-extension handler wraps
+	prepareProposal sdk.PrepareProposalHandler
+	attestations    *ogpuabci.AttestationRecorder
 
 	// invariants are checked at the end of every block when checkInvariants is set (test chains)
 	invariants      []namedInvariant
@@ -218,7 +227,7 @@ func New(
 		evidencetypes.StoreKey, authzkeeper.StoreKey,
 		ibcexported.StoreKey, ibctransfertypes.StoreKey,
 		evmtypes.StoreKey, feemarkettypes.StoreKey, erc20types.StoreKey,
-		stakinggputypes.StoreKey, computetypes.StoreKey,
+		stakinggputypes.StoreKey, computetypes.StoreKey, committeetypes.StoreKey,
 	)
 	oKeys := storetypes.NewObjectStoreKeys(banktypes.ObjectStoreKey, evmtypes.ObjectKey)
 
@@ -366,6 +375,12 @@ func New(
 		app.BankKeeper, app.StakingGPUKeeper,
 	)
 	app.StakingGPUKeeper.SetWorkTracker(app.ComputeKeeper)
+	app.CommitteeKeeper = committeekeeper.NewKeeper(
+		appCodec, runtime.NewKVStoreService(keys[committeetypes.StoreKey]), accAddrCodec,
+		app.StakingKeeper.ValidatorAddressCodec(), authority, app.StakingKeeper,
+	)
+	app.CommitteeKeeper.SetCompute(app.ComputeKeeper)
+	app.ComputeKeeper.SetCommittee(app.CommitteeKeeper)
 
 	// IBC transfer: core IBC -> erc20 middleware -> transfer (v1 and v2 routers)
 	var transferStack porttypes.IBCModule = transfer.NewIBCModule(app.TransferKeeper)
@@ -408,6 +423,7 @@ func New(
 		treasury.NewAppModule(app.TreasuryKeeper),
 		stakinggpu.NewAppModule(app.StakingGPUKeeper),
 		compute.NewAppModule(app.ComputeKeeper),
+		committee.NewAppModule(app.CommitteeKeeper),
 	)
 
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
@@ -428,7 +444,7 @@ func New(
 		distrtypes.ModuleName, slashingtypes.ModuleName, evidencetypes.ModuleName, stakingtypes.ModuleName,
 		authtypes.ModuleName, banktypes.ModuleName, govtypes.ModuleName, genutiltypes.ModuleName,
 		authz.ModuleName, feegrant.ModuleName, consensusparamtypes.ModuleName, vestingtypes.ModuleName,
-		treasurytypes.ModuleName, stakinggputypes.ModuleName, computetypes.ModuleName,
+		treasurytypes.ModuleName, stakinggputypes.ModuleName, computetypes.ModuleName, committeetypes.ModuleName,
 	)
 
 	app.ModuleManager.SetOrderEndBlockers(
@@ -440,7 +456,7 @@ func New(
 		upgradetypes.ModuleName, consensusparamtypes.ModuleName, vestingtypes.ModuleName,
 		treasurytypes.ModuleName,
 		// compute first: work verified in this block counts in a reward epoch that ends in it
-		computetypes.ModuleName, stakinggputypes.ModuleName,
+		computetypes.ModuleName, stakinggputypes.ModuleName, committeetypes.ModuleName,
 	)
 
 	// genutil after staking (gentxs need the pools) and after feemarket (gentxs run the ante handler)
@@ -451,7 +467,7 @@ func New(
 		ibctransfertypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName,
 		feegrant.ModuleName, upgradetypes.ModuleName, vestingtypes.ModuleName, consensusparamtypes.ModuleName,
 		// after bank: the provider rewards release starts from the pool's genesis balance
-		treasurytypes.ModuleName, stakinggputypes.ModuleName, computetypes.ModuleName,
+		treasurytypes.ModuleName, stakinggputypes.ModuleName, computetypes.ModuleName, committeetypes.ModuleName,
 	}
 	app.ModuleManager.SetOrderInitGenesis(genesisOrder...)
 	app.ModuleManager.SetOrderExportGenesis(genesisOrder...)
@@ -481,6 +497,9 @@ func New(
 	app.setAnteHandler(cast.ToUint64(appOpts.Get(srvflags.EVMMaxTxGasWanted)))
 	if err := app.configureEVMMempool(appOpts, logger); err != nil {
 		panic(fmt.Errorf("configure EVM mempool: %w", err))
+	}
+	if err := app.configureVoteExtensions(appOpts, logger); err != nil {
+		panic(fmt.Errorf("configure vote extensions: %w", err))
 	}
 
 	postHandler, err := posthandler.NewPostHandler(posthandler.HandlerOptions{})
@@ -560,8 +579,17 @@ func (app *App) EndBlocker(ctx sdk.Context) (sdk.EndBlock, error) {
 	return res, app.AssertInvariants(ctx)
 }
 
-func (app *App) PreBlocker(ctx sdk.Context, _ *abci.RequestFinalizeBlock) (*sdk.ResponsePreBlock, error) {
-	return app.ModuleManager.PreBlock(ctx)
+// PreBlocker runs the modules' pre-blockers, then records the committee attestations carried
+// by the block's vote extensions.
+func (app *App) PreBlocker(ctx sdk.Context, req *abci.RequestFinalizeBlock) (*sdk.ResponsePreBlock, error) {
+	res, err := app.ModuleManager.PreBlock(ctx)
+	if err != nil {
+		return res, err
+	}
+	if app.attestations != nil {
+		app.attestations.PreBlock(ctx, req)
+	}
+	return res, nil
 }
 
 // InitChainer initialises every module from the genesis app state.

@@ -40,7 +40,7 @@ func (app *App) configureEVMMempool(appOpts servertypes.AppOptions, logger log.L
 
 	// txs in the app mempool were checked on insertion and are rechecked after every block,
 	// so building a proposal only encodes them
-	app.SetPrepareProposal(baseapp.NewDefaultProposalHandler(mempool, encodeOnlyVerifier{app.BaseApp}).PrepareProposalHandler())
+	app.prepareProposal = baseapp.NewDefaultProposalHandler(mempool, encodeOnlyVerifier{app.BaseApp}).PrepareProposalHandler()
 	app.SetInsertTxHandler(mempool.NewInsertTxHandler(app.TxDecode))
 	app.SetReapTxsHandler(mempool.NewReapTxsHandler())
 	app.SetCheckTxHandler(mempool.NewCheckTxHandler(app.TxDecode, evmserver.GetMempoolCheckTxTimeout(appOpts, logger)))

@@ -20,6 +20,13 @@ type AppConfig struct {
 	JSONRPC evmserverconfig.JSONRPCConfig `mapstructure:"json-rpc"`
 	TLS     evmserverconfig.TLSConfig     `mapstructure:"tls"`
 	Ogpu    OgpuConfig                    `mapstructure:"ogpu"`
+	Sidecar SidecarConfig                 `mapstructure:"sidecar"`
+}
+
+// SidecarConfig is the [sidecar] section of app.toml.
+type SidecarConfig struct {
+	// Address is host:port of the sidecar's Attestor gRPC service; empty votes without attestations.
+	Address string `mapstructure:"address"`
 }
 
 // OgpuConfig is the [ogpu] section of app.toml.
@@ -38,6 +45,13 @@ const ogpuConfigTemplate = `
 # Check every invariant (fixed supply, module balances) at the end of every block; a broken
 # invariant halts the chain. On for dev and test chains; it costs time on a busy chain.
 check-invariants = {{ .Ogpu.CheckInvariants }}
+
+[sidecar]
+
+# host:port of this validator's sidecar Attestor service (gRPC). The node asks it for
+# attestations in every vote; when it is empty, down or slow (over 500 ms) the node votes with an
+# empty extension and the chain goes on.
+address = "{{ .Sidecar.Address }}"
 `
 
 // appConfigTemplate is the app.toml template.

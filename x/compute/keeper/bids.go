@@ -199,6 +199,11 @@ func (k Keeper) assign(ctx context.Context, task types.Task, c Candidate, reassi
 		if err != nil {
 			return errorsmod.Wrapf(err, "draw the committee of task %d", task.Id)
 		}
+		if len(committee) == 0 {
+			// nobody could verify the result: the client gets everything back now
+			task.Provider, task.Price, task.AssignedHeight, task.AssignmentDeadline = "", math.ZeroInt(), 0, 0
+			return k.expire(ctx, task, "no verifier eligible for the committee")
+		}
 		task.Committee = committee
 	}
 	if err := k.ActiveByProvider.Set(ctx, collections.Join(c.Provider, task.Id)); err != nil {

@@ -47,6 +47,8 @@ func (c *fakeCommittee) DrawCommittee(_ context.Context, _ uint64, provider sdk.
 	return out, nil
 }
 
+func (c *fakeCommittee) TaskClosed(context.Context, uint64) error { return nil }
+
 type fixture struct {
 	t         testing.TB
 	ctx       sdk.Context

@@ -132,7 +132,13 @@ func (k Keeper) finish(ctx context.Context, task types.Task, state types.TaskSta
 	task.State = state
 	task.Outcome = outcome
 	task.FinalHeight = sdk.UnwrapSDKContext(ctx).BlockHeight()
-	return k.saveTask(ctx, task, 0)
+	if err := k.saveTask(ctx, task, 0); err != nil {
+		return err
+	}
+	if k.committee.CommitteeKeeper != nil {
+		return k.committee.TaskClosed(ctx, task.Id)
+	}
+	return nil
 }
 
 // releaseAssignment forgets that the task's provider is working on it.

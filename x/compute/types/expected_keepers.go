@@ -26,7 +26,9 @@ type ProviderKeeper interface {
 	RecordFailure(ctx context.Context, operator sdk.AccAddress) error
 }
 
-// CommitteeKeeper draws the validators that verify a task's result (x/committee).
+// CommitteeKeeper draws the validators that verify a task's result (x/committee), and hears
+// when a task ends.
 type CommitteeKeeper interface {
 	DrawCommittee(ctx context.Context, taskID uint64, provider sdk.AccAddress) ([]string, error)
+	TaskClosed(ctx context.Context, taskID uint64) error
 }

@@ -1,0 +1,110 @@
+package abci
+
+import (
+	"fmt"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"cosmossdk.io/log/v2"
+	"github.com/cosmos/cosmos-sdk/baseapp"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+)
+
+// ExtensionsEnabled reports whether the block at height carries the previous height's vote
+// extensions: from the height after VoteExtensionsEnableHeight on.
+func ExtensionsEnabled(ctx sdk.Context, height int64) bool {
+	cp := ctx.ConsensusParams()
+	return cp.Abci != nil && cp.Abci.VoteExtensionsEnableHeight > 0 && height > cp.Abci.VoteExtensionsEnableHeight
+}
+
+// ProposalHandler wraps the app's own proposal handlers: it puts the extended commit info first
+// in every block that needs it, and rejects a block whose first tx is not a valid one.
+type ProposalHandler struct {
+	prepare  sdk.PrepareProposalHandler
+	process  sdk.ProcessProposalHandler
+	valStore baseapp.ValidatorStore
+	logger   log.Logger
+}
+
+// NewProposalHandler wraps prepare and process.
+func NewProposalHandler(prepare sdk.PrepareProposalHandler, process sdk.ProcessProposalHandler, valStore baseapp.ValidatorStore, logger log.Logger) *ProposalHandler {
+	return &ProposalHandler{prepare: prepare, process: process, valStore: valStore, logger: logger}
+}
+
+// PrepareProposal checks the local last commit, reserves room for it in MaxTxBytes, lets the
+// inner handler fill the block from the mempool, and puts the commit info first.
+func (h *ProposalHandler) PrepareProposal() sdk.PrepareProposalHandler {
+	return func(ctx sdk.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+		if !ExtensionsEnabled(ctx, req.Height) {
+			return h.prepare(ctx, req)
+		}
+		if err := baseapp.ValidateVoteExtensions(ctx, h.valStore, req.Height, ctx.ChainID(), req.LocalLastCommit); err != nil {
+			// CometBFT verified every extension before handing them over; this is a bug, and
+			// proposing it would only get the block rejected
+			return nil, fmt.Errorf("local last commit at height %d: %w", req.Height, err)
+		}
+		injected, err := EncodeInjected(req.LocalLastCommit)
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(injected)) > req.MaxTxBytes {
+			return nil, fmt.Errorf("extended commit info of %d bytes does not fit in max_tx_bytes %d", len(injected), req.MaxTxBytes)
+		}
+		inner := *req
+		inner.MaxTxBytes -= int64(len(injected))
+		resp, err := h.prepare(ctx, &inner)
+		if err != nil {
+			return nil, err
+		}
+		resp.Txs = append([][]byte{injected}, resp.Txs...)
+		return resp, nil
+	}
+}
+
+// ProcessProposal rejects a block that needs the extended commit info and lacks it, carries it
+// undecodable, or carries one that fails signature, power or last-commit checks; then it hands
+// the other txs to the inner handler.
+func (h *ProposalHandler) ProcessProposal() sdk.ProcessProposalHandler {
+	return func(ctx sdk.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+		reject := &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}
+		if !ExtensionsEnabled(ctx, req.Height) {
+			for _, tx := range req.Txs {
+				if IsInjected(tx) {
+					h.logger.Info("rejecting proposal: extended commit info before extensions are enabled", "height", req.Height)
+					return reject, nil
+				}
+			}
+			return h.process(ctx, req)
+		}
+		if len(req.Txs) == 0 {
+			h.logger.Info("rejecting proposal: extended commit info missing", "height", req.Height)
+			return reject, nil
+		}
+		eci, err := DecodeInjected(req.Txs[0], int(maxInjectedBytes(ctx)))
+		if err != nil {
+			h.logger.Info("rejecting proposal", "height", req.Height, "err", err)
+			return reject, nil
+		}
+		if err := baseapp.ValidateVoteExtensions(ctx, h.valStore, req.Height, ctx.ChainID(), eci); err != nil {
+			h.logger.Info("rejecting proposal: invalid extended commit info", "height", req.Height, "err", err)
+			return reject, nil
+		}
+		for _, tx := range req.Txs[1:] {
+			if IsInjected(tx) {
+				h.logger.Info("rejecting proposal: a second extended commit info", "height", req.Height)
+				return reject, nil
+			}
+		}
+		inner := *req
+		inner.Txs = req.Txs[1:]
+		return h.process(ctx, &inner)
+	}
+}
+
+// maxInjectedBytes is the block's byte budget: the injected tx can be no larger.
+func maxInjectedBytes(ctx sdk.Context) int64 {
+	if cp := ctx.ConsensusParams(); cp.Block != nil && cp.Block.MaxBytes > 0 {
+		return cp.Block.MaxBytes
+	}
+	return 21 << 20 // CometBFT's hard cap on block size
+}

@@ -1,0 +1,24 @@
+package types
+
+import (
+	"context"
+
+	"cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
+
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
+)
+
+// StakingKeeper gives the validators and their power.
+type StakingKeeper interface {
+	GetValidator(ctx context.Context, addr sdk.ValAddress) (stakingtypes.Validator, error)
+	GetValidatorByConsAddr(ctx context.Context, consAddr sdk.ConsAddress) (stakingtypes.Validator, error)
+	PowerReduction(ctx context.Context) math.Int
+}
+
+// ComputeKeeper is the market the committee hands its verdicts to.
+type ComputeKeeper interface {
+	GetTask(ctx context.Context, id uint64) (computetypes.Task, error)
+	ApplyVerdict(ctx context.Context, id uint64, verdict computetypes.Verdict, attesters []computetypes.Attester) error
+}
