@@ -1,7 +1,6 @@
 package app
 
 import (
-
 	"github.com/spf13/cast"
 
 	"cosmossdk.io/log/v2"
@@ -56,4 +55,3 @@ func (app *App) voteExtensionLimits(ctx sdk.Context) (int, int) {
 	}
 	return int(p.MaxAttestationsPerVote), int(p.MaxVoteExtensionBytes)
 }
-
