@@ -41,6 +41,8 @@ fuzz:
 	$(GO) test ./x/staking-gpu/types -run '^$$' -fuzz '^FuzzParseComputeCapability$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./x/compute/types -run '^$$' -fuzz '^FuzzMsgCreateTask$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./x/compute/types -run '^$$' -fuzz '^FuzzMsgSubmitResult$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./app/abci -run '^$$' -fuzz '^FuzzDecodeExtension$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./app/abci -run '^$$' -fuzz '^FuzzDecodeInjected$$' -fuzztime $(FUZZTIME)
 
 test-e2e: build
 	OGPUD_BIN=$(abspath $(BINARY)) $(GO) test -count=1 -p 1 -v -timeout 30m ./tests/e2e/...

@@ -4,6 +4,9 @@ import (
 	"fmt"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+
+	"cosmossdk.io/core/comet"
 
 	"cosmossdk.io/log/v2"
 	"github.com/cosmos/cosmos-sdk/baseapp"
@@ -89,6 +92,10 @@ func (h *ProposalHandler) ProcessProposal() sdk.ProcessProposalHandler {
 			h.logger.Info("rejecting proposal: invalid extended commit info", "height", req.Height, "err", err)
 			return reject, nil
 		}
+		if err := sameFlags(eci, ctx.CometInfo().GetLastCommit()); err != nil {
+			h.logger.Info("rejecting proposal: extended commit info hides votes", "height", req.Height, "err", err)
+			return reject, nil
+		}
 		for _, tx := range req.Txs[1:] {
 			if IsInjected(tx) {
 				h.logger.Info("rejecting proposal: a second extended commit info", "height", req.Height)
@@ -99,6 +106,21 @@ func (h *ProposalHandler) ProcessProposal() sdk.ProcessProposalHandler {
 		inner.Txs = req.Txs[1:]
 		return h.process(ctx, &inner)
 	}
+}
+
+// sameFlags checks that the proposer marked no committed vote absent (which would drop its
+// attestations): every vote must carry the flag it has in the block's last commit.
+func sameFlags(eci abci.ExtendedCommitInfo, last comet.CommitInfo) error {
+	votes := last.Votes()
+	if votes.Len() != len(eci.Votes) {
+		return fmt.Errorf("%d votes, the last commit has %d", len(eci.Votes), votes.Len())
+	}
+	for i, v := range eci.Votes {
+		if want := cmtproto.BlockIDFlag(votes.Get(i).GetBlockIDFlag()); v.BlockIdFlag != want {
+			return fmt.Errorf("vote %d has flag %s, the last commit %s", i, v.BlockIdFlag, want)
+		}
+	}
+	return nil
 }
 
 // maxInjectedBytes is the block's byte budget: the injected tx can be no larger.
