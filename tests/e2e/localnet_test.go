@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -9,23 +10,74 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	sdkmath "cosmossdk.io/math"
+
 	"github.com/opengpu/ogpu/testutil/network"
+	committeetypes "github.com/opengpu/ogpu/x/committee/types"
 )
 
-// TestLocalnet starts 4 validators as separate processes on 127.0.0.1-4: they reach height 10,
-// go on with one stopped, and the stopped one catches up after a restart with the same state.
+// TestLocalnet starts 4 validators as separate processes on 127.0.0.1-4, each with a scripted
+// sidecar attestor. Committees of validators attest through vote extensions: a task with a good
+// result is COMPLETED with the fee shared, one with a wrong result FAILED with its provider
+// slashed and jailed, and with one validator stopped a third task still reaches its verdict and
+// blocks go on; the stopped validator then catches up with the same state.
 func TestLocalnet(t *testing.T) {
 	bin := network.Binary(t)
 	dir := filepath.Join(t.TempDir(), "localnet")
 	network.Run(t, bin, "testnet", "init-files", "--v", "4", "--output-dir", dir, "--chain-id", "ogpu-e2e-1")
 
+	homes := make([]string, 4)
+	for i := range homes {
+		homes[i] = filepath.Join(dir, fmt.Sprintf("node%d", i))
+	}
+	attestors := withAttestors(t, homes)
 	nodes := make([]*network.Node, 4)
-	for i := range nodes {
-		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
+	for i, home := range homes {
 		nodes[i] = network.NewNode(bin, home, fmt.Sprintf("127.0.0.%d", i+1), "start", "--home", home)
 		nodes[i].Start(t)
 	}
-	nodes[0].WaitHeight(t, 10, 4*time.Minute)
+	nodes[0].WaitHeight(t, 5, 4*time.Minute)
+	require.Positive(t, attestors[0].Calls(), "the node asks its sidecar in every vote")
+
+	m := &market{t: t, bin: bin, homes: homes, node: nodes[0]}
+	for i := range homes {
+		m.tx(i, "committee", "register-verifier")
+	}
+	// validator 0's operator is also a GPU provider; validator 1's account is the client
+	m.tx(0, "staking-gpu", "register-provider", "--moniker", "p0", "--endpoint", "http://127.0.0.1:8547")
+	m.tx(0, "staking-gpu", "bond", coin(ogpu(2_000)))
+	addrs := []string{m.addr(0), m.addr(1), m.addr(2), m.addr(3)}
+
+	t.Run("a valid result is COMPLETED and the committee shares the fee", func(t *testing.T) {
+		before := make([]sdkmath.Int, 4)
+		for i := range addrs {
+			before[i] = balanceOf(t, nodes[0], addrs[i])
+		}
+		m.runTask(1, 1, 0, hexSHA("good"), committeetypes.ATTESTED_VALID, attestors)
+		v := m.waitState(1, "TASK_STATE_COMPLETED", 90*time.Second)
+		require.Equal(t, ogpu(50).String(), v.Task.Paid)
+		committee := committeeOf(t, bin, homes[0], nodes[0], 1)
+		require.Len(t, committee, 3, "every validator but the provider's")
+		share := ogpu(1).QuoRaw(3) // 2% of 50 OGPU over three equal members
+		for i := 2; i < 4; i++ {
+			require.Equal(t, before[i].Add(share), balanceOf(t, nodes[0], addrs[i]), "member %d gets its share", i)
+		}
+	})
+
+	t.Run("a wrong result is FAILED and the provider slashed and jailed", func(t *testing.T) {
+		m.runTask(2, 1, 0, hexSHA("bad"), committeetypes.ATTESTED_INVALID, attestors)
+		v := m.waitState(2, "TASK_STATE_FAILED", 90*time.Second)
+		require.Contains(t, v.Task.Outcome, "found invalid")
+		var p struct {
+			Provider struct {
+				Jailed bool   `json:"jailed"`
+				Bonded string `json:"bonded"`
+			} `json:"provider"`
+		}
+		require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "staking-gpu", "provider", addrs[0], "--home", homes[0], "--output", "json"), &p))
+		require.True(t, p.Provider.Jailed)
+		require.Equal(t, ogpu(1_800).String(), p.Provider.Bonded)
+	})
 
 	stopped := nodes[3]
 	stopped.Stop(t)
@@ -33,7 +85,14 @@ func TestLocalnet(t *testing.T) {
 	st, err := nodes[0].Status(ctx)
 	require.NoError(t, err)
 	// 3 of 4 equal validators hold 3/4 > 2/3 of the power: blocks go on
-	nodes[0].WaitHeight(t, st.Height+5, 2*time.Minute)
+	nodes[0].WaitHeight(t, st.Height+3, 2*time.Minute)
+
+	t.Run("with a validator down a task still reaches its verdict", func(t *testing.T) {
+		m.tx(2, "staking-gpu", "register-provider", "--moniker", "p2", "--endpoint", "http://127.0.0.2:8547")
+		m.tx(2, "staking-gpu", "bond", coin(ogpu(2_000)))
+		m.runTask(3, 1, 2, hexSHA("good too"), committeetypes.ATTESTED_VALID, attestors[:3])
+		m.waitState(3, "TASK_STATE_COMPLETED", 90*time.Second)
+	})
 
 	stopped.Start(t)
 	st, err = nodes[0].Status(ctx)

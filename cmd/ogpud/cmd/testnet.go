@@ -143,6 +143,12 @@ func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error
 		if err := configureNode(home, nodeAddrs{host: NodeHost(i), peers: strings.Join(others, ","), evmChainID: evmChainID}); err != nil {
 			return err
 		}
+		// the CLI on this home then needs no --chain-id, --keyring-backend or --node
+		for _, kv := range [][2]string{{"chain-id", chainID}, {"keyring-backend", "test"}, {"node", "tcp://" + NodeHost(i) + ":26657"}} {
+			if _, err := runSelf(self, "config", "set", "client", kv[0], kv[1], "--home", home); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
