@@ -41,7 +41,7 @@ import (
 // BenchCmd groups the benchmarks.
 func BenchCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks on a fresh dev chain"}
-	cmd.AddCommand(benchBankCmd(), benchMarketCmd())
+	cmd.AddCommand(benchBankCmd(), benchMarketCmd(), benchVoteExtensionsCmd())
 	return cmd
 }
 
