@@ -40,9 +40,13 @@ func TestLocalnet(t *testing.T) {
 	require.Positive(t, attestors[0].Calls(), "the node asks its sidecar in every vote")
 
 	m := &market{t: t, bin: bin, homes: homes, node: nodes[0]}
-	for i := range homes {
-		m.tx(i, "committee", "register-verifier")
+	var verifiers struct {
+		Verifiers []struct {
+			Validator string `json:"validator"`
+		} `json:"verifiers"`
 	}
+	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "committee", "verifiers", "--home", homes[0], "--output", "json"), &verifiers))
+	require.Len(t, verifiers.Verifiers, 4, "every validator is a verifier from genesis")
 	// validator 0's operator is also a GPU provider; validator 1's account is the client
 	m.tx(0, "staking-gpu", "register-provider", "--moniker", "p0", "--endpoint", "http://127.0.0.1:8547")
 	m.tx(0, "staking-gpu", "bond", coin(ogpu(2_000)))

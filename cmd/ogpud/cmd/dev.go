@@ -195,6 +195,10 @@ func SetupDevHome(self, home string) ([]DevAccount, error) {
 	if _, err := run("genesis", "allocate", "--team", team.Address); err != nil {
 		return nil, err
 	}
+	// the dev validator verifies results from the first block
+	if err := registerGenesisVerifiers(filepath.Join(home, "config", "genesis.json"), []string{accounts[0].Address}); err != nil {
+		return nil, err
+	}
 
 	if err := configureNode(home, nodeAddrs{host: "127.0.0.1", evmChainID: app.DevEVMChainID}); err != nil {
 		return nil, err

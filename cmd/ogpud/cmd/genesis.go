@@ -12,11 +12,15 @@ import (
 
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/flags"
+	"github.com/cosmos/cosmos-sdk/codec"
+	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
 	"github.com/cosmos/cosmos-sdk/server"
 	genutilcli "github.com/cosmos/cosmos-sdk/x/genutil/client/cli"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	genutiltypes "github.com/cosmos/cosmos-sdk/x/genutil/types"
 
 	"github.com/opengpu/ogpu/app"
+	committeetypes "github.com/opengpu/ogpu/x/committee/types"
 )
 
 // blockMaxGas is the block gas limit every genesis we write sets (the EVM needs a finite one).
@@ -210,3 +214,34 @@ func allocationFromFlags(cmd *cobra.Command, genesisTime int64) (app.Allocation,
 	}
 	return alloc, nil
 }
+
+// registerGenesisVerifiers makes the validators operated by these accounts verifiers from
+// genesis, so committees can be drawn from the first task on.
+func registerGenesisVerifiers(genFile string, operators []string) error {
+	return rewriteGenesis(genFile, func(g *genutiltypes.AppGenesis) error {
+		var state map[string]json.RawMessage
+		if err := json.Unmarshal(g.AppState, &state); err != nil {
+			return err
+		}
+		var gs committeetypes.GenesisState
+		if err := committeeCodec.UnmarshalJSON(state[committeetypes.ModuleName], &gs); err != nil {
+			return err
+		}
+		for _, op := range operators {
+			acc, err := sdk.AccAddressFromBech32(op)
+			if err != nil {
+				return err
+			}
+			gs.Verifiers = append(gs.Verifiers, committeetypes.Verifier{Validator: sdk.ValAddress(acc).String()})
+		}
+		bz, err := committeeCodec.MarshalJSON(&gs)
+		if err != nil {
+			return err
+		}
+		state[committeetypes.ModuleName] = bz
+		g.AppState, err = json.Marshal(state)
+		return err
+	})
+}
+
+var committeeCodec = codec.NewProtoCodec(codectypes.NewInterfaceRegistry())

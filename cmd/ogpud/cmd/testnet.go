@@ -124,6 +124,13 @@ func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error
 	if _, err := runSelf(self, "genesis", "allocate", "--team", team.Address, "--home", homes[0]); err != nil {
 		return err
 	}
+	operators := make([]string, n)
+	for i := range validators {
+		operators[i] = validators[i].Address
+	}
+	if err := registerGenesisVerifiers(genesis0, operators); err != nil {
+		return err
+	}
 
 	peers := make([]string, n)
 	for i, home := range homes {
