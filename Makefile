@@ -29,6 +29,7 @@ dev: build
 # everything: unit and keeper tests, then the process-level tests (dev chain, 4 validators)
 test: build
 	$(GO) test -count=1 $(UNIT_PKGS)
+	$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 	OGPUD_BIN=$(abspath $(BINARY)) $(GO) test -count=1 -p 1 -timeout 30m ./tests/e2e/...
 
 test-unit:
