@@ -1,0 +1,127 @@
+package gemm
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+)
+
+// P is the Mersenne prime 2^61 − 1, the field of the check.
+const P = 1<<61 - 1
+
+func reduce(x uint64) uint64 {
+	x = (x & P) + (x >> 61)
+	if x >= P {
+		x -= P
+	}
+	return x
+}
+
+// mulmod is a·b mod P for a, b < P: with a·b = q·2^61 + r, and 2^61 ≡ 1, a·b ≡ q + r.
+func mulmod(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	q := hi<<3 | lo>>61
+	return reduce(q + lo&P)
+}
+
+// reduce128 is hi·2^64 + lo mod P, for hi < 2^58: 2^64 ≡ 2^3.
+func reduce128(hi, lo uint64) uint64 { return reduce(reduce(lo) + hi<<3) }
+
+func submod(a, b uint64) uint64 {
+	if a >= b {
+		return a - b
+	}
+	return a + P - b
+}
+
+func sum(v []uint64) uint64 {
+	var s uint64
+	for _, x := range v {
+		s = reduce(s + x)
+	}
+	return s
+}
+
+// dotInt8 is Σ v_j·x_j mod P for int8 v and x_j < P. It adds 128 to every v_j so that all
+// products are non-negative and below 2^69, sums them exactly in 128 bits without reducing, and
+// takes 128·Σx back off at the end.
+func dotInt8(v []int8, x []uint64, sumX uint64) uint64 {
+	var hi, lo uint64
+	x = x[:len(v)]
+	for j, e := range v {
+		ph, pl := bits.Mul64(uint64(int64(e)+128), x[j])
+		var c uint64
+		lo, c = bits.Add64(lo, pl, 0)
+		hi += ph + c
+	}
+	return submod(reduce128(hi, lo), mulmod(128, sumX))
+}
+
+// dotInt32LE is Σ c_j·x_j mod P for the little-endian int32 values c in row, biased by 2^31 the
+// same way; the sums stay below 2^107.
+func dotInt32LE(row []byte, x []uint64, sumX uint64) uint64 {
+	var hi, lo uint64
+	for j := range x {
+		e := int32(binary.LittleEndian.Uint32(row[4*j:]))
+		ph, pl := bits.Mul64(uint64(int64(e)+1<<31), x[j])
+		var c uint64
+		lo, c = bits.Add64(lo, pl, 0)
+		hi += ph + c
+	}
+	return submod(reduce128(hi, lo), mulmod(1<<31, sumX))
+}
+
+// ErrWrongResult is a result that is not A·B.
+var ErrWrongResult = errors.New("gemm result is wrong")
+
+// Verify checks that the result read from r is A·B with one round of Freivalds' algorithm over
+// GF(2^61 − 1): for a fresh random vector x it compares C·x with A·(B·x). A wrong C passes with
+// probability at most 1/(2^61 − 1) < 2^-60. It reads the result once, row by row, and costs
+// O(m·k + k·n + m·n) multiplications instead of the O(m·n·k) of computing C.
+func Verify(r io.Reader, s Shape, a, b []int8) error {
+	br := bufio.NewReaderSize(r, 1<<16)
+	h := make([]byte, HeaderSize)
+	if _, err := io.ReadFull(br, h); err != nil {
+		return fmt.Errorf("read result header: %w", err)
+	}
+	got, err := ParseHeader(h)
+	if err != nil {
+		return err
+	}
+	if got != s {
+		return fmt.Errorf("%w: header says %dx%dx%d, the task %dx%dx%d", ErrWrongResult, got.M, got.N, got.K, s.M, s.N, s.K)
+	}
+	x := make([]uint64, s.N)
+	var buf [8]byte
+	for j := range x {
+		if _, err := rand.Read(buf[:]); err != nil {
+			return err
+		}
+		x[j] = reduce(binary.LittleEndian.Uint64(buf[:]) >> 3)
+	}
+	// y = B·x (k), then A·y (m) row by row against C·x
+	sumX := sum(x)
+	y := make([]uint64, s.K)
+	for p := 0; p < s.K; p++ {
+		y[p] = dotInt8(b[p*s.N:(p+1)*s.N], x, sumX)
+	}
+	sumY := sum(y)
+	row := make([]byte, 4*s.N)
+	for i := 0; i < s.M; i++ {
+		want := dotInt8(a[i*s.K:(i+1)*s.K], y, sumY)
+		if _, err := io.ReadFull(br, row); err != nil {
+			return fmt.Errorf("%w: row %d: %v", ErrWrongResult, i, err)
+		}
+		if got := dotInt32LE(row, x, sumX); got != want {
+			return fmt.Errorf("%w: row %d fails the check", ErrWrongResult, i)
+		}
+	}
+	if n, _ := io.Copy(io.Discard, io.LimitReader(br, 1)); n != 0 {
+		return fmt.Errorf("%w: bytes after the last row", ErrWrongResult)
+	}
+	return nil
+}
