@@ -23,10 +23,20 @@ type AppConfig struct {
 	Sidecar SidecarConfig                 `mapstructure:"sidecar"`
 }
 
-// SidecarConfig is the [sidecar] section of app.toml.
+// SidecarConfig is the [sidecar] section of app.toml: where the node finds its sidecar, and
+// the sidecar's own settings when it runs embedded (`ogpud start --sidecar.embedded`) or as
+// `ogpud sidecar`.
 type SidecarConfig struct {
 	// Address is host:port of the sidecar's Attestor gRPC service; empty votes without attestations.
-	Address string `mapstructure:"address"`
+	Address          string `mapstructure:"address"`
+	ProviderKey      string `mapstructure:"provider-key"`
+	Listen           string `mapstructure:"listen"`
+	PublicURL        string `mapstructure:"public-url"`
+	ValidatorAccount string `mapstructure:"validator-account"`
+	PricePerGMAC     string `mapstructure:"price-per-gmac"`
+	MinPrice         string `mapstructure:"min-price"`
+	MaxConcurrent    int    `mapstructure:"max-concurrent"`
+	RegisterBond     string `mapstructure:"register-bond"`
 }
 
 // OgpuConfig is the [ogpu] section of app.toml.
@@ -52,6 +62,20 @@ check-invariants = {{ .Ogpu.CheckInvariants }}
 # attestations in every vote; when it is empty, down or slow (over 500 ms) the node votes with an
 # empty extension and the chain goes on.
 address = "{{ .Sidecar.Address }}"
+
+# The sidecar's own settings, used by "ogpud start --sidecar.embedded" and "ogpud sidecar".
+# Provider role: the key that bids and submits, where results are served, the prices (aogpu per
+# 10^9 multiply-adds, and the least bid), how many won tasks run at once, and a bond to register
+# with when the key is not a provider yet (empty: do not register).
+provider-key = "{{ .Sidecar.ProviderKey }}"
+listen = "{{ .Sidecar.Listen }}"
+public-url = "{{ .Sidecar.PublicURL }}"
+price-per-gmac = "{{ .Sidecar.PricePerGMAC }}"
+min-price = "{{ .Sidecar.MinPrice }}"
+max-concurrent = {{ .Sidecar.MaxConcurrent }}
+register-bond = "{{ .Sidecar.RegisterBond }}"
+# Verifier role: the account of this validator's operator (empty: no verifier role).
+validator-account = "{{ .Sidecar.ValidatorAccount }}"
 `
 
 // appConfigTemplate is the app.toml template.
@@ -74,6 +98,9 @@ func defaultAppConfig(evmChainID uint64) AppConfig {
 		EVM:     *evm,
 		JSONRPC: *rpc,
 		TLS:     *evmserverconfig.DefaultTLSConfig(),
+		Sidecar: SidecarConfig{
+			Listen: "127.0.0.1:8547", PricePerGMAC: "1000000000000", MinPrice: "1000000000000000", MaxConcurrent: 2,
+		},
 	}
 }
 

@@ -109,8 +109,8 @@ JSON-RPC 8545, WebSocket 8546.`,
 			}
 			printDevBanner(cmd, home, accounts)
 
-			// the node replaces this process, so SIGINT and SIGTERM reach it directly
-			return syscall.Exec(self, []string{self, "start", "--home", home}, os.Environ())
+			// the node (with its sidecar) replaces this process, so SIGINT and SIGTERM reach it directly
+			return syscall.Exec(self, []string{self, "start", "--home", home, "--" + flagSidecarEmbedded}, os.Environ())
 		},
 	}
 	cmd.Flags().String("home", "", "chain directory (default: a new temporary directory)")
@@ -121,6 +121,12 @@ JSON-RPC 8545, WebSocket 8546.`,
 }
 
 const flagVerdictAuthority = "verdict-authority"
+
+// The dev chain's sidecar: its Attestor address and the provider's bond.
+const (
+	devAttestorAddress = "127.0.0.1:26659"
+	devProviderBond    = 10_000
+)
 
 // setVerdictAuthority lets the dev key name post verdicts with MsgApplyVerdict, standing in for
 // the committee in tests.
@@ -201,6 +207,17 @@ func SetupDevHome(self, home string) ([]DevAccount, error) {
 	}
 
 	if err := configureNode(home, nodeAddrs{host: "127.0.0.1", evmChainID: app.DevEVMChainID}); err != nil {
+		return nil, err
+	}
+	// the embedded sidecar: the provider key runs tasks, the validator verifies them
+	bondAmount := sdkmath.NewInt(devProviderBond).Mul(oneOGPU)
+	if err := editTOML(filepath.Join(home, "config", "app.toml"),
+		tomlEdit{"sidecar", "address", quote(devAttestorAddress)},
+		tomlEdit{"sidecar", "provider-key", quote("provider")},
+		tomlEdit{"sidecar", "public-url", quote("http://127.0.0.1:8547")},
+		tomlEdit{"sidecar", "register-bond", quote(bondAmount.String())},
+		tomlEdit{"sidecar", "validator-account", quote(accounts[0].Address)},
+	); err != nil {
 		return nil, err
 	}
 	// the CLI then needs no --chain-id or --keyring-backend on this home

@@ -145,9 +145,11 @@ func addCommands(rootCmd *cobra.Command, tempApp *app.App) {
 		DevCmd(),
 		TestnetCmd(),
 		BenchCmd(),
+		SidecarCmd(),
 	)
 
 	evmserver.AddCommands(rootCmd, evmserver.NewDefaultStartOptions(newApp, DefaultNodeHome), exportApp, func(*cobra.Command) {})
+	embedSidecar(rootCmd)
 
 	rootCmd.AddCommand(
 		evmclient.KeyCommands(DefaultNodeHome, true),
