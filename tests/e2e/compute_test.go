@@ -73,3 +73,38 @@ func testComputeMarket(t *testing.T, bin, home string, accounts map[string]devAc
 	require.Contains(t, string(expired)+err.Error(), "no eligible bid")
 	require.Less(t, time.Since(start), time.Minute)
 }
+
+// testCheatingProvider runs a second sidecar for alice's provider record that underbids the dev
+// provider and corrupts one element of every result: the validator's sidecar finds it out, the
+// task FAILS, alice is slashed and jailed, and bob gets his escrow back.
+func testCheatingProvider(t *testing.T, bin, home string, accounts map[string]devAccount) {
+	cheat := exec.Command(bin, "sidecar", "--home", home, "--provider-key", "alice",
+		"--listen", "127.0.0.1:8548", "--public-url", "http://127.0.0.1:8548",
+		"--min-price", "1000", "--price-per-gmac", "0", "--validator-account", "", "--corrupt-results")
+	var log bytes.Buffer
+	cheat.Stdout, cheat.Stderr = &log, &log
+	require.NoError(t, cheat.Start())
+	defer func() {
+		_ = cheat.Process.Kill()
+		_ = cheat.Wait()
+	}()
+
+	before := balance(t, network.NewNode(bin, home, "127.0.0.1"), accounts["bob"].Address)
+	out, err := network.TryRun(bin, "tx", "compute", "create-task", "gemm-int8", "--m", "32", "--n", "32", "--k", "32",
+		"--seed-a", "5", "--seed-b", "6", "--max-price", coin(ogpu(100)), "--deadline", "40", "--wait", "--wait-timeout", "2m",
+		"--from", "bob", "--home", home, "--gas-prices", "1000000000aogpu", "--gas", "auto", "--gas-adjustment", "1.5", "--yes")
+	require.Error(t, err, "the task fails: %s\n%s", out, log.String())
+	require.Contains(t, err.Error(), "TASK_STATE_FAILED")
+	require.Contains(t, string(out), accounts["alice"].Address, "alice's low bid won")
+
+	var p struct {
+		Provider struct {
+			Jailed bool `json:"jailed"`
+		} `json:"provider"`
+	}
+	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "staking-gpu", "provider", accounts["alice"].Address, "--home", home, "--output", "json"), &p))
+	require.True(t, p.Provider.Jailed)
+	// bob paid only the gas of his create-task: the escrow came back
+	after := balance(t, network.NewNode(bin, home, "127.0.0.1"), accounts["bob"].Address)
+	require.True(t, before.Sub(after).LT(ogpu(1)), "bob was refunded: %s → %s", before, after)
+}

@@ -182,6 +182,10 @@ func TestDevChain(t *testing.T) {
 		testComputeMarket(t, bin, home, accounts)
 	})
 
+	t.Run("a provider whose sidecar corrupts results is FAILED, slashed and jailed", func(t *testing.T) {
+		testCheatingProvider(t, bin, home, accounts)
+	})
+
 	t.Run("restart keeps height and balances", func(t *testing.T) {
 		ctx := context.Background()
 		balances := map[string]sdkmath.Int{}

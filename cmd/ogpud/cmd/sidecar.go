@@ -93,6 +93,16 @@ to the node's Attestor call at address. The same sidecar runs inside the node wi
 			if kb, _ := cmd.Flags().GetString(flags.FlagKeyringBackend); kb != "" {
 				v.Set("sidecar.keyring-backend", kb)
 			}
+			// flags override app.toml, so one home can run several sidecars
+			for _, key := range []string{"provider-key", "listen", "public-url", "min-price", "price-per-gmac", "validator-account"} {
+				if cmd.Flags().Changed(key) {
+					val, _ := cmd.Flags().GetString(key)
+					v.Set("sidecar."+key, val)
+				}
+			}
+			if corrupt, _ := cmd.Flags().GetBool("corrupt-results"); corrupt {
+				v.Set("sidecar.corrupt-results", true)
+			}
 			cfg, err := sidecarConfig(v)
 			if err != nil {
 				return err
@@ -103,6 +113,14 @@ to the node's Attestor call at address. The same sidecar runs inside the node wi
 		},
 	}
 	cmd.Flags().String(flags.FlagKeyringBackend, "", "keyring backend of the provider key (default test)")
+	cmd.Flags().String("provider-key", "", "provider key (overrides app.toml; empty there and here: no provider role)")
+	cmd.Flags().String("listen", "", "address of the blob and metrics server (overrides app.toml)")
+	cmd.Flags().String("public-url", "", "URL others fetch results from (overrides app.toml)")
+	cmd.Flags().String("min-price", "", "least bid in aogpu (overrides app.toml)")
+	cmd.Flags().String("price-per-gmac", "", "aogpu per 10^9 multiply-adds (overrides app.toml)")
+	cmd.Flags().String("validator-account", "", `verifier role for this validator operator account ("" to turn it off; overrides app.toml)`)
+	cmd.Flags().Bool("corrupt-results", false, "change one element of every result (tests only)")
+	_ = cmd.Flags().MarkHidden("corrupt-results")
 	return cmd
 }
 
