@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -107,4 +108,53 @@ func testCheatingProvider(t *testing.T, bin, home string, accounts map[string]de
 	// bob paid only the gas of his create-task: the escrow came back
 	after := balance(t, network.NewNode(bin, home, "127.0.0.1"), accounts["bob"].Address)
 	require.True(t, before.Sub(after).LT(ogpu(1)), "bob was refunded: %s → %s", before, after)
+}
+
+// testRestartMidTask stops the dev node, and with it the embedded sidecar, right after a large
+// task is assigned, and starts it again: the sidecar finds the task still assigned to it, runs it
+// again (the inputs come from seeds, so the result is the same) and the task completes.
+// parent owns the restarted node: a subtest's cleanup would stop it.
+func testRestartMidTask(t, parent *testing.T, bin, home string, node *network.Node) {
+	var list struct {
+		Tasks []struct {
+			ID string `json:"id"`
+		} `json:"tasks"`
+	}
+	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "tasks", "--home", home, "--output", "json"), &list))
+	id := len(list.Tasks) + 1
+	code, log := sendTx(t, bin, home, "compute", "create-task", "gemm-int8", "--m", "2048", "--n", "2048", "--k", "1024",
+		"--seed-a", "7", "--seed-b", "8", "--max-price", coin(ogpu(100)), "--deadline", "80", "--from", "bob")
+	require.Zero(t, code, log)
+	state := func() string {
+		var v taskView
+		out, err := network.TryRun(bin, "q", "compute", "task", strconv.Itoa(id), "--home", home, "--output", "json")
+		if err != nil || json.Unmarshal(out, &v) != nil {
+			return ""
+		}
+		return v.Task.State
+	}
+	deadline := time.Now().Add(time.Minute)
+	for state() != "TASK_STATE_ASSIGNED" {
+		require.True(t, time.Now().Before(deadline), "task %d never assigned", id)
+		time.Sleep(200 * time.Millisecond)
+	}
+	node.Stop(t) // the sidecar is a few seconds into 4.3·10^9 multiply-adds
+	node.Start(parent)
+	deadline = time.Now().Add(3 * time.Minute)
+	for s := state(); s != "TASK_STATE_COMPLETED"; s = state() {
+		require.NotContains(t, []string{"TASK_STATE_FAILED", "TASK_STATE_EXPIRED"}, s)
+		require.True(t, time.Now().Before(deadline), "task %d is %s", id, s)
+		time.Sleep(500 * time.Millisecond)
+	}
+	// the REST server is up again too
+	deadline = time.Now().Add(time.Minute)
+	for {
+		var info map[string]any
+		err := network.GetJSON(context.Background(), node.REST()+"/cosmos/base/tendermint/v1beta1/node_info", &info)
+		if err == nil {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "REST after the restart: %v", err)
+		time.Sleep(500 * time.Millisecond)
+	}
 }

@@ -33,6 +33,7 @@ func TestDevChain(t *testing.T) {
 	bin := network.Binary(t)
 	home := t.TempDir() + "/dev"
 	node := network.NewNode(bin, home, "127.0.0.1", "dev", "--home", home)
+	parentT := t
 	node.Start(t)
 	node.WaitHeight(t, 3, 3*time.Minute)
 	accounts := readDevAccounts(t, home)
@@ -184,6 +185,10 @@ func TestDevChain(t *testing.T) {
 
 	t.Run("a provider whose sidecar corrupts results is FAILED, slashed and jailed", func(t *testing.T) {
 		testCheatingProvider(t, bin, home, accounts)
+	})
+
+	t.Run("a sidecar restarted in the middle of a task finishes it", func(t *testing.T) {
+		testRestartMidTask(t, parentT, bin, home, node)
 	})
 
 	t.Run("restart keeps height and balances", func(t *testing.T) {
