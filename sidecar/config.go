@@ -28,6 +28,8 @@ type Config struct {
 	PricePerGMAC  math.Int // aogpu per 10^9 multiply-adds
 	MinPrice      math.Int // aogpu
 	MaxConcurrent int
+	// Executor is "auto" (CUDA when a GPU is usable, else the CPU), "cpu" or "cuda".
+	Executor string
 	// RegisterBond, when positive, registers the provider with it if it has no record yet.
 	RegisterBond math.Int
 
@@ -57,6 +59,11 @@ func (c Config) Validate() error {
 		if c.MaxConcurrent < 1 {
 			return errors.New("sidecar provider: max concurrent tasks must be at least 1")
 		}
+	}
+	switch c.Executor {
+	case "", "auto", "cpu", "cuda":
+	default:
+		return fmt.Errorf("sidecar executor %q: must be auto, cpu or cuda", c.Executor)
 	}
 	if c.Verifier && (c.ValidatorAccount == "" || c.AttestorListen == "") {
 		return errors.New("sidecar verifier: the validator's operator account and an attestor listen address are required")

@@ -24,6 +24,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/query"
 
+	"github.com/opengpu/ogpu/gpu/cuda"
 	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/sidecar/server"
 	"github.com/opengpu/ogpu/sidecar/store"
@@ -64,8 +65,12 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 	if err != nil {
 		return nil, err
 	}
+	exec, err := pickExecutor(cfg.Executor, logger)
+	if err != nil {
+		return nil, err
+	}
 	s := &Sidecar{
-		cfg: cfg, logger: logger, chain: c, store: st, exec: gemm.CPU{}, metrics: newMetrics(),
+		cfg: cfg, logger: logger, chain: c, store: st, exec: exec, metrics: newMetrics(),
 		bid: map[uint64]bool{}, running: map[uint64]bool{}, attested: map[uint64]committeetypes.Attestation{}, verifying: map[uint64]bool{},
 	}
 	if cfg.Provider {
@@ -321,4 +326,20 @@ type attestorService struct{ s *Sidecar }
 
 func (a attestorService) Attestations(context.Context, *sidecartypes.AttestationsRequest) (*sidecartypes.AttestationsResponse, error) {
 	return &sidecartypes.AttestationsResponse{Attestations: a.s.Attestations()}, nil
+}
+
+// pickExecutor opens the GPU executor when asked or, for "auto", when it can; otherwise the CPU.
+func pickExecutor(choice string, logger log.Logger) (gemm.Executor, error) {
+	if choice == "cpu" {
+		return gemm.CPU{}, nil
+	}
+	e, err := cuda.Open()
+	if err == nil {
+		return e, nil
+	}
+	if choice == "cuda" {
+		return nil, fmt.Errorf("executor cuda: %w", err)
+	}
+	logger.Info("no GPU executor; running tasks on the CPU", "reason", err)
+	return gemm.CPU{}, nil
 }

@@ -37,6 +37,7 @@ type SidecarConfig struct {
 	MinPrice         string `mapstructure:"min-price"`
 	MaxConcurrent    int    `mapstructure:"max-concurrent"`
 	RegisterBond     string `mapstructure:"register-bond"`
+	Executor         string `mapstructure:"executor"`
 }
 
 // OgpuConfig is the [ogpu] section of app.toml.
@@ -74,6 +75,8 @@ price-per-gmac = "{{ .Sidecar.PricePerGMAC }}"
 min-price = "{{ .Sidecar.MinPrice }}"
 max-concurrent = {{ .Sidecar.MaxConcurrent }}
 register-bond = "{{ .Sidecar.RegisterBond }}"
+# Executor: "auto" (CUDA through the driver and cuBLAS when a GPU is usable, else the CPU), "cpu", "cuda".
+executor = "{{ .Sidecar.Executor }}"
 # Verifier role: the account of this validator's operator (empty: no verifier role).
 validator-account = "{{ .Sidecar.ValidatorAccount }}"
 `
@@ -99,7 +102,7 @@ func defaultAppConfig(evmChainID uint64) AppConfig {
 		JSONRPC: *rpc,
 		TLS:     *evmserverconfig.DefaultTLSConfig(),
 		Sidecar: SidecarConfig{
-			Listen: "127.0.0.1:8547", PricePerGMAC: "1000000000000", MinPrice: "1000000000000000", MaxConcurrent: 2,
+			Listen: "127.0.0.1:8547", PricePerGMAC: "1000000000000", MinPrice: "1000000000000000", MaxConcurrent: 2, Executor: "auto",
 		},
 	}
 }

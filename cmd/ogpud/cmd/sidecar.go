@@ -52,6 +52,7 @@ func sidecarConfig(opts servertypes.AppOptions) (sidecar.Config, error) {
 		ProviderKey:      cast.ToString(opts.Get("sidecar.provider-key")),
 		MaxConcurrent:    cast.ToInt(opts.Get("sidecar.max-concurrent")),
 		ValidatorAccount: cast.ToString(opts.Get("sidecar.validator-account")),
+		Executor:         cast.ToString(opts.Get("sidecar.executor")),
 	}
 	if kb := cast.ToString(opts.Get("sidecar.keyring-backend")); kb != "" {
 		cfg.KeyringBackend = kb
