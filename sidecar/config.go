@@ -16,6 +16,8 @@ type Config struct {
 	EVMChainID     uint64
 	// GRPC is the node's gRPC address (host:port).
 	GRPC string
+	// RPC is the node's CometBFT RPC (http://host:port), whose websocket announces new blocks.
+	RPC string
 	// Listen is where the HTTP server (blobs, metrics) listens; PublicURL is how others reach it.
 	Listen    string
 	PublicURL string

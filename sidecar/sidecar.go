@@ -108,7 +108,12 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	}
 	s.logger.Info("sidecar running", "provider", s.cfg.Provider, "verifier", s.cfg.Verifier, "executor", s.exec.Name())
 	registered := !s.cfg.Provider
-	tick := time.NewTicker(500 * time.Millisecond)
+	// new blocks from the websocket wake the loop; the ticker is the fallback
+	wake := make(chan struct{}, 1)
+	if s.cfg.RPC != "" {
+		go s.follow(ctx, wake)
+	}
+	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	for {
 		select {
@@ -118,17 +123,18 @@ func (s *Sidecar) Run(ctx context.Context) error {
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
+		case <-wake:
 		case <-tick.C:
-			// each pass catches up from the chain's state, so a restart loses nothing
-			if !registered {
-				registered = s.ensureRegistered(ctx)
-			}
-			if s.cfg.Provider && registered {
-				s.providerPass(ctx)
-			}
-			if s.cfg.Verifier {
-				s.verifierPass(ctx)
-			}
+		}
+		// each pass catches up from the chain's state, so a restart loses nothing
+		if !registered {
+			registered = s.ensureRegistered(ctx)
+		}
+		if s.cfg.Provider && registered {
+			s.providerPass(ctx)
+		}
+		if s.cfg.Verifier {
+			s.verifierPass(ctx)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cast"
@@ -46,6 +47,7 @@ func sidecarConfig(opts servertypes.AppOptions) (sidecar.Config, error) {
 		Home: home, KeyringBackend: "test", ChainID: chainID,
 		EVMChainID:       cast.ToUint64(opts.Get("evm.evm-chain-id")),
 		GRPC:             cast.ToString(opts.Get("grpc.address")),
+		RPC:              rpcURL(cast.ToString(opts.Get("rpc.laddr"))),
 		Listen:           cast.ToString(opts.Get("sidecar.listen")),
 		PublicURL:        cast.ToString(opts.Get("sidecar.public-url")),
 		AttestorListen:   cast.ToString(opts.Get("sidecar.address")),
@@ -89,6 +91,11 @@ to the node's Attestor call at address. The same sidecar runs inside the node wi
 			v.SetConfigFile(filepath.Join(home, "config", "app.toml"))
 			if err := v.ReadInConfig(); err != nil {
 				return fmt.Errorf("read app.toml: %w", err)
+			}
+			// config.toml gives the RPC address, whose websocket announces new blocks
+			v.SetConfigFile(filepath.Join(home, "config", "config.toml"))
+			if err := v.MergeInConfig(); err != nil {
+				return fmt.Errorf("read config.toml: %w", err)
 			}
 			v.Set(flags.FlagHome, home)
 			if kb, _ := cmd.Flags().GetString(flags.FlagKeyringBackend); kb != "" {
@@ -162,4 +169,12 @@ func embedSidecar(rootCmd *cobra.Command) {
 // serverContextViper is the node's merged configuration (app.toml, config.toml, flags).
 func serverContextViper(cmd *cobra.Command) *viper.Viper {
 	return sdkserver.GetServerContextFromCmd(cmd).Viper
+}
+
+// rpcURL turns CometBFT's listen address (tcp://127.0.0.1:26657) into a client URL.
+func rpcURL(laddr string) string {
+	if laddr == "" {
+		return ""
+	}
+	return "http://" + strings.TrimPrefix(strings.TrimPrefix(laddr, "tcp://"), "http://")
 }
