@@ -155,7 +155,7 @@ func (s *Sidecar) providerPass(ctx context.Context) {
 		s.mu.Lock()
 		done, busy := s.bid[t.Id], len(s.running)
 		s.mu.Unlock()
-		if done || busy >= s.cfg.MaxConcurrent || t.Workload.Name != workload.GemmInt8V1 || len(t.Inputs) > 0 {
+		if done || busy >= s.cfg.MaxConcurrent || t.Workload.Name != workload.GemmInt8V1 {
 			continue
 		}
 		p, err := t.Workload.TypedParams()
@@ -197,7 +197,15 @@ func (s *Sidecar) run(ctx context.Context, t computetypes.Task) {
 		s.metrics.queue.Set(float64(len(s.running)))
 		s.mu.Unlock()
 	}()
-	result, err := s.execute(t)
+	result, err := s.execute(ctx, t)
+	if errors.Is(err, errInputUnavailable) {
+		s.logger.Info("reporting unavailable inputs", "task", t.Id, "err", err)
+		if err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgReportInputUnavailable{Provider: s.provider.String(), TaskId: t.Id}); err != nil {
+			s.logger.Error("report unavailable inputs", "task", t.Id, "err", err)
+		}
+		time.Sleep(2 * time.Second)
+		return
+	}
 	if err != nil {
 		s.logger.Error("run task", "task", t.Id, "err", err)
 		return
@@ -225,13 +233,11 @@ func (s *Sidecar) run(ctx context.Context, t computetypes.Task) {
 }
 
 // execute runs a gemm-int8/v1 task on the executor and encodes its result.
-func (s *Sidecar) execute(t computetypes.Task) ([]byte, error) {
-	g := t.Workload.GetGemmInt8()
-	if g == nil {
-		return nil, fmt.Errorf("task %d: not a %s task", t.Id, workload.GemmInt8V1)
+func (s *Sidecar) execute(ctx context.Context, t computetypes.Task) ([]byte, error) {
+	shape, a, b, err := matrices(ctx, t)
+	if err != nil {
+		return nil, err
 	}
-	shape := gemm.Shape{M: int(g.M), N: int(g.N), K: int(g.K)}
-	a, b := gemm.Generate(g.SeedA, shape.M, shape.K), gemm.Generate(g.SeedB, shape.K, shape.N)
 	c := make([]int32, shape.M*shape.N)
 	start := time.Now()
 	if err := s.exec.GemmInt8(shape, a, b, c); err != nil {
@@ -250,7 +256,7 @@ func (s *Sidecar) verifierPass(ctx context.Context) {
 	open := map[uint64]bool{}
 	for _, t := range submitted {
 		open[t.Id] = true
-		if !slices.Contains(t.Committee, s.valoper) || t.InputUnavailable {
+		if !slices.Contains(t.Committee, s.valoper) {
 			continue
 		}
 		s.mu.Lock()
@@ -284,11 +290,18 @@ func (s *Sidecar) verifierPass(ctx context.Context) {
 	s.mu.Unlock()
 }
 
-// verify fetches a result (at most its declared size), checks its hash, and runs Freivalds.
+// verify checks a submitted task. For a result: it fetches it (at most its declared size),
+// checks its hash and runs Freivalds on the task's inputs. For a report that the inputs are
+// unavailable: it tries to fetch them, and attests INPUT_UNAVAILABLE only if it cannot.
 func (s *Sidecar) verify(ctx context.Context, t computetypes.Task) committeetypes.AttestedVerdict {
-	g := t.Workload.GetGemmInt8()
-	if g == nil {
+	shape, a, b, err := matrices(ctx, t)
+	switch {
+	case errors.Is(err, errInputUnavailable):
+		return committeetypes.ATTESTED_INPUT_UNAVAILABLE
+	case err != nil:
 		return committeetypes.ATTESTED_INVALID
+	case t.InputUnavailable:
+		return committeetypes.ATTESTED_VALID // the inputs are there: the report was false
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -308,8 +321,6 @@ func (s *Sidecar) verify(ctx context.Context, t computetypes.Task) committeetype
 	if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != t.Result.Sha256 {
 		return committeetypes.ATTESTED_UNAVAILABLE
 	}
-	shape := gemm.Shape{M: int(g.M), N: int(g.N), K: int(g.K)}
-	a, b := gemm.Generate(g.SeedA, shape.M, shape.K), gemm.Generate(g.SeedB, shape.K, shape.N)
 	if err := gemm.Verify(bytes.NewReader(body), shape, a, b); err != nil {
 		return committeetypes.ATTESTED_INVALID
 	}

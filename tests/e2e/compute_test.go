@@ -6,10 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,4 +160,63 @@ func testRestartMidTask(t, parent *testing.T, bin, home string, node *network.No
 		require.True(t, time.Now().Before(deadline), "REST after the restart: %v", err)
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// testUploadedInputs runs tasks whose A and B are blobs the client serves: one completes with
+// the product of the served matrices; for the other the client stops serving B after creating
+// it, the provider reports it, the committee confirms, and the provider gets the deposit.
+func testUploadedInputs(t *testing.T, bin, home string) {
+	const m, n, k = 24, 40, 56
+	a, b := make([]byte, m*k), make([]byte, k*n)
+	for i := range a {
+		a[i] = byte(i*7 + 3)
+	}
+	for i := range b {
+		b[i] = byte(i*13 + 1)
+	}
+	var serveB atomic.Bool
+	serveB.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/a":
+			_, _ = w.Write(a)
+		case "/b":
+			if serveB.Load() {
+				_, _ = w.Write(b)
+				return
+			}
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	args := func(extra ...string) []string {
+		return append([]string{"tx", "compute", "create-task", "gemm-int8", "--m", "24", "--n", "40", "--k", "56",
+			"--input-a", srv.URL + "/a", "--input-b", srv.URL + "/b", "--max-price", coin(ogpu(100)),
+			"--from", "bob", "--home", home, "--gas-prices", "1000000000aogpu", "--gas", "auto", "--gas-adjustment", "1.5", "--yes"}, extra...)
+	}
+	out, err := network.TryRun(bin, args("--deadline", "40", "--wait", "--wait-timeout", "2m")...)
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "TASK_STATE_COMPLETED")
+
+	// B disappears right after the task is created
+	var list struct {
+		Tasks []json.RawMessage `json:"tasks"`
+	}
+	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "tasks", "--home", home, "--output", "json"), &list))
+	next := strconv.Itoa(len(list.Tasks) + 1)
+	cmd := exec.Command(bin, args("--deadline", "40", "--wait", "--wait-timeout", "2m")...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := network.TryRun(bin, "q", "compute", "task", next, "--home", home); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	serveB.Store(false)
+	err = cmd.Wait()
+	require.Error(t, err, "%s", buf.String())
+	require.Contains(t, buf.String(), "inputs unavailable: the security deposit went to the provider")
 }

@@ -183,6 +183,10 @@ func TestDevChain(t *testing.T) {
 		testComputeMarket(t, bin, home, accounts)
 	})
 
+	t.Run("tasks on uploaded inputs: one completes, one whose input vanishes pays the provider the deposit", func(t *testing.T) {
+		testUploadedInputs(t, bin, home)
+	})
+
 	t.Run("a provider whose sidecar corrupts results is FAILED, slashed and jailed", func(t *testing.T) {
 		testCheatingProvider(t, bin, home, accounts)
 	})

@@ -75,6 +75,8 @@ const (
 	flagGPUModel        = "gpu-model"
 	flagGPUCount        = "gpu-count"
 	flagMinCC           = "min-compute-capability"
+	flagInputA          = "input-a"
+	flagInputB          = "input-b"
 	flagWait            = "wait"
 	flagWaitTimeout     = "wait-timeout"
 )
@@ -124,6 +126,8 @@ every change of state until it ends; it exits non-zero if the task FAILED, EXPIR
 	f.String(flagGPUModel, "", "GPU model the provider must have, e.g. H100")
 	f.Uint32(flagGPUCount, 0, "how many matching GPUs the provider must have")
 	f.String(flagMinCC, "", "least CUDA compute capability, e.g. 8.0")
+	f.String(flagInputA, "", "http(s) URI of A (m·k int8 bytes, row-major) instead of --seed-a; fetched once here for its sha256 and size")
+	f.String(flagInputB, "", "http(s) URI of B (k·n int8 bytes, row-major) instead of --seed-b")
 	f.Bool(flagWait, false, "follow the task until it ends and print each change of state")
 	f.Duration(flagWaitTimeout, 10*time.Minute, "with --wait: give up after this long")
 	for _, req := range []string{flagM, flagN, flagK, flagMaxPrice, flagDeadline} {
@@ -162,7 +166,23 @@ func gemmTaskFromFlags(cmd *cobra.Command, creator sdk.AccAddress) (*computetype
 		}
 		payment = computetypes.PaymentFunction{Kind: computetypes.PAYMENT_KIND_LINEAR_DECAY, FullUntilBlocks: uint64(decayAfter), MinFraction: frac}
 	}
+	var inputs []computetypes.Blob
+	inA, _ := f.GetString(flagInputA)
+	inB, _ := f.GetString(flagInputB)
+	if inA != "" || inB != "" {
+		if inA == "" || inB == "" {
+			return nil, fmt.Errorf("--%s and --%s: give both or neither", flagInputA, flagInputB)
+		}
+		for _, uri := range []string{inA, inB} {
+			b, err := describeBlob(cmd.Context(), uri)
+			if err != nil {
+				return nil, err
+			}
+			inputs = append(inputs, b)
+		}
+	}
 	return &computetypes.MsgCreateTask{
+		Inputs:  inputs,
 		Creator: creator.String(),
 		Workload: computetypes.Workload{Name: workload.GemmInt8V1, Params: &computetypes.Workload_GemmInt8{
 			GemmInt8: &computetypes.GemmInt8Params{M: m, N: n, K: k, SeedA: seedA, SeedB: seedB},
@@ -385,4 +405,32 @@ func DownloadBlob(ctx context.Context, uri, wantSHA string, size uint64, path st
 		return fmt.Errorf("%w: sha256 %s, the chain says %s", ErrBlobMismatch, got, wantSHA)
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// maxInputBytes is the largest gemm input: 16384 × 16384 int8.
+const maxInputBytes = 16384 * 16384
+
+// describeBlob fetches uri once to name it by sha256 and size for the task.
+func describeBlob(ctx context.Context, uri string) (computetypes.Blob, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return computetypes.Blob{}, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return computetypes.Blob{}, fmt.Errorf("fetch %s: %w", uri, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return computetypes.Blob{}, fmt.Errorf("fetch %s: %s", uri, res.Status)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(res.Body, maxInputBytes+1))
+	if err != nil {
+		return computetypes.Blob{}, fmt.Errorf("fetch %s: %w", uri, err)
+	}
+	if n > maxInputBytes {
+		return computetypes.Blob{}, fmt.Errorf("%s: larger than the %d bytes an input can have", uri, maxInputBytes)
+	}
+	return computetypes.Blob{Uri: uri, Sha256: hex.EncodeToString(h.Sum(nil)), Size_: uint64(n)}, nil
 }

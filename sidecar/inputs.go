@@ -1,0 +1,78 @@
+package sidecar
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/opengpu/ogpu/gpu/gemm"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
+)
+
+// errInputUnavailable is a task input that could not be fetched with its declared size and hash.
+var errInputUnavailable = errors.New("input unavailable")
+
+// fetch downloads a blob, reading no more than its declared size, and checks its sha256.
+func fetch(ctx context.Context, b computetypes.Blob) ([]byte, error) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, b.Uri, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", b.Uri, res.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, int64(b.Size_)+1))
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(body)) != b.Size_ {
+		return nil, fmt.Errorf("%s: %d bytes or more, declared %d", b.Uri, len(body), b.Size_)
+	}
+	if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != b.Sha256 {
+		return nil, fmt.Errorf("%s: sha256 does not match", b.Uri)
+	}
+	return body, nil
+}
+
+// matrices returns a gemm task's A and B: generated from the seeds, or fetched from its two
+// inputs (A then B, int8 row-major) and checked against their declared sizes and hashes.
+func matrices(ctx context.Context, t computetypes.Task) (gemm.Shape, []int8, []int8, error) {
+	g := t.Workload.GetGemmInt8()
+	if g == nil {
+		return gemm.Shape{}, nil, nil, fmt.Errorf("task %d: not a gemm-int8 task", t.Id)
+	}
+	s := gemm.Shape{M: int(g.M), N: int(g.N), K: int(g.K)}
+	if len(t.Inputs) == 0 {
+		return s, gemm.Generate(g.SeedA, s.M, s.K), gemm.Generate(g.SeedB, s.K, s.N), nil
+	}
+	if len(t.Inputs) != 2 {
+		return s, nil, nil, fmt.Errorf("task %d: %d inputs, want A and B", t.Id, len(t.Inputs))
+	}
+	var m [2][]int8
+	for i, in := range t.Inputs {
+		body, err := fetch(ctx, in)
+		if err != nil {
+			return s, nil, nil, fmt.Errorf("%w: %v", errInputUnavailable, err)
+		}
+		m[i] = make([]int8, len(body))
+		for j, v := range body {
+			m[i][j] = int8(v)
+		}
+	}
+	if len(m[0]) != s.M*s.K || len(m[1]) != s.K*s.N {
+		return s, nil, nil, fmt.Errorf("%w: input sizes do not fit %dx%dx%d", errInputUnavailable, s.M, s.N, s.K)
+	}
+	return s, m[0], m[1], nil
+}
