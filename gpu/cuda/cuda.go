@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
@@ -228,6 +229,26 @@ func (e *Executor) GemmInt8(s gemm.Shape, a, b []int8, c []int32) error {
 		}
 		hc = make([]int32, s.M*n4)
 	}
+	_, err := e.run(s, n4, k4, ha, hb, hc)
+	runtime.KeepAlive(ha)
+	runtime.KeepAlive(hb)
+	if err != nil {
+		return err
+	}
+	if n4 != s.N {
+		for i := 0; i < s.M; i++ {
+			copy(c[i*s.N:(i+1)*s.N], hc[i*n4:i*n4+s.N])
+		}
+	}
+	return nil
+}
+
+// Timings splits one product into its host-to-device copies, the GEMM and the copy back.
+type Timings struct{ CopyIn, Gemm, CopyOut time.Duration }
+
+// run does one product on the GPU thread and times its parts (each ends with a synchronize).
+func (e *Executor) run(s gemm.Shape, n4, k4 int, ha, hb []int8, hc []int32) (Timings, error) {
+	var tm Timings
 	err := e.do(func() error {
 		d := e.drv
 		var da, db, dc uintptr
@@ -244,12 +265,15 @@ func (e *Executor) GemmInt8(s gemm.Shape, a, b []int8, c []int32) error {
 			return err
 		}
 		defer d.cuMemFree(dc)
+		start := time.Now()
 		if err := check("copy A", d.cuMemcpyHtoD(da, unsafe.Pointer(&ha[0]), sizeA)); err != nil {
 			return err
 		}
 		if err := check("copy B", d.cuMemcpyHtoD(db, unsafe.Pointer(&hb[0]), sizeB)); err != nil {
 			return err
 		}
+		tm.CopyIn = time.Since(start)
+		start = time.Now()
 		alpha, beta := int32(1), int32(0)
 		if err := check("cublasGemmEx", d.cublasGemmEx(e.handle, cublasOpN, cublasOpN,
 			int32(n4), int32(s.M), int32(k4), unsafe.Pointer(&alpha),
@@ -260,17 +284,24 @@ func (e *Executor) GemmInt8(s gemm.Shape, a, b []int8, c []int32) error {
 		if err := check("cuCtxSynchronize", d.cuCtxSynchronize()); err != nil {
 			return err
 		}
-		return check("copy C", d.cuMemcpyDtoH(unsafe.Pointer(&hc[0]), dc, sizeC))
-	})
-	runtime.KeepAlive(ha)
-	runtime.KeepAlive(hb)
-	if err != nil {
+		tm.Gemm = time.Since(start)
+		start = time.Now()
+		err := check("copy C", d.cuMemcpyDtoH(unsafe.Pointer(&hc[0]), dc, sizeC))
+		tm.CopyOut = time.Since(start)
 		return err
+	})
+	return tm, err
+}
+
+// Profile runs one square-friendly product (n and k multiples of 4) and returns its timings:
+// the GEMM alone is what a bare cuBLAS call costs, the rest is the executor's copies.
+func (e *Executor) Profile(s gemm.Shape, a, b []int8) (Timings, error) {
+	if s.N%4 != 0 || s.K%4 != 0 || len(a) != s.M*s.K || len(b) != s.K*s.N {
+		return Timings{}, fmt.Errorf("profile %dx%dx%d: n and k must be multiples of 4", s.M, s.N, s.K)
 	}
-	if n4 != s.N {
-		for i := 0; i < s.M; i++ {
-			copy(c[i*s.N:(i+1)*s.N], hc[i*n4:i*n4+s.N])
-		}
-	}
-	return nil
+	c := make([]int32, s.M*s.N)
+	tm, err := e.run(s, s.N, s.K, a, b, c)
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(b)
+	return tm, err
 }
