@@ -59,27 +59,38 @@ in the blocks of the measuring window divided by the block time span of that win
 			if clients < 1 {
 				return fmt.Errorf("--clients %d: must be at least 1", clients)
 			}
-			self, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			home, err := os.MkdirTemp("", "ogpu-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(home)
-			res, err := BenchBankSend(cmd.Context(), self, home, clients, duration)
-			if err != nil {
-				return err
-			}
-			bz, _ := json.MarshalIndent(res, "", "  ")
-			fmt.Fprintln(cmd.OutOrStdout(), string(bz))
-			return nil
+			return benchRun(cmd, func(ctx context.Context, self, dir string) (any, error) {
+				return BenchBankSend(ctx, self, dir, clients, duration)
+			})
 		},
 	}
 	cmd.Flags().Int("clients", 8, "concurrent clients, one account each")
 	cmd.Flags().Duration("duration", 20*time.Second, "how long the clients send")
 	return cmd
+}
+
+// benchRun runs a benchmark in a new directory it removes afterwards, and prints the result as
+// JSON.
+func benchRun(cmd *cobra.Command, run func(ctx context.Context, self, dir string) (any, error)) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	parent, err := os.MkdirTemp("", "ogpu-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(parent)
+	res, err := run(cmd.Context(), self, filepath.Join(parent, "chain"))
+	if err != nil {
+		return err
+	}
+	bz, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), string(bz))
+	return nil
 }
 
 // BankBenchResult is what `ogpud bench bank` measures.

@@ -2,9 +2,7 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -37,22 +35,9 @@ txs committed in the window's blocks over its block-time span; the ratio is mark
 			if clients < 1 {
 				return fmt.Errorf("--clients %d: must be at least 1", clients)
 			}
-			self, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			home, err := os.MkdirTemp("", "ogpu-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(home)
-			res, err := BenchMarket(cmd.Context(), self, home, clients, duration)
-			if err != nil {
-				return err
-			}
-			bz, _ := json.MarshalIndent(res, "", "  ")
-			fmt.Fprintln(cmd.OutOrStdout(), string(bz))
-			return nil
+			return benchRun(cmd, func(ctx context.Context, self, dir string) (any, error) {
+				return BenchMarket(ctx, self, dir, clients, duration)
+			})
 		},
 	}
 	cmd.Flags().Int("clients", 4, "concurrent clients, and as many providers")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,23 +32,9 @@ attestations name no real task, so they are signed, carried, verified and decode
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			blocks, _ := cmd.Flags().GetInt64("blocks")
 			n, _ := cmd.Flags().GetInt("attestations")
-			self, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			parent, err := os.MkdirTemp("", "ogpu-bench-ve-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(parent)
-			dir := filepath.Join(parent, "net")
-			res, err := BenchVoteExtensions(cmd.Context(), self, dir, blocks, n)
-			if err != nil {
-				return err
-			}
-			bz, _ := json.MarshalIndent(res, "", "  ")
-			fmt.Fprintln(cmd.OutOrStdout(), string(bz))
-			return nil
+			return benchRun(cmd, func(ctx context.Context, self, dir string) (any, error) {
+				return BenchVoteExtensions(ctx, self, dir, blocks, n)
+			})
 		},
 	}
 	cmd.Flags().Int64("blocks", 20, "blocks measured in each phase")
