@@ -125,6 +125,7 @@ const flagVerdictAuthority = "verdict-authority"
 // The dev chain's sidecar: its Attestor address and the provider's bond.
 const (
 	devAttestorAddress = "127.0.0.1:26659"
+	devProviderURL     = "http://127.0.0.1:8547"
 	devProviderBond    = 10_000
 )
 
@@ -201,8 +202,14 @@ func SetupDevHome(self, home string) ([]DevAccount, error) {
 	if _, err := run("genesis", "allocate", "--team", team.Address); err != nil {
 		return nil, err
 	}
-	// the dev validator verifies results from the first block
-	if err := registerGenesisVerifiers(filepath.Join(home, "config", "genesis.json"), []string{accounts[0].Address}); err != nil {
+	// the dev validator verifies results and the provider key runs them from the first block
+	genFile := filepath.Join(home, "config", "genesis.json")
+	if err := registerGenesisVerifiers(genFile, []string{accounts[0].Address}); err != nil {
+		return nil, err
+	}
+	provider := accounts[slices.IndexFunc(accounts, func(a DevAccount) bool { return a.Name == "provider" })]
+	if err := registerGenesisProvider(genFile, provider.Address, "dev-provider", devProviderURL,
+		sdkmath.NewInt(devProviderBond).Mul(oneOGPU)); err != nil {
 		return nil, err
 	}
 
@@ -210,12 +217,10 @@ func SetupDevHome(self, home string) ([]DevAccount, error) {
 		return nil, err
 	}
 	// the embedded sidecar: the provider key runs tasks, the validator verifies them
-	bondAmount := sdkmath.NewInt(devProviderBond).Mul(oneOGPU)
 	if err := editTOML(filepath.Join(home, "config", "app.toml"),
 		tomlEdit{"sidecar", "address", quote(devAttestorAddress)},
 		tomlEdit{"sidecar", "provider-key", quote("provider")},
-		tomlEdit{"sidecar", "public-url", quote("http://127.0.0.1:8547")},
-		tomlEdit{"sidecar", "register-bond", quote(bondAmount.String())},
+		tomlEdit{"sidecar", "public-url", quote(devProviderURL)},
 		tomlEdit{"sidecar", "validator-account", quote(accounts[0].Address)},
 	); err != nil {
 		return nil, err

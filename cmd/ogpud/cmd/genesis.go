@@ -17,10 +17,14 @@ import (
 	"github.com/cosmos/cosmos-sdk/server"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	genutilcli "github.com/cosmos/cosmos-sdk/x/genutil/client/cli"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 	genutiltypes "github.com/cosmos/cosmos-sdk/x/genutil/types"
 
 	"github.com/opengpu/ogpu/app"
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
+	"github.com/opengpu/ogpu/x/compute/workload"
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
 // blockMaxGas is the block gas limit every genesis we write sets (the EVM needs a finite one).
@@ -245,3 +249,57 @@ func registerGenesisVerifiers(genFile string, operators []string) error {
 }
 
 var committeeCodec = codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
+
+// registerGenesisProvider makes operator a CPU provider from genesis with bond moved from its
+// balance into the staking-gpu module account, so the dev sidecar can bid from the first block.
+func registerGenesisProvider(genFile, operator, moniker, endpoint string, bond sdkmath.Int) error {
+	return rewriteGenesis(genFile, func(g *genutiltypes.AppGenesis) error {
+		var state map[string]json.RawMessage
+		if err := json.Unmarshal(g.AppState, &state); err != nil {
+			return err
+		}
+		var bank banktypes.GenesisState
+		if err := committeeCodec.UnmarshalJSON(state[banktypes.ModuleName], &bank); err != nil {
+			return err
+		}
+		moved := false
+		for i, b := range bank.Balances {
+			if b.Address != operator {
+				continue
+			}
+			coin := sdk.NewCoin(app.BaseDenom, bond)
+			if !b.Coins.IsAllGTE(sdk.NewCoins(coin)) {
+				return fmt.Errorf("provider %s holds %s, less than the bond %s", operator, b.Coins, coin)
+			}
+			bank.Balances[i].Coins = b.Coins.Sub(coin)
+			bank.Balances = append(bank.Balances, banktypes.Balance{
+				Address: authtypes.NewModuleAddress(stakinggputypes.ModuleName).String(), Coins: sdk.NewCoins(coin),
+			})
+			moved = true
+			break
+		}
+		if !moved {
+			return fmt.Errorf("provider %s has no genesis balance", operator)
+		}
+		bank.Balances = banktypes.SanitizeGenesisBalances(bank.Balances)
+		var sg stakinggputypes.GenesisState
+		if err := committeeCodec.UnmarshalJSON(state[stakinggputypes.ModuleName], &sg); err != nil {
+			return err
+		}
+		sg.Providers = append(sg.Providers, stakinggputypes.Provider{
+			Operator: operator, Moniker: moniker, Endpoint: endpoint, Workloads: workload.Names(),
+			Bonded: bond, WorkUnits: sdkmath.ZeroInt(),
+		})
+		bz, err := committeeCodec.MarshalJSON(&bank)
+		if err != nil {
+			return err
+		}
+		state[banktypes.ModuleName] = bz
+		if bz, err = committeeCodec.MarshalJSON(&sg); err != nil {
+			return err
+		}
+		state[stakinggputypes.ModuleName] = bz
+		g.AppState, err = json.Marshal(state)
+		return err
+	})
+}
