@@ -1,12 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,14 +32,17 @@ func withAttestors(t *testing.T, homes []string) []*attestor.Scripted {
 		path := filepath.Join(home, "config", "app.toml")
 		bz, err := os.ReadFile(path)
 		require.NoError(t, err)
-		// [sidecar] is the last section of app.toml
-		j := bytes.LastIndex(bz, []byte(`address = ""`))
-		require.Positive(t, j, "app.toml has a [sidecar] address")
-		bz = append(bz[:j:j], append([]byte(`address = "`+a.Addr()+`"`), bz[j+len(`address = ""`):]...)...)
+		// [sidecar] is the last section of app.toml, and address its first key
+		locs := sidecarAddress.FindAllIndex(bz, -1)
+		require.NotEmpty(t, locs, "app.toml has a [sidecar] address")
+		last := locs[len(locs)-1]
+		bz = append(bz[:last[0]:last[0]], append([]byte(`address = "`+a.Addr()+`"`), bz[last[1]:]...)...)
 		require.NoError(t, os.WriteFile(path, bz, 0o600))
 	}
 	return out
 }
+
+var sidecarAddress = regexp.MustCompile(`(?m)^address = "[^"]*"`)
 
 // market drives tasks on a local network from the CLI of each node's home.
 type market struct {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -272,11 +273,16 @@ func registerGenesisProvider(genFile, operator, moniker, endpoint string, bond s
 				return fmt.Errorf("provider %s holds %s, less than the bond %s", operator, b.Coins, coin)
 			}
 			bank.Balances[i].Coins = b.Coins.Sub(coin)
-			bank.Balances = append(bank.Balances, banktypes.Balance{
-				Address: authtypes.NewModuleAddress(stakinggputypes.ModuleName).String(), Coins: sdk.NewCoins(coin),
-			})
 			moved = true
 			break
+		}
+		// into the module account's balance, adding to it if an earlier provider made one
+		pool := authtypes.NewModuleAddress(stakinggputypes.ModuleName).String()
+		coin := sdk.NewCoin(app.BaseDenom, bond)
+		if j := slices.IndexFunc(bank.Balances, func(b banktypes.Balance) bool { return b.Address == pool }); j >= 0 {
+			bank.Balances[j].Coins = bank.Balances[j].Coins.Add(coin)
+		} else {
+			bank.Balances = append(bank.Balances, banktypes.Balance{Address: pool, Coins: sdk.NewCoins(coin)})
 		}
 		if !moved {
 			return fmt.Errorf("provider %s has no genesis balance", operator)

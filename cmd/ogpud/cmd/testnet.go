@@ -65,6 +65,15 @@ and all share one genesis with the 21,000,000 OGPU allocation. Start each with
 // NodeHost is the loopback address node i of a local network listens on.
 func NodeHost(i int) string { return fmt.Sprintf("127.0.0.%d", i+1) }
 
+// ProviderURL is where the provider sidecar beside node i serves its results.
+func ProviderURL(i int) string { return "http://" + NodeHost(i) + ":8548" }
+
+// Genesis funds and bond of the testnet's provider keys, in OGPU.
+const (
+	testnetProviderFund = 20_000
+	testnetProviderBond = 10_000
+)
+
 // InitTestnetFiles writes n validator homes under dir sharing one genesis.
 func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error {
 	dir, err := filepath.Abs(dir)
@@ -86,6 +95,14 @@ func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error
 			return err
 		}
 	}
+	// nodes 0 and 1 also hold a provider key, for provider-only sidecars beside them
+	providers := make([]DevAccount, min(2, n))
+	for i := range providers {
+		run := func(args ...string) ([]byte, error) { return runSelf(self, append(args, "--home", homes[i])...) }
+		if providers[i], err = addKey(run, "provider"); err != nil {
+			return err
+		}
+	}
 	genesis0 := filepath.Join(homes[0], "config", "genesis.json")
 	// validators are paid from the community share (3,150,000 OGPU): up to 600,000 OGPU each,
 	// five sixths of it bonded
@@ -93,6 +110,12 @@ func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error
 	fund := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(perValidator).Mul(oneOGPU))
 	for _, v := range validators {
 		if _, err := runSelf(self, "genesis", "add-genesis-account", v.Address, fund.String(), "--home", homes[0]); err != nil {
+			return err
+		}
+	}
+	providerFund := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(testnetProviderFund).Mul(oneOGPU))
+	for _, p := range providers {
+		if _, err := runSelf(self, "genesis", "add-genesis-account", p.Address, providerFund.String(), "--home", homes[0]); err != nil {
 			return err
 		}
 	}
@@ -131,6 +154,12 @@ func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error
 	if err := registerGenesisVerifiers(genesis0, operators); err != nil {
 		return err
 	}
+	for i, p := range providers {
+		if err := registerGenesisProvider(genesis0, p.Address, fmt.Sprintf("provider%d", i), ProviderURL(i),
+			sdkmath.NewInt(testnetProviderBond).Mul(oneOGPU)); err != nil {
+			return err
+		}
+	}
 
 	peers := make([]string, n)
 	for i, home := range homes {
@@ -148,6 +177,16 @@ func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error
 		}
 		others := append(append([]string{}, peers[:i]...), peers[i+1:]...)
 		if err := configureNode(home, nodeAddrs{host: NodeHost(i), peers: strings.Join(others, ","), evmChainID: evmChainID}); err != nil {
+			return err
+		}
+		// the node's embedded sidecar verifies for its validator (ogpud start --sidecar.embedded);
+		// `ogpud sidecar --provider-key provider …` runs a provider beside nodes 0 and 1
+		if err := editTOML(filepath.Join(home, "config", "app.toml"),
+			tomlEdit{"sidecar", "address", quote(NodeHost(i) + ":26659")},
+			tomlEdit{"sidecar", "validator-account", quote(validators[i].Address)},
+			tomlEdit{"sidecar", "listen", quote(NodeHost(i) + ":8548")},
+			tomlEdit{"sidecar", "public-url", quote(ProviderURL(i))},
+		); err != nil {
 			return err
 		}
 		// the CLI on this home then needs no --chain-id, --keyring-backend or --node
