@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"math/big"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -211,4 +212,19 @@ func TestDevChain(t *testing.T) {
 			require.Equal(t, balances[name].String(), balance(t, node, a.Address).String(), name)
 		}
 	})
+}
+
+// TestDevWithoutHome runs the README's command as a new user does: `ogpud dev` with no flags
+// makes its chain in a new temporary directory and produces blocks.
+func TestDevWithoutHome(t *testing.T) {
+	bin := network.Binary(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // the chain's directory is made, and removed, under the test's
+	node := network.NewNode(bin, filepath.Join(tmp, "dev"), "127.0.0.1", "dev") // home names the log only
+	node.Start(t)
+	node.WaitHeight(t, 2, 3*time.Minute)
+	node.Stop(t)
+	made, err := filepath.Glob(filepath.Join(tmp, "ogpu-dev-*", "config", "genesis.json"))
+	require.NoError(t, err)
+	require.Len(t, made, 1, "one new chain directory")
 }

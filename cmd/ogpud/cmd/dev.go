@@ -65,6 +65,9 @@ bob, provider (funded from the community share) and team (the team share, vestin
 keyring of the home. Endpoints, all on 127.0.0.1: CometBFT RPC 26657, gRPC 9090, REST 1317,
 JSON-RPC 8545, WebSocket 8546.`,
 		Args: cobra.NoArgs,
+		// dev makes its home itself and runs every step as a child process: the root's config
+		// loading, which needs a home to exist, is not for it
+		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, _ := cmd.Flags().GetString("home")
 			reset, _ := cmd.Flags().GetBool("reset")
