@@ -47,7 +47,8 @@ type Sidecar struct {
 
 	mu        sync.Mutex
 	bid       map[uint64]bool                       // tasks bid on
-	running   map[uint64]bool                       // won tasks being run or submitted
+	running   map[uint64]bool                       // won tasks being run
+	sent      map[uint64]bool                       // won tasks whose result or report is sent
 	attested  map[uint64]committeetypes.Attestation // verdicts for the node's next votes
 	verifying map[uint64]bool
 }
@@ -71,7 +72,7 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 	}
 	s := &Sidecar{
 		cfg: cfg, logger: logger, chain: c, store: st, exec: exec, metrics: newMetrics(),
-		bid: map[uint64]bool{}, running: map[uint64]bool{}, attested: map[uint64]committeetypes.Attestation{}, verifying: map[uint64]bool{},
+		bid: map[uint64]bool{}, running: map[uint64]bool{}, sent: map[uint64]bool{}, attested: map[uint64]committeetypes.Attestation{}, verifying: map[uint64]bool{},
 	}
 	if cfg.Provider {
 		if s.provider, err = c.address(cfg.ProviderKey); err != nil {
@@ -175,9 +176,17 @@ func (s *Sidecar) providerPass(ctx context.Context) {
 		}
 		s.metrics.bids.Inc()
 	}
-	for _, t := range s.tasks(ctx, &computetypes.QueryTasksRequest{Provider: s.provider.String(), State: computetypes.TASK_STATE_ASSIGNED}) {
+	assigned := s.tasks(ctx, &computetypes.QueryTasksRequest{Provider: s.provider.String(), State: computetypes.TASK_STATE_ASSIGNED})
+	s.mu.Lock()
+	for id := range s.sent { // the chain has taken what was sent once the task leaves ASSIGNED
+		if !slices.ContainsFunc(assigned, func(t computetypes.Task) bool { return t.Id == id }) {
+			delete(s.sent, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, t := range assigned {
 		s.mu.Lock()
-		if s.running[t.Id] {
+		if s.running[t.Id] || s.sent[t.Id] {
 			s.mu.Unlock()
 			continue
 		}
@@ -202,8 +211,9 @@ func (s *Sidecar) run(ctx context.Context, t computetypes.Task) {
 		s.logger.Info("reporting unavailable inputs", "task", t.Id, "err", err)
 		if err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgReportInputUnavailable{Provider: s.provider.String(), TaskId: t.Id}); err != nil {
 			s.logger.Error("report unavailable inputs", "task", t.Id, "err", err)
+			return
 		}
-		time.Sleep(2 * time.Second)
+		s.markSent(t.Id)
 		return
 	}
 	if err != nil {
@@ -223,13 +233,18 @@ func (s *Sidecar) run(ctx context.Context, t computetypes.Task) {
 		if err = s.chain.send(ctx, s.cfg.ProviderKey, 300_000, msg); err == nil {
 			s.metrics.tasksRun.Inc()
 			s.logger.Info("result submitted", "task", t.Id, "sha256", sha)
-			// keep the task marked until the chain no longer shows it ASSIGNED
-			time.Sleep(2 * time.Second)
+			s.markSent(t.Id)
 			return
 		}
 		time.Sleep(time.Second)
 	}
 	s.logger.Error("submit result", "task", t.Id, "err", err)
+}
+
+func (s *Sidecar) markSent(id uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent[id] = true
 }
 
 // execute runs a gemm-int8/v1 task on the executor and encodes its result.

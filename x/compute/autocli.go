@@ -50,10 +50,6 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					RpcMethod: "ReportInputUnavailable", Use: "report-input-unavailable [task-id]", Short: "Report that a task's inputs cannot be fetched",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}},
 				},
-				{
-					RpcMethod: "ApplyVerdict", Use: "apply-verdict [task-id] [valid|invalid|input-unavailable]", Short: "Post a verdict as the verdict_authority of a test network",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}, {ProtoField: "verdict"}},
-				},
 			},
 			EnhanceCustomCommand: true,
 		},

@@ -18,10 +18,8 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	genutiltypes "github.com/cosmos/cosmos-sdk/x/genutil/types"
 
 	"github.com/opengpu/ogpu/app"
-	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
 const (
@@ -104,11 +102,6 @@ JSON-RPC 8545, WebSocket 8546.`,
 				if accounts, err = SetupDevHome(self, home); err != nil {
 					return err
 				}
-				if name, _ := cmd.Flags().GetString(flagVerdictAuthority); name != "" {
-					if err := setVerdictAuthority(home, accounts, name); err != nil {
-						return err
-					}
-				}
 			}
 			printDevBanner(cmd, home, accounts)
 
@@ -118,12 +111,8 @@ JSON-RPC 8545, WebSocket 8546.`,
 	}
 	cmd.Flags().String("home", "", "chain directory (default: a new temporary directory)")
 	cmd.Flags().Bool("reset", false, "wipe --home before starting")
-	cmd.Flags().String(flagVerdictAuthority, "", "dev key allowed to post compute verdicts directly (tests)")
-	_ = cmd.Flags().MarkHidden(flagVerdictAuthority)
 	return cmd
 }
-
-const flagVerdictAuthority = "verdict-authority"
 
 // The dev chain's sidecar: its Attestor address and the provider's bond.
 const (
@@ -131,41 +120,6 @@ const (
 	devProviderURL     = "http://127.0.0.1:8547"
 	devProviderBond    = 10_000
 )
-
-// setVerdictAuthority lets the dev key name post verdicts with MsgApplyVerdict, standing in for
-// the committee in tests.
-func setVerdictAuthority(home string, accounts []DevAccount, name string) error {
-	i := slices.IndexFunc(accounts, func(a DevAccount) bool { return a.Name == name })
-	if i < 0 {
-		return fmt.Errorf("--%s %q: not a dev key", flagVerdictAuthority, name)
-	}
-	return rewriteGenesis(filepath.Join(home, "config", "genesis.json"), func(g *genutiltypes.AppGenesis) error {
-		var state map[string]json.RawMessage
-		if err := json.Unmarshal(g.AppState, &state); err != nil {
-			return err
-		}
-		var compute map[string]json.RawMessage
-		if err := json.Unmarshal(state[computetypes.ModuleName], &compute); err != nil {
-			return err
-		}
-		var params map[string]any
-		if err := json.Unmarshal(compute["params"], &params); err != nil {
-			return err
-		}
-		params["verdict_authority"] = accounts[i].Address
-		bz, err := json.Marshal(params)
-		if err != nil {
-			return err
-		}
-		compute["params"] = bz
-		if bz, err = json.Marshal(compute); err != nil {
-			return err
-		}
-		state[computetypes.ModuleName] = bz
-		g.AppState, err = json.Marshal(state)
-		return err
-	})
-}
 
 // SetupDevHome writes a dev chain into home with the ogpud binary at self: genesis with the
 // allocation, one validator, the dev keys, and configs on 127.0.0.1 with the standard ports.

@@ -229,7 +229,7 @@ func registerGenesisVerifiers(genFile string, operators []string) error {
 			return err
 		}
 		var gs committeetypes.GenesisState
-		if err := committeeCodec.UnmarshalJSON(state[committeetypes.ModuleName], &gs); err != nil {
+		if err := genesisCodec.UnmarshalJSON(state[committeetypes.ModuleName], &gs); err != nil {
 			return err
 		}
 		for _, op := range operators {
@@ -239,7 +239,7 @@ func registerGenesisVerifiers(genFile string, operators []string) error {
 			}
 			gs.Verifiers = append(gs.Verifiers, committeetypes.Verifier{Validator: sdk.ValAddress(acc).String()})
 		}
-		bz, err := committeeCodec.MarshalJSON(&gs)
+		bz, err := genesisCodec.MarshalJSON(&gs)
 		if err != nil {
 			return err
 		}
@@ -249,7 +249,7 @@ func registerGenesisVerifiers(genFile string, operators []string) error {
 	})
 }
 
-var committeeCodec = codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
+var genesisCodec = codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
 
 // registerGenesisProvider makes operator a CPU provider from genesis with bond moved from its
 // balance into the staking-gpu module account, so the dev sidecar can bid from the first block.
@@ -260,7 +260,7 @@ func registerGenesisProvider(genFile, operator, moniker, endpoint string, bond s
 			return err
 		}
 		var bank banktypes.GenesisState
-		if err := committeeCodec.UnmarshalJSON(state[banktypes.ModuleName], &bank); err != nil {
+		if err := genesisCodec.UnmarshalJSON(state[banktypes.ModuleName], &bank); err != nil {
 			return err
 		}
 		moved := false
@@ -289,19 +289,19 @@ func registerGenesisProvider(genFile, operator, moniker, endpoint string, bond s
 		}
 		bank.Balances = banktypes.SanitizeGenesisBalances(bank.Balances)
 		var sg stakinggputypes.GenesisState
-		if err := committeeCodec.UnmarshalJSON(state[stakinggputypes.ModuleName], &sg); err != nil {
+		if err := genesisCodec.UnmarshalJSON(state[stakinggputypes.ModuleName], &sg); err != nil {
 			return err
 		}
 		sg.Providers = append(sg.Providers, stakinggputypes.Provider{
 			Operator: operator, Moniker: moniker, Endpoint: endpoint, Workloads: workload.Names(),
 			Bonded: bond, WorkUnits: sdkmath.ZeroInt(),
 		})
-		bz, err := committeeCodec.MarshalJSON(&bank)
+		bz, err := genesisCodec.MarshalJSON(&bank)
 		if err != nil {
 			return err
 		}
 		state[banktypes.ModuleName] = bz
-		if bz, err = committeeCodec.MarshalJSON(&sg); err != nil {
+		if bz, err = genesisCodec.MarshalJSON(&sg); err != nil {
 			return err
 		}
 		state[stakinggputypes.ModuleName] = bz

@@ -82,23 +82,6 @@ func (s msgServer) ReportInputUnavailable(ctx context.Context, msg *types.MsgRep
 	return &types.MsgReportInputUnavailableResponse{}, s.Keeper.ReportInputUnavailable(ctx, provider, msg.TaskId)
 }
 
-func (s msgServer) ApplyVerdict(ctx context.Context, msg *types.MsgApplyVerdict) (*types.MsgApplyVerdictResponse, error) {
-	if err := msg.ValidateBasic(); err != nil {
-		return nil, err
-	}
-	params, err := s.Params.Get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if params.VerdictAuthority == "" {
-		return nil, errorsmod.Wrap(types.ErrVerdictsDisabled, "verdict_authority is unset: verdicts come from the committee")
-	}
-	if msg.Authority != params.VerdictAuthority {
-		return nil, errorsmod.Wrapf(types.ErrInvalidAuthority, "authority %s: only the verdict_authority %s may post verdicts", msg.Authority, params.VerdictAuthority)
-	}
-	return &types.MsgApplyVerdictResponse{}, s.Keeper.ApplyVerdict(ctx, msg.TaskId, msg.Verdict, msg.Attesters)
-}
-
 func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
 	if msg.Authority != s.authority {
 		return nil, errorsmod.Wrapf(types.ErrInvalidAuthority, "authority %s: only the governance account %s may update the params", msg.Authority, s.authority)

@@ -66,8 +66,6 @@ func TestCompletedPaysProviderCommitteeAndClient(t *testing.T) {
 	require.Equal(t, types.TASK_STATE_SUBMITTED, f.task(id).State)
 
 	v1, v2 := f.addr("validator", 0), f.addr("validator", 1)
-	_, err := f.msgs.ApplyVerdict(f.ctx, &types.MsgApplyVerdict{Authority: f.client.String(), TaskId: id, Verdict: types.VERDICT_VALID})
-	require.ErrorIs(t, err, types.ErrVerdictsDisabled, "no verdict authority by default")
 	require.NoError(t, f.k.ApplyVerdict(f.ctx, id, types.VERDICT_VALID, []types.Attester{attester(v1, 2), attester(v2, 1)}))
 
 	task = f.task(id)
@@ -221,27 +219,6 @@ func TestFalseInputReportIsFraud(t *testing.T) {
 	require.NoError(t, f.k.ApplyVerdict(f.ctx, id, types.VERDICT_VALID, nil))
 	require.Equal(t, types.TASK_STATE_FAILED, f.task(id).State)
 	require.Contains(t, f.task(id).Outcome, "found available")
-}
-
-func TestVerdictAuthority(t *testing.T) {
-	f := newFixture(t)
-	id := f.assigned(ogpu(50))
-	require.NoError(t, f.submit(f.providers[0], id, resultSize))
-	auth := f.addr("tester", 0)
-	params := types.DefaultParams()
-	params.VerdictAuthority = auth.String()
-	_, err := f.msgs.UpdateParams(f.ctx, &types.MsgUpdateParams{Authority: f.authority, Params: params})
-	require.NoError(t, err)
-	_, err = f.msgs.ApplyVerdict(f.ctx, &types.MsgApplyVerdict{Authority: f.client.String(), TaskId: id, Verdict: types.VERDICT_VALID})
-	require.ErrorIs(t, err, types.ErrInvalidAuthority)
-	_, err = f.msgs.ApplyVerdict(f.ctx, &types.MsgApplyVerdict{Authority: auth.String(), TaskId: id, Verdict: types.Verdict(9)})
-	require.ErrorIs(t, err, types.ErrInvalidVerdict)
-	_, err = f.msgs.ApplyVerdict(f.ctx, &types.MsgApplyVerdict{Authority: auth.String(), TaskId: id, Verdict: types.VERDICT_VALID,
-		Attesters: []types.Attester{attester(auth, 1), attester(auth, 1)}})
-	require.ErrorIs(t, err, types.ErrInvalidVerdict, "an attester twice")
-	_, err = f.msgs.ApplyVerdict(f.ctx, &types.MsgApplyVerdict{Authority: auth.String(), TaskId: id, Verdict: types.VERDICT_VALID})
-	require.NoError(t, err)
-	require.Equal(t, types.TASK_STATE_COMPLETED, f.task(id).State)
 }
 
 func TestSplitByPower(t *testing.T) {

@@ -15,7 +15,6 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	cdc.RegisterConcrete(&MsgWithdrawBid{}, "ogpu/compute/MsgWithdrawBid", nil)
 	cdc.RegisterConcrete(&MsgSubmitResult{}, "ogpu/compute/MsgSubmitResult", nil)
 	cdc.RegisterConcrete(&MsgReportInputUnavailable{}, "ogpu/compute/MsgReportInputUnavailable", nil)
-	cdc.RegisterConcrete(&MsgApplyVerdict{}, "ogpu/compute/MsgApplyVerdict", nil)
 	cdc.RegisterConcrete(&MsgUpdateParams{}, "ogpu/compute/MsgUpdateParams", nil)
 	cdc.RegisterConcrete(&GemmInt8Params{}, "ogpu/compute/GemmInt8Params", nil)
 }
@@ -24,7 +23,7 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
 		&MsgCreateTask{}, &MsgCancelTask{}, &MsgBid{}, &MsgWithdrawBid{}, &MsgSubmitResult{},
-		&MsgReportInputUnavailable{}, &MsgApplyVerdict{}, &MsgUpdateParams{},
+		&MsgReportInputUnavailable{}, &MsgUpdateParams{},
 	)
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
 }

@@ -25,7 +25,6 @@ var (
 	ErrDeadlinePassed     = errorsmod.Register(ModuleName, 20, "deadline passed")
 	ErrInvalidResult      = errorsmod.Register(ModuleName, 21, "invalid result")
 	ErrInvalidVerdict     = errorsmod.Register(ModuleName, 22, "invalid verdict")
-	ErrVerdictsDisabled   = errorsmod.Register(ModuleName, 23, "direct verdicts are disabled")
 	ErrInvalidRequirement = errorsmod.Register(ModuleName, 24, "invalid requirements")
 	ErrInvalidGenesis     = errorsmod.Register(ModuleName, 25, "invalid genesis")
 )

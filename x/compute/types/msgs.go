@@ -15,7 +15,6 @@ var (
 	_ sdk.Msg = &MsgWithdrawBid{}
 	_ sdk.Msg = &MsgSubmitResult{}
 	_ sdk.Msg = &MsgReportInputUnavailable{}
-	_ sdk.Msg = &MsgApplyVerdict{}
 	_ sdk.Msg = &MsgUpdateParams{}
 )
 
@@ -95,14 +94,6 @@ func (m *MsgSubmitResult) ValidateBasic() error {
 // ValidateBasic checks the fields that need no state.
 func (m *MsgReportInputUnavailable) ValidateBasic() error {
 	return validateAddress("provider", m.Provider)
-}
-
-// ValidateBasic checks the fields that need no state.
-func (m *MsgApplyVerdict) ValidateBasic() error {
-	if err := validateAddress("authority", m.Authority); err != nil {
-		return err
-	}
-	return ValidateVerdict(m.Verdict, m.Attesters)
 }
 
 // ValidateVerdict checks a verdict and its attesters.

@@ -61,11 +61,6 @@ func (p Params) Validate() error {
 	if min := p.BidWindow + p.MinExecutionBlocks; p.MaxDeadlineBlocks < min || p.MaxDeadlineBlocks > maxDeadlineLimit {
 		return errorsmod.Wrapf(ErrInvalidParams, "max_deadline_blocks %d: must be in [bid_window + min_execution_blocks = %d, %d]", p.MaxDeadlineBlocks, min, maxDeadlineLimit)
 	}
-	if p.VerdictAuthority != "" {
-		if _, err := sdk.AccAddressFromBech32(p.VerdictAuthority); err != nil {
-			return errorsmod.Wrapf(ErrInvalidParams, "verdict_authority %q: must be empty or an account address", p.VerdictAuthority)
-		}
-	}
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package types
 
 import (
-	"encoding/hex"
 	"net/url"
 
 	errorsmod "cosmossdk.io/errors"
@@ -71,18 +70,14 @@ func (b Blob) Validate() error {
 
 // ValidateSHA256 checks for 64 lowercase hex characters.
 func ValidateSHA256(s string) error {
-	if len(s) != 64 {
-		return errorsmod.Wrapf(ErrInvalidResult, "sha256 %q: must be 64 lowercase hex characters", s)
+	ok := len(s) == 64
+	for i := 0; ok && i < len(s); i++ {
+		ok = ('0' <= s[i] && s[i] <= '9') || ('a' <= s[i] && s[i] <= 'f')
 	}
-	if _, err := hex.DecodeString(s); err != nil || s != hexLower(s) {
+	if !ok {
 		return errorsmod.Wrapf(ErrInvalidResult, "sha256 %q: must be 64 lowercase hex characters", s)
 	}
 	return nil
-}
-
-func hexLower(s string) string {
-	b, _ := hex.DecodeString(s)
-	return hex.EncodeToString(b)
 }
 
 // ValidateURI checks for an absolute http or https URL.
