@@ -26,11 +26,12 @@ install:
 dev: build
 	$(BINARY) dev $(if $(DEV_HOME),--home $(DEV_HOME))
 
-# everything: unit and keeper tests, then the process-level tests (dev chain, 4 validators)
+# everything: unit and keeper tests, brief fuzzing, then the process-level tests (dev chain,
+# 4-validator networks) with the network scenarios under their short load
 test: build
 	$(GO) test -count=1 $(UNIT_PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=2s
-	OGPUD_BIN=$(abspath $(BINARY)) $(GO) test -count=1 -p 1 -timeout 30m ./tests/e2e/...
+	OGPUD_BIN=$(abspath $(BINARY)) $(GO) test -count=1 -p 1 -short -timeout 40m ./tests/e2e/...
 
 test-unit:
 	$(GO) test -count=1 $(UNIT_PKGS)
@@ -45,8 +46,9 @@ fuzz:
 	$(GO) test ./app/abci -run '^$$' -fuzz '^FuzzDecodeExtension$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./app/abci -run '^$$' -fuzz '^FuzzDecodeInjected$$' -fuzztime $(FUZZTIME)
 
+# the process-level tests with the full load (more clients, larger tasks)
 test-e2e: build
-	OGPUD_BIN=$(abspath $(BINARY)) $(GO) test -count=1 -p 1 -v -timeout 30m ./tests/e2e/...
+	OGPUD_BIN=$(abspath $(BINARY)) $(GO) test -count=1 -p 1 -v -timeout 60m ./tests/e2e/...
 
 # bank-send throughput on a fresh dev chain
 bench: build

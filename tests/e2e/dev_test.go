@@ -219,8 +219,9 @@ func TestDevChain(t *testing.T) {
 func TestDevWithoutHome(t *testing.T) {
 	bin := network.Binary(t)
 	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp) // the chain's directory is made, and removed, under the test's
-	node := network.NewNode(bin, filepath.Join(tmp, "dev"), "127.0.0.1", "dev") // home names the log only
+	// the chain's directory is made, and removed, under the test's; the node's home names its log
+	t.Setenv("TMPDIR", tmp)
+	node := network.NewNode(bin, filepath.Join(tmp, "dev"), "127.0.0.1", "dev")
 	node.Start(t)
 	node.WaitHeight(t, 2, 3*time.Minute)
 	node.Stop(t)

@@ -202,3 +202,14 @@ func GetJSON(ctx context.Context, url string, v any) error {
 	}
 	return json.NewDecoder(res.Body).Decode(v)
 }
+
+// Kill ends the process with SIGKILL, as a crash or a power cut would, and waits for it.
+func (n *Node) Kill(t testing.TB) {
+	t.Helper()
+	if n.cmd == nil {
+		return
+	}
+	_ = n.cmd.Process.Kill()
+	<-n.done
+	n.cmd = nil
+}

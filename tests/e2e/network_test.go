@@ -1,0 +1,518 @@
+package e2e
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+
+	"github.com/opengpu/ogpu/testutil/network"
+)
+
+// localnet is the network of `make localnet`, run by a test: 4 validators as separate processes
+// on 127.0.0.1-4, each with its sidecar embedded as the verifier of its validator, and a
+// provider-only sidecar beside nodes 0 and 1 whose keys are registered and bonded at genesis.
+type localnet struct {
+	t         *testing.T
+	bin       string
+	dir       string
+	homes     []string
+	nodes     []*network.Node
+	providers []*network.Node // the provider sidecars beside nodes 0 and 1
+}
+
+func startLocalnet(t *testing.T, chainID string) *localnet {
+	bin := network.Binary(t)
+	dir := filepath.Join(t.TempDir(), "localnet")
+	network.Run(t, bin, "testnet", "init-files", "--v", "4", "--output-dir", dir, "--chain-id", chainID)
+	l := &localnet{t: t, bin: bin, dir: dir}
+	for i := range 4 {
+		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
+		l.homes = append(l.homes, home)
+		l.nodes = append(l.nodes, network.NewNode(bin, home, fmt.Sprintf("127.0.0.%d", i+1), "start", "--home", home, "--sidecar.embedded"))
+	}
+	for i := range 2 {
+		l.providers = append(l.providers, network.NewNode(bin, filepath.Join(dir, fmt.Sprintf("provider%d", i)), l.nodes[i].Host,
+			"sidecar", "--home", l.homes[i], "--provider-key", "provider", "--validator-account", ""))
+	}
+	l.startAll()
+	l.nodes[0].WaitHeight(t, 3, 4*time.Minute)
+	return l
+}
+
+func (l *localnet) startAll() {
+	for _, n := range l.nodes {
+		n.Start(l.t)
+	}
+	for _, p := range l.providers {
+		p.Start(l.t)
+	}
+}
+
+func (l *localnet) stopAll() {
+	for _, p := range l.providers {
+		p.Stop(l.t)
+	}
+	for _, n := range l.nodes {
+		n.Stop(l.t)
+	}
+}
+
+// up is a running node to query.
+func (l *localnet) up() *network.Node {
+	for _, n := range l.nodes {
+		if n.Running() {
+			return n
+		}
+	}
+	l.t.Fatal("no node is running")
+	return nil
+}
+
+func (l *localnet) get(path string, v any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return network.GetJSON(ctx, l.up().REST()+path, v)
+}
+
+func (l *localnet) mustGet(path string, v any) {
+	l.t.Helper()
+	require.NoError(l.t, l.get(path, v), path)
+}
+
+func (l *localnet) keyAddr(home, name string) string {
+	return strings.TrimSpace(string(network.Run(l.t, l.bin, "keys", "show", name, "-a", "--home", home)))
+}
+
+// tryTx sends `ogpud tx ...` from home and waits for it in a block; safe from any goroutine.
+func (l *localnet) tryTx(home string, args ...string) error {
+	args = append(append([]string{"tx"}, args...), "--home", home, "--gas-prices", "1000000000aogpu",
+		"--gas", "auto", "--gas-adjustment", "1.5", "--yes", "--output", "json", "--broadcast-mode", "sync")
+	out, err := network.TryRun(l.bin, args...)
+	if err != nil {
+		return err
+	}
+	var res struct {
+		TxHash string `json:"txhash"`
+		Code   uint32 `json:"code"`
+		RawLog string `json:"raw_log"`
+	}
+	if err := json.Unmarshal(lastJSON(out), &res); err != nil {
+		return fmt.Errorf("tx output %s: %w", out, err)
+	}
+	if res.Code != 0 {
+		return fmt.Errorf("%v: code %d: %s", args, res.Code, res.RawLog)
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for time.Now().Before(deadline) {
+		var q struct {
+			TxResponse struct {
+				Code   uint32 `json:"code"`
+				RawLog string `json:"raw_log"`
+			} `json:"tx_response"`
+		}
+		if err := l.get("/cosmos/tx/v1beta1/txs/"+res.TxHash, &q); err == nil {
+			if q.TxResponse.Code != 0 {
+				return fmt.Errorf("%v: code %d: %s", args, q.TxResponse.Code, q.TxResponse.RawLog)
+			}
+			return nil
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	return fmt.Errorf("%v: tx %s not in a block within 45 s", args, res.TxHash)
+}
+
+func (l *localnet) tx(home string, args ...string) {
+	l.t.Helper()
+	require.NoError(l.t, l.tryTx(home, args...))
+}
+
+// netTask is a task as REST shows it.
+type netTask struct {
+	ID              string   `json:"id"`
+	Creator         string   `json:"creator"`
+	State           string   `json:"state"`
+	Provider        string   `json:"provider"`
+	Price           string   `json:"price"`
+	Paid            string   `json:"paid"`
+	Escrow          string   `json:"escrow"`
+	Outcome         string   `json:"outcome"`
+	CreatedHeight   string   `json:"created_height"`
+	FinalHeight     string   `json:"final_height"`
+	FailedProviders []string `json:"failed_providers"`
+	Result          struct {
+		Sha256 string `json:"sha256"`
+		Size   string `json:"size"`
+	} `json:"result"`
+}
+
+var finalStates = []string{"TASK_STATE_COMPLETED", "TASK_STATE_FAILED", "TASK_STATE_CANCELLED", "TASK_STATE_EXPIRED"}
+
+func (l *localnet) task(id string) netTask {
+	var v struct {
+		Task netTask `json:"task"`
+	}
+	_ = l.get("/ogpu/compute/v1/tasks/"+id, &v)
+	return v.Task
+}
+
+// tasksOf lists the tasks creator made, oldest first.
+func (l *localnet) tasksOf(creator string) []netTask {
+	var v struct {
+		Tasks []netTask `json:"tasks"`
+	}
+	l.mustGet("/ogpu/compute/v1/tasks?pagination.limit=1000&creator="+creator, &v)
+	slices.SortFunc(v.Tasks, func(a, b netTask) int { return cmp.Compare(atoi(a.ID), atoi(b.ID)) })
+	return v.Tasks
+}
+
+// waitFinal waits until the task is in a final state and returns it.
+func (l *localnet) waitFinal(id string, timeout time.Duration) netTask {
+	l.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last netTask
+	for time.Now().Before(deadline) {
+		if last = l.task(id); slices.Contains(finalStates, last.State) {
+			return last
+		}
+		time.Sleep(400 * time.Millisecond)
+	}
+	l.t.Fatalf("task %s not final within %s: %+v", id, timeout, last)
+	return last
+}
+
+// createTask has key on home create a gemm task and returns its id.
+func (l *localnet) createTask(home, key string, m, n, k int, extra ...string) string {
+	l.t.Helper()
+	before := len(l.tasksOf(l.keyAddr(home, key)))
+	l.tx(home, append([]string{"compute", "create-task", "gemm-int8", "--m", strconv.Itoa(m), "--n", strconv.Itoa(n), "--k", strconv.Itoa(k),
+		"--seed-a", strconv.Itoa(m*7 + k), "--seed-b", strconv.Itoa(n*13 + k), "--max-price", coin(ogpu(10)), "--from", key}, extra...)...)
+	list := l.tasksOf(l.keyAddr(home, key))
+	require.Len(l.t, list, before+1)
+	return list[len(list)-1].ID
+}
+
+func (l *localnet) provider(addr string) (bonded sdkmath.Int, jailed bool) {
+	var v struct {
+		Provider struct {
+			Bonded string `json:"bonded"`
+			Jailed bool   `json:"jailed"`
+		} `json:"provider"`
+	}
+	l.mustGet("/ogpu/stakinggpu/v1/providers/"+addr, &v)
+	amt, ok := sdkmath.NewIntFromString(v.Provider.Bonded)
+	require.True(l.t, ok)
+	return amt, v.Provider.Jailed
+}
+
+func (l *localnet) balance(addr string) sdkmath.Int { return balance(l.t, l.up(), addr) }
+
+func (l *localnet) moduleBalance(name string) sdkmath.Int {
+	var raw map[string]any
+	l.mustGet("/cosmos/auth/v1beta1/module_accounts/"+name, &raw)
+	addr := findString(raw, "address")
+	require.NotEmpty(l.t, addr, "module account %s: %v", name, raw)
+	return l.balance(addr)
+}
+
+// balancesSum adds up the aogpu of every holder.
+func (l *localnet) balancesSum() sdkmath.Int {
+	var v struct {
+		DenomOwners []struct {
+			Balance struct {
+				Amount string `json:"amount"`
+			} `json:"balance"`
+		} `json:"denom_owners"`
+	}
+	l.mustGet("/cosmos/bank/v1beta1/denom_owners/aogpu?pagination.limit=10000", &v)
+	sum := sdkmath.ZeroInt()
+	for _, o := range v.DenomOwners {
+		amt, ok := sdkmath.NewIntFromString(o.Balance.Amount)
+		require.True(l.t, ok)
+		sum = sum.Add(amt)
+	}
+	return sum
+}
+
+// checkBooks checks what the chain's invariants promise from outside: every holder's balance
+// adds up to the fixed supply, the compute module holds exactly the escrow of the open tasks,
+// and the provider bond account exactly what providers have bonded and unbonding.
+func (l *localnet) checkBooks() {
+	l.t.Helper()
+	require.Equal(l.t, ogpu(21_000_000).String(), l.balancesSum().String(), "sum of all balances")
+
+	var tasks struct {
+		Tasks []netTask `json:"tasks"`
+	}
+	l.mustGet("/ogpu/compute/v1/tasks?pagination.limit=10000", &tasks)
+	escrow := sdkmath.ZeroInt()
+	for _, tk := range tasks.Tasks {
+		amt, ok := sdkmath.NewIntFromString(tk.Escrow)
+		require.True(l.t, ok)
+		escrow = escrow.Add(amt)
+	}
+	require.Equal(l.t, escrow.String(), l.moduleBalance("compute").String(), "escrow account")
+
+	var providers struct {
+		Providers []struct {
+			Operator string `json:"operator"`
+		} `json:"providers"`
+	}
+	l.mustGet("/ogpu/stakinggpu/v1/providers?pagination.limit=1000", &providers)
+	stake := sdkmath.ZeroInt()
+	for _, p := range providers.Providers {
+		var s struct {
+			Bonded    string `json:"bonded"`
+			Unbonding string `json:"unbonding"`
+		}
+		l.mustGet("/ogpu/stakinggpu/v1/providers/"+p.Operator+"/stake", &s)
+		b, ok1 := sdkmath.NewIntFromString(s.Bonded)
+		u, ok2 := sdkmath.NewIntFromString(s.Unbonding)
+		require.True(l.t, ok1 && ok2, "%+v", s)
+		stake = stake.Add(b).Add(u)
+	}
+	require.Equal(l.t, stake.String(), l.moduleBalance("stakinggpu").String(), "provider bond account")
+}
+
+// download fetches a completed task's result with the CLI, which checks size and hash, and
+// checks the file against the hash on chain once more.
+func (l *localnet) download(tk netTask) {
+	l.t.Helper()
+	file := filepath.Join(l.t.TempDir(), "task-"+tk.ID+".bin")
+	network.Run(l.t, l.bin, "q", "compute", "result", tk.ID, "--out", file, "--home", l.homes[0], "--node", l.up().RPC())
+	bz, err := os.ReadFile(file)
+	require.NoError(l.t, err)
+	sum := sha256.Sum256(bz)
+	require.Equal(l.t, tk.Result.Sha256, hex.EncodeToString(sum[:]), "task %s", tk.ID)
+	require.Equal(l.t, tk.Result.Size, strconv.Itoa(len(bz)))
+}
+
+// appHashAt is the app hash in the header of block h as node n serves it.
+func appHashAt(t *testing.T, n *network.Node, h int64) string {
+	var b struct {
+		Result struct {
+			Block struct {
+				Header struct {
+					AppHash string `json:"app_hash"`
+				} `json:"header"`
+			} `json:"block"`
+		} `json:"result"`
+	}
+	require.NoError(t, network.GetJSON(context.Background(), fmt.Sprintf("%s/block?height=%d", n.RPC(), h), &b))
+	require.NotEmpty(t, b.Result.Block.Header.AppHash)
+	return b.Result.Block.Header.AppHash
+}
+
+// TestNetwork drives the local network as validators and providers run it: many clients' tasks
+// of mixed sizes under real sidecars, a cheating provider, a killed validator, a provider killed
+// after winning, and the whole network stopped and started again. With -short (inside
+// `make test`) the load is smaller; every scenario runs.
+func TestNetwork(t *testing.T) {
+	l := startLocalnet(t, "ogpu-net-1")
+	clients, perClient := 6, 2
+	sizes := [][3]int{{64, 64, 64}, {128, 96, 80}, {256, 256, 256}, {200, 136, 72}, {512, 256, 128}, {33, 17, 9}}
+	if !testing.Short() {
+		clients, perClient = 12, 4
+		sizes = append(sizes, [3]int{1024, 512, 256}, [3]int{768, 768, 768})
+	}
+
+	// clients are keys of node0's keyring, funded from its validator in one multi-send
+	names := make([]string, clients)
+	addrs := make([]string, clients)
+	for i := range names {
+		names[i] = fmt.Sprintf("client%d", i)
+		network.Run(t, l.bin, "keys", "add", names[i], "--home", l.homes[0], "--output", "json")
+		addrs[i] = l.keyAddr(l.homes[0], names[i])
+	}
+	l.tx(l.homes[0], append(append([]string{"bank", "multi-send", "validator"}, addrs...), coin(ogpu(1_000)), "--from", "validator")...)
+	l.checkBooks()
+	provider0 := l.keyAddr(l.homes[0], "provider")
+	provider1 := l.keyAddr(l.homes[1], "provider")
+
+	t.Run("many clients, mixed sizes: every task final, results download, books balance", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make(chan error, clients*perClient)
+		for c := range clients {
+			wg.Add(1)
+			go func(c int) {
+				defer wg.Done()
+				for j := range perClient {
+					s := sizes[(c*perClient+j)%len(sizes)]
+					errs <- l.tryTx(l.homes[0], "compute", "create-task", "gemm-int8",
+						"--m", strconv.Itoa(s[0]), "--n", strconv.Itoa(s[1]), "--k", strconv.Itoa(s[2]),
+						"--seed-a", strconv.Itoa(c*100+j), "--seed-b", strconv.Itoa(c*100+j+50),
+						"--max-price", coin(ogpu(10)), "--deadline", "120", "--from", names[c])
+				}
+			}(c)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		var all []netTask
+		for _, a := range addrs {
+			mine := l.tasksOf(a)
+			require.Len(t, mine, perClient, "tasks of %s", a)
+			all = append(all, mine...)
+		}
+		for _, tk := range all {
+			tk = l.waitFinal(tk.ID, 4*time.Minute)
+			require.Equal(t, "TASK_STATE_COMPLETED", tk.State, "task %s: %s", tk.ID, tk.Outcome)
+			require.Contains(t, []string{provider0, provider1}, tk.Provider)
+			l.download(tk)
+		}
+		l.checkBooks()
+	})
+
+	t.Run("a provider returning wrong results is slashed and jailed; the next task goes to an honest one", func(t *testing.T) {
+		// node2's validator account turns provider and runs a sidecar that underbids everyone
+		// and corrupts one element of every result
+		home := l.homes[2]
+		cheat := l.keyAddr(home, "validator")
+		l.tx(home, "staking-gpu", "register-provider", "--moniker", "cheat", "--endpoint", "http://127.0.0.3:8549", "--from", "validator")
+		l.tx(home, "staking-gpu", "bond", coin(ogpu(2_000)), "--from", "validator")
+		sc := network.NewNode(l.bin, filepath.Join(l.dir, "cheat"), "127.0.0.3", "sidecar", "--home", home,
+			"--provider-key", "validator", "--listen", "127.0.0.3:8549", "--public-url", "http://127.0.0.3:8549",
+			"--min-price", "1000", "--price-per-gmac", "0", "--validator-account", "", "--corrupt-results")
+		sc.Start(t)
+		defer sc.Stop(t)
+		time.Sleep(3 * time.Second) // the sidecar connects and follows blocks
+
+		client := l.keyAddr(l.homes[0], names[0])
+		before := l.balance(client)
+		id := l.createTask(l.homes[0], names[0], 96, 64, 48, "--deadline", "60")
+		tk := l.waitFinal(id, 3*time.Minute)
+		require.Equal(t, "TASK_STATE_FAILED", tk.State, tk.Outcome)
+		require.Equal(t, cheat, tk.Provider, "the lowest bid won")
+		bonded, jailed := l.provider(cheat)
+		require.True(t, jailed)
+		require.Equal(t, ogpu(1_800).String(), bonded.String(), "slashed 10%")
+		require.True(t, before.Sub(l.balance(client)).LT(ogpu(1)), "the client paid only gas")
+
+		id = l.createTask(l.homes[0], names[0], 96, 64, 48, "--deadline", "60")
+		tk = l.waitFinal(id, 3*time.Minute)
+		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
+		require.Contains(t, []string{provider0, provider1}, tk.Provider, "the jailed provider's bid does not count")
+		l.checkBooks()
+	})
+
+	t.Run("a provider killed after winning times out, is slashed, and the task completes elsewhere", func(t *testing.T) {
+		before := map[string]sdkmath.Int{}
+		for _, p := range []string{provider0, provider1} {
+			before[p], _ = l.provider(p)
+		}
+		l.tx(l.homes[0], "compute", "create-task", "gemm-int8", "--m", "2048", "--n", "2048", "--k", "1024",
+			"--seed-a", "71", "--seed-b", "72", "--max-price", coin(ogpu(10)), "--deadline", "100",
+			"--execution-blocks", "12", "--from", names[1])
+		mine := l.tasksOf(addrs[1])
+		id := mine[len(mine)-1].ID
+		var tk netTask
+		deadline := time.Now().Add(time.Minute)
+		for tk = l.task(id); tk.State != "TASK_STATE_ASSIGNED"; tk = l.task(id) {
+			require.True(t, time.Now().Before(deadline), "task %s never assigned: %+v", id, tk)
+			time.Sleep(100 * time.Millisecond)
+		}
+		winner := tk.Provider
+		killed := l.providers[0]
+		if winner == provider1 {
+			killed = l.providers[1]
+		}
+		killed.Kill(t) // a few seconds into 4.3·10^9 multiply-adds
+		tk = l.waitFinal(id, 4*time.Minute)
+		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
+		require.Equal(t, []string{winner}, tk.FailedProviders)
+		require.NotEqual(t, winner, tk.Provider)
+		bonded, jailed := l.provider(winner)
+		require.False(t, jailed)
+		require.Equal(t, before[winner].Sub(before[winner].QuoRaw(100)).String(), bonded.String(), "slashed 1% for the timeout")
+		killed.Start(t)
+		l.download(tk)
+		l.checkBooks()
+	})
+
+	t.Run("a validator killed mid-run: verdicts go on, it restarts and catches up", func(t *testing.T) {
+		down := l.nodes[3]
+		id := l.createTask(l.homes[0], names[2], 256, 256, 256, "--deadline", "60")
+		down.Kill(t)
+		ids := []string{id, l.createTask(l.homes[1], "validator", 128, 128, 128, "--deadline", "60")}
+		for _, id := range ids {
+			tk := l.waitFinal(id, 3*time.Minute)
+			require.Equal(t, "TASK_STATE_COMPLETED", tk.State, "task %s: %s", id, tk.Outcome)
+		}
+		down.Start(t)
+		st, err := l.nodes[0].Status(context.Background())
+		require.NoError(t, err)
+		down.WaitHeight(t, st.Height, 3*time.Minute)
+		require.Equal(t, appHashAt(t, l.nodes[0], st.Height), appHashAt(t, down, st.Height))
+		l.checkBooks()
+	})
+
+	t.Run("the whole network stopped and started: nothing lost, open tasks carry on", func(t *testing.T) {
+		id := l.createTask(l.homes[0], names[3], 2048, 2048, 2048, "--deadline", "150")
+		deadline := time.Now().Add(time.Minute)
+		for tk := l.task(id); tk.State != "TASK_STATE_ASSIGNED"; tk = l.task(id) {
+			require.True(t, time.Now().Before(deadline), "task %s never assigned: %+v", id, tk)
+			time.Sleep(100 * time.Millisecond)
+		}
+		// the clients' balances: nothing changes them while the network is down
+		balances := map[string]sdkmath.Int{}
+		for _, a := range addrs {
+			balances[a] = l.balance(a)
+		}
+		st, err := l.nodes[0].Status(context.Background())
+		require.NoError(t, err)
+		l.stopAll()
+
+		l.startAll()
+		l.nodes[0].WaitHeight(t, st.Height+2, 3*time.Minute)
+		for a, b := range balances {
+			require.Equal(t, b.String(), l.balance(a).String(), a)
+		}
+		tk := l.waitFinal(id, 4*time.Minute)
+		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
+		l.download(tk)
+		l.checkBooks()
+	})
+}
+
+// findString returns the first string value under key anywhere in a decoded JSON value.
+func findString(v any, key string) string {
+	switch v := v.(type) {
+	case map[string]any:
+		if s, ok := v[key].(string); ok {
+			return s
+		}
+		for _, x := range v {
+			if s := findString(x, key); s != "" {
+				return s
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if s := findString(x, key); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
