@@ -5,6 +5,7 @@ package cuda
 
 import (
 	"errors"
+	"time"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
 )
@@ -17,3 +18,11 @@ func Open() (*Executor, error) { return nil, errors.New("the CUDA executor is bu
 
 // Close does nothing.
 func (*Executor) Close() {}
+
+// Timings are the parts of one GPU product.
+type Timings struct{ CopyIn, Gemm, CopyOut time.Duration }
+
+// Profile is not available off Linux.
+func (*Executor) Profile(gemm.Shape, []int8, []int8) (Timings, error) {
+	return Timings{}, errors.New("the CUDA executor is built for Linux only")
+}

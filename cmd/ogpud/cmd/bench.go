@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,8 +41,26 @@ import (
 
 // BenchCmd groups the benchmarks.
 func BenchCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks on a fresh dev chain"}
-	cmd.AddCommand(benchBankCmd(), benchMarketCmd(), benchVoteExtensionsCmd())
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Run every benchmark and print one table of ratios measured in the same run",
+		Long: `Without a subcommand, run the benchmarks one after another, each on its own fresh chain or network
+(the ports of 'ogpud dev' and 'make localnet' must be free), and print one Markdown table: every row
+a figure, the baseline it is compared with in the same run, their ratio and its target. --out writes
+the table as bench.md and everything measured as bench.json; --compare puts the ratios of an earlier
+bench.json beside this run's. A subcommand runs one benchmark and prints its raw figures as JSON.`,
+		Args: cobra.NoArgs,
+		RunE: runBenchReport,
+	}
+	f := cmd.Flags()
+	f.String("out", "", "directory to write bench.md and bench.json to")
+	f.String("compare", "", "an earlier bench.json whose ratios are shown beside this run's")
+	f.StringSlice("only", nil, "run only these parts: "+strings.Join(benchParts, ", "))
+	f.Int("clients", 4, "market: concurrent clients, and as many providers")
+	f.Duration("duration", 15*time.Second, "market: length of each measuring window")
+	f.Int("tasks", 10, "latency: tasks per size")
+	f.Int64("blocks", 15, "vote-extensions: blocks measured in each phase")
+	cmd.AddCommand(benchBankCmd(), benchMarketCmd(), benchVoteExtensionsCmd(), benchLatencyCmd(), benchGemmCmd())
 	return cmd
 }
 
@@ -268,6 +287,7 @@ func (c *benchChain) measure(ctx context.Context, duration time.Duration, load f
 }
 
 type bankBench struct {
+	chainID  string // DevChainID when empty
 	conn     *grpc.ClientConn
 	kr       keyring.Keyring
 	cdc      codec.Codec
@@ -294,8 +314,12 @@ func (b *bankBench) factory(name string, gas uint64) (clienttx.Factory, error) {
 	if err != nil {
 		return clienttx.Factory{}, fmt.Errorf("account %s: %w", name, err)
 	}
+	chainID := b.chainID
+	if chainID == "" {
+		chainID = DevChainID
+	}
 	return clienttx.Factory{}.
-		WithTxConfig(b.txConfig).WithKeybase(b.kr).WithChainID(DevChainID).WithFromName(name).
+		WithTxConfig(b.txConfig).WithKeybase(b.kr).WithChainID(chainID).WithFromName(name).
 		WithAccountNumber(info.Info.AccountNumber).WithSequence(info.Info.Sequence).
 		WithGas(gas).WithGasPrices(benchGasPrice).WithSignMode(signing.SignMode_SIGN_MODE_DIRECT), nil
 }
