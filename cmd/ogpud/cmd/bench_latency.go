@@ -290,4 +290,3 @@ func percentile[T int64 | float64](sorted []T, p float64) T {
 	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
 	return sorted[max(rank, 1)-1]
 }
-
