@@ -161,3 +161,22 @@ func sortByPower(m []types.Member) {
 		}
 	}
 }
+
+// TestTallyTwoOfThree: two of three equal members are exactly 2/3 of the power, which meets
+// the default quorum; one of three does not.
+func TestTallyTwoOfThree(t *testing.T) {
+	f := newFixture(t)
+	id := f.submitted()
+	c := f.committee(id)
+	c.Members = c.Members[:3]
+	for i := range c.Members {
+		c.Members[i].Power = 10
+	}
+	require.NoError(t, f.k.Committees.Set(f.ctx, id, c))
+	require.True(t, f.attest(f.valByStr(c.Members[0].Validator), id, types.ATTESTED_VALID))
+	require.NoError(t, f.k.Tally(f.ctx, id))
+	require.Equal(t, computetypes.TASK_STATE_SUBMITTED, f.task(id).State, "1 of 3 is short of 2/3")
+	require.True(t, f.attest(f.valByStr(c.Members[1].Validator), id, types.ATTESTED_VALID))
+	require.NoError(t, f.k.Tally(f.ctx, id))
+	require.Equal(t, computetypes.TASK_STATE_COMPLETED, f.task(id).State, "2 of 3 is 2/3")
+}
