@@ -50,9 +50,9 @@ fuzz:
 test-e2e: build
 	OGPUD_BIN=$(abspath $(BINARY)) $(GO) test -count=1 -p 1 -v -timeout 60m ./tests/e2e/...
 
-# bank-send throughput on a fresh dev chain
+# every benchmark, one table of same-run ratios, written to build/bench (COMPARE=earlier.json)
 bench: build
-	$(BINARY) bench bank
+	$(BINARY) bench --out $(BUILD_DIR)/bench $(if $(COMPARE),--compare $(COMPARE))
 
 localnet: build
 	./scripts/localnet.sh start $(BINARY) $(LOCALNET)

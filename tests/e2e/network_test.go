@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -391,7 +392,17 @@ func TestNetwork(t *testing.T) {
 			"--min-price", "1000", "--price-per-gmac", "0", "--validator-account", "", "--corrupt-results")
 		sc.Start(t)
 		defer sc.Stop(t)
-		time.Sleep(3 * time.Second) // the sidecar connects and follows blocks
+		// it bids from its first pass once its server is up
+		deadline := time.Now().Add(time.Minute)
+		for {
+			res, err := http.Get("http://127.0.0.3:8549/metrics")
+			if err == nil {
+				res.Body.Close()
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "the cheating sidecar never served: %v", err)
+			time.Sleep(200 * time.Millisecond)
+		}
 
 		client := l.keyAddr(l.homes[0], names[0])
 		before := l.balance(client)

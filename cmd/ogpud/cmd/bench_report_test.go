@@ -1,0 +1,60 @@
+package cmd
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestPercentileNearestRank(t *testing.T) {
+	v := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	require.Equal(t, int64(5), percentile(v, 50))
+	require.Equal(t, int64(10), percentile(v, 95))
+	require.Equal(t, int64(1), percentile(v, 0))
+	require.Equal(t, 7.5, percentile([]float64{7.5}, 95))
+}
+
+// TestBenchReportRows checks each row's ratio, its target and whether it is met, and that a
+// report read back from its JSON puts its ratios beside a new run's.
+func TestBenchReportRows(t *testing.T) {
+	r := &BenchReport{
+		Date:    "then",
+		Market:  &MarketBenchResult{MarketTxPerSec: 150, BankTxPerSecond: 200, MarketOverBank: 0.75},
+		Latency: &LatencyBenchResult{Validators: 4, Providers: 2, BidWindow: 3, Sizes: []LatencyBenchSizes{{N: 256, Tasks: 10, Completed: 10, P50Blocks: 7, P95Blocks: 9}, {N: 1024, Tasks: 10, Completed: 9, P50Blocks: 9}}},
+		Gemm: &GemmBenchResult{CPUGMACs: 2, NaiveGMACs: 0.5, CPUOverNaive: 4, NoGPU: "no driver",
+			Verify: []VerifyBenchShape{{N: 1024, Executor: "cpu", ExecSeconds: 1, VerifySeconds: 0.05, Ratio: 0.05}, {N: 2048, Executor: "cpu", ExecSeconds: 3, VerifySeconds: 0.09, Ratio: 0.03}}},
+		VoteExtensions: &VoteExtensionBenchResult{Validators: 4, Attestations: 256, EmptyBlockSeconds: 1, FullBlockSeconds: 1.05, Ratio: 1.05},
+	}
+	r.Rows = r.rows()
+	byID := map[string]BenchRow{}
+	for _, row := range r.Rows {
+		byID[row.ID] = row
+	}
+	metOf := func(id string) *bool { return byID[id].Met }
+	require.False(t, *metOf("market-throughput"), "0.75 < 0.8")
+	require.True(t, *metOf("latency-n256"), "7 blocks = bid window + 4")
+	require.Nil(t, metOf("latency-n1024"), "no target for n = 1024")
+	require.InDelta(t, 9.0/7, byID["latency-n1024"].Ratio, 1e-9)
+	require.Nil(t, metOf("verify-n1024"))
+	require.False(t, *metOf("verify-n2048"), "3% > 2%")
+	require.True(t, *metOf("vote-extension-block-time"))
+	require.Equal(t, 4.0, byID["executor-cpu"].Ratio)
+	require.Contains(t, byID["executor-cuda"].Measured, "no driver")
+
+	bz, err := json.Marshal(r)
+	require.NoError(t, err)
+	var earlier BenchReport
+	require.NoError(t, json.Unmarshal(bz, &earlier))
+
+	now := &BenchReport{Date: "now", Market: &MarketBenchResult{MarketTxPerSec: 180, BankTxPerSecond: 200, MarketOverBank: 0.9}}
+	now.Rows = now.rows()
+	md := now.Markdown(&earlier)
+	lines := strings.Split(strings.TrimSpace(md), "\n")
+	require.Contains(t, lines[len(lines)-3], "Earlier ratio (then)")
+	last := lines[len(lines)-1]
+	require.Contains(t, last, "| 0.90 |")
+	require.Contains(t, last, "| yes |")
+	require.True(t, strings.HasSuffix(last, "| 0.75 |"), last)
+}
