@@ -262,6 +262,10 @@ type window struct {
 
 func (w window) perSecond() float64 { return float64(w.committed) / w.seconds }
 
+func (w window) add(o window) window {
+	return window{committed: w.committed + o.committed, blocks: w.blocks + o.blocks, seconds: w.seconds + o.seconds}
+}
+
 // measure runs load for duration and counts the successful txs in the blocks of that window.
 func (c *benchChain) measure(ctx context.Context, duration time.Duration, load func(context.Context)) (window, error) {
 	start, err := waitHeight(ctx, c.rpc, 0, time.Minute)

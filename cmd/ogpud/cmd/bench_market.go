@@ -25,29 +25,33 @@ func benchMarketCmd() *cobra.Command {
 		Use:   "market",
 		Short: "Task-market throughput (create-task + bid tx/s) against bank-send tx/s, on one fresh dev chain",
 		Long: `Start a fresh dev chain with --clients client accounts and as many provider accounts (registered
-and bonded). First the clients send bank transfers for --duration; then, for another --duration, the
-clients create gemm tasks while the providers bid on every open task. Both figures count the successful
-txs committed in the window's blocks over its block-time span; the ratio is market / bank.`,
+and bonded). After a short warm-up of bank sends, --rounds times: the clients send bank transfers for
+--duration, then for another --duration they create gemm tasks while the providers bid on every open
+task. Both figures count the successful txs committed in their windows' blocks over the windows'
+block-time span; the ratio is market / bank.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			clients, _ := cmd.Flags().GetInt("clients")
+			rounds, _ := cmd.Flags().GetInt("rounds")
 			duration, _ := cmd.Flags().GetDuration("duration")
-			if clients < 1 {
-				return fmt.Errorf("--clients %d: must be at least 1", clients)
+			if clients < 1 || rounds < 1 {
+				return fmt.Errorf("--clients %d, --rounds %d: must be at least 1", clients, rounds)
 			}
 			return benchRun(cmd, func(ctx context.Context, self, dir string) (any, error) {
-				return BenchMarket(ctx, self, dir, clients, duration)
+				return BenchMarket(ctx, self, dir, clients, rounds, duration)
 			})
 		},
 	}
 	cmd.Flags().Int("clients", 4, "concurrent clients, and as many providers")
-	cmd.Flags().Duration("duration", 20*time.Second, "length of each measuring window")
+	cmd.Flags().Int("rounds", 2, "bank and market windows measured in turn")
+	cmd.Flags().Duration("duration", 15*time.Second, "length of each measuring window")
 	return cmd
 }
 
 // MarketBenchResult is what `ogpud bench market` measures.
 type MarketBenchResult struct {
 	Clients         int     `json:"clients"`
+	Rounds          int     `json:"rounds"`
 	Providers       int     `json:"providers"`
 	BankTxPerSecond float64 `json:"bank_tx_per_second"`
 	BankCommitted   int64   `json:"bank_committed"`
@@ -62,7 +66,7 @@ type MarketBenchResult struct {
 }
 
 // BenchMarket measures bank sends and then the task market on one dev chain in home.
-func BenchMarket(ctx context.Context, self, home string, clients int, duration time.Duration) (MarketBenchResult, error) {
+func BenchMarket(ctx context.Context, self, home string, clients, rounds int, duration time.Duration) (MarketBenchResult, error) {
 	c, err := startBenchChain(ctx, self, home)
 	if err != nil {
 		return MarketBenchResult{}, err
@@ -94,27 +98,58 @@ func BenchMarket(ctx context.Context, self, home string, clients int, duration t
 	if _, err := c.benchBank(ctx, names, addrs, duration/3); err != nil {
 		return MarketBenchResult{}, err
 	}
-	bank, err := c.benchBank(ctx, names, addrs, duration)
-	if err != nil {
-		return MarketBenchResult{}, err
+	// then bank and market windows in turn, so drift on a shared machine hits both alike
+	res := MarketBenchResult{Clients: clients, Providers: clients, Rounds: rounds, NumCPU: runtime.NumCPU()}
+	var bankW, marketW window
+	var created, bids, rejected atomic.Int64
+	for range rounds {
+		bank, err := c.benchBank(ctx, names, addrs, duration)
+		if err != nil {
+			return MarketBenchResult{}, err
+		}
+		bankW = bankW.add(window{committed: bank.Committed, blocks: bank.Blocks, seconds: bank.Seconds})
+		w, err := c.marketWindow(ctx, duration, names, addrs, provNames, provAddrs, &created, &bids, &rejected)
+		if err != nil {
+			return MarketBenchResult{}, err
+		}
+		marketW = marketW.add(w)
 	}
+	res.BankTxPerSecond, res.BankCommitted = bankW.perSecond(), bankW.committed
+	res.MarketTxPerSec, res.MarketCommitted = marketW.perSecond(), marketW.committed
+	res.TasksCreated, res.BidsBroadcast, res.Rejected = created.Load(), bids.Load(), rejected.Load()
+	res.MarketOverBank = res.MarketTxPerSec / res.BankTxPerSecond
+	res.BlocksPerWindow = marketW.blocks / int64(rounds)
+	return res, nil
+}
 
-	// the providers learn open tasks and the height from the chain every 200 ms, and bid once on
-	// each task whose window is still open, newest first, as a real bidder would
+// marketWindow measures one window of clients creating tasks while providers bid on them. Like
+// the sidecar, the providers read the open tasks once per new block, and bid once on each task
+// whose window is still open, newest first.
+func (c *benchChain) marketWindow(ctx context.Context, duration time.Duration, names []string, addrs []sdk.AccAddress,
+	provNames []string, provAddrs []sdk.AccAddress, created, bids, rejected *atomic.Int64,
+) (window, error) {
 	q := computetypes.NewQueryClient(c.conn)
 	var mu sync.Mutex
 	open := map[uint64]int64{} // task id → last height that takes bids
 	var height atomic.Int64
-	var created, bids, rejected atomic.Int64
-	w, err := c.measure(ctx, duration, func(runCtx context.Context) {
+	return c.measure(ctx, duration, func(runCtx context.Context) {
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var seen int64
 			for runCtx.Err() == nil {
 				if st, err := c.rpc.Status(runCtx); err == nil {
 					height.Store(st.SyncInfo.LatestBlockHeight)
 				}
+				if h := height.Load(); h == seen { // open tasks change only with a new block
+					select {
+					case <-runCtx.Done():
+					case <-time.After(100 * time.Millisecond):
+					}
+					continue
+				}
+				seen = height.Load()
 				res, err := q.Tasks(runCtx, &computetypes.QueryTasksRequest{
 					State: computetypes.TASK_STATE_OPEN, Pagination: &query.PageRequest{Limit: 200, Reverse: true},
 				})
@@ -130,10 +165,6 @@ func BenchMarket(ctx context.Context, self, home string, clients int, duration t
 					}
 					mu.Unlock()
 				}
-				select {
-				case <-runCtx.Done():
-				case <-time.After(200 * time.Millisecond):
-				}
 			}
 		}()
 		for i, name := range names {
@@ -143,7 +174,7 @@ func BenchMarket(ctx context.Context, self, home string, clients int, duration t
 				c.b.sendLoop(runCtx, name, 400_000, func() sdk.Msg {
 					created.Add(1)
 					return benchTask(addrs[i])
-				}, &atomic.Int64{}, &rejected)
+				}, &atomic.Int64{}, rejected)
 			}(i, name)
 		}
 		for i, name := range provNames {
@@ -166,21 +197,11 @@ func BenchMarket(ctx context.Context, self, home string, clients int, duration t
 					done[best] = true
 					bids.Add(1)
 					return &computetypes.MsgBid{Provider: provAddrs[i].String(), TaskId: best, Price: sdkmath.NewInt(500)}
-				}, &atomic.Int64{}, &rejected)
+				}, &atomic.Int64{}, rejected)
 			}(i, name)
 		}
 		wg.Wait()
 	})
-	if err != nil {
-		return MarketBenchResult{}, err
-	}
-	return MarketBenchResult{
-		Clients: clients, Providers: clients,
-		BankTxPerSecond: bank.TxPerSecond, BankCommitted: bank.Committed,
-		MarketTxPerSec: w.perSecond(), MarketCommitted: w.committed,
-		TasksCreated: created.Load(), BidsBroadcast: bids.Load(), Rejected: rejected.Load(),
-		MarketOverBank: w.perSecond() / bank.TxPerSecond, BlocksPerWindow: w.blocks, NumCPU: runtime.NumCPU(),
-	}, nil
 }
 
 // benchTask is a small seeded gemm task with a price every bench provider can cover.

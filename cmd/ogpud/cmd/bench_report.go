@@ -80,7 +80,7 @@ func runBenchReport(cmd *cobra.Command, _ []string) error {
 			}
 			r.Gemm = &res
 		case "market":
-			res, err := BenchMarket(ctx, self, dir, clients, duration)
+			res, err := BenchMarket(ctx, self, dir, clients, 2, duration)
 			if err != nil {
 				return fmt.Errorf("market: %w", err)
 			}
