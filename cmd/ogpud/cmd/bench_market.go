@@ -204,7 +204,9 @@ func (c *benchChain) marketWindow(ctx context.Context, duration time.Duration, n
 	})
 }
 
-// benchTask is a small seeded gemm task with a price every bench provider can cover.
+// benchTask is a small seeded gemm task with a price every bench provider can cover. Nobody
+// runs it; its deadline lies beyond the benchmark, so no timeout slashes the bench providers
+// out of the market between rounds.
 func benchTask(creator sdk.AccAddress) sdk.Msg {
 	return &computetypes.MsgCreateTask{
 		Creator: creator.String(),
@@ -213,7 +215,7 @@ func benchTask(creator sdk.AccAddress) sdk.Msg {
 		}},
 		Requirements: stakinggputypes.Requirements{Workload: workload.GemmInt8V1},
 		MaxPrice:     sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(1_000)),
-		Deadline:     20,
+		Deadline:     10_000,
 		Payment:      computetypes.PaymentFunction{Kind: computetypes.PAYMENT_KIND_FIXED, MinFraction: sdkmath.LegacyZeroDec()},
 	}
 }

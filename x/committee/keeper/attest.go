@@ -13,6 +13,7 @@ import (
 
 	"github.com/opengpu/ogpu/x/committee/types"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
+	"github.com/opengpu/ogpu/x/internal/collx"
 )
 
 // RecordAttestation stores a vote-extension attestation of validator val. It returns false,
@@ -177,7 +178,7 @@ func (k Keeper) TaskClosed(ctx context.Context, taskID uint64) error {
 			return err
 		}
 	}
-	if err := k.Attestations.Clear(ctx, collections.NewPrefixedPairRange[uint64, sdk.ValAddress](taskID)); err != nil {
+	if err := collx.Clear(ctx, k.Attestations, collections.NewPrefixedPairRange[uint64, sdk.ValAddress](taskID)); err != nil {
 		return err
 	}
 	return k.Committees.Remove(ctx, taskID)

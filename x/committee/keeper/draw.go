@@ -10,6 +10,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/x/committee/types"
+	"github.com/opengpu/ogpu/x/internal/collx"
 )
 
 // DrawCommittee draws committee_size verifiers for a task by stake-weighted sampling without
@@ -46,7 +47,7 @@ func (k Keeper) DrawCommittee(ctx context.Context, taskID uint64, provider sdk.A
 		pool = append(pool[:j], pool[j+1:]...)
 	}
 	// a redrawn task (after a timeout) starts over
-	if err := k.Attestations.Clear(ctx, collections.NewPrefixedPairRange[uint64, sdk.ValAddress](taskID)); err != nil {
+	if err := collx.Clear(ctx, k.Attestations, collections.NewPrefixedPairRange[uint64, sdk.ValAddress](taskID)); err != nil {
 		return nil, err
 	}
 	if err := k.Committees.Set(ctx, taskID, types.Committee{

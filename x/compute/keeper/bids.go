@@ -13,6 +13,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/x/compute/types"
+	"github.com/opengpu/ogpu/x/internal/collx"
 )
 
 // PlaceBid records a provider's price for an OPEN task during its bid window.
@@ -93,7 +94,7 @@ func (k Keeper) BidsOf(ctx context.Context, id uint64) ([]types.Bid, error) {
 }
 
 func (k Keeper) removeBids(ctx context.Context, id uint64) error {
-	return k.Bids.Clear(ctx, collections.NewPrefixedPairRange[uint64, sdk.AccAddress](id))
+	return collx.Clear(ctx, k.Bids, collections.NewPrefixedPairRange[uint64, sdk.AccAddress](id))
 }
 
 // Candidate is a bid with the provider record the matching rule looks at.
