@@ -136,6 +136,13 @@ func attestation(task uint64, v committeetypes.AttestedVerdict) committeetypes.A
 	return committeetypes.Attestation{TaskId: task, ResultSha256: sha, Verdict: v}
 }
 
+// rawExtension encodes atts as a peer might, without the checks EncodeExtension applies.
+func rawExtension(t *testing.T, atts ...committeetypes.Attestation) []byte {
+	bz, err := (&committeetypes.VoteExtension{Attestations: atts}).Marshal()
+	require.NoError(t, err)
+	return bz
+}
+
 func extension(t *testing.T, atts ...committeetypes.Attestation) []byte {
 	bz, err := ogpuabci.EncodeExtension(atts, 100, 1<<20)
 	require.NoError(t, err)
@@ -170,6 +177,11 @@ func TestExtendVote(t *testing.T) {
 	for i := range many {
 		many[i] = attestation(uint64(i+1), committeetypes.ATTESTED_VALID)
 	}
+	// a faulty sidecar: an unknown verdict and a short hash among good ones
+	badVerdict, shortHash := attestation(3, committeetypes.ATTESTED_VALID), attestation(4, committeetypes.ATTESTED_VALID)
+	badVerdict.Verdict = 99
+	shortHash.ResultSha256 = shortHash.ResultSha256[:5]
+	mixed := []committeetypes.Attestation{atts[0], badVerdict, shortHash, atts[1]}
 	tests := []struct {
 		name     string
 		attestor ogpuabci.Attestor
@@ -177,6 +189,7 @@ func TestExtendVote(t *testing.T) {
 	}{
 		{"attestations", fakeAttestor{atts: atts}, 2},
 		{"capped at max_attestations_per_vote", fakeAttestor{atts: many}, 4},
+		{"what peers would refuse is left out", fakeAttestor{atts: mixed}, 2},
 		{"no sidecar", nil, 0},
 		{"sidecar error", fakeAttestor{err: errors.New("connection refused")}, 0},
 		{"sidecar too slow", fakeAttestor{atts: atts, delay: 2 * time.Second}, 0},
@@ -217,8 +230,8 @@ func TestVerifyVoteExtension(t *testing.T) {
 		{"too large", bytes.Repeat([]byte{0x0a, 0x00}, 300), false},
 		{"undecodable", []byte{0xff, 0xff, 0xff}, false},
 		{"too many attestations", extension(t, attestation(1, 1), attestation(2, 1), attestation(3, 1), attestation(4, 1), attestation(5, 1)), false},
-		{"unknown verdict", extension(t, attestation(1, 9)), false},
-		{"hash of the wrong size", extension(t, bigSha), false},
+		{"unknown verdict", rawExtension(t, attestation(1, 9)), false},
+		{"hash of the wrong size", rawExtension(t, bigSha), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

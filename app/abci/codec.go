@@ -41,8 +41,17 @@ func DecodeInjected(tx []byte, maxBytes int) (abci.ExtendedCommitInfo, error) {
 	return eci, nil
 }
 
-// EncodeExtension encodes as many of atts as fit in maxCount entries and maxBytes bytes.
+// EncodeExtension encodes as many of atts as fit in maxCount entries and maxBytes bytes. An
+// attestation DecodeExtension would refuse is left out, so a faulty sidecar cannot get this
+// validator's extension, and with it its vote, rejected by the others.
 func EncodeExtension(atts []committeetypes.Attestation, maxCount, maxBytes int) ([]byte, error) {
+	valid := make([]committeetypes.Attestation, 0, len(atts))
+	for _, a := range atts {
+		if checkAttestation(a) == nil {
+			valid = append(valid, a)
+		}
+	}
+	atts = valid
 	if len(atts) > maxCount {
 		atts = atts[:maxCount]
 	}
@@ -76,12 +85,20 @@ func DecodeExtension(bz []byte, maxCount, maxBytes int) (committeetypes.VoteExte
 		return ve, fmt.Errorf("vote extension with %d attestations: above max_attestations_per_vote %d", len(ve.Attestations), maxCount)
 	}
 	for i, a := range ve.Attestations {
-		if !a.Verdict.Valid() {
-			return ve, fmt.Errorf("attestations[%d]: unknown verdict %d", i, a.Verdict)
-		}
-		if n := len(a.ResultSha256); n != 0 && n != 32 {
-			return ve, fmt.Errorf("attestations[%d]: result_sha256 of %d bytes, want 32", i, n)
+		if err := checkAttestation(a); err != nil {
+			return ve, fmt.Errorf("attestations[%d]: %w", i, err)
 		}
 	}
 	return ve, nil
+}
+
+// checkAttestation is what every attestation in an extension must satisfy.
+func checkAttestation(a committeetypes.Attestation) error {
+	if !a.Verdict.Valid() {
+		return fmt.Errorf("unknown verdict %d", a.Verdict)
+	}
+	if n := len(a.ResultSha256); n != 0 && n != 32 {
+		return fmt.Errorf("result_sha256 of %d bytes, want 32", n)
+	}
+	return nil
 }
