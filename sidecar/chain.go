@@ -3,7 +3,6 @@ package sidecar
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -16,6 +15,7 @@ import (
 	clienttx "github.com/cosmos/cosmos-sdk/client/tx"
 	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 	txtypes "github.com/cosmos/cosmos-sdk/types/tx"
 	"github.com/cosmos/cosmos-sdk/types/tx/signing"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
@@ -105,7 +105,7 @@ func (c *chain) send(ctx context.Context, name string, gas uint64, msgs ...sdk.M
 			return nil
 		}
 		lastErr = fmt.Errorf("code %d: %s", res.TxResponse.Code, res.TxResponse.RawLog)
-		if !strings.Contains(res.TxResponse.RawLog, "sequence") {
+		if res.TxResponse.Codespace != sdkerrors.ErrWrongSequence.Codespace() || res.TxResponse.Code != sdkerrors.ErrWrongSequence.ABCICode() {
 			return lastErr
 		}
 		delete(c.seq, name) // resynchronise with the chain and try again

@@ -140,19 +140,40 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	}
 }
 
-func (s *Sidecar) tasks(ctx context.Context, req *computetypes.QueryTasksRequest) []computetypes.Task {
-	req.Pagination = &query.PageRequest{Limit: 200, Reverse: true}
-	res, err := computetypes.NewQueryClient(s.chain.conn).Tasks(ctx, req)
-	if err != nil {
-		s.logger.Debug("query tasks", "err", err)
-		return nil
+// tasks lists every task req selects, page by page. On an error it returns none and false: a
+// pass then does nothing rather than take a missing task for a finished one.
+func (s *Sidecar) tasks(ctx context.Context, req *computetypes.QueryTasksRequest) ([]computetypes.Task, bool) {
+	q := computetypes.NewQueryClient(s.chain.conn)
+	var all []computetypes.Task
+	req.Pagination = &query.PageRequest{Limit: 200}
+	for {
+		res, err := q.Tasks(ctx, req)
+		if err != nil {
+			s.logger.Debug("query tasks", "err", err)
+			return nil, false
+		}
+		all = append(all, res.Tasks...)
+		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {
+			return all, true
+		}
+		req.Pagination = &query.PageRequest{Key: res.Pagination.NextKey, Limit: 200}
 	}
-	return res.Tasks
 }
 
 // providerPass bids on open tasks it can run and runs the tasks it won.
 func (s *Sidecar) providerPass(ctx context.Context) {
-	for _, t := range s.tasks(ctx, &computetypes.QueryTasksRequest{State: computetypes.TASK_STATE_OPEN}) {
+	open, ok := s.tasks(ctx, &computetypes.QueryTasksRequest{State: computetypes.TASK_STATE_OPEN})
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	for id := range s.bid { // a task that left OPEN takes no more bids
+		if !slices.ContainsFunc(open, func(t computetypes.Task) bool { return t.Id == id }) {
+			delete(s.bid, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, t := range open {
 		s.mu.Lock()
 		done, busy := s.bid[t.Id], len(s.running)
 		s.mu.Unlock()
@@ -176,7 +197,10 @@ func (s *Sidecar) providerPass(ctx context.Context) {
 		}
 		s.metrics.bids.Inc()
 	}
-	assigned := s.tasks(ctx, &computetypes.QueryTasksRequest{Provider: s.provider.String(), State: computetypes.TASK_STATE_ASSIGNED})
+	assigned, ok := s.tasks(ctx, &computetypes.QueryTasksRequest{Provider: s.provider.String(), State: computetypes.TASK_STATE_ASSIGNED})
+	if !ok {
+		return
+	}
 	s.mu.Lock()
 	for id := range s.sent { // the chain has taken what was sent once the task leaves ASSIGNED
 		if !slices.ContainsFunc(assigned, func(t computetypes.Task) bool { return t.Id == id }) {
@@ -267,7 +291,10 @@ func (s *Sidecar) execute(ctx context.Context, t computetypes.Task) ([]byte, err
 
 // verifierPass checks the results of the tasks whose committee includes this validator.
 func (s *Sidecar) verifierPass(ctx context.Context) {
-	submitted := s.tasks(ctx, &computetypes.QueryTasksRequest{State: computetypes.TASK_STATE_SUBMITTED})
+	submitted, ok := s.tasks(ctx, &computetypes.QueryTasksRequest{State: computetypes.TASK_STATE_SUBMITTED})
+	if !ok {
+		return
+	}
 	open := map[uint64]bool{}
 	for _, t := range submitted {
 		open[t.Id] = true
