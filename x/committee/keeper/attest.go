@@ -129,10 +129,8 @@ func (k Keeper) Tally(ctx context.Context, taskID uint64) error {
 			return err
 		}
 	}
-	if err := k.compute.ApplyVerdict(ctx, taskID, verdict, attesters); err != nil {
-		return err
-	}
-	return k.TaskClosed(ctx, taskID) // already called by compute when it ended the task
+	// compute ends the task, and its end calls TaskClosed, which clears the committee
+	return k.compute.ApplyVerdict(ctx, taskID, verdict, attesters)
 }
 
 // TaskClosed is called by x/compute when a task ends. Members that did not attest count a miss

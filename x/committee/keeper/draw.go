@@ -6,11 +6,9 @@ import (
 	"encoding/binary"
 	"math/big"
 
-	"cosmossdk.io/collections"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/x/committee/types"
-	"github.com/opengpu/ogpu/x/internal/collx"
 )
 
 // DrawCommittee draws committee_size verifiers for a task by stake-weighted sampling without
@@ -46,10 +44,8 @@ func (k Keeper) DrawCommittee(ctx context.Context, taskID uint64, provider sdk.A
 		members = append(members, types.Member{Validator: pool[j].str, Power: pool[j].power})
 		pool = append(pool[:j], pool[j+1:]...)
 	}
-	// a redrawn task (after a timeout) starts over
-	if err := collx.Clear(ctx, k.Attestations, collections.NewPrefixedPairRange[uint64, sdk.ValAddress](taskID)); err != nil {
-		return nil, err
-	}
+	// a redrawn task (after a timeout) has no attestations to clear: they are recorded only
+	// once a result is submitted, and a task with a result is never redrawn
 	if err := k.Committees.Set(ctx, taskID, types.Committee{
 		TaskId: taskID, Members: members, DrawnHeight: sdk.UnwrapSDKContext(ctx).BlockHeight(),
 	}); err != nil {

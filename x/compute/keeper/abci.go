@@ -64,9 +64,11 @@ func (k Keeper) timeout(ctx context.Context, task types.Task) error {
 	if err != nil {
 		return err
 	}
-	slashed, err := k.providers.Slash(ctx, provider, params.TimeoutSlashFraction, fmt.Sprintf("missed the deadline of task %d", task.Id))
-	if err != nil {
-		return err
+	slashed := math.ZeroInt()
+	if params.TimeoutSlashFraction.IsPositive() { // governance may turn the timeout slash off
+		if slashed, err = k.providers.Slash(ctx, provider, params.TimeoutSlashFraction, fmt.Sprintf("missed the deadline of task %d", task.Id)); err != nil {
+			return err
+		}
 	}
 	if err := k.providers.RecordFailure(ctx, provider); err != nil {
 		return err

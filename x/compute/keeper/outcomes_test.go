@@ -27,7 +27,8 @@ func TestSubmitResultRules(t *testing.T) {
 		{"hash not hex", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: strings.Repeat("zz", 32), Size_: 10, Uri: "https://p"}, types.ErrInvalidResult, "sha256"},
 		{"hash in upper case", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: strings.Repeat("AB", 32), Size_: 10, Uri: "https://p"}, types.ErrInvalidResult, "lowercase"},
 		{"hash too short", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: "abcd", Size_: 10, Uri: "https://p"}, types.ErrInvalidResult, "64"},
-		{"size above bound", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: strings.Repeat("ab", 32), Size_: resultSize + 1, Uri: "https://p"}, types.ErrInvalidResult, "above the 262176 bytes"},
+		{"size above the result's", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: strings.Repeat("ab", 32), Size_: resultSize + 1, Uri: "https://p"}, types.ErrInvalidResult, "exactly 262176 bytes"},
+		{"size below the result's", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: strings.Repeat("ab", 32), Size_: resultSize - 4, Uri: "https://p"}, types.ErrInvalidResult, "exactly 262176 bytes"},
 		{"uri not http", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: id, Sha256: strings.Repeat("ab", 32), Size_: 10, Uri: "ipfs://x"}, types.ErrInvalidResult, "uri"},
 		{"no such task", types.MsgSubmitResult{Provider: f.providers[0].String(), TaskId: 42, Sha256: strings.Repeat("ab", 32), Size_: 10, Uri: "https://p"}, types.ErrTaskNotFound, "42"},
 	}
@@ -226,4 +227,31 @@ func TestSplitByPower(t *testing.T) {
 	shares := keeperSplit(math.NewInt(100), []types.Attester{attester(a, 1), attester(b, 1), attester(c, 1)})
 	require.Equal(t, []int64{33, 33, 33}, shares, "rounded down; the 1 left goes back to the client")
 	require.Empty(t, keeperSplit(math.NewInt(100), nil))
+}
+
+// TestTimeoutWithoutSlash: with timeout_slash_fraction set to 0 by governance, a missed deadline
+// still moves the task to the next bid, and nobody is slashed.
+func TestTimeoutWithoutSlash(t *testing.T) {
+	f := newFixture(t)
+	params, err := f.k.Params.Get(f.ctx)
+	require.NoError(t, err)
+	params.TimeoutSlashFraction = math.LegacyZeroDec()
+	require.NoError(t, params.Validate())
+	require.NoError(t, f.k.Params.Set(f.ctx, params))
+	msg := f.gemmTask()
+	msg.Deadline = 20
+	msg.ExecutionBlocks = 6
+	id := f.create(msg)
+	require.NoError(t, f.bid(f.providers[0], id, ogpu(30)))
+	require.NoError(t, f.bid(f.providers[1], id, ogpu(40)))
+	f.untilHeight(f.task(id).BidWindowEnd + 1)
+	f.untilHeight(f.task(id).AssignmentDeadline + 1)
+	task := f.task(id)
+	require.Equal(t, types.TASK_STATE_ASSIGNED, task.State)
+	require.Equal(t, f.providers[1].String(), task.Provider)
+	p0, err := f.sg.GetProvider(f.ctx, f.providers[0])
+	require.NoError(t, err)
+	require.Equal(t, ogpu(10_000), p0.Bonded)
+	require.EqualValues(t, 1, p0.FailedTasks)
+	f.requireInvariants()
 }

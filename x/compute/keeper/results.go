@@ -40,8 +40,8 @@ func (k Keeper) SubmitResult(ctx context.Context, provider sdk.AccAddress, id ui
 	if err != nil {
 		return err
 	}
-	if bound := p.ResultSize(); result.Size_ > bound {
-		return errorsmod.Wrapf(types.ErrInvalidResult, "size %d: above the %d bytes a %s result can have", result.Size_, bound, task.Workload.Name)
+	if want := p.ResultSize(); result.Size_ != want {
+		return errorsmod.Wrapf(types.ErrInvalidResult, "size %d: a %s result of this task is exactly %d bytes", result.Size_, task.Workload.Name, want)
 	}
 	params, err := k.Params.Get(ctx)
 	if err != nil {

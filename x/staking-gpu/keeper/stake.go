@@ -189,12 +189,6 @@ func (k Keeper) Jail(ctx context.Context, operator sdk.AccAddress, until time.Ti
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventProviderJailed{Operator: p.Operator, Until: p.JailedUntil})
 }
 
-// JailDuration is how long a fraud keeps a provider jailed.
-func (k Keeper) JailDuration(ctx context.Context) (time.Duration, error) {
-	params, err := k.Params.Get(ctx)
-	return params.JailDuration, err
-}
-
 // Unjail lets a jailed provider bid again once its jail term is over.
 func (k Keeper) Unjail(ctx context.Context, operator sdk.AccAddress) error {
 	p, err := k.GetProvider(ctx, operator)
