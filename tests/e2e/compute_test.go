@@ -92,6 +92,7 @@ func testCheatingProvider(t *testing.T, bin, home string, accounts map[string]de
 		_ = cheat.Process.Kill()
 		_ = cheat.Wait()
 	}()
+	waitServing(t, "http://127.0.0.1:8548")
 
 	before := balance(t, network.NewNode(bin, home, "127.0.0.1"), accounts["bob"].Address)
 	out, err := network.TryRun(bin, "tx", "compute", "create-task", "gemm-int8", "--m", "32", "--n", "32", "--k", "32",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,3 +106,19 @@ func lastJSON(out []byte) []byte {
 func ogpu(n int64) sdkmath.Int { return sdkmath.NewInt(n).Mul(sdkmath.NewIntWithDecimal(1, 18)) }
 
 func coin(amt sdkmath.Int) string { return fmt.Sprintf("%saogpu", amt) }
+
+// waitServing waits until a sidecar answers on its blob and metrics server at base: it bids and
+// verifies from its first pass after that.
+func waitServing(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		res, err := http.Get(base + "/metrics")
+		if err == nil {
+			res.Body.Close()
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "sidecar at %s never served: %v", base, err)
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -392,17 +391,7 @@ func TestNetwork(t *testing.T) {
 			"--min-price", "1000", "--price-per-gmac", "0", "--validator-account", "", "--corrupt-results")
 		sc.Start(t)
 		defer sc.Stop(t)
-		// it bids from its first pass once its server is up
-		deadline := time.Now().Add(time.Minute)
-		for {
-			res, err := http.Get("http://127.0.0.3:8549/metrics")
-			if err == nil {
-				res.Body.Close()
-				break
-			}
-			require.True(t, time.Now().Before(deadline), "the cheating sidecar never served: %v", err)
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitServing(t, "http://127.0.0.3:8549")
 
 		client := l.keyAddr(l.homes[0], names[0])
 		before := l.balance(client)
@@ -451,7 +440,7 @@ func TestNetwork(t *testing.T) {
 		bonded, jailed := l.provider(winner)
 		require.False(t, jailed)
 		require.Equal(t, before[winner].Sub(before[winner].QuoRaw(100)).String(), bonded.String(), "slashed 1% for the timeout")
-		killed.Start(t)
+		killed.Start(l.t) // the network outlives this subtest
 		l.download(tk)
 		l.checkBooks()
 	})
@@ -465,7 +454,7 @@ func TestNetwork(t *testing.T) {
 			tk := l.waitFinal(id, 3*time.Minute)
 			require.Equal(t, "TASK_STATE_COMPLETED", tk.State, "task %s: %s", id, tk.Outcome)
 		}
-		down.Start(t)
+		down.Start(l.t)
 		st, err := l.nodes[0].Status(context.Background())
 		require.NoError(t, err)
 		down.WaitHeight(t, st.Height, 3*time.Minute)

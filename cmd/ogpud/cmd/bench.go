@@ -78,6 +78,9 @@ in the blocks of the measuring window divided by the block time span of that win
 			if clients < 1 {
 				return fmt.Errorf("--clients %d: must be at least 1", clients)
 			}
+			if duration <= 0 {
+				return fmt.Errorf("--duration %s: must be positive", duration)
+			}
 			return benchRun(cmd, func(ctx context.Context, self, dir string) (any, error) {
 				return BenchBankSend(ctx, self, dir, clients, duration)
 			})

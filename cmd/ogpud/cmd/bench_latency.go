@@ -148,9 +148,6 @@ func startLocalnet(ctx context.Context, self, dir, chainID string, n int) (procs
 // BenchLatency runs the latency benchmark on a new local network in dir.
 func BenchLatency(ctx context.Context, self, dir string, sizes []int, perSize int) (LatencyBenchResult, error) {
 	const chainID = "ogpu-bench-latency-1"
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ps, rpc, err := startLocalnet(ctx, self, dir, chainID, 4)
 	if err != nil {
 		return LatencyBenchResult{}, err

@@ -34,8 +34,14 @@ block-time span; the ratio is market / bank.`,
 			clients, _ := cmd.Flags().GetInt("clients")
 			rounds, _ := cmd.Flags().GetInt("rounds")
 			duration, _ := cmd.Flags().GetDuration("duration")
-			if clients < 1 || rounds < 1 {
-				return fmt.Errorf("--clients %d, --rounds %d: must be at least 1", clients, rounds)
+			if clients < 1 {
+				return fmt.Errorf("--clients %d: must be at least 1", clients)
+			}
+			if rounds < 1 {
+				return fmt.Errorf("--rounds %d: must be at least 1", rounds)
+			}
+			if duration <= 0 {
+				return fmt.Errorf("--duration %s: must be positive", duration)
 			}
 			return benchRun(cmd, func(ctx context.Context, self, dir string) (any, error) {
 				return BenchMarket(ctx, self, dir, clients, rounds, duration)

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -38,8 +37,16 @@ func runBenchReport(cmd *cobra.Command, _ []string) error {
 	if len(only) == 0 {
 		only = benchParts
 	}
-	if clients < 1 || tasks < 1 || blocks < 1 {
-		return fmt.Errorf("--clients, --tasks and --blocks must be at least 1")
+	for _, f := range []struct {
+		name  string
+		value int64
+	}{{"clients", int64(clients)}, {"tasks", int64(tasks)}, {"blocks", blocks}} {
+		if f.value < 1 {
+			return fmt.Errorf("--%s %d: must be at least 1", f.name, f.value)
+		}
+	}
+	if duration <= 0 {
+		return fmt.Errorf("--duration %s: must be positive", duration)
 	}
 	var earlier *BenchReport
 	if compare != "" {
@@ -62,9 +69,6 @@ func runBenchReport(cmd *cobra.Command, _ []string) error {
 	}
 	defer os.RemoveAll(parent)
 	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	progress := cmd.ErrOrStderr()
 
 	r := &BenchReport{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: thisMachine()}

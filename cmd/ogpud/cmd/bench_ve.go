@@ -15,6 +15,7 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
+	"github.com/opengpu/ogpu/app"
 	ogpuabci "github.com/opengpu/ogpu/app/abci"
 	"github.com/opengpu/ogpu/testutil/attestor"
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
@@ -32,6 +33,12 @@ attestations name no real task, so they are signed, carried, verified and decode
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			blocks, _ := cmd.Flags().GetInt64("blocks")
 			n, _ := cmd.Flags().GetInt("attestations")
+			if blocks < 1 {
+				return fmt.Errorf("--blocks %d: must be at least 1", blocks)
+			}
+			if n < 1 {
+				return fmt.Errorf("--attestations %d: must be at least 1", n)
+			}
 			return benchRun(cmd, func(ctx context.Context, self, dir string) (any, error) {
 				return BenchVoteExtensions(ctx, self, dir, blocks, n)
 			})
@@ -57,11 +64,8 @@ type VoteExtensionBenchResult struct {
 
 // BenchVoteExtensions runs the benchmark on a new 4-validator network in dir.
 func BenchVoteExtensions(ctx context.Context, self, dir string, blocks int64, n int) (VoteExtensionBenchResult, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	const validators = 4
-	if err := InitTestnetFiles(self, dir, "ogpu-bench-1", 1071, validators); err != nil {
+	if err := InitTestnetFiles(self, dir, "ogpu-bench-1", app.DefaultEVMChainID, validators); err != nil {
 		return VoteExtensionBenchResult{}, err
 	}
 	attestors := make([]*attestor.Scripted, validators)
