@@ -107,6 +107,9 @@ every change of state until it ends; it exits non-zero if the task FAILED, EXPIR
 			if !wait {
 				return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
 			}
+			if clientCtx.GenerateOnly || clientCtx.Simulate {
+				return fmt.Errorf("--%s follows a broadcast task: it cannot go with --%s or --%s", flagWait, flags.FlagGenerateOnly, flags.FlagDryRun)
+			}
 			timeout, _ := cmd.Flags().GetDuration(flagWaitTimeout)
 			return createAndWait(cmd, clientCtx, msg, timeout)
 		},
