@@ -41,6 +41,9 @@ type Config struct {
 
 	// CorruptResults flips one element of every result: tests use it to play a cheating provider.
 	CorruptResults bool
+	// LazyVerifier attests VALID without fetching or checking anything: tests use it to play a
+	// verifier that free-rides on the others.
+	LazyVerifier bool
 }
 
 // Validate checks the config for the roles it enables.

@@ -1,14 +1,10 @@
 package sidecar
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -49,8 +45,10 @@ type Sidecar struct {
 	bid       map[uint64]bool                       // tasks bid on
 	running   map[uint64]bool                       // won tasks being run
 	sent      map[uint64]bool                       // won tasks whose result or report is sent
-	attested  map[uint64]committeetypes.Attestation // verdicts for the node's next votes
-	verifying map[uint64]bool
+	checks       map[uint64]check     // this validator's verdicts, one per task and round
+	rounds       map[uint64]roundView // what the chain recorded of those rounds
+	verifying    map[uint64]bool
+	commitBlocks int64
 }
 
 // New checks cfg and connects to the node.
@@ -72,7 +70,7 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 	}
 	s := &Sidecar{
 		cfg: cfg, logger: logger, chain: c, store: st, exec: exec, metrics: newMetrics(),
-		bid: map[uint64]bool{}, running: map[uint64]bool{}, sent: map[uint64]bool{}, attested: map[uint64]committeetypes.Attestation{}, verifying: map[uint64]bool{},
+		bid: map[uint64]bool{}, running: map[uint64]bool{}, sent: map[uint64]bool{}, checks: map[uint64]check{}, rounds: map[uint64]roundView{}, verifying: map[uint64]bool{},
 	}
 	if cfg.Provider {
 		if s.provider, err = c.address(cfg.ProviderKey); err != nil {
@@ -289,93 +287,91 @@ func (s *Sidecar) execute(ctx context.Context, t computetypes.Task) ([]byte, err
 	return gemm.Encode(shape, c), nil
 }
 
-// verifierPass checks the results of the tasks whose committee includes this validator.
+// verifierPass follows the committees this validator sits on: for each it checks the result
+// once per round (verify.go) and keeps what the chain has recorded of its commitment, so that
+// Attestations knows whether to commit or reveal.
 func (s *Sidecar) verifierPass(ctx context.Context) {
 	submitted, ok := s.tasks(ctx, &computetypes.QueryTasksRequest{State: computetypes.TASK_STATE_SUBMITTED})
 	if !ok {
 		return
 	}
+	q := committeetypes.NewQueryClient(s.chain.conn)
+	if res, err := q.Params(ctx, &committeetypes.QueryParamsRequest{}); err == nil {
+		s.mu.Lock()
+		s.commitBlocks = int64(res.Params.CommitBlocks)
+		s.mu.Unlock()
+	}
 	open := map[uint64]bool{}
 	for _, t := range submitted {
-		open[t.Id] = true
 		if !slices.Contains(t.Committee, s.valoper) {
 			continue
 		}
+		res, err := q.Committee(ctx, &committeetypes.QueryCommitteeRequest{TaskId: t.Id})
+		if err != nil {
+			continue
+		}
+		c := res.Committee
+		open[t.Id] = true
+		view := roundView{round: c.Round, drawn: c.DrawnHeight, reveal: c.RevealHeight}
+		for _, a := range res.Attestations {
+			if a.Validator == s.valoper {
+				view.committed, view.revealed = len(a.Commitment) > 0, a.Height != 0
+			}
+		}
 		s.mu.Lock()
-		_, done := s.attested[t.Id]
+		s.rounds[t.Id] = view
+		ch, have := s.checks[t.Id]
 		busy := s.verifying[t.Id]
-		if !done && !busy {
+		start := (!have || ch.round != c.Round) && !busy
+		if start {
 			s.verifying[t.Id] = true
 		}
 		s.mu.Unlock()
-		if done || busy {
+		if !start {
 			continue
 		}
-		go func(t computetypes.Task) {
-			v := s.verify(ctx, t)
-			sha, _ := hex.DecodeString(t.Result.Sha256)
+		go func(t computetypes.Task, c committeetypes.Committee) {
+			ch := s.check(ctx, t, c)
 			s.mu.Lock()
-			s.attested[t.Id] = committeetypes.Attestation{TaskId: t.Id, ResultSha256: sha, Verdict: v}
+			s.checks[t.Id] = ch
 			delete(s.verifying, t.Id)
 			s.mu.Unlock()
-			s.metrics.verifications.WithLabelValues(v.String()).Inc()
-			s.logger.Info("result checked", "task", t.Id, "verdict", v)
-		}(t)
+			s.metrics.verifications.WithLabelValues(ch.verdict.String()).Inc()
+			s.logger.Info("result checked", "task", t.Id, "round", c.Round, "verdict", ch.verdict)
+		}(t, c)
 	}
-	// forget verdicts on tasks that are no longer waiting for one
+	// forget tasks that are no longer waiting for a verdict
 	s.mu.Lock()
-	for id := range s.attested {
+	for id := range s.checks {
 		if !open[id] {
-			delete(s.attested, id)
+			delete(s.checks, id)
+			delete(s.rounds, id)
 		}
 	}
 	s.mu.Unlock()
 }
 
-// verify checks a submitted task. For a result: it fetches it (at most its declared size),
-// checks its hash and runs Freivalds on the task's inputs. For a report that the inputs are
-// unavailable: it tries to fetch them, and attests INPUT_UNAVAILABLE only if it cannot.
-func (s *Sidecar) verify(ctx context.Context, t computetypes.Task) committeetypes.AttestedVerdict {
-	shape, a, b, err := matrices(ctx, t)
-	switch {
-	case errors.Is(err, errInputUnavailable):
-		return committeetypes.ATTESTED_INPUT_UNAVAILABLE
-	case err != nil:
-		return committeetypes.ATTESTED_INVALID
-	case t.InputUnavailable:
-		return committeetypes.ATTESTED_VALID // the inputs are there: the report was false
-	}
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodGet, t.Result.Uri, nil)
-	if err != nil {
-		return committeetypes.ATTESTED_UNAVAILABLE
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return committeetypes.ATTESTED_UNAVAILABLE
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, int64(t.Result.Size_)+1))
-	if err != nil || res.StatusCode != http.StatusOK || uint64(len(body)) != t.Result.Size_ {
-		return committeetypes.ATTESTED_UNAVAILABLE
-	}
-	if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != t.Result.Sha256 {
-		return committeetypes.ATTESTED_UNAVAILABLE
-	}
-	if err := gemm.Verify(bytes.NewReader(body), shape, a, b); err != nil {
-		return committeetypes.ATTESTED_INVALID
-	}
-	return committeetypes.ATTESTED_VALID
-}
-
-// Attestations are the verdicts waiting to go into the node's votes, in task order.
-func (s *Sidecar) Attestations() []committeetypes.Attestation {
+// Attestations are what goes into the node's vote at height, in task order: for each check, the
+// commitment while commitments are open and the chain has none from this validator, then the
+// reveal once reveals are open and the commitment is recorded. A reveal is never sent before
+// reveals open, so no other member sees a verdict while it can still commit.
+func (s *Sidecar) Attestations(height int64) []committeetypes.Attestation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]committeetypes.Attestation, 0, len(s.attested))
-	for _, a := range s.attested {
-		out = append(out, a)
+	out := make([]committeetypes.Attestation, 0, len(s.checks))
+	for id, ch := range s.checks {
+		v, ok := s.rounds[id]
+		if !ok || v.round != ch.round || v.revealed {
+			continue
+		}
+		recordedAt := height + 1 // the extension of height is recorded in the next block
+		revealOpen := (v.reveal != 0 && recordedAt >= v.reveal) || recordedAt > v.drawn+s.commitBlocks
+		switch {
+		case revealOpen && v.committed:
+			out = append(out, committeetypes.Attestation{TaskId: id, Verdict: ch.verdict, Digest: ch.digest, Salt: ch.salt, WrongDigests: ch.wrong})
+		case !revealOpen && !v.committed:
+			out = append(out, committeetypes.Attestation{TaskId: id, Commitment: ch.commitment})
+		}
 	}
 	slices.SortFunc(out, func(a, b committeetypes.Attestation) int { return cmp.Compare(a.TaskId, b.TaskId) })
 	return out
@@ -383,8 +379,8 @@ func (s *Sidecar) Attestations() []committeetypes.Attestation {
 
 type attestorService struct{ s *Sidecar }
 
-func (a attestorService) Attestations(context.Context, *sidecartypes.AttestationsRequest) (*sidecartypes.AttestationsResponse, error) {
-	return &sidecartypes.AttestationsResponse{Attestations: a.s.Attestations()}, nil
+func (a attestorService) Attestations(_ context.Context, req *sidecartypes.AttestationsRequest) (*sidecartypes.AttestationsResponse, error) {
+	return &sidecartypes.AttestationsResponse{Attestations: a.s.Attestations(req.Height)}, nil
 }
 
 // pickExecutor opens the GPU executor when asked or, for "auto", when it can; otherwise the CPU.

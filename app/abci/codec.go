@@ -72,7 +72,7 @@ func EncodeExtension(atts []committeetypes.Attestation, maxCount, maxBytes int) 
 }
 
 // DecodeExtension decodes and checks a vote extension: at most maxBytes, at most maxCount
-// attestations, each with a known verdict and a result hash that is empty or 32 bytes.
+// attestations, each a well-formed commit or reveal.
 func DecodeExtension(bz []byte, maxCount, maxBytes int) (committeetypes.VoteExtension, error) {
 	var ve committeetypes.VoteExtension
 	if len(bz) > maxBytes {
@@ -92,13 +92,27 @@ func DecodeExtension(bz []byte, maxCount, maxBytes int) (committeetypes.VoteExte
 	return ve, nil
 }
 
-// checkAttestation is what every attestation in an extension must satisfy.
+// checkAttestation is what every attestation in an extension must satisfy: a commit carries a
+// 32-byte commitment and nothing else; a reveal a known verdict, a digest that is empty or 32
+// bytes, and a salt of SaltSize bytes.
 func checkAttestation(a committeetypes.Attestation) error {
+	if a.IsCommit() {
+		if len(a.Commitment) != 32 {
+			return fmt.Errorf("commitment of %d bytes, want 32", len(a.Commitment))
+		}
+		if a.Verdict != committeetypes.ATTESTED_UNSPECIFIED || len(a.Digest) != 0 || len(a.Salt) != 0 || a.WrongDigests != 0 {
+			return errors.New("a commit carries only its commitment")
+		}
+		return nil
+	}
 	if !a.Verdict.Valid() {
 		return fmt.Errorf("unknown verdict %d", a.Verdict)
 	}
-	if n := len(a.ResultSha256); n != 0 && n != 32 {
-		return fmt.Errorf("result_sha256 of %d bytes, want 32", n)
+	if n := len(a.Digest); n != 0 && n != 32 {
+		return fmt.Errorf("digest of %d bytes, want 32", n)
+	}
+	if len(a.Salt) != committeetypes.SaltSize {
+		return fmt.Errorf("salt of %d bytes, want %d", len(a.Salt), committeetypes.SaltSize)
 	}
 	return nil
 }

@@ -3,11 +3,13 @@ package gemm
 import (
 	"bufio"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/bits"
+	mrand "math/rand/v2"
 )
 
 // P is the Mersenne prime 2^61 − 1, the field of the check.
@@ -83,45 +85,93 @@ var ErrWrongResult = errors.New("gemm result is wrong")
 // probability at most 1/(2^61 − 1) < 2^-60. It reads the result once, row by row, and costs
 // O(m·k + k·n + m·n) multiplications instead of the O(m·n·k) of computing C.
 func Verify(r io.Reader, s Shape, a, b []int8) error {
-	br := bufio.NewReaderSize(r, 1<<16)
-	h := make([]byte, HeaderSize)
-	if _, err := io.ReadFull(br, h); err != nil {
-		return fmt.Errorf("read result header: %w", err)
-	}
-	got, err := ParseHeader(h)
-	if err != nil {
+	var seed [32]byte
+	if _, err := rand.Read(seed[:]); err != nil {
 		return err
 	}
-	if got != s {
-		return fmt.Errorf("%w: header says %dx%dx%d, the task %dx%dx%d", ErrWrongResult, got.M, got.N, got.K, s.M, s.N, s.K)
-	}
-	x := make([]uint64, s.N)
-	var buf [8]byte
+	_, err := Check(r, s, a, b, Challenge(seed, s.N))
+	return err
+}
+
+// Challenge is the challenge vector of n elements of GF(2^61 − 1) drawn from seed with ChaCha8:
+// the same seed gives the same vector everywhere, so a committee member's challenge, derived
+// from chain data, can be recomputed by anyone.
+func Challenge(seed [32]byte, n int) []uint64 {
+	src := mrand.NewChaCha8(seed)
+	x := make([]uint64, n)
 	for j := range x {
-		if _, err := rand.Read(buf[:]); err != nil {
-			return err
-		}
-		x[j] = reduce(binary.LittleEndian.Uint64(buf[:]) >> 3)
+		x[j] = reduce(src.Uint64() >> 3)
 	}
-	// y = B·x (k), then A·y (m) row by row against C·x
+	return x
+}
+
+// Digest is sha256 of z = A·(B·x) mod 2^61 − 1 (m values, little-endian): what a member
+// attests to prove it did the check for its own challenge x. It needs only the inputs.
+func Digest(s Shape, a, b []int8, x []uint64) [32]byte {
+	return digestOf(product(s, a, b, x))
+}
+
+// product is z = A·(B·x).
+func product(s Shape, a, b []int8, x []uint64) []uint64 {
 	sumX := sum(x)
 	y := make([]uint64, s.K)
 	for p := 0; p < s.K; p++ {
 		y[p] = dotInt8(b[p*s.N:(p+1)*s.N], x, sumX)
 	}
 	sumY := sum(y)
+	z := make([]uint64, s.M)
+	for i := range z {
+		z[i] = dotInt8(a[i*s.K:(i+1)*s.K], y, sumY)
+	}
+	return z
+}
+
+func digestOf(z []uint64) [32]byte {
+	h := sha256.New()
+	var buf [8]byte
+	for _, v := range z {
+		binary.LittleEndian.PutUint64(buf[:], v)
+		h.Write(buf[:])
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// Check compares C·x, C read from r row by row, with z = A·(B·x) for the given challenge x
+// (n elements), and returns the digest of z. The digest comes back whatever the verdict, so a
+// member that finds a result wrong still proves it did the check; err wraps ErrWrongResult when
+// C is not A·B, or says why the result could not be read.
+func Check(r io.Reader, s Shape, a, b []int8, x []uint64) ([32]byte, error) {
+	if len(x) != s.N {
+		return [32]byte{}, fmt.Errorf("challenge of %d elements for n = %d", len(x), s.N)
+	}
+	z := product(s, a, b, x)
+	digest := digestOf(z)
+	br := bufio.NewReaderSize(r, 1<<16)
+	h := make([]byte, HeaderSize)
+	if _, err := io.ReadFull(br, h); err != nil {
+		return digest, fmt.Errorf("read result header: %w", err)
+	}
+	got, err := ParseHeader(h)
+	if err != nil {
+		return digest, err
+	}
+	if got != s {
+		return digest, fmt.Errorf("%w: header says %dx%dx%d, the task %dx%dx%d", ErrWrongResult, got.M, got.N, got.K, s.M, s.N, s.K)
+	}
+	sumX := sum(x)
 	row := make([]byte, 4*s.N)
 	for i := 0; i < s.M; i++ {
-		want := dotInt8(a[i*s.K:(i+1)*s.K], y, sumY)
 		if _, err := io.ReadFull(br, row); err != nil {
-			return fmt.Errorf("%w: row %d: %v", ErrWrongResult, i, err)
+			return digest, fmt.Errorf("%w: row %d: %v", ErrWrongResult, i, err)
 		}
-		if got := dotInt32LE(row, x, sumX); got != want {
-			return fmt.Errorf("%w: row %d fails the check", ErrWrongResult, i)
+		if dotInt32LE(row, x, sumX) != z[i] {
+			return digest, fmt.Errorf("%w: row %d fails the check", ErrWrongResult, i)
 		}
 	}
 	if n, _ := io.Copy(io.Discard, io.LimitReader(br, 1)); n != 0 {
-		return fmt.Errorf("%w: bytes after the last row", ErrWrongResult)
+		return digest, fmt.Errorf("%w: bytes after the last row", ErrWrongResult)
 	}
-	return nil
+	return digest, nil
 }

@@ -71,6 +71,7 @@ func sidecarConfig(opts servertypes.AppOptions) (sidecar.Config, error) {
 		return cfg, err
 	}
 	cfg.CorruptResults = cast.ToBool(opts.Get("sidecar.corrupt-results"))
+	cfg.LazyVerifier = cast.ToBool(opts.Get("sidecar.lazy-verifier"))
 	return cfg, nil
 }
 
@@ -111,6 +112,9 @@ to the node's Attestor call at address. The same sidecar runs inside the node wi
 			if corrupt, _ := cmd.Flags().GetBool("corrupt-results"); corrupt {
 				v.Set("sidecar.corrupt-results", true)
 			}
+			if lazy, _ := cmd.Flags().GetBool("lazy-verifier"); lazy {
+				v.Set("sidecar.lazy-verifier", true)
+			}
 			cfg, err := sidecarConfig(v)
 			if err != nil {
 				return err
@@ -129,6 +133,8 @@ to the node's Attestor call at address. The same sidecar runs inside the node wi
 	cmd.Flags().String("validator-account", "", `verifier role for this validator operator account ("" to turn it off; overrides app.toml)`)
 	cmd.Flags().Bool("corrupt-results", false, "change one element of every result (tests only)")
 	_ = cmd.Flags().MarkHidden("corrupt-results")
+	cmd.Flags().Bool("lazy-verifier", false, "attest VALID without checking (tests only)")
+	_ = cmd.Flags().MarkHidden("lazy-verifier")
 	return cmd
 }
 

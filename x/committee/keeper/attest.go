@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"slices"
 
 	"cosmossdk.io/collections"
-	"cosmossdk.io/math"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/x/committee/types"
@@ -16,14 +14,15 @@ import (
 	"github.com/opengpu/ogpu/x/internal/collx"
 )
 
-// RecordAttestation stores a vote-extension attestation of validator val. It returns false,
-// and stores nothing, for an attestation it must ignore: the task has no committee or val is not
-// on it, val already attested, the task is not waiting for a verdict, the attestation is about
-// another result than the one submitted, or its verdict is unknown.
+// RecordAttestation stores a member's commitment or reveal from a vote extension. It returns
+// false, and stores nothing, for what it must ignore:
+//   - anything from a validator not on the task's committee, or for a task not waiting for a
+//     verdict;
+//   - a commitment that is not 32 bytes, a second commitment, or one after commitments closed;
+//   - a reveal without a commitment recorded in an earlier block by the same member, a second
+//     reveal, a reveal before reveals open, a verdict the task cannot have, or a reveal that does
+//     not open the member's commitment (another member's, another salt, another verdict).
 func (k Keeper) RecordAttestation(ctx context.Context, val sdk.ValAddress, a types.Attestation) (bool, error) {
-	if !a.Verdict.Valid() {
-		return false, nil
-	}
 	c, err := k.Committees.Get(ctx, a.TaskId)
 	if errors.Is(err, collections.ErrNotFound) {
 		return false, nil
@@ -32,51 +31,85 @@ func (k Keeper) RecordAttestation(ctx context.Context, val sdk.ValAddress, a typ
 		return false, err
 	}
 	valStr, err := k.valCodec.BytesToString(val)
-	if err != nil {
+	if err != nil || isMember(c.Members, valStr) < 0 {
 		return false, nil
-	}
-	if !slices.ContainsFunc(c.Members, func(m types.Member) bool { return m.Validator == valStr }) {
-		return false, nil
-	}
-	key := collections.Join(a.TaskId, val)
-	if has, err := k.Attestations.Has(ctx, key); err != nil || has {
-		return false, err
 	}
 	task, err := k.compute.GetTask(ctx, a.TaskId)
 	if err != nil || task.State != computetypes.TASK_STATE_SUBMITTED {
 		return false, nil
 	}
-	if task.InputUnavailable {
-		if len(a.ResultSha256) != 0 {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return false, err
+	}
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	key := collections.Join(a.TaskId, val)
+	rec, err := k.Attestations.Get(ctx, key)
+	found := err == nil
+	if err != nil && !errors.Is(err, collections.ErrNotFound) {
+		return false, err
+	}
+	if a.IsCommit() {
+		if len(a.Commitment) != 32 || found || !commitOpen(c, params, h) {
 			return false, nil
 		}
-	} else {
-		want, err := hex.DecodeString(task.Result.Sha256)
-		if err != nil || !bytes.Equal(want, a.ResultSha256) {
+		rec = types.RecordedAttestation{TaskId: a.TaskId, Validator: valStr, Commitment: a.Commitment, CommittedHeight: h}
+		if err := k.Attestations.Set(ctx, key, rec); err != nil {
+			return false, err
+		}
+		return true, k.openRevealsWhenAllCommitted(ctx, c, h)
+	}
+	if !found || rec.Height != 0 || rec.CommittedHeight >= h || !revealOpen(c, params, h) || !verdictFits(task, c.Round, a.Verdict) {
+		return false, nil
+	}
+	var result []byte
+	if !task.InputUnavailable {
+		if result, err = hex.DecodeString(task.Result.Sha256); err != nil {
 			return false, nil
 		}
 	}
-	return true, k.Attestations.Set(ctx, key, types.RecordedAttestation{
-		TaskId: a.TaskId, Validator: valStr, Verdict: a.Verdict, Height: sdk.UnwrapSDKContext(ctx).BlockHeight(),
-	})
-}
-
-// side groups the attested verdicts into the three outcomes a committee can reach.
-func side(v types.AttestedVerdict) computetypes.Verdict {
-	switch v {
-	case types.ATTESTED_VALID:
-		return computetypes.VERDICT_VALID
-	case types.ATTESTED_INVALID, types.ATTESTED_UNAVAILABLE:
-		return computetypes.VERDICT_INVALID
-	case types.ATTESTED_INPUT_UNAVAILABLE:
-		return computetypes.VERDICT_INPUT_UNAVAILABLE
+	want := types.Commitment(a.TaskId, c.Round, result, a.Verdict, a.Digest, a.WrongDigests, a.Salt, val)
+	if !bytes.Equal(want, rec.Commitment) {
+		return false, nil
 	}
-	return computetypes.VERDICT_UNSPECIFIED
+	rec.Verdict, rec.Digest, rec.WrongDigests, rec.Height = a.Verdict, a.Digest, a.WrongDigests, h
+	return true, k.Attestations.Set(ctx, key, rec)
 }
 
-// Tally reaches a verdict on the task once one side holds at least quorum of the committee's
-// power, hands it to x/compute with the winning side's members as attesters, and benches the
-// members that attested against it. It does nothing while no side has the quorum.
+// commitOpen: commitments are taken until every member has committed or commit_blocks have
+// passed since the draw, whichever is first; never once reveals are open.
+func commitOpen(c types.Committee, p types.Params, h int64) bool {
+	return c.RevealHeight == 0 && h <= c.DrawnHeight+int64(p.CommitBlocks)
+}
+
+func revealOpen(c types.Committee, p types.Params, h int64) bool {
+	return (c.RevealHeight != 0 && h >= c.RevealHeight) || h > c.DrawnHeight+int64(p.CommitBlocks)
+}
+
+// verdictFits: a result is VALID, INVALID or UNAVAILABLE; an input-unavailable report is found
+// false (VALID: the inputs were there) or confirmed (INPUT_UNAVAILABLE).
+func verdictFits(task computetypes.Task, round uint32, v types.AttestedVerdict) bool {
+	if task.InputUnavailable && round == 1 {
+		return v == types.ATTESTED_VALID || v == types.ATTESTED_INPUT_UNAVAILABLE
+	}
+	return v == types.ATTESTED_VALID || v == types.ATTESTED_INVALID || v == types.ATTESTED_UNAVAILABLE
+}
+
+func (k Keeper) openRevealsWhenAllCommitted(ctx context.Context, c types.Committee, h int64) error {
+	recorded, err := k.attestationsOf(ctx, c.TaskId)
+	if err != nil || len(recorded) < len(c.Members) {
+		return err
+	}
+	c.RevealHeight = h + 1
+	if err := k.Committees.Set(ctx, c.TaskId, c); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventRevealOpened{TaskId: c.TaskId, Round: c.Round, Height: c.RevealHeight})
+}
+
+// Tally reaches a verdict once one verdict holds the quorum of the committee's members (one
+// member, one vote: ⌈quorum · members⌉ reveals) and settles it (settle.go). It does nothing
+// while no verdict has the quorum.
 func (k Keeper) Tally(ctx context.Context, taskID uint64) error {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
@@ -86,56 +119,36 @@ func (k Keeper) Tally(ctx context.Context, taskID uint64) error {
 	if errors.Is(err, collections.ErrNotFound) {
 		return nil
 	}
-	if err != nil {
+	if err != nil || len(c.Members) == 0 {
 		return err
 	}
-	power := map[string]int64{}
-	var total int64
-	for _, m := range c.Members {
-		power[m.Validator] = m.Power
-		total += m.Power
+	task, err := k.compute.GetTask(ctx, taskID)
+	if err != nil || task.State != computetypes.TASK_STATE_SUBMITTED {
+		return err
 	}
 	recorded, err := k.attestationsOf(ctx, taskID)
 	if err != nil {
 		return err
 	}
-	bySide := map[computetypes.Verdict]int64{}
+	votes := map[types.AttestedVerdict]int{}
 	for _, a := range recorded {
-		bySide[side(a.Verdict)] += power[a.Validator]
-	}
-	need := params.Quorum.MulInt64(total)
-	verdict := computetypes.VERDICT_UNSPECIFIED
-	for _, v := range []computetypes.Verdict{computetypes.VERDICT_VALID, computetypes.VERDICT_INVALID, computetypes.VERDICT_INPUT_UNAVAILABLE} {
-		if total > 0 && math.LegacyNewDec(bySide[v]).GTE(need) {
-			verdict = v
-			break
+		if a.Height != 0 {
+			votes[a.Verdict]++
 		}
 	}
-	if verdict == computetypes.VERDICT_UNSPECIFIED {
-		return nil
-	}
-	var attesters []computetypes.Attester
-	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
-	for _, a := range recorded {
-		if side(a.Verdict) == verdict {
-			acc, err := k.accountOf(a.Validator)
-			if err != nil {
-				return err
-			}
-			attesters = append(attesters, computetypes.Attester{Operator: acc, Power: power[a.Validator]})
-			continue
-		}
-		if err := k.updateVerifier(ctx, a.Validator, func(v *types.Verifier) { v.BenchedUntil = h + int64(params.BenchBlocks) }); err != nil {
-			return err
+	need := params.QuorumOf(len(c.Members))
+	for _, v := range []types.AttestedVerdict{types.ATTESTED_VALID, types.ATTESTED_INVALID, types.ATTESTED_UNAVAILABLE, types.ATTESTED_INPUT_UNAVAILABLE} {
+		if votes[v] >= need {
+			return k.settle(ctx, params, c, task, v, recorded)
 		}
 	}
-	// compute ends the task, and its end calls TaskClosed, which clears the committee
-	return k.compute.ApplyVerdict(ctx, taskID, verdict, attesters)
+	return nil
 }
 
-// TaskClosed is called by x/compute when a task ends. Members that did not attest count a miss
-// (and are benched after max_missed in a row); those that did start over. The committee and its
-// attestations are removed.
+// TaskClosed is called by x/compute when a task ends: the committee and its attestations go.
+// A task that expired without a verdict counts a miss for the members that did not reveal when
+// most of those that did had fetched the result (VALID or INVALID), so an unreachable result
+// never benches anyone.
 func (k Keeper) TaskClosed(ctx context.Context, taskID uint64) error {
 	c, err := k.Committees.Get(ctx, taskID)
 	if errors.Is(err, collections.ErrNotFound) {
@@ -144,42 +157,67 @@ func (k Keeper) TaskClosed(ctx context.Context, taskID uint64) error {
 	if err != nil {
 		return err
 	}
+	task, err := k.compute.GetTask(ctx, taskID)
+	if err == nil && task.State == computetypes.TASK_STATE_EXPIRED && len(c.Members) > 0 {
+		recorded, err := k.attestationsOf(ctx, taskID)
+		if err != nil {
+			return err
+		}
+		fetched, revealed := 0, 0
+		for _, a := range recorded {
+			if a.Height != 0 {
+				revealed++
+				if a.Verdict == types.ATTESTED_VALID || a.Verdict == types.ATTESTED_INVALID {
+					fetched++
+				}
+			}
+		}
+		if !task.InputUnavailable && revealed > 0 && 2*fetched > revealed {
+			if err := k.countMisses(ctx, c, recorded); err != nil {
+				return err
+			}
+		}
+	}
+	return k.clearRound(ctx, taskID)
+}
+
+// clearRound removes a task's committee and its attestations.
+func (k Keeper) clearRound(ctx context.Context, taskID uint64) error {
+	if err := collx.Clear(ctx, k.Attestations, collections.NewPrefixedPairRange[uint64, sdk.ValAddress](taskID)); err != nil {
+		return err
+	}
+	return k.Committees.Remove(ctx, taskID)
+}
+
+// countMisses: a member that did not reveal counts a miss and is benched after max_missed in a
+// row; one that revealed starts over.
+func (k Keeper) countMisses(ctx context.Context, c types.Committee, recorded []types.RecordedAttestation) error {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
 	}
-	recorded, err := k.attestationsOf(ctx, taskID)
-	if err != nil {
-		return err
-	}
-	attested := map[string]bool{}
+	revealed := map[string]bool{}
 	for _, a := range recorded {
-		attested[a.Validator] = true
+		revealed[a.Validator] = a.Height != 0
 	}
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
-	task, err := k.compute.GetTask(ctx, taskID)
-	counts := err == nil && task.SubmittedHeight > 0 // only a result or report could be attested
 	for _, m := range c.Members {
 		err := k.updateVerifier(ctx, m.Validator, func(v *types.Verifier) {
-			switch {
-			case attested[m.Validator]:
+			if revealed[m.Validator] {
 				v.Missed = 0
-			case counts:
-				v.Missed++
-				if v.Missed >= params.MaxMissed {
-					v.BenchedUntil = max(v.BenchedUntil, h+int64(params.BenchBlocks))
-					v.Missed = 0
-				}
+				return
+			}
+			v.Missed++
+			if v.Missed >= params.MaxMissed {
+				v.BenchedUntil = max(v.BenchedUntil, h+int64(params.BenchBlocks))
+				v.Missed = 0
 			}
 		})
 		if err != nil {
 			return err
 		}
 	}
-	if err := collx.Clear(ctx, k.Attestations, collections.NewPrefixedPairRange[uint64, sdk.ValAddress](taskID)); err != nil {
-		return err
-	}
-	return k.Committees.Remove(ctx, taskID)
+	return nil
 }
 
 func (k Keeper) attestationsOf(ctx context.Context, taskID uint64) ([]types.RecordedAttestation, error) {

@@ -3,6 +3,7 @@ package keeper
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -50,14 +51,20 @@ type eligible struct {
 	power int64
 }
 
-// eligibleVerifiers are the registered verifiers that are bonded, unjailed and not benched, in
-// address order, leaving out the validator operated by exclude.
-func (k Keeper) eligibleVerifiers(ctx context.Context, exclude sdk.AccAddress) ([]eligible, error) {
+// eligibleVerifiers are the registered verifiers that are bonded, unjailed, not benched and
+// hold at least min_verifier_stake, in address order, leaving out the validators operated by
+// the accounts in exclude and the validators in members.
+func (k Keeper) eligibleVerifiers(ctx context.Context, exclude []sdk.AccAddress, members []types.Member) ([]eligible, error) {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	reduction := k.staking.PowerReduction(ctx)
 	var out []eligible
-	err := k.Verifiers.Walk(ctx, nil, func(val sdk.ValAddress, v types.Verifier) (bool, error) {
-		if v.BenchedUntil > h || sdk.AccAddress(val).Equals(exclude) {
+	err = k.Verifiers.Walk(ctx, nil, func(val sdk.ValAddress, v types.Verifier) (bool, error) {
+		if v.BenchedUntil > h || isMember(members, v.Validator) >= 0 ||
+			slices.ContainsFunc(exclude, func(a sdk.AccAddress) bool { return sdk.AccAddress(val).Equals(a) }) {
 			return false, nil
 		}
 		validator, err := k.staking.GetValidator(ctx, val)
@@ -67,7 +74,7 @@ func (k Keeper) eligibleVerifiers(ctx context.Context, exclude sdk.AccAddress) (
 		if err != nil {
 			return true, err
 		}
-		if !validator.IsBonded() || validator.IsJailed() {
+		if !validator.IsBonded() || validator.IsJailed() || validator.Tokens.LT(params.MinVerifierStake) {
 			return false, nil
 		}
 		if power := validator.ConsensusPower(reduction); power > 0 {

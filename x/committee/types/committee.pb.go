@@ -34,7 +34,7 @@ const (
 	ATTESTED_INVALID     AttestedVerdict = 2
 	// the result could not be fetched
 	ATTESTED_UNAVAILABLE AttestedVerdict = 3
-	// the client's inputs could not be fetched
+	// the client's inputs could not be fetched (only on a provider's input-unavailable report)
 	ATTESTED_INPUT_UNAVAILABLE AttestedVerdict = 4
 )
 
@@ -75,8 +75,23 @@ type Params struct {
 	// bench_blocks is how long a verifier that attested against the verdict, or missed too many
 	// tasks in a row, is left out of new committees.
 	BenchBlocks uint64 `protobuf:"varint,5,opt,name=bench_blocks,json=benchBlocks,proto3" json:"bench_blocks,omitempty"`
-	// max_missed is how many tasks in a row a verifier may fail to attest before it is benched.
+	// max_missed is how many tasks in a row a verifier may fail to reveal before it is benched.
 	MaxMissed uint32 `protobuf:"varint,6,opt,name=max_missed,json=maxMissed,proto3" json:"max_missed,omitempty"`
+	// verifier_slash_fraction of its validator's stake is slashed through x/staking from a member
+	// on the losing side of a final verdict.
+	VerifierSlashFraction cosmossdk_io_math.LegacyDec `protobuf:"bytes,7,opt,name=verifier_slash_fraction,json=verifierSlashFraction,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"verifier_slash_fraction"`
+	// min_verifier_stake: a validator with fewer bonded tokens (aogpu) is not drawn, so every
+	// member has at least verifier_slash_fraction × min_verifier_stake at risk.
+	MinVerifierStake cosmossdk_io_math.Int `protobuf:"bytes,8,opt,name=min_verifier_stake,json=minVerifierStake,proto3,customtype=cosmossdk.io/math.Int" json:"min_verifier_stake"`
+	// max_member_fee caps one member's share of a task's committee fee (aogpu); the rest goes back
+	// to the client.
+	MaxMemberFee cosmossdk_io_math.Int `protobuf:"bytes,9,opt,name=max_member_fee,json=maxMemberFee,proto3,customtype=cosmossdk.io/math.Int" json:"max_member_fee"`
+	// audit_probability: a first-round verdict is audited by an escalation committee with this
+	// probability, drawn from the chain's randomness at the verdict.
+	AuditProbability cosmossdk_io_math.LegacyDec `protobuf:"bytes,10,opt,name=audit_probability,json=auditProbability,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"audit_probability"`
+	// commit_blocks: after this many blocks from the draw, reveals open even if fewer than a
+	// quorum of members committed.
+	CommitBlocks uint64 `protobuf:"varint,11,opt,name=commit_blocks,json=commitBlocks,proto3" json:"commit_blocks,omitempty"`
 }
 
 func (m *Params) Reset()         { *m = Params{} }
@@ -143,6 +158,13 @@ func (m *Params) GetBenchBlocks() uint64 {
 func (m *Params) GetMaxMissed() uint32 {
 	if m != nil {
 		return m.MaxMissed
+	}
+	return 0
+}
+
+func (m *Params) GetCommitBlocks() uint64 {
+	if m != nil {
+		return m.CommitBlocks
 	}
 	return 0
 }
@@ -219,10 +241,14 @@ func (m *Verifier) GetMissed() uint32 {
 	return 0
 }
 
-// Member is a verifier on one task's committee, with its power when drawn.
+// Member is a verifier on one task's committee, with its power when drawn (for information:
+// every member has one vote). On an escalation committee's prior list, verdict and digest are
+// what the member revealed in the first round.
 type Member struct {
-	Validator string `protobuf:"bytes,1,opt,name=validator,proto3" json:"validator,omitempty"`
-	Power     int64  `protobuf:"varint,2,opt,name=power,proto3" json:"power,omitempty"`
+	Validator string          `protobuf:"bytes,1,opt,name=validator,proto3" json:"validator,omitempty"`
+	Power     int64           `protobuf:"varint,2,opt,name=power,proto3" json:"power,omitempty"`
+	Verdict   AttestedVerdict `protobuf:"varint,3,opt,name=verdict,proto3,enum=ogpu.committee.v1.AttestedVerdict" json:"verdict,omitempty"`
+	Digest    []byte          `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
 }
 
 func (m *Member) Reset()         { *m = Member{} }
@@ -272,10 +298,40 @@ func (m *Member) GetPower() int64 {
 	return 0
 }
 
+func (m *Member) GetVerdict() AttestedVerdict {
+	if m != nil {
+		return m.Verdict
+	}
+	return ATTESTED_UNSPECIFIED
+}
+
+func (m *Member) GetDigest() []byte {
+	if m != nil {
+		return m.Digest
+	}
+	return nil
+}
+
+// Committee is the verifiers of one task's result, drawn after it was submitted.
 type Committee struct {
 	TaskId      uint64   `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	Members     []Member `protobuf:"bytes,2,rep,name=members,proto3" json:"members"`
 	DrawnHeight int64    `protobuf:"varint,3,opt,name=drawn_height,json=drawnHeight,proto3" json:"drawn_height,omitempty"`
+	// seed is the randomness of the draw; each member's Freivalds challenge comes from it.
+	Seed []byte `protobuf:"bytes,4,opt,name=seed,proto3" json:"seed,omitempty"`
+	// round is 1 for the first committee, 2 for an escalation committee (audit or dispute).
+	Round uint32 `protobuf:"varint,5,opt,name=round,proto3" json:"round,omitempty"`
+	// reveal_height is the first height at which reveals count; 0 while only commitments are
+	// taken. Commitments are taken only before it.
+	RevealHeight int64 `protobuf:"varint,6,opt,name=reveal_height,json=revealHeight,proto3" json:"reveal_height,omitempty"`
+	// prior are the first round's members with what they revealed (escalation only).
+	Prior []Member `protobuf:"bytes,7,rep,name=prior,proto3" json:"prior"`
+	// disputer is the client that disputed the first verdict; empty for an audit.
+	Disputer string `protobuf:"bytes,8,opt,name=disputer,proto3" json:"disputer,omitempty"`
+	// first_verdict is the first round's verdict (escalation only).
+	FirstVerdict AttestedVerdict `protobuf:"varint,9,opt,name=first_verdict,json=firstVerdict,proto3,enum=ogpu.committee.v1.AttestedVerdict" json:"first_verdict,omitempty"`
+	// prior_seed is the first round's draw seed: the prior members' challenges come from it.
+	PriorSeed []byte `protobuf:"bytes,10,opt,name=prior_seed,json=priorSeed,proto3" json:"prior_seed,omitempty"`
 }
 
 func (m *Committee) Reset()         { *m = Committee{} }
@@ -332,13 +388,72 @@ func (m *Committee) GetDrawnHeight() int64 {
 	return 0
 }
 
-// Attestation is one verifier's verdict on one task's result.
+func (m *Committee) GetSeed() []byte {
+	if m != nil {
+		return m.Seed
+	}
+	return nil
+}
+
+func (m *Committee) GetRound() uint32 {
+	if m != nil {
+		return m.Round
+	}
+	return 0
+}
+
+func (m *Committee) GetRevealHeight() int64 {
+	if m != nil {
+		return m.RevealHeight
+	}
+	return 0
+}
+
+func (m *Committee) GetPrior() []Member {
+	if m != nil {
+		return m.Prior
+	}
+	return nil
+}
+
+func (m *Committee) GetDisputer() string {
+	if m != nil {
+		return m.Disputer
+	}
+	return ""
+}
+
+func (m *Committee) GetFirstVerdict() AttestedVerdict {
+	if m != nil {
+		return m.FirstVerdict
+	}
+	return ATTESTED_UNSPECIFIED
+}
+
+func (m *Committee) GetPriorSeed() []byte {
+	if m != nil {
+		return m.PriorSeed
+	}
+	return nil
+}
+
+// Attestation is one member's commitment to, or reveal of, its verdict on one task. A commit
+// carries only commitment = Commitment(task, round, result, verdict, digest, wrong_digests,
+// salt, member); a reveal carries verdict, digest, wrong_digests and salt, and counts only if
+// the member's commitment was recorded before and matches.
 type Attestation struct {
-	TaskId uint64 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	// result_sha256 is the 32-byte hash of the result the verdict is about (empty for an
-	// input-unavailable report).
-	ResultSha256 []byte          `protobuf:"bytes,2,opt,name=result_sha256,json=resultSha256,proto3" json:"result_sha256,omitempty"`
-	Verdict      AttestedVerdict `protobuf:"varint,3,opt,name=verdict,proto3,enum=ogpu.committee.v1.AttestedVerdict" json:"verdict,omitempty"`
+	TaskId  uint64          `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Verdict AttestedVerdict `protobuf:"varint,3,opt,name=verdict,proto3,enum=ogpu.committee.v1.AttestedVerdict" json:"verdict,omitempty"`
+	// commitment is 32 bytes in a commit, empty in a reveal.
+	Commitment []byte `protobuf:"bytes,4,opt,name=commitment,proto3" json:"commitment,omitempty"`
+	// digest is sha256 of z = A·(B·r) mod 2^61−1 for the member's own challenge vector r: it
+	// proves the check was done. Empty when the member could not get the inputs.
+	Digest []byte `protobuf:"bytes,5,opt,name=digest,proto3" json:"digest,omitempty"`
+	// salt is 16 random bytes in a reveal.
+	Salt []byte `protobuf:"bytes,6,opt,name=salt,proto3" json:"salt,omitempty"`
+	// wrong_digests (escalation rounds): bit i is set when the i-th first-round member's revealed
+	// digest is not the one its challenge gives.
+	WrongDigests uint64 `protobuf:"varint,7,opt,name=wrong_digests,json=wrongDigests,proto3" json:"wrong_digests,omitempty"`
 }
 
 func (m *Attestation) Reset()         { *m = Attestation{} }
@@ -381,18 +496,39 @@ func (m *Attestation) GetTaskId() uint64 {
 	return 0
 }
 
-func (m *Attestation) GetResultSha256() []byte {
-	if m != nil {
-		return m.ResultSha256
-	}
-	return nil
-}
-
 func (m *Attestation) GetVerdict() AttestedVerdict {
 	if m != nil {
 		return m.Verdict
 	}
 	return ATTESTED_UNSPECIFIED
+}
+
+func (m *Attestation) GetCommitment() []byte {
+	if m != nil {
+		return m.Commitment
+	}
+	return nil
+}
+
+func (m *Attestation) GetDigest() []byte {
+	if m != nil {
+		return m.Digest
+	}
+	return nil
+}
+
+func (m *Attestation) GetSalt() []byte {
+	if m != nil {
+		return m.Salt
+	}
+	return nil
+}
+
+func (m *Attestation) GetWrongDigests() uint64 {
+	if m != nil {
+		return m.WrongDigests
+	}
+	return 0
 }
 
 // VoteExtension is what a validator adds to its precommit.
@@ -440,12 +576,17 @@ func (m *VoteExtension) GetAttestations() []Attestation {
 	return nil
 }
 
-// RecordedAttestation is an attestation the chain accepted from a committee member.
+// RecordedAttestation is a committee member's commitment and, once revealed, its verdict.
 type RecordedAttestation struct {
 	TaskId    uint64          `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	Validator string          `protobuf:"bytes,2,opt,name=validator,proto3" json:"validator,omitempty"`
 	Verdict   AttestedVerdict `protobuf:"varint,3,opt,name=verdict,proto3,enum=ogpu.committee.v1.AttestedVerdict" json:"verdict,omitempty"`
-	Height    int64           `protobuf:"varint,4,opt,name=height,proto3" json:"height,omitempty"`
+	// height is when the reveal was recorded (0: not revealed).
+	Height          int64  `protobuf:"varint,4,opt,name=height,proto3" json:"height,omitempty"`
+	Commitment      []byte `protobuf:"bytes,5,opt,name=commitment,proto3" json:"commitment,omitempty"`
+	CommittedHeight int64  `protobuf:"varint,6,opt,name=committed_height,json=committedHeight,proto3" json:"committed_height,omitempty"`
+	Digest          []byte `protobuf:"bytes,7,opt,name=digest,proto3" json:"digest,omitempty"`
+	WrongDigests    uint64 `protobuf:"varint,8,opt,name=wrong_digests,json=wrongDigests,proto3" json:"wrong_digests,omitempty"`
 }
 
 func (m *RecordedAttestation) Reset()         { *m = RecordedAttestation{} }
@@ -509,6 +650,34 @@ func (m *RecordedAttestation) GetHeight() int64 {
 	return 0
 }
 
+func (m *RecordedAttestation) GetCommitment() []byte {
+	if m != nil {
+		return m.Commitment
+	}
+	return nil
+}
+
+func (m *RecordedAttestation) GetCommittedHeight() int64 {
+	if m != nil {
+		return m.CommittedHeight
+	}
+	return 0
+}
+
+func (m *RecordedAttestation) GetDigest() []byte {
+	if m != nil {
+		return m.Digest
+	}
+	return nil
+}
+
+func (m *RecordedAttestation) GetWrongDigests() uint64 {
+	if m != nil {
+		return m.WrongDigests
+	}
+	return 0
+}
+
 func init() {
 	proto.RegisterEnum("ogpu.committee.v1.AttestedVerdict", AttestedVerdict_name, AttestedVerdict_value)
 	proto.RegisterType((*Params)(nil), "ogpu.committee.v1.Params")
@@ -523,56 +692,74 @@ func init() {
 func init() { proto.RegisterFile("ogpu/committee/v1/committee.proto", fileDescriptor_1b793be08cf3c315) }
 
 var fileDescriptor_1b793be08cf3c315 = []byte{
-	// 769 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x54, 0x4d, 0x6f, 0x32, 0x55,
-	0x14, 0x66, 0x80, 0x97, 0xca, 0x05, 0x2a, 0xef, 0x15, 0x5f, 0xa7, 0x98, 0x77, 0x4a, 0xa7, 0x31,
-	0x41, 0x4d, 0x21, 0xad, 0x51, 0xd3, 0xc4, 0xc4, 0x40, 0xc1, 0x94, 0x84, 0x36, 0x64, 0xa0, 0x24,
-	0xba, 0x99, 0x0c, 0x33, 0xc7, 0xe1, 0xa6, 0xcc, 0x5c, 0xbc, 0xf7, 0x42, 0x69, 0x97, 0xae, 0x74,
-	0xe7, 0xc6, 0x5f, 0xe0, 0x1f, 0x70, 0x51, 0x7f, 0x82, 0x49, 0x97, 0x4d, 0x57, 0xc6, 0x45, 0x63,
-	0xda, 0x3f, 0x62, 0xe6, 0xce, 0xf0, 0x55, 0x6d, 0x62, 0xd4, 0xdd, 0x3d, 0xcf, 0x79, 0xce, 0x39,
-	0xcf, 0xf9, 0xc8, 0x45, 0x3b, 0xd4, 0x1d, 0x4f, 0xaa, 0x36, 0xf5, 0x3c, 0x22, 0x04, 0x40, 0x75,
-	0xba, 0xbf, 0x34, 0x2a, 0x63, 0x46, 0x05, 0xc5, 0x2f, 0x03, 0x4a, 0x65, 0x89, 0x4e, 0xf7, 0x8b,
-	0x5b, 0x36, 0xe5, 0x1e, 0xe5, 0xa6, 0x24, 0x54, 0x43, 0x23, 0x64, 0x17, 0x0b, 0x2e, 0x75, 0x69,
-	0x88, 0x07, 0xaf, 0x10, 0xd5, 0x7f, 0x8e, 0xa3, 0x54, 0xc7, 0x62, 0x96, 0xc7, 0xf1, 0x7b, 0x68,
-	0x73, 0x91, 0xcb, 0xe4, 0xe4, 0x0a, 0x54, 0xa5, 0xa4, 0x94, 0x73, 0x46, 0x6e, 0x81, 0x76, 0xc9,
-	0x15, 0xe0, 0x16, 0x4a, 0x7d, 0x33, 0xa1, 0x6c, 0xe2, 0xa9, 0xf1, 0x92, 0x52, 0x4e, 0xd7, 0xf7,
-	0x6f, 0xee, 0xb7, 0x63, 0xbf, 0xdf, 0x6f, 0xbf, 0x1b, 0x56, 0xe3, 0xce, 0x79, 0x85, 0xd0, 0xaa,
-	0x67, 0x89, 0x61, 0xa5, 0x0d, 0xae, 0x65, 0x5f, 0x36, 0xc0, 0xbe, 0xbb, 0xde, 0x43, 0x91, 0x98,
-	0x06, 0xd8, 0x46, 0x94, 0x00, 0x1f, 0xa2, 0x2d, 0xcf, 0x9a, 0x99, 0x96, 0x10, 0xc0, 0x85, 0x25,
-	0x08, 0xf5, 0xb9, 0x39, 0x06, 0x66, 0x4e, 0xa9, 0x00, 0x35, 0x21, 0x8b, 0xbf, 0xf2, 0xac, 0x59,
-	0x6d, 0xc5, 0xdf, 0x01, 0xd6, 0xa7, 0x02, 0xf0, 0xa7, 0x48, 0x0d, 0x42, 0x03, 0xa6, 0x09, 0x33,
-	0x01, 0x3e, 0x27, 0xd4, 0x37, 0x07, 0x97, 0x02, 0xb8, 0x9a, 0x94, 0x91, 0x6f, 0x7b, 0xd6, 0x2c,
-	0xa0, 0x36, 0xe7, 0xde, 0x7a, 0xe0, 0xc4, 0x3b, 0x28, 0x3b, 0x00, 0xdf, 0x1e, 0x9a, 0x83, 0x11,
-	0xb5, 0xcf, 0xb9, 0xfa, 0xa2, 0xa4, 0x94, 0x93, 0x46, 0x46, 0x62, 0x75, 0x09, 0xe1, 0xd7, 0x08,
-	0x05, 0xb9, 0x3d, 0xc2, 0x39, 0x38, 0x6a, 0x4a, 0x66, 0x4b, 0x7b, 0xd6, 0xec, 0x44, 0x02, 0xfa,
-	0x2f, 0x0a, 0x7a, 0xa3, 0x0f, 0x8c, 0x7c, 0x4d, 0x80, 0xe1, 0xcf, 0x51, 0x7a, 0x6a, 0x8d, 0x88,
-	0x63, 0x09, 0xca, 0xe4, 0xbc, 0xd2, 0xf5, 0x9d, 0xbb, 0xeb, 0xbd, 0xd7, 0x51, 0xb7, 0xfd, 0xb9,
-	0xaf, 0xe6, 0x38, 0x0c, 0x38, 0xef, 0x0a, 0x46, 0x7c, 0xd7, 0x58, 0xc6, 0xe0, 0x0f, 0xd1, 0x4b,
-	0x06, 0x2e, 0xe1, 0x02, 0x18, 0x38, 0xe6, 0x10, 0x88, 0x3b, 0x14, 0x72, 0xb2, 0x09, 0x23, 0xbf,
-	0x74, 0x1c, 0x4b, 0x1c, 0xef, 0xa2, 0x9c, 0x14, 0x0a, 0x8e, 0x39, 0xf1, 0x05, 0x19, 0xc9, 0x21,
-	0x25, 0x8c, 0x6c, 0x04, 0x9e, 0x05, 0x18, 0x7e, 0x85, 0x52, 0x91, 0xf4, 0x70, 0x10, 0x91, 0xa5,
-	0x9b, 0x28, 0x75, 0x02, 0xde, 0xe0, 0xff, 0x10, 0x5d, 0x40, 0x2f, 0xc6, 0xf4, 0x02, 0x58, 0x24,
-	0x34, 0x34, 0xf4, 0x6f, 0x15, 0x94, 0x3e, 0x9a, 0xdf, 0x0a, 0x7e, 0x07, 0x6d, 0x08, 0x8b, 0x9f,
-	0x9b, 0xc4, 0x91, 0x25, 0x92, 0x46, 0x2a, 0x30, 0x5b, 0x0e, 0x3e, 0x44, 0x1b, 0x9e, 0xd4, 0xc1,
-	0xd5, 0x78, 0x29, 0x51, 0xce, 0x1c, 0x6c, 0x55, 0xfe, 0x72, 0xc8, 0x95, 0x50, 0x69, 0x3d, 0x19,
-	0x1c, 0x97, 0x31, 0xe7, 0x07, 0xcb, 0x73, 0x98, 0x75, 0xe1, 0xcf, 0xe7, 0x14, 0xb6, 0x9f, 0x91,
-	0x58, 0x38, 0x22, 0xfd, 0x7b, 0x05, 0x65, 0x56, 0x0e, 0xe6, 0x79, 0x19, 0xbb, 0x28, 0xc7, 0x80,
-	0x4f, 0x46, 0xc2, 0xe4, 0x43, 0xeb, 0xe0, 0xe3, 0x4f, 0x64, 0x2f, 0x59, 0x23, 0x1b, 0x82, 0x5d,
-	0x89, 0xe1, 0xcf, 0xd0, 0xc6, 0x14, 0x98, 0x43, 0xec, 0xb0, 0xd6, 0xe6, 0x81, 0xfe, 0x37, 0x5a,
-	0xc3, 0x72, 0xe0, 0xf4, 0x43, 0xa6, 0x31, 0x0f, 0xd1, 0xbf, 0x44, 0xb9, 0xb5, 0x0b, 0xc4, 0xc7,
-	0x28, 0xbb, 0x7a, 0xec, 0xaa, 0x22, 0xfb, 0xd7, 0x9e, 0xcd, 0x29, 0x69, 0xd1, 0x10, 0xd6, 0x22,
-	0xf5, 0x5f, 0x15, 0xf4, 0x96, 0x01, 0x36, 0x65, 0x0e, 0x38, 0xff, 0xa8, 0xdd, 0xb5, 0x9d, 0xc7,
-	0xff, 0xc5, 0xce, 0xff, 0xd3, 0x28, 0x82, 0xa3, 0x8c, 0x76, 0x96, 0x94, 0x3b, 0x8b, 0xac, 0x0f,
-	0x7e, 0x54, 0xd0, 0x9b, 0x4f, 0x82, 0xb0, 0x8a, 0x0a, 0xb5, 0x5e, 0xaf, 0xd9, 0xed, 0x35, 0x1b,
-	0xe6, 0xd9, 0x69, 0xb7, 0xd3, 0x3c, 0x6a, 0x7d, 0xd1, 0x6a, 0x36, 0xf2, 0x31, 0x8c, 0xd1, 0xe6,
-	0xc2, 0xd3, 0xaf, 0xb5, 0x5b, 0x8d, 0xbc, 0x82, 0x0b, 0x28, 0xbf, 0xc0, 0x5a, 0xa7, 0x21, 0x1a,
-	0x7f, 0x92, 0xa3, 0xd6, 0xaf, 0xb5, 0xda, 0xb5, 0x7a, 0xbb, 0x99, 0x4f, 0x60, 0x0d, 0x15, 0x57,
-	0xf8, 0x9d, 0xb3, 0xde, 0x9a, 0x3f, 0x59, 0x4c, 0x7e, 0xf7, 0x93, 0x16, 0xab, 0x1f, 0xdd, 0x3c,
-	0x68, 0xca, 0xed, 0x83, 0xa6, 0xfc, 0xf1, 0xa0, 0x29, 0x3f, 0x3c, 0x6a, 0xb1, 0xdb, 0x47, 0x2d,
-	0xf6, 0xdb, 0xa3, 0x16, 0xfb, 0xea, 0x7d, 0x97, 0x88, 0xe1, 0x64, 0x10, 0xf4, 0x5d, 0xa5, 0x63,
-	0xf0, 0x83, 0x6f, 0x5a, 0xfe, 0xd5, 0xb3, 0x95, 0xdf, 0x5a, 0x5c, 0x8e, 0x81, 0x0f, 0x52, 0xf2,
-	0x8f, 0xfd, 0xe8, 0xcf, 0x00, 0x00, 0x00, 0xff, 0xff, 0x21, 0xe4, 0x21, 0x4b, 0xcc, 0x05, 0x00,
-	0x00,
+	// 1070 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xa4, 0x56, 0xdf, 0x4e, 0x1b, 0xc7,
+	0x17, 0xf6, 0xfa, 0x2f, 0x1e, 0x0c, 0x71, 0xe6, 0x07, 0xc9, 0xc2, 0x4f, 0x71, 0xc0, 0x55, 0x25,
+	0xd2, 0x08, 0x23, 0xd2, 0x56, 0x55, 0xa4, 0x4a, 0x95, 0x8d, 0x4d, 0xe3, 0x8a, 0x46, 0x74, 0x0d,
+	0x96, 0xd2, 0x8b, 0xae, 0xc6, 0xde, 0x83, 0x3d, 0xc2, 0xbb, 0xe3, 0xce, 0x8c, 0x8d, 0xc9, 0x13,
+	0xf4, 0xb2, 0x37, 0x7d, 0x82, 0x4a, 0x7d, 0x02, 0xfa, 0x0e, 0xb9, 0x69, 0x15, 0x71, 0x55, 0xb5,
+	0x52, 0x54, 0xc1, 0x8b, 0x54, 0x33, 0xb3, 0xeb, 0x3f, 0xd0, 0x48, 0x14, 0xee, 0x7c, 0xbe, 0x39,
+	0xf3, 0x9d, 0xb3, 0xe7, 0xfb, 0xce, 0x7a, 0xd1, 0x3a, 0xeb, 0xf4, 0x07, 0x5b, 0x6d, 0xe6, 0xfb,
+	0x54, 0x4a, 0x80, 0xad, 0xe1, 0xf6, 0x24, 0x28, 0xf5, 0x39, 0x93, 0x0c, 0xdf, 0x57, 0x29, 0xa5,
+	0x09, 0x3a, 0xdc, 0x5e, 0x5d, 0x69, 0x33, 0xe1, 0x33, 0xe1, 0xea, 0x84, 0x2d, 0x13, 0x98, 0xec,
+	0xd5, 0xa5, 0x0e, 0xeb, 0x30, 0x83, 0xab, 0x5f, 0x06, 0x2d, 0xfe, 0x9e, 0x42, 0xe9, 0x7d, 0xc2,
+	0x89, 0x2f, 0xf0, 0x87, 0x68, 0x71, 0xcc, 0xe5, 0x0a, 0xfa, 0x1a, 0x6c, 0x6b, 0xcd, 0xda, 0x58,
+	0x70, 0x16, 0xc6, 0x68, 0x83, 0xbe, 0x06, 0x5c, 0x47, 0xe9, 0xef, 0x07, 0x8c, 0x0f, 0x7c, 0x3b,
+	0xbe, 0x66, 0x6d, 0x64, 0x2b, 0xdb, 0x6f, 0xde, 0x3d, 0x8e, 0xfd, 0xf9, 0xee, 0xf1, 0xff, 0x4d,
+	0x35, 0xe1, 0x1d, 0x97, 0x28, 0xdb, 0xf2, 0x89, 0xec, 0x96, 0xf6, 0xa0, 0x43, 0xda, 0xa7, 0x55,
+	0x68, 0x9f, 0x9f, 0x6d, 0xa2, 0xb0, 0x99, 0x2a, 0xb4, 0x9d, 0x90, 0x00, 0x3f, 0x47, 0x2b, 0x3e,
+	0x19, 0xb9, 0x44, 0x4a, 0x10, 0x92, 0x48, 0xca, 0x02, 0xe1, 0xf6, 0x81, 0xbb, 0x43, 0x26, 0xc1,
+	0x4e, 0xe8, 0xe2, 0x0f, 0x7c, 0x32, 0x2a, 0x4f, 0x9d, 0xef, 0x03, 0x6f, 0x32, 0x09, 0xf8, 0x33,
+	0x64, 0xab, 0xab, 0x2a, 0xd3, 0x85, 0x91, 0x84, 0x40, 0x50, 0x16, 0xb8, 0xad, 0x53, 0x09, 0xc2,
+	0x4e, 0xea, 0x9b, 0xcb, 0x3e, 0x19, 0xa9, 0xd4, 0x5a, 0x74, 0x5a, 0x51, 0x87, 0x78, 0x1d, 0xe5,
+	0x5a, 0x10, 0xb4, 0xbb, 0x6e, 0xab, 0xc7, 0xda, 0xc7, 0xc2, 0x4e, 0xad, 0x59, 0x1b, 0x49, 0x67,
+	0x5e, 0x63, 0x15, 0x0d, 0xe1, 0x47, 0x08, 0x29, 0x6e, 0x9f, 0x0a, 0x01, 0x9e, 0x9d, 0xd6, 0x6c,
+	0x59, 0x9f, 0x8c, 0xbe, 0xd6, 0x00, 0xa6, 0xe8, 0xe1, 0x10, 0x38, 0x3d, 0xa2, 0xc0, 0x5d, 0xd1,
+	0x23, 0xa2, 0xeb, 0x1e, 0x71, 0xd2, 0x56, 0xdd, 0xd9, 0x99, 0xdb, 0x4e, 0x64, 0x39, 0x62, 0x6c,
+	0x28, 0xc2, 0xdd, 0x90, 0x0f, 0xbf, 0x42, 0xd8, 0xa7, 0x81, 0x3b, 0x29, 0x27, 0xc9, 0x31, 0xd8,
+	0x73, 0xba, 0xca, 0xd3, 0xb0, 0xca, 0xf2, 0xf5, 0x2a, 0xf5, 0x40, 0x4e, 0xf1, 0xd7, 0x03, 0xe9,
+	0xe4, 0x7d, 0x1a, 0x34, 0xa3, 0x12, 0x8a, 0x04, 0x7f, 0x83, 0x16, 0xf5, 0x43, 0x82, 0xdf, 0x02,
+	0xee, 0x1e, 0x01, 0xd8, 0xd9, 0xff, 0x4e, 0x9b, 0x53, 0x53, 0xd1, 0x0c, 0xbb, 0x00, 0xf8, 0x3b,
+	0x74, 0x9f, 0x0c, 0x3c, 0x2a, 0x95, 0xfb, 0x5a, 0xa4, 0x45, 0x7b, 0x54, 0x9e, 0xda, 0xe8, 0xb6,
+	0x23, 0xc9, 0x6b, 0xae, 0xfd, 0x09, 0x15, 0xfe, 0x00, 0x85, 0x56, 0x8c, 0xb4, 0x9b, 0xd7, 0xda,
+	0xe5, 0x0c, 0x68, 0xc4, 0x2b, 0xfe, 0x6a, 0xa1, 0xb9, 0xe8, 0x49, 0xf1, 0x17, 0x28, 0x3b, 0x24,
+	0x3d, 0xea, 0x11, 0xc9, 0xb8, 0x76, 0x73, 0xb6, 0xb2, 0x7e, 0x7e, 0xb6, 0xf9, 0x28, 0x2c, 0xd3,
+	0x8c, 0xce, 0xca, 0x9e, 0xc7, 0x41, 0x88, 0x86, 0xe4, 0x34, 0xe8, 0x38, 0x93, 0x3b, 0xf8, 0x29,
+	0xba, 0xcf, 0xa1, 0x43, 0x85, 0x04, 0x0e, 0x9e, 0xdb, 0x05, 0xda, 0xe9, 0x4a, 0xed, 0xfb, 0x84,
+	0x93, 0x9f, 0x1c, 0xbc, 0xd0, 0xb8, 0xea, 0x4f, 0xdb, 0x08, 0x3c, 0x77, 0x10, 0x48, 0xda, 0xd3,
+	0x16, 0x4e, 0x38, 0xb9, 0x10, 0x3c, 0x54, 0x18, 0x7e, 0x80, 0xd2, 0xa1, 0xb1, 0x8c, 0x4d, 0xc3,
+	0x48, 0xf5, 0x9d, 0x36, 0xa3, 0xbc, 0x7b, 0xd7, 0x4b, 0x28, 0xd5, 0x67, 0x27, 0xc0, 0xc3, 0x4e,
+	0x4d, 0x80, 0x3f, 0x47, 0x99, 0x21, 0x70, 0x8f, 0xb6, 0xa5, 0x6e, 0x6c, 0xf1, 0x59, 0xb1, 0x74,
+	0xed, 0x05, 0x52, 0x32, 0xbb, 0x06, 0x5e, 0xd3, 0x64, 0x3a, 0xd1, 0x15, 0xd5, 0xb7, 0x47, 0x3b,
+	0x20, 0xa4, 0xee, 0x3b, 0xe7, 0x84, 0x51, 0xf1, 0x97, 0x04, 0xca, 0xee, 0x44, 0x0c, 0xf8, 0x21,
+	0xca, 0x48, 0x22, 0x8e, 0x5d, 0xea, 0xe9, 0xc6, 0x93, 0x4e, 0x5a, 0x85, 0x75, 0x0f, 0x3f, 0x47,
+	0x19, 0x63, 0x35, 0x61, 0xc7, 0xd7, 0x12, 0x1b, 0xf3, 0xcf, 0x56, 0xfe, 0xa5, 0xb8, 0x79, 0xfe,
+	0x4a, 0x52, 0x99, 0xc5, 0x89, 0xf2, 0xd5, 0xc6, 0x7a, 0x9c, 0x9c, 0x04, 0xd1, 0xf8, 0xcd, 0x54,
+	0xe7, 0x35, 0x16, 0x4e, 0x1e, 0xa3, 0xa4, 0x80, 0x70, 0xa4, 0x39, 0x47, 0xff, 0x56, 0x43, 0xe0,
+	0x6c, 0x10, 0x78, 0x7a, 0xc3, 0x17, 0x1c, 0x13, 0x28, 0x8d, 0x38, 0x0c, 0x81, 0xf4, 0x22, 0xb6,
+	0xb4, 0xd1, 0xc8, 0x80, 0x21, 0xdd, 0xa7, 0x28, 0xd5, 0xe7, 0x94, 0x71, 0x3b, 0x73, 0xb3, 0x56,
+	0x4d, 0x36, 0xfe, 0x04, 0xcd, 0x79, 0x54, 0xf4, 0x07, 0x12, 0x78, 0xb8, 0xa3, 0xf6, 0xf9, 0xd9,
+	0xe6, 0x52, 0x28, 0xdb, 0xac, 0x5a, 0xe3, 0x4c, 0xfc, 0x25, 0x5a, 0x38, 0xa2, 0x5c, 0x48, 0x37,
+	0x12, 0x27, 0x7b, 0x63, 0x71, 0x72, 0xfa, 0x62, 0x18, 0xa9, 0xd7, 0x96, 0xee, 0xc3, 0xd5, 0xa3,
+	0x40, 0x7a, 0x14, 0x59, 0x8d, 0x34, 0x00, 0xbc, 0xe2, 0x5f, 0x16, 0x9a, 0x9f, 0x7a, 0x93, 0xbe,
+	0x5f, 0xaa, 0xbb, 0xf9, 0xa4, 0x80, 0x90, 0x49, 0xf4, 0x21, 0x88, 0xbc, 0x32, 0x85, 0x4c, 0xf9,
+	0x28, 0x35, 0xed, 0x23, 0x2d, 0x21, 0xe9, 0x19, 0x3d, 0x94, 0x84, 0xa4, 0xa7, 0x17, 0xea, 0x84,
+	0xb3, 0xa0, 0xe3, 0x9a, 0x1c, 0xa1, 0xdf, 0xaf, 0x49, 0x27, 0xa7, 0xc1, 0xaa, 0xc1, 0xbe, 0x4a,
+	0xce, 0xc5, 0xf3, 0x89, 0xe2, 0x2b, 0xb4, 0x30, 0xf3, 0xb2, 0xc7, 0x2f, 0x50, 0x6e, 0xfa, 0x7f,
+	0xc5, 0xb6, 0xb4, 0x94, 0x85, 0xf7, 0x3e, 0x8a, 0x4e, 0x0b, 0xf5, 0x9c, 0xb9, 0x59, 0xfc, 0x2d,
+	0x8e, 0xfe, 0xe7, 0x40, 0x9b, 0x71, 0x0f, 0xbc, 0x1b, 0x0d, 0x70, 0x66, 0x7f, 0xe3, 0xb7, 0xd8,
+	0xdf, 0x3b, 0x6f, 0x6a, 0xe8, 0xed, 0xa4, 0xf6, 0x76, 0x18, 0x5d, 0x51, 0x26, 0x75, 0x4d, 0x99,
+	0x27, 0x28, 0x1f, 0x15, 0xf0, 0x66, 0xb7, 0xe3, 0xde, 0x18, 0x0f, 0x17, 0x64, 0x22, 0x62, 0x66,
+	0x46, 0xc4, 0x6b, 0x82, 0xcd, 0x5d, 0x17, 0xec, 0xa3, 0x9f, 0x2c, 0x74, 0xef, 0x4a, 0xf3, 0xd8,
+	0x46, 0x4b, 0xe5, 0x83, 0x83, 0x5a, 0xe3, 0xa0, 0x56, 0x75, 0x0f, 0x5f, 0x36, 0xf6, 0x6b, 0x3b,
+	0xf5, 0xdd, 0x7a, 0xad, 0x9a, 0x8f, 0x61, 0x8c, 0x16, 0xc7, 0x27, 0xcd, 0xf2, 0x5e, 0xbd, 0x9a,
+	0xb7, 0xf0, 0x12, 0xca, 0x8f, 0xb1, 0xfa, 0x4b, 0x83, 0xc6, 0xaf, 0x70, 0x94, 0x9b, 0xe5, 0xfa,
+	0x5e, 0xb9, 0xb2, 0x57, 0xcb, 0x27, 0x70, 0x01, 0xad, 0x4e, 0xe5, 0xef, 0x1f, 0x1e, 0xcc, 0x9c,
+	0x27, 0x57, 0x93, 0x3f, 0xfc, 0x5c, 0x88, 0x55, 0x76, 0xde, 0x5c, 0x14, 0xac, 0xb7, 0x17, 0x05,
+	0xeb, 0xef, 0x8b, 0x82, 0xf5, 0xe3, 0x65, 0x21, 0xf6, 0xf6, 0xb2, 0x10, 0xfb, 0xe3, 0xb2, 0x10,
+	0xfb, 0xf6, 0x49, 0x87, 0xca, 0xee, 0xa0, 0xa5, 0xe6, 0xbf, 0xc5, 0xfa, 0x10, 0xa8, 0x2f, 0x33,
+	0xfd, 0x79, 0x36, 0x9a, 0xfa, 0x40, 0x93, 0xa7, 0x7d, 0x10, 0xad, 0xb4, 0xfe, 0xac, 0xfa, 0xf8,
+	0x9f, 0x00, 0x00, 0x00, 0xff, 0xff, 0x91, 0x45, 0x8e, 0xfb, 0xbf, 0x09, 0x00, 0x00,
 }
 
 func (m *Params) Marshal() (dAtA []byte, err error) {
@@ -595,6 +782,51 @@ func (m *Params) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.CommitBlocks != 0 {
+		i = encodeVarintCommittee(dAtA, i, uint64(m.CommitBlocks))
+		i--
+		dAtA[i] = 0x58
+	}
+	{
+		size := m.AuditProbability.Size()
+		i -= size
+		if _, err := m.AuditProbability.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintCommittee(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x52
+	{
+		size := m.MaxMemberFee.Size()
+		i -= size
+		if _, err := m.MaxMemberFee.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintCommittee(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x4a
+	{
+		size := m.MinVerifierStake.Size()
+		i -= size
+		if _, err := m.MinVerifierStake.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintCommittee(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x42
+	{
+		size := m.VerifierSlashFraction.Size()
+		i -= size
+		if _, err := m.VerifierSlashFraction.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintCommittee(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x3a
 	if m.MaxMissed != 0 {
 		i = encodeVarintCommittee(dAtA, i, uint64(m.MaxMissed))
 		i--
@@ -698,6 +930,18 @@ func (m *Member) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if len(m.Digest) > 0 {
+		i -= len(m.Digest)
+		copy(dAtA[i:], m.Digest)
+		i = encodeVarintCommittee(dAtA, i, uint64(len(m.Digest)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.Verdict != 0 {
+		i = encodeVarintCommittee(dAtA, i, uint64(m.Verdict))
+		i--
+		dAtA[i] = 0x18
+	}
 	if m.Power != 0 {
 		i = encodeVarintCommittee(dAtA, i, uint64(m.Power))
 		i--
@@ -733,6 +977,56 @@ func (m *Committee) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if len(m.PriorSeed) > 0 {
+		i -= len(m.PriorSeed)
+		copy(dAtA[i:], m.PriorSeed)
+		i = encodeVarintCommittee(dAtA, i, uint64(len(m.PriorSeed)))
+		i--
+		dAtA[i] = 0x52
+	}
+	if m.FirstVerdict != 0 {
+		i = encodeVarintCommittee(dAtA, i, uint64(m.FirstVerdict))
+		i--
+		dAtA[i] = 0x48
+	}
+	if len(m.Disputer) > 0 {
+		i -= len(m.Disputer)
+		copy(dAtA[i:], m.Disputer)
+		i = encodeVarintCommittee(dAtA, i, uint64(len(m.Disputer)))
+		i--
+		dAtA[i] = 0x42
+	}
+	if len(m.Prior) > 0 {
+		for iNdEx := len(m.Prior) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Prior[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintCommittee(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x3a
+		}
+	}
+	if m.RevealHeight != 0 {
+		i = encodeVarintCommittee(dAtA, i, uint64(m.RevealHeight))
+		i--
+		dAtA[i] = 0x30
+	}
+	if m.Round != 0 {
+		i = encodeVarintCommittee(dAtA, i, uint64(m.Round))
+		i--
+		dAtA[i] = 0x28
+	}
+	if len(m.Seed) > 0 {
+		i -= len(m.Seed)
+		copy(dAtA[i:], m.Seed)
+		i = encodeVarintCommittee(dAtA, i, uint64(len(m.Seed)))
+		i--
+		dAtA[i] = 0x22
+	}
 	if m.DrawnHeight != 0 {
 		i = encodeVarintCommittee(dAtA, i, uint64(m.DrawnHeight))
 		i--
@@ -780,17 +1074,36 @@ func (m *Attestation) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.WrongDigests != 0 {
+		i = encodeVarintCommittee(dAtA, i, uint64(m.WrongDigests))
+		i--
+		dAtA[i] = 0x38
+	}
+	if len(m.Salt) > 0 {
+		i -= len(m.Salt)
+		copy(dAtA[i:], m.Salt)
+		i = encodeVarintCommittee(dAtA, i, uint64(len(m.Salt)))
+		i--
+		dAtA[i] = 0x32
+	}
+	if len(m.Digest) > 0 {
+		i -= len(m.Digest)
+		copy(dAtA[i:], m.Digest)
+		i = encodeVarintCommittee(dAtA, i, uint64(len(m.Digest)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.Commitment) > 0 {
+		i -= len(m.Commitment)
+		copy(dAtA[i:], m.Commitment)
+		i = encodeVarintCommittee(dAtA, i, uint64(len(m.Commitment)))
+		i--
+		dAtA[i] = 0x22
+	}
 	if m.Verdict != 0 {
 		i = encodeVarintCommittee(dAtA, i, uint64(m.Verdict))
 		i--
 		dAtA[i] = 0x18
-	}
-	if len(m.ResultSha256) > 0 {
-		i -= len(m.ResultSha256)
-		copy(dAtA[i:], m.ResultSha256)
-		i = encodeVarintCommittee(dAtA, i, uint64(len(m.ResultSha256)))
-		i--
-		dAtA[i] = 0x12
 	}
 	if m.TaskId != 0 {
 		i = encodeVarintCommittee(dAtA, i, uint64(m.TaskId))
@@ -857,6 +1170,30 @@ func (m *RecordedAttestation) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.WrongDigests != 0 {
+		i = encodeVarintCommittee(dAtA, i, uint64(m.WrongDigests))
+		i--
+		dAtA[i] = 0x40
+	}
+	if len(m.Digest) > 0 {
+		i -= len(m.Digest)
+		copy(dAtA[i:], m.Digest)
+		i = encodeVarintCommittee(dAtA, i, uint64(len(m.Digest)))
+		i--
+		dAtA[i] = 0x3a
+	}
+	if m.CommittedHeight != 0 {
+		i = encodeVarintCommittee(dAtA, i, uint64(m.CommittedHeight))
+		i--
+		dAtA[i] = 0x30
+	}
+	if len(m.Commitment) > 0 {
+		i -= len(m.Commitment)
+		copy(dAtA[i:], m.Commitment)
+		i = encodeVarintCommittee(dAtA, i, uint64(len(m.Commitment)))
+		i--
+		dAtA[i] = 0x2a
+	}
 	if m.Height != 0 {
 		i = encodeVarintCommittee(dAtA, i, uint64(m.Height))
 		i--
@@ -916,6 +1253,17 @@ func (m *Params) Size() (n int) {
 	if m.MaxMissed != 0 {
 		n += 1 + sovCommittee(uint64(m.MaxMissed))
 	}
+	l = m.VerifierSlashFraction.Size()
+	n += 1 + l + sovCommittee(uint64(l))
+	l = m.MinVerifierStake.Size()
+	n += 1 + l + sovCommittee(uint64(l))
+	l = m.MaxMemberFee.Size()
+	n += 1 + l + sovCommittee(uint64(l))
+	l = m.AuditProbability.Size()
+	n += 1 + l + sovCommittee(uint64(l))
+	if m.CommitBlocks != 0 {
+		n += 1 + sovCommittee(uint64(m.CommitBlocks))
+	}
 	return n
 }
 
@@ -954,6 +1302,13 @@ func (m *Member) Size() (n int) {
 	if m.Power != 0 {
 		n += 1 + sovCommittee(uint64(m.Power))
 	}
+	if m.Verdict != 0 {
+		n += 1 + sovCommittee(uint64(m.Verdict))
+	}
+	l = len(m.Digest)
+	if l > 0 {
+		n += 1 + l + sovCommittee(uint64(l))
+	}
 	return n
 }
 
@@ -975,6 +1330,33 @@ func (m *Committee) Size() (n int) {
 	if m.DrawnHeight != 0 {
 		n += 1 + sovCommittee(uint64(m.DrawnHeight))
 	}
+	l = len(m.Seed)
+	if l > 0 {
+		n += 1 + l + sovCommittee(uint64(l))
+	}
+	if m.Round != 0 {
+		n += 1 + sovCommittee(uint64(m.Round))
+	}
+	if m.RevealHeight != 0 {
+		n += 1 + sovCommittee(uint64(m.RevealHeight))
+	}
+	if len(m.Prior) > 0 {
+		for _, e := range m.Prior {
+			l = e.Size()
+			n += 1 + l + sovCommittee(uint64(l))
+		}
+	}
+	l = len(m.Disputer)
+	if l > 0 {
+		n += 1 + l + sovCommittee(uint64(l))
+	}
+	if m.FirstVerdict != 0 {
+		n += 1 + sovCommittee(uint64(m.FirstVerdict))
+	}
+	l = len(m.PriorSeed)
+	if l > 0 {
+		n += 1 + l + sovCommittee(uint64(l))
+	}
 	return n
 }
 
@@ -987,12 +1369,23 @@ func (m *Attestation) Size() (n int) {
 	if m.TaskId != 0 {
 		n += 1 + sovCommittee(uint64(m.TaskId))
 	}
-	l = len(m.ResultSha256)
+	if m.Verdict != 0 {
+		n += 1 + sovCommittee(uint64(m.Verdict))
+	}
+	l = len(m.Commitment)
 	if l > 0 {
 		n += 1 + l + sovCommittee(uint64(l))
 	}
-	if m.Verdict != 0 {
-		n += 1 + sovCommittee(uint64(m.Verdict))
+	l = len(m.Digest)
+	if l > 0 {
+		n += 1 + l + sovCommittee(uint64(l))
+	}
+	l = len(m.Salt)
+	if l > 0 {
+		n += 1 + l + sovCommittee(uint64(l))
+	}
+	if m.WrongDigests != 0 {
+		n += 1 + sovCommittee(uint64(m.WrongDigests))
 	}
 	return n
 }
@@ -1030,6 +1423,20 @@ func (m *RecordedAttestation) Size() (n int) {
 	}
 	if m.Height != 0 {
 		n += 1 + sovCommittee(uint64(m.Height))
+	}
+	l = len(m.Commitment)
+	if l > 0 {
+		n += 1 + l + sovCommittee(uint64(l))
+	}
+	if m.CommittedHeight != 0 {
+		n += 1 + sovCommittee(uint64(m.CommittedHeight))
+	}
+	l = len(m.Digest)
+	if l > 0 {
+		n += 1 + l + sovCommittee(uint64(l))
+	}
+	if m.WrongDigests != 0 {
+		n += 1 + sovCommittee(uint64(m.WrongDigests))
 	}
 	return n
 }
@@ -1194,6 +1601,161 @@ func (m *Params) Unmarshal(dAtA []byte) error {
 				b := dAtA[iNdEx]
 				iNdEx++
 				m.MaxMissed |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field VerifierSlashFraction", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.VerifierSlashFraction.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 8:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MinVerifierStake", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.MinVerifierStake.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 9:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxMemberFee", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.MaxMemberFee.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 10:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AuditProbability", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.AuditProbability.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 11:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CommitBlocks", wireType)
+			}
+			m.CommitBlocks = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.CommitBlocks |= uint64(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}
@@ -1438,6 +2000,59 @@ func (m *Member) Unmarshal(dAtA []byte) error {
 					break
 				}
 			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Verdict", wireType)
+			}
+			m.Verdict = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Verdict |= AttestedVerdict(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Digest", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Digest = append(m.Digest[:0], dAtA[iNdEx:postIndex]...)
+			if m.Digest == nil {
+				m.Digest = []byte{}
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipCommittee(dAtA[iNdEx:])
@@ -1560,6 +2175,197 @@ func (m *Committee) Unmarshal(dAtA []byte) error {
 					break
 				}
 			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Seed", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Seed = append(m.Seed[:0], dAtA[iNdEx:postIndex]...)
+			if m.Seed == nil {
+				m.Seed = []byte{}
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Round", wireType)
+			}
+			m.Round = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Round |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field RevealHeight", wireType)
+			}
+			m.RevealHeight = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.RevealHeight |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Prior", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Prior = append(m.Prior, Member{})
+			if err := m.Prior[len(m.Prior)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 8:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Disputer", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Disputer = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 9:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FirstVerdict", wireType)
+			}
+			m.FirstVerdict = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FirstVerdict |= AttestedVerdict(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 10:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PriorSeed", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.PriorSeed = append(m.PriorSeed[:0], dAtA[iNdEx:postIndex]...)
+			if m.PriorSeed == nil {
+				m.PriorSeed = []byte{}
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipCommittee(dAtA[iNdEx:])
@@ -1629,9 +2435,28 @@ func (m *Attestation) Unmarshal(dAtA []byte) error {
 					break
 				}
 			}
-		case 2:
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Verdict", wireType)
+			}
+			m.Verdict = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Verdict |= AttestedVerdict(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
 			if wireType != 2 {
-				return fmt.Errorf("proto: wrong wireType = %d for field ResultSha256", wireType)
+				return fmt.Errorf("proto: wrong wireType = %d for field Commitment", wireType)
 			}
 			var byteLen int
 			for shift := uint(0); ; shift += 7 {
@@ -1658,16 +2483,16 @@ func (m *Attestation) Unmarshal(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.ResultSha256 = append(m.ResultSha256[:0], dAtA[iNdEx:postIndex]...)
-			if m.ResultSha256 == nil {
-				m.ResultSha256 = []byte{}
+			m.Commitment = append(m.Commitment[:0], dAtA[iNdEx:postIndex]...)
+			if m.Commitment == nil {
+				m.Commitment = []byte{}
 			}
 			iNdEx = postIndex
-		case 3:
-			if wireType != 0 {
-				return fmt.Errorf("proto: wrong wireType = %d for field Verdict", wireType)
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Digest", wireType)
 			}
-			m.Verdict = 0
+			var byteLen int
 			for shift := uint(0); ; shift += 7 {
 				if shift >= 64 {
 					return ErrIntOverflowCommittee
@@ -1677,7 +2502,75 @@ func (m *Attestation) Unmarshal(dAtA []byte) error {
 				}
 				b := dAtA[iNdEx]
 				iNdEx++
-				m.Verdict |= AttestedVerdict(b&0x7F) << shift
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Digest = append(m.Digest[:0], dAtA[iNdEx:postIndex]...)
+			if m.Digest == nil {
+				m.Digest = []byte{}
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Salt", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Salt = append(m.Salt[:0], dAtA[iNdEx:postIndex]...)
+			if m.Salt == nil {
+				m.Salt = []byte{}
+			}
+			iNdEx = postIndex
+		case 7:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field WrongDigests", wireType)
+			}
+			m.WrongDigests = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.WrongDigests |= uint64(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}
@@ -1901,6 +2794,112 @@ func (m *RecordedAttestation) Unmarshal(dAtA []byte) error {
 				b := dAtA[iNdEx]
 				iNdEx++
 				m.Height |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commitment", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Commitment = append(m.Commitment[:0], dAtA[iNdEx:postIndex]...)
+			if m.Commitment == nil {
+				m.Commitment = []byte{}
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CommittedHeight", wireType)
+			}
+			m.CommittedHeight = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.CommittedHeight |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Digest", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthCommittee
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Digest = append(m.Digest[:0], dAtA[iNdEx:postIndex]...)
+			if m.Digest == nil {
+				m.Digest = []byte{}
+			}
+			iNdEx = postIndex
+		case 8:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field WrongDigests", wireType)
+			}
+			m.WrongDigests = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowCommittee
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.WrongDigests |= uint64(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}

@@ -15,10 +15,13 @@ type StakingKeeper interface {
 	GetValidator(ctx context.Context, addr sdk.ValAddress) (stakingtypes.Validator, error)
 	GetValidatorByConsAddr(ctx context.Context, consAddr sdk.ConsAddress) (stakingtypes.Validator, error)
 	PowerReduction(ctx context.Context) math.Int
+	Slash(ctx context.Context, consAddr sdk.ConsAddress, infractionHeight, power int64, slashFactor math.LegacyDec) (math.Int, error)
 }
 
 // ComputeKeeper is the market the committee hands its verdicts to.
 type ComputeKeeper interface {
 	GetTask(ctx context.Context, id uint64) (computetypes.Task, error)
-	ApplyVerdict(ctx context.Context, id uint64, verdict computetypes.Verdict, attesters []computetypes.Attester) error
+	ApplyVerdict(ctx context.Context, id uint64, s computetypes.Settlement) error
+	// StartEscalation holds a task for the escalation committee drawn in the next block.
+	StartEscalation(ctx context.Context, id uint64) error
 }

@@ -28,7 +28,7 @@ func (gs GenesisState) Validate() error {
 		if !tasks[a.TaskId] {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "attestations[%d]: task %d has no committee", i, a.TaskId)
 		}
-		if !a.Verdict.Valid() {
+		if a.Height != 0 && !a.Verdict.Valid() {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "attestations[%d]: verdict %s", i, a.Verdict)
 		}
 	}

@@ -21,8 +21,25 @@ func DefaultParams() Params {
 		MaxVoteExtensionBytes:  16 * 1024,
 		BenchBlocks:            1_000,
 		MaxMissed:              5,
+		VerifierSlashFraction:  math.LegacyNewDecWithPrec(5, 2),
+		MinVerifierStake:       math.NewIntWithDecimal(10_000, 18),
+		MaxMemberFee:           math.NewIntWithDecimal(10, 18),
+		AuditProbability:       math.LegacyNewDecWithPrec(5, 2),
+		CommitBlocks:           5,
 	}
 }
+
+// LazinessMargin is how many times the expected loss of a lazy VALID must exceed the most a
+// member can earn from one task (docs/verification.md).
+var LazinessMargin = math.LegacyNewDec(2)
+
+// Quorum is how many of n members (one member, one vote) a verdict needs: ⌈quorum · n⌉.
+func (p Params) QuorumOf(n int) int {
+	return int(p.Quorum.MulInt64(int64(n)).Ceil().TruncateInt64())
+}
+
+// EscalationSize is the size of an audit or dispute committee: twice the first, plus one.
+func (p Params) EscalationSize() int { return 2*int(p.CommitteeSize) + 1 }
 
 // Validate checks every parameter against its allowed range.
 func (p Params) Validate() error {
@@ -43,6 +60,28 @@ func (p Params) Validate() error {
 	}
 	if p.MaxMissed < 1 {
 		return errorsmod.Wrap(ErrInvalidParams, "max_missed 0: must be at least 1")
+	}
+	if p.VerifierSlashFraction.IsNil() || !p.VerifierSlashFraction.IsPositive() || p.VerifierSlashFraction.GT(math.LegacyOneDec()) {
+		return errorsmod.Wrapf(ErrInvalidParams, "verifier_slash_fraction %v: must be in (0, 1]", p.VerifierSlashFraction)
+	}
+	if p.AuditProbability.IsNil() || !p.AuditProbability.IsPositive() || p.AuditProbability.GT(math.LegacyOneDec()) {
+		return errorsmod.Wrapf(ErrInvalidParams, "audit_probability %v: must be in (0, 1]", p.AuditProbability)
+	}
+	if p.MinVerifierStake.IsNil() || !p.MinVerifierStake.IsPositive() {
+		return errorsmod.Wrapf(ErrInvalidParams, "min_verifier_stake %v: must be positive", p.MinVerifierStake)
+	}
+	if p.MaxMemberFee.IsNil() || p.MaxMemberFee.IsNegative() {
+		return errorsmod.Wrapf(ErrInvalidParams, "max_member_fee %v: must not be negative", p.MaxMemberFee)
+	}
+	if p.CommitBlocks < 1 || p.CommitBlocks > 10_000 {
+		return errorsmod.Wrapf(ErrInvalidParams, "commit_blocks %d: must be in [1, 10000]", p.CommitBlocks)
+	}
+	// a lazy VALID must lose more in expectation than the most it can earn: p · s > margin · f
+	risk := p.AuditProbability.Mul(p.VerifierSlashFraction).MulInt(p.MinVerifierStake)
+	if need := LazinessMargin.MulInt(p.MaxMemberFee); !risk.GT(need) {
+		return errorsmod.Wrapf(ErrInvalidParams,
+			"audit_probability × verifier_slash_fraction × min_verifier_stake = %s: must exceed %s × max_member_fee = %s, or lazy attestation pays",
+			risk.TruncateInt(), LazinessMargin, need.TruncateInt())
 	}
 	return nil
 }

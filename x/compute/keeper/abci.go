@@ -6,6 +6,7 @@ import (
 
 	"cosmossdk.io/collections"
 	"cosmossdk.io/math"
+	"github.com/cosmos/gogoproto/proto"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/x/compute/types"
@@ -47,15 +48,62 @@ func (k Keeper) onTimer(ctx context.Context, id uint64) error {
 	case types.TASK_STATE_ASSIGNED:
 		return k.timeout(ctx, task)
 	case types.TASK_STATE_SUBMITTED:
+		if len(task.Committee) == 0 {
+			return k.drawCommittee(ctx, task)
+		}
+		if task.Disputed || task.Audited {
+			return k.committee.ResolveUndecided(ctx, task.Id)
+		}
 		return k.expire(ctx, task, "no verdict within verify_window")
+	case types.TASK_STATE_VERIFIED:
+		return k.complete(ctx, task)
 	default:
 		return fmt.Errorf("task %d is %s and has a timer", id, task.State)
 	}
 }
 
+// drawCommittee draws the committee of a SUBMITTED task from this block's randomness, never a
+// validator of the task's creator or provider, and starts the verify window. With nobody
+// eligible a first round expires (the client is refunded, nobody is slashed) and an escalation
+// leaves the first verdict standing.
+func (k Keeper) drawCommittee(ctx context.Context, task types.Task) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	creator, err := k.addressCodec.StringToBytes(task.Creator)
+	if err != nil {
+		return err
+	}
+	provider, err := k.addressCodec.StringToBytes(task.Provider)
+	if err != nil {
+		return err
+	}
+	members, err := k.committee.DrawCommittee(ctx, task.Id, []sdk.AccAddress{creator, provider})
+	if err != nil {
+		return err
+	}
+	if len(members) == 0 {
+		if task.Disputed || task.Audited {
+			return k.committee.ResolveUndecided(ctx, task.Id)
+		}
+		return k.expire(ctx, task, "no verifier eligible for the committee")
+	}
+	task.Committee = members
+	return k.saveTask(ctx, task, sdk.UnwrapSDKContext(ctx).BlockHeight()+int64(params.VerifyWindow))
+}
+
 // timeout slashes an assignee that missed its deadline and hands the task to the next-best bid
 // when at least min_execution_blocks remain before the task's deadline; otherwise it expires.
 func (k Keeper) timeout(ctx context.Context, task types.Task) error {
+	return k.dropAssignee(ctx, task, fmt.Sprintf("missed the deadline of task %d", task.Id), false)
+}
+
+// dropAssignee slashes the assignee timeout_slash_fraction (a miss, not fraud: no jail), bars
+// it from the task and hands the task to the next-best bid when at least min_execution_blocks
+// remain before the deadline; otherwise the task expires. unavailable: its result could not be
+// fetched by the committee.
+func (k Keeper) dropAssignee(ctx context.Context, task types.Task, reason string, unavailable bool) error {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
@@ -66,16 +114,21 @@ func (k Keeper) timeout(ctx context.Context, task types.Task) error {
 	}
 	slashed := math.ZeroInt()
 	if params.TimeoutSlashFraction.IsPositive() { // governance may turn the timeout slash off
-		if slashed, err = k.providers.Slash(ctx, provider, params.TimeoutSlashFraction, fmt.Sprintf("missed the deadline of task %d", task.Id)); err != nil {
+		if slashed, err = k.providers.Slash(ctx, provider, params.TimeoutSlashFraction, reason); err != nil {
 			return err
 		}
 	}
 	if err := k.providers.RecordFailure(ctx, provider); err != nil {
 		return err
 	}
-	if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskTimedOut{
-		TaskId: task.Id, Provider: task.Provider, Slashed: slashed,
-	}); err != nil {
+	var event proto.Message = &types.EventTaskTimedOut{TaskId: task.Id, Provider: task.Provider, Slashed: slashed}
+	if unavailable {
+		event = &types.EventResultUnavailable{TaskId: task.Id, Provider: task.Provider, Slashed: slashed}
+		if err := k.committee.TaskClosed(ctx, task.Id); err != nil {
+			return err
+		}
+	}
+	if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(event); err != nil {
 		return err
 	}
 	if err := k.releaseAssignment(ctx, task); err != nil {
@@ -86,6 +139,7 @@ func (k Keeper) timeout(ctx context.Context, task types.Task) error {
 	}
 	task.FailedProviders = append(task.FailedProviders, task.Provider)
 	task.Provider, task.Price, task.AssignedHeight, task.AssignmentDeadline, task.Committee = "", math.ZeroInt(), 0, 0, nil
+	task.Result, task.SubmittedHeight, task.DrawHeight = types.Blob{}, 0, 0
 	task.State = types.TASK_STATE_OPEN // between assignments; match sets ASSIGNED or expires it
 	if remaining := task.DeadlineHeight - sdk.UnwrapSDKContext(ctx).BlockHeight(); remaining < int64(params.MinExecutionBlocks) {
 		return k.expire(ctx, task, fmt.Sprintf("assignee timed out with %d blocks left, fewer than min_execution_blocks", remaining))

@@ -194,19 +194,8 @@ func (k Keeper) assign(ctx context.Context, task types.Task, c Candidate, reassi
 	if task.ExecutionBlocks > 0 {
 		task.AssignmentDeadline = min(task.DeadlineHeight, h+int64(task.ExecutionBlocks))
 	}
+	// the committee is drawn only after the result is submitted (draw.go)
 	task.Committee = nil
-	if k.committee.CommitteeKeeper != nil {
-		committee, err := k.committee.DrawCommittee(ctx, task.Id, c.Provider)
-		if err != nil {
-			return errorsmod.Wrapf(err, "draw the committee of task %d", task.Id)
-		}
-		if len(committee) == 0 {
-			// nobody could verify the result: the client gets everything back now
-			task.Provider, task.Price, task.AssignedHeight, task.AssignmentDeadline = "", math.ZeroInt(), 0, 0
-			return k.expire(ctx, task, "no verifier eligible for the committee")
-		}
-		task.Committee = committee
-	}
 	if err := k.ActiveByProvider.Set(ctx, collections.Join(c.Provider, task.Id)); err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func (k Keeper) EscrowInvariant(ctx context.Context) error {
 		return err
 	}
 	sum := math.ZeroInt()
-	for _, state := range []types.TaskState{types.TASK_STATE_OPEN, types.TASK_STATE_ASSIGNED, types.TASK_STATE_SUBMITTED} {
+	for _, state := range []types.TaskState{types.TASK_STATE_OPEN, types.TASK_STATE_ASSIGNED, types.TASK_STATE_SUBMITTED, types.TASK_STATE_VERIFIED} {
 		it, err := k.Tasks.Indexes.ByState.MatchExact(ctx, int32(state))
 		if err != nil {
 			return err

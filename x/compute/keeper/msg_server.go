@@ -82,6 +82,22 @@ func (s msgServer) ReportInputUnavailable(ctx context.Context, msg *types.MsgRep
 	return &types.MsgReportInputUnavailableResponse{}, s.Keeper.ReportInputUnavailable(ctx, provider, msg.TaskId)
 }
 
+func (s msgServer) AcceptResult(ctx context.Context, msg *types.MsgAcceptResult) (*types.MsgAcceptResultResponse, error) {
+	creator, err := s.signer(msg, msg.Creator)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgAcceptResultResponse{}, s.Keeper.AcceptResult(ctx, creator, msg.TaskId)
+}
+
+func (s msgServer) DisputeResult(ctx context.Context, msg *types.MsgDisputeResult) (*types.MsgDisputeResultResponse, error) {
+	creator, err := s.signer(msg, msg.Creator)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgDisputeResultResponse{}, s.Keeper.DisputeResult(ctx, creator, msg.TaskId)
+}
+
 func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
 	if msg.Authority != s.authority {
 		return nil, errorsmod.Wrapf(types.ErrInvalidAuthority, "authority %s: only the governance account %s may update the params", msg.Authority, s.authority)

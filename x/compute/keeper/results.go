@@ -43,25 +43,29 @@ func (k Keeper) SubmitResult(ctx context.Context, provider sdk.AccAddress, id ui
 	if want := p.ResultSize(); result.Size_ != want {
 		return errorsmod.Wrapf(types.ErrInvalidResult, "size %d: a %s result of this task is exactly %d bytes", result.Size_, task.Workload.Name, want)
 	}
-	params, err := k.Params.Get(ctx)
-	if err != nil {
-		return err
-	}
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	task.State = types.TASK_STATE_SUBMITTED
 	task.Result = result
 	task.SubmittedHeight = h
-	verifyDeadline := h + int64(params.VerifyWindow)
-	if err := k.saveTask(ctx, task, verifyDeadline); err != nil {
+	if err := k.awaitDraw(ctx, &task); err != nil {
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventResultSubmitted{
-		TaskId: id, Provider: task.Provider, Result: result, VerifyDeadline: verifyDeadline,
+		TaskId: id, Provider: task.Provider, Result: result, DrawHeight: task.DrawHeight,
 	})
 }
 
-// ReportInputUnavailable is the assignee's claim that the task's inputs cannot be fetched; the
-// committee checks it within the verify window.
+// awaitDraw saves a SUBMITTED task whose committee is drawn from the randomness of the next
+// block: what is submitted in this one can no longer be withdrawn, cancelled or re-bid.
+func (k Keeper) awaitDraw(ctx context.Context, task *types.Task) error {
+	task.Committee = nil
+	task.DrawHeight = sdk.UnwrapSDKContext(ctx).BlockHeight() + 1
+	return k.saveTask(ctx, *task, task.DrawHeight)
+}
+
+// ReportInputUnavailable is the assignee's claim that the task's inputs cannot be fetched; a
+// committee checks it at once. Only an ASSIGNED task can be reported: once a result is
+// submitted its provider has the inputs (content-addressed) and serves them to the committee.
 func (k Keeper) ReportInputUnavailable(ctx context.Context, provider sdk.AccAddress, id uint64) error {
 	task, err := k.assignedTo(ctx, provider, id)
 	if err != nil {
@@ -70,19 +74,14 @@ func (k Keeper) ReportInputUnavailable(ctx context.Context, provider sdk.AccAddr
 	if len(task.Inputs) == 0 {
 		return errorsmod.Wrapf(types.ErrInvalidInput, "task %d has no inputs to be unavailable: its data comes from seeds", id)
 	}
-	params, err := k.Params.Get(ctx)
-	if err != nil {
-		return err
-	}
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	task.State = types.TASK_STATE_SUBMITTED
 	task.InputUnavailable = true
 	task.SubmittedHeight = h
-	verifyDeadline := h + int64(params.VerifyWindow)
-	if err := k.saveTask(ctx, task, verifyDeadline); err != nil {
+	if err := k.awaitDraw(ctx, &task); err != nil {
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventInputUnavailableReported{
-		TaskId: id, Provider: task.Provider, VerifyDeadline: verifyDeadline,
+		TaskId: id, Provider: task.Provider, DrawHeight: task.DrawHeight,
 	})
 }

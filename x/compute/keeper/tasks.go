@@ -69,6 +69,8 @@ func (k Keeper) CreateTask(ctx context.Context, creator sdk.AccAddress, msg *typ
 		Paid:            math.ZeroInt(),
 		Refunded:        math.ZeroInt(),
 		ExecutionBlocks: msg.ExecutionBlocks,
+		DisputeBond:     math.ZeroInt(),
+		CommitteePaid:   math.ZeroInt(),
 	}
 	if err := k.saveTask(ctx, task, task.BidWindowEnd); err != nil {
 		return 0, err

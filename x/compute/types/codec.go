@@ -15,6 +15,8 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	cdc.RegisterConcrete(&MsgWithdrawBid{}, "ogpu/compute/MsgWithdrawBid", nil)
 	cdc.RegisterConcrete(&MsgSubmitResult{}, "ogpu/compute/MsgSubmitResult", nil)
 	cdc.RegisterConcrete(&MsgReportInputUnavailable{}, "ogpu/compute/MsgReportInputUnavailable", nil)
+	cdc.RegisterConcrete(&MsgAcceptResult{}, "ogpu/compute/MsgAcceptResult", nil)
+	cdc.RegisterConcrete(&MsgDisputeResult{}, "ogpu/compute/MsgDisputeResult", nil)
 	cdc.RegisterConcrete(&MsgUpdateParams{}, "ogpu/compute/MsgUpdateParams", nil)
 	cdc.RegisterConcrete(&GemmInt8Params{}, "ogpu/compute/GemmInt8Params", nil)
 }
@@ -23,7 +25,7 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
 		&MsgCreateTask{}, &MsgCancelTask{}, &MsgBid{}, &MsgWithdrawBid{}, &MsgSubmitResult{},
-		&MsgReportInputUnavailable{}, &MsgUpdateParams{},
+		&MsgReportInputUnavailable{}, &MsgAcceptResult{}, &MsgDisputeResult{}, &MsgUpdateParams{},
 	)
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
 }

@@ -27,4 +27,6 @@ var (
 	ErrInvalidVerdict     = errorsmod.Register(ModuleName, 22, "invalid verdict")
 	ErrInvalidRequirement = errorsmod.Register(ModuleName, 24, "invalid requirements")
 	ErrInvalidGenesis     = errorsmod.Register(ModuleName, 25, "invalid genesis")
+	ErrDisputeClosed      = errorsmod.Register(ModuleName, 26, "dispute window closed")
+	ErrNoEscalation       = errorsmod.Register(ModuleName, 27, "no escalation committee can be drawn")
 )

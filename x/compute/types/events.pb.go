@@ -332,10 +332,11 @@ func (m *EventTaskAssigned) GetReassigned() bool {
 }
 
 type EventResultSubmitted struct {
-	TaskId         uint64 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	Provider       string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
-	Result         Blob   `protobuf:"bytes,3,opt,name=result,proto3" json:"result"`
-	VerifyDeadline int64  `protobuf:"varint,4,opt,name=verify_deadline,json=verifyDeadline,proto3" json:"verify_deadline,omitempty"`
+	TaskId   uint64 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	Result   Blob   `protobuf:"bytes,3,opt,name=result,proto3" json:"result"`
+	// draw_height is the block whose randomness draws the committee.
+	DrawHeight int64 `protobuf:"varint,4,opt,name=draw_height,json=drawHeight,proto3" json:"draw_height,omitempty"`
 }
 
 func (m *EventResultSubmitted) Reset()         { *m = EventResultSubmitted{} }
@@ -392,17 +393,17 @@ func (m *EventResultSubmitted) GetResult() Blob {
 	return Blob{}
 }
 
-func (m *EventResultSubmitted) GetVerifyDeadline() int64 {
+func (m *EventResultSubmitted) GetDrawHeight() int64 {
 	if m != nil {
-		return m.VerifyDeadline
+		return m.DrawHeight
 	}
 	return 0
 }
 
 type EventInputUnavailableReported struct {
-	TaskId         uint64 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	Provider       string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
-	VerifyDeadline int64  `protobuf:"varint,3,opt,name=verify_deadline,json=verifyDeadline,proto3" json:"verify_deadline,omitempty"`
+	TaskId     uint64 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Provider   string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	DrawHeight int64  `protobuf:"varint,3,opt,name=draw_height,json=drawHeight,proto3" json:"draw_height,omitempty"`
 }
 
 func (m *EventInputUnavailableReported) Reset()         { *m = EventInputUnavailableReported{} }
@@ -452,9 +453,9 @@ func (m *EventInputUnavailableReported) GetProvider() string {
 	return ""
 }
 
-func (m *EventInputUnavailableReported) GetVerifyDeadline() int64 {
+func (m *EventInputUnavailableReported) GetDrawHeight() int64 {
 	if m != nil {
-		return m.VerifyDeadline
+		return m.DrawHeight
 	}
 	return 0
 }
@@ -528,6 +529,8 @@ type EventTaskFailed struct {
 	Slashed  cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=slashed,proto3,customtype=cosmossdk.io/math.Int" json:"slashed"`
 	Refunded cosmossdk_io_math.Int `protobuf:"bytes,4,opt,name=refunded,proto3,customtype=cosmossdk.io/math.Int" json:"refunded"`
 	Reason   string                `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// committee_fee is what the committee was paid out of the provider's slash.
+	CommitteeFee cosmossdk_io_math.Int `protobuf:"bytes,6,opt,name=committee_fee,json=committeeFee,proto3,customtype=cosmossdk.io/math.Int" json:"committee_fee"`
 }
 
 func (m *EventTaskFailed) Reset()         { *m = EventTaskFailed{} }
@@ -746,6 +749,231 @@ func (m *EventInputUnavailableConfirmed) GetProvider() string {
 	return ""
 }
 
+// EventResultVerified: the committee found the result valid; payment waits for acceptance or
+// the end of the dispute window.
+type EventResultVerified struct {
+	TaskId     uint64 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Provider   string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	DisputeEnd int64  `protobuf:"varint,3,opt,name=dispute_end,json=disputeEnd,proto3" json:"dispute_end,omitempty"`
+}
+
+func (m *EventResultVerified) Reset()         { *m = EventResultVerified{} }
+func (m *EventResultVerified) String() string { return proto.CompactTextString(m) }
+func (*EventResultVerified) ProtoMessage()    {}
+func (*EventResultVerified) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{12}
+}
+func (m *EventResultVerified) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventResultVerified) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventResultVerified.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventResultVerified) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventResultVerified.Merge(m, src)
+}
+func (m *EventResultVerified) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventResultVerified) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventResultVerified.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventResultVerified proto.InternalMessageInfo
+
+func (m *EventResultVerified) GetTaskId() uint64 {
+	if m != nil {
+		return m.TaskId
+	}
+	return 0
+}
+
+func (m *EventResultVerified) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *EventResultVerified) GetDisputeEnd() int64 {
+	if m != nil {
+		return m.DisputeEnd
+	}
+	return 0
+}
+
+// EventResultUnavailable: the committee could not fetch the result; the provider is slashed as
+// for a missed deadline and the task goes to the next bid when time remains.
+type EventResultUnavailable struct {
+	TaskId   uint64                `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Provider string                `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	Slashed  cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=slashed,proto3,customtype=cosmossdk.io/math.Int" json:"slashed"`
+}
+
+func (m *EventResultUnavailable) Reset()         { *m = EventResultUnavailable{} }
+func (m *EventResultUnavailable) String() string { return proto.CompactTextString(m) }
+func (*EventResultUnavailable) ProtoMessage()    {}
+func (*EventResultUnavailable) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{13}
+}
+func (m *EventResultUnavailable) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventResultUnavailable) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventResultUnavailable.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventResultUnavailable) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventResultUnavailable.Merge(m, src)
+}
+func (m *EventResultUnavailable) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventResultUnavailable) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventResultUnavailable.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventResultUnavailable proto.InternalMessageInfo
+
+func (m *EventResultUnavailable) GetTaskId() uint64 {
+	if m != nil {
+		return m.TaskId
+	}
+	return 0
+}
+
+func (m *EventResultUnavailable) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+// EventInputReportRejected: the committee fetched the inputs a provider said were unavailable;
+// the task goes on with the same provider and nobody is slashed.
+type EventInputReportRejected struct {
+	TaskId   uint64 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+}
+
+func (m *EventInputReportRejected) Reset()         { *m = EventInputReportRejected{} }
+func (m *EventInputReportRejected) String() string { return proto.CompactTextString(m) }
+func (*EventInputReportRejected) ProtoMessage()    {}
+func (*EventInputReportRejected) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{14}
+}
+func (m *EventInputReportRejected) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventInputReportRejected) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventInputReportRejected.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventInputReportRejected) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventInputReportRejected.Merge(m, src)
+}
+func (m *EventInputReportRejected) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventInputReportRejected) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventInputReportRejected.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventInputReportRejected proto.InternalMessageInfo
+
+func (m *EventInputReportRejected) GetTaskId() uint64 {
+	if m != nil {
+		return m.TaskId
+	}
+	return 0
+}
+
+func (m *EventInputReportRejected) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+// EventResultDisputed: the creator disputed a verified result and locked a bond.
+type EventResultDisputed struct {
+	TaskId  uint64                `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Creator string                `protobuf:"bytes,2,opt,name=creator,proto3" json:"creator,omitempty"`
+	Bond    cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=bond,proto3,customtype=cosmossdk.io/math.Int" json:"bond"`
+}
+
+func (m *EventResultDisputed) Reset()         { *m = EventResultDisputed{} }
+func (m *EventResultDisputed) String() string { return proto.CompactTextString(m) }
+func (*EventResultDisputed) ProtoMessage()    {}
+func (*EventResultDisputed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{15}
+}
+func (m *EventResultDisputed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventResultDisputed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventResultDisputed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventResultDisputed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventResultDisputed.Merge(m, src)
+}
+func (m *EventResultDisputed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventResultDisputed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventResultDisputed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventResultDisputed proto.InternalMessageInfo
+
+func (m *EventResultDisputed) GetTaskId() uint64 {
+	if m != nil {
+		return m.TaskId
+	}
+	return 0
+}
+
+func (m *EventResultDisputed) GetCreator() string {
+	if m != nil {
+		return m.Creator
+	}
+	return ""
+}
+
 func init() {
 	proto.RegisterType((*EventTaskCreated)(nil), "ogpu.compute.v1.EventTaskCreated")
 	proto.RegisterType((*EventBidPlaced)(nil), "ogpu.compute.v1.EventBidPlaced")
@@ -759,61 +987,70 @@ func init() {
 	proto.RegisterType((*EventTaskTimedOut)(nil), "ogpu.compute.v1.EventTaskTimedOut")
 	proto.RegisterType((*EventTaskExpired)(nil), "ogpu.compute.v1.EventTaskExpired")
 	proto.RegisterType((*EventInputUnavailableConfirmed)(nil), "ogpu.compute.v1.EventInputUnavailableConfirmed")
+	proto.RegisterType((*EventResultVerified)(nil), "ogpu.compute.v1.EventResultVerified")
+	proto.RegisterType((*EventResultUnavailable)(nil), "ogpu.compute.v1.EventResultUnavailable")
+	proto.RegisterType((*EventInputReportRejected)(nil), "ogpu.compute.v1.EventInputReportRejected")
+	proto.RegisterType((*EventResultDisputed)(nil), "ogpu.compute.v1.EventResultDisputed")
 }
 
 func init() { proto.RegisterFile("ogpu/compute/v1/events.proto", fileDescriptor_037852e5a39d73c6) }
 
 var fileDescriptor_037852e5a39d73c6 = []byte{
-	// 772 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xc4, 0x56, 0xcf, 0x4f, 0xdb, 0x48,
-	0x14, 0x8e, 0xc9, 0xef, 0x59, 0x7e, 0xec, 0x5a, 0xb0, 0xeb, 0x8d, 0xc0, 0x44, 0xde, 0x95, 0x88,
-	0xb4, 0xda, 0x44, 0x80, 0x76, 0xaf, 0x2b, 0xc2, 0x86, 0x92, 0x53, 0x91, 0xa1, 0x42, 0xea, 0xc5,
-	0x9a, 0x78, 0x26, 0xc9, 0x28, 0xf6, 0x8c, 0xe5, 0x19, 0x27, 0xe1, 0xd0, 0x7b, 0x0f, 0x95, 0xda,
-	0x7f, 0xa3, 0xf7, 0xde, 0x7b, 0x45, 0x3d, 0xa1, 0x9e, 0xaa, 0x1e, 0x50, 0x05, 0xea, 0xb5, 0x87,
-	0xfe, 0x05, 0x95, 0xc7, 0x76, 0x08, 0x28, 0x42, 0xc2, 0x54, 0xe5, 0xe6, 0xf7, 0xbd, 0x79, 0xef,
-	0xcd, 0xf7, 0xcd, 0x9b, 0xe7, 0x01, 0xab, 0xac, 0xe7, 0x05, 0x0d, 0x9b, 0xb9, 0x5e, 0x20, 0x70,
-	0x63, 0xb8, 0xd9, 0xc0, 0x43, 0x4c, 0x05, 0xaf, 0x7b, 0x3e, 0x13, 0x4c, 0x5d, 0x0a, 0xbd, 0xf5,
-	0xd8, 0x5b, 0x1f, 0x6e, 0x56, 0x7e, 0xb7, 0x19, 0x77, 0x19, 0xb7, 0xa4, 0xbb, 0x11, 0x19, 0xd1,
-	0xda, 0xca, 0x72, 0x8f, 0xf5, 0x58, 0x84, 0x87, 0x5f, 0x31, 0xba, 0x76, 0x33, 0x7f, 0x92, 0x4c,
-	0xba, 0x8d, 0xb7, 0x73, 0xe0, 0xe7, 0x56, 0x58, 0xf1, 0x08, 0xf2, 0xc1, 0xae, 0x8f, 0xa1, 0xc0,
-	0x48, 0xfd, 0x0d, 0x14, 0x05, 0xe4, 0x03, 0x8b, 0x20, 0x4d, 0xa9, 0x2a, 0xb5, 0x9c, 0x59, 0x08,
-	0xcd, 0x36, 0x52, 0x35, 0x50, 0xb4, 0xc3, 0x35, 0xcc, 0xd7, 0xe6, 0xaa, 0x4a, 0xad, 0x6c, 0x26,
-	0xa6, 0x5a, 0x01, 0xa5, 0x11, 0xf3, 0x07, 0x0e, 0x83, 0x48, 0xcb, 0x4a, 0xd7, 0xc4, 0x56, 0xf7,
-	0x41, 0xd9, 0x85, 0x63, 0xcb, 0xf3, 0x89, 0x8d, 0xb5, 0x5c, 0xe8, 0x6c, 0xfe, 0x75, 0x7a, 0xbe,
-	0x9e, 0xf9, 0x78, 0xbe, 0xbe, 0x12, 0x31, 0xe0, 0x68, 0x50, 0x27, 0xac, 0xe1, 0x42, 0xd1, 0xaf,
-	0xb7, 0xa9, 0x78, 0xff, 0xe6, 0x6f, 0x10, 0x53, 0x6b, 0x53, 0x61, 0x96, 0x5c, 0x38, 0x3e, 0x08,
-	0x83, 0xd5, 0x5d, 0x50, 0xc0, 0xdc, 0xf6, 0xd9, 0x48, 0xcb, 0xdf, 0x3d, 0x4d, 0x1c, 0xaa, 0xfe,
-	0x09, 0x16, 0x3b, 0x04, 0x59, 0x23, 0x42, 0x11, 0x1b, 0x59, 0x98, 0x22, 0xad, 0x50, 0x55, 0x6a,
-	0x59, 0x73, 0xbe, 0x43, 0xd0, 0xb1, 0x04, 0x5b, 0x14, 0xa9, 0x1b, 0x60, 0x09, 0x61, 0x88, 0x1c,
-	0x42, 0xb1, 0xd5, 0xc7, 0xa4, 0xd7, 0x17, 0x5a, 0x51, 0x2e, 0x5b, 0x4c, 0xe0, 0x7d, 0x89, 0x1a,
-	0xcf, 0x15, 0xb0, 0x28, 0x15, 0x6c, 0x12, 0x74, 0xe0, 0x40, 0xfb, 0x36, 0xfd, 0x2a, 0xa0, 0xe4,
-	0xf9, 0x6c, 0x48, 0x10, 0x4e, 0x04, 0x9c, 0xd8, 0xea, 0x0e, 0xc8, 0x47, 0x0a, 0x65, 0xef, 0x4e,
-	0x2d, 0x8a, 0x34, 0xf6, 0xc1, 0x2f, 0xc9, 0x4e, 0x8e, 0x89, 0xe8, 0x23, 0x1f, 0x8e, 0x68, 0xaa,
-	0xcd, 0x18, 0x43, 0xa0, 0x5e, 0x75, 0x05, 0xa4, 0x36, 0x76, 0x9c, 0xdb, 0x78, 0x3d, 0x02, 0x25,
-	0x1f, 0x77, 0x03, 0x8a, 0x30, 0x8a, 0x52, 0xdd, 0xf1, 0x80, 0x93, 0x60, 0xe3, 0xab, 0x12, 0x53,
-	0x08, 0x0b, 0xef, 0x70, 0x4e, 0x7a, 0xf4, 0xe1, 0xf4, 0x9c, 0xd5, 0x03, 0xb9, 0x59, 0x3d, 0xa0,
-	0xae, 0x82, 0xb2, 0xcd, 0x5c, 0x97, 0x08, 0x81, 0xb1, 0x96, 0xaf, 0x66, 0x6b, 0x65, 0xf3, 0x0a,
-	0x50, 0x75, 0x00, 0x7c, 0x0c, 0x63, 0x32, 0xb2, 0xd9, 0x4a, 0xe6, 0x14, 0x62, 0xbc, 0x56, 0xc0,
-	0xb2, 0x24, 0x6d, 0x62, 0x1e, 0x38, 0xe2, 0x30, 0xe8, 0xc8, 0xc0, 0x94, 0xbc, 0xb7, 0x41, 0xc1,
-	0x97, 0x79, 0x24, 0xf1, 0x9f, 0xb6, 0x56, 0xea, 0x37, 0x66, 0x48, 0xbd, 0xe9, 0xb0, 0x4e, 0x33,
-	0x17, 0xea, 0x61, 0xc6, 0x4b, 0x43, 0xa6, 0x43, 0xec, 0x93, 0xee, 0x89, 0x95, 0x30, 0x4b, 0x98,
-	0x46, 0xf0, 0xff, 0x31, 0x6a, 0x3c, 0x03, 0x6b, 0x72, 0xab, 0x6d, 0xea, 0x05, 0xe2, 0x09, 0x85,
-	0x43, 0x48, 0x1c, 0xd8, 0x71, 0xb0, 0x89, 0x3d, 0xe6, 0xa7, 0xde, 0xf3, 0x8c, 0xf2, 0xd9, 0x99,
-	0xe5, 0xdf, 0xcd, 0x4d, 0x37, 0x26, 0x73, 0x3d, 0x07, 0xa7, 0x2e, 0xfa, 0x1f, 0xc8, 0x79, 0x90,
-	0xa0, 0x34, 0xfd, 0x21, 0x03, 0xd5, 0x03, 0xb0, 0x30, 0x39, 0x64, 0xab, 0x8b, 0x53, 0xcd, 0xb6,
-	0xf9, 0x49, 0x86, 0x3d, 0x8c, 0xaf, 0xdd, 0xa3, 0xfc, 0x3d, 0xee, 0x91, 0xfa, 0x07, 0x58, 0x88,
-	0x4e, 0xd6, 0xe2, 0x7d, 0xb8, 0xf5, 0xcf, 0xbf, 0xb2, 0xeb, 0xca, 0xe6, 0x7c, 0x04, 0x1e, 0x4a,
-	0xcc, 0xf8, 0xa2, 0x80, 0xa5, 0x89, 0x98, 0x7b, 0x90, 0x38, 0x69, 0x95, 0x6c, 0x81, 0x22, 0x77,
-	0x20, 0xef, 0xe3, 0x54, 0x62, 0x26, 0xb1, 0xd7, 0xd8, 0xe7, 0xee, 0xc3, 0xfe, 0xd7, 0xf0, 0x0a,
-	0x40, 0xce, 0x68, 0x24, 0xa2, 0x19, 0x5b, 0xc6, 0xcb, 0xe9, 0xe9, 0x72, 0x44, 0x5c, 0x8c, 0x1e,
-	0x07, 0xe2, 0x21, 0x29, 0x1b, 0x2f, 0x94, 0xa9, 0xdf, 0x6f, 0x6b, 0xec, 0x11, 0xff, 0x47, 0x8c,
-	0xd9, 0x29, 0x81, 0xb2, 0xd7, 0x04, 0xfa, 0xac, 0x00, 0x7d, 0xe6, 0xf5, 0xde, 0x65, 0xb4, 0x4b,
-	0x7c, 0xf7, 0x1e, 0x0d, 0x82, 0xb0, 0xc7, 0x38, 0x11, 0xa9, 0xd4, 0x8a, 0x63, 0xbf, 0x5b, 0x83,
-	0x34, 0x77, 0x4e, 0x2f, 0x74, 0xe5, 0xec, 0x42, 0x57, 0x3e, 0x5d, 0xe8, 0xca, 0xab, 0x4b, 0x3d,
-	0x73, 0x76, 0xa9, 0x67, 0x3e, 0x5c, 0xea, 0x99, 0xa7, 0x1b, 0x3d, 0x22, 0xfa, 0x41, 0x27, 0x1c,
-	0x97, 0x0d, 0xe6, 0x61, 0x1a, 0x3e, 0x9e, 0xe4, 0x0b, 0x6a, 0x3c, 0x79, 0x43, 0x89, 0x13, 0x0f,
-	0xf3, 0x4e, 0x41, 0xbe, 0x9f, 0xb6, 0xbf, 0x05, 0x00, 0x00, 0xff, 0xff, 0xee, 0xac, 0xe4, 0xb4,
-	0xc0, 0x09, 0x00, 0x00,
+	// 851 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xc4, 0x56, 0x41, 0x6f, 0x1b, 0x45,
+	0x14, 0xce, 0xc6, 0x8e, 0x63, 0xbf, 0xa6, 0x09, 0x2c, 0x6d, 0x59, 0xa2, 0xd6, 0x89, 0x16, 0xa4,
+	0x46, 0x42, 0xd8, 0x6a, 0x2b, 0xb8, 0x56, 0x71, 0x70, 0x49, 0x4e, 0x8d, 0xb6, 0x85, 0x4a, 0x5c,
+	0xac, 0xd9, 0x9d, 0x17, 0x7b, 0xf0, 0xee, 0xcc, 0x6a, 0x67, 0xd6, 0x0e, 0xff, 0x00, 0x24, 0x24,
+	0x38, 0xf0, 0x07, 0xf8, 0x0f, 0xdc, 0xe1, 0x58, 0x71, 0xaa, 0x38, 0x21, 0x0e, 0x15, 0x4a, 0xc4,
+	0x1f, 0xe0, 0x17, 0xa0, 0x99, 0xdd, 0x75, 0xd6, 0x69, 0x14, 0x29, 0x6b, 0x44, 0x6e, 0x9e, 0xf7,
+	0xe6, 0xbd, 0x37, 0xdf, 0xf7, 0x3e, 0xbf, 0x7d, 0x70, 0x57, 0x0c, 0xe3, 0xb4, 0x1b, 0x88, 0x28,
+	0x4e, 0x15, 0x76, 0x27, 0x0f, 0xba, 0x38, 0x41, 0xae, 0x64, 0x27, 0x4e, 0x84, 0x12, 0xf6, 0x86,
+	0xf6, 0x76, 0x72, 0x6f, 0x67, 0xf2, 0x60, 0xf3, 0xbd, 0x40, 0xc8, 0x48, 0xc8, 0x81, 0x71, 0x77,
+	0xb3, 0x43, 0x76, 0x77, 0xf3, 0xd6, 0x50, 0x0c, 0x45, 0x66, 0xd7, 0xbf, 0x72, 0xeb, 0xbd, 0xf3,
+	0xf9, 0x8b, 0x64, 0xc6, 0xed, 0xfe, 0xb2, 0x0c, 0x6f, 0xf5, 0x75, 0xc5, 0xe7, 0x44, 0x8e, 0xf7,
+	0x12, 0x24, 0x0a, 0xa9, 0xfd, 0x2e, 0xac, 0x2a, 0x22, 0xc7, 0x03, 0x46, 0x1d, 0x6b, 0xdb, 0xda,
+	0xa9, 0x7b, 0x0d, 0x7d, 0x3c, 0xa0, 0xb6, 0x03, 0xab, 0x81, 0xbe, 0x23, 0x12, 0x67, 0x79, 0xdb,
+	0xda, 0x69, 0x79, 0xc5, 0xd1, 0xde, 0x84, 0xe6, 0x54, 0x24, 0xe3, 0x50, 0x10, 0xea, 0xd4, 0x8c,
+	0x6b, 0x76, 0xb6, 0xf7, 0xa1, 0x15, 0x91, 0xe3, 0x41, 0x9c, 0xb0, 0x00, 0x9d, 0xba, 0x76, 0xf6,
+	0x3e, 0x7c, 0xf9, 0x7a, 0x6b, 0xe9, 0xcf, 0xd7, 0x5b, 0xb7, 0x33, 0x04, 0x92, 0x8e, 0x3b, 0x4c,
+	0x74, 0x23, 0xa2, 0x46, 0x9d, 0x03, 0xae, 0x7e, 0xff, 0xf9, 0x23, 0xc8, 0xa1, 0x1d, 0x70, 0xe5,
+	0x35, 0x23, 0x72, 0x7c, 0xa8, 0x83, 0xed, 0x3d, 0x68, 0xa0, 0x0c, 0x12, 0x31, 0x75, 0x56, 0xae,
+	0x9e, 0x26, 0x0f, 0xb5, 0x3f, 0x80, 0x75, 0x9f, 0xd1, 0xc1, 0x94, 0x71, 0x2a, 0xa6, 0x03, 0xe4,
+	0xd4, 0x69, 0x6c, 0x5b, 0x3b, 0x35, 0x6f, 0xcd, 0x67, 0xf4, 0x85, 0x31, 0xf6, 0x39, 0xb5, 0xef,
+	0xc3, 0x06, 0x45, 0x42, 0x43, 0xc6, 0x71, 0x30, 0x42, 0x36, 0x1c, 0x29, 0x67, 0xd5, 0x5c, 0x5b,
+	0x2f, 0xcc, 0xfb, 0xc6, 0xea, 0x7e, 0x63, 0xc1, 0xba, 0x61, 0xb0, 0xc7, 0xe8, 0x61, 0x48, 0x82,
+	0xcb, 0xf8, 0xdb, 0x84, 0x66, 0x9c, 0x88, 0x09, 0xa3, 0x58, 0x10, 0x38, 0x3b, 0xdb, 0xbb, 0xb0,
+	0x92, 0x31, 0x54, 0xbb, 0x3a, 0xb4, 0x2c, 0xd2, 0xdd, 0x87, 0xb7, 0x8b, 0x97, 0xbc, 0x60, 0x6a,
+	0x44, 0x13, 0x32, 0xe5, 0x95, 0x1e, 0xe3, 0x4e, 0xc0, 0x3e, 0x53, 0x05, 0xe1, 0x01, 0x86, 0xe1,
+	0x65, 0xb8, 0x3e, 0x83, 0x66, 0x82, 0x47, 0x29, 0xa7, 0x48, 0xb3, 0x54, 0x57, 0x6c, 0x70, 0x11,
+	0xec, 0xfe, 0x63, 0xe5, 0x10, 0x74, 0xe1, 0x5d, 0x29, 0xd9, 0x90, 0x5f, 0x1f, 0x9f, 0x17, 0x69,
+	0xa0, 0x7e, 0x91, 0x06, 0xec, 0xbb, 0xd0, 0x0a, 0x44, 0x14, 0x31, 0xa5, 0x10, 0x9d, 0x95, 0xed,
+	0xda, 0x4e, 0xcb, 0x3b, 0x33, 0xd8, 0x6d, 0x80, 0x04, 0x49, 0x0e, 0xc6, 0x88, 0xad, 0xe9, 0x95,
+	0x2c, 0xee, 0x4f, 0x16, 0xdc, 0x32, 0xa0, 0x3d, 0x94, 0x69, 0xa8, 0x9e, 0xa5, 0xbe, 0x09, 0xac,
+	0x88, 0xfb, 0x11, 0x34, 0x12, 0x93, 0xc7, 0x00, 0xbf, 0xf1, 0xf0, 0x76, 0xe7, 0xdc, 0x0c, 0xe9,
+	0xf4, 0x42, 0xe1, 0xf7, 0xea, 0x9a, 0x0f, 0x2f, 0xbf, 0x6a, 0x6f, 0xc1, 0x0d, 0xad, 0x96, 0x79,
+	0x94, 0xa0, 0x4d, 0xb9, 0xca, 0x53, 0xb8, 0x67, 0x9e, 0x78, 0xc0, 0xe3, 0x54, 0x7d, 0xce, 0xc9,
+	0x84, 0xb0, 0x90, 0xf8, 0x21, 0x7a, 0x18, 0x8b, 0xa4, 0xf2, 0x5b, 0xcf, 0x95, 0xad, 0xbd, 0x51,
+	0xf6, 0xb7, 0xe5, 0xb2, 0x10, 0x45, 0x14, 0x87, 0x58, 0xb9, 0xd8, 0x63, 0xa8, 0xc7, 0x84, 0xd1,
+	0x2a, 0x7a, 0x30, 0x81, 0xf6, 0x21, 0xdc, 0x9c, 0x35, 0x75, 0x70, 0x84, 0x95, 0x66, 0xd9, 0xda,
+	0x2c, 0xc3, 0x13, 0xc4, 0xb9, 0xff, 0xcd, 0xca, 0x02, 0xff, 0x1b, 0xfb, 0x7d, 0xb8, 0x99, 0x75,
+	0x72, 0x20, 0x47, 0xe4, 0xe1, 0xc7, 0x9f, 0x18, 0x95, 0xb5, 0xbc, 0xb5, 0xcc, 0xf8, 0xcc, 0xd8,
+	0xdc, 0x5f, 0x97, 0x61, 0x63, 0x46, 0xe6, 0x13, 0xc2, 0xc2, 0xaa, 0x4c, 0xf6, 0x61, 0x55, 0x86,
+	0x44, 0x8e, 0xb0, 0x12, 0x99, 0x45, 0xec, 0x1c, 0xfa, 0xfa, 0x22, 0xe8, 0xef, 0x68, 0xc9, 0x13,
+	0x29, 0x78, 0x46, 0xa2, 0x97, 0x9f, 0xde, 0x6c, 0x58, 0x63, 0xc1, 0x86, 0xb9, 0xdf, 0x97, 0xe7,
+	0xd3, 0x73, 0x16, 0x21, 0x7d, 0x9a, 0xaa, 0xeb, 0x24, 0xd1, 0xfd, 0xce, 0x2a, 0x7d, 0xc0, 0xfb,
+	0xc7, 0x31, 0x4b, 0xfe, 0x8f, 0x41, 0x5d, 0xa2, 0xbc, 0x56, 0xa6, 0xdc, 0xfd, 0xdb, 0x82, 0xf6,
+	0x85, 0x83, 0x62, 0x4f, 0xf0, 0x23, 0x96, 0x44, 0x0b, 0x48, 0x8e, 0x62, 0x2c, 0x24, 0x53, 0x95,
+	0xd8, 0xca, 0x63, 0xff, 0x33, 0xc9, 0xb9, 0x63, 0x78, 0xa7, 0x34, 0xb2, 0xbf, 0xc0, 0x84, 0x1d,
+	0xb1, 0x45, 0xa6, 0x20, 0x93, 0x7a, 0x3a, 0x9b, 0x6d, 0xa4, 0x98, 0x82, 0x99, 0xa9, 0xcf, 0xa9,
+	0xfb, 0xa3, 0x05, 0x77, 0x4a, 0xd5, 0x4a, 0xac, 0x5e, 0xab, 0xf4, 0x9e, 0x82, 0x73, 0xd6, 0xea,
+	0xec, 0x43, 0xe0, 0xe1, 0x57, 0x18, 0x54, 0x9d, 0xd0, 0xee, 0xb7, 0xd6, 0x1c, 0xab, 0x9f, 0x66,
+	0x0c, 0x54, 0xda, 0x47, 0x1f, 0x43, 0xdd, 0x17, 0xbc, 0xda, 0xb0, 0xd7, 0x81, 0xbd, 0xdd, 0x97,
+	0x27, 0x6d, 0xeb, 0xd5, 0x49, 0xdb, 0xfa, 0xeb, 0xa4, 0x6d, 0xfd, 0x70, 0xda, 0x5e, 0x7a, 0x75,
+	0xda, 0x5e, 0xfa, 0xe3, 0xb4, 0xbd, 0xf4, 0xe5, 0xfd, 0x21, 0x53, 0xa3, 0xd4, 0xd7, 0x5f, 0xd4,
+	0xae, 0x88, 0x91, 0xeb, 0xfd, 0xda, 0x2c, 0xd9, 0xc7, 0xb3, 0x35, 0x5b, 0x7d, 0x1d, 0xa3, 0xf4,
+	0x1b, 0x66, 0xc5, 0x7e, 0xf4, 0x6f, 0x00, 0x00, 0x00, 0xff, 0xff, 0x8e, 0xaa, 0x3e, 0x0a, 0xe3,
+	0x0b, 0x00, 0x00,
 }
 
 func (m *EventTaskCreated) Marshal() (dAtA []byte, err error) {
@@ -1095,8 +1332,8 @@ func (m *EventResultSubmitted) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
-	if m.VerifyDeadline != 0 {
-		i = encodeVarintEvents(dAtA, i, uint64(m.VerifyDeadline))
+	if m.DrawHeight != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.DrawHeight))
 		i--
 		dAtA[i] = 0x20
 	}
@@ -1145,8 +1382,8 @@ func (m *EventInputUnavailableReported) MarshalToSizedBuffer(dAtA []byte) (int, 
 	_ = i
 	var l int
 	_ = l
-	if m.VerifyDeadline != 0 {
-		i = encodeVarintEvents(dAtA, i, uint64(m.VerifyDeadline))
+	if m.DrawHeight != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.DrawHeight))
 		i--
 		dAtA[i] = 0x18
 	}
@@ -1257,6 +1494,16 @@ func (m *EventTaskFailed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	{
+		size := m.CommitteeFee.Size()
+		i -= size
+		if _, err := m.CommitteeFee.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x32
 	if len(m.Reason) > 0 {
 		i -= len(m.Reason)
 		copy(dAtA[i:], m.Reason)
@@ -1444,6 +1691,171 @@ func (m *EventInputUnavailableConfirmed) MarshalToSizedBuffer(dAtA []byte) (int,
 	return len(dAtA) - i, nil
 }
 
+func (m *EventResultVerified) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventResultVerified) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventResultVerified) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.DisputeEnd != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.DisputeEnd))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.TaskId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.TaskId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventResultUnavailable) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventResultUnavailable) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventResultUnavailable) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Slashed.Size()
+		i -= size
+		if _, err := m.Slashed.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.TaskId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.TaskId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventInputReportRejected) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventInputReportRejected) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventInputReportRejected) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.TaskId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.TaskId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventResultDisputed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventResultDisputed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventResultDisputed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Bond.Size()
+		i -= size
+		if _, err := m.Bond.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if len(m.Creator) > 0 {
+		i -= len(m.Creator)
+		copy(dAtA[i:], m.Creator)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Creator)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.TaskId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.TaskId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintEvents(dAtA []byte, offset int, v uint64) int {
 	offset -= sovEvents(v)
 	base := offset
@@ -1578,8 +1990,8 @@ func (m *EventResultSubmitted) Size() (n int) {
 	}
 	l = m.Result.Size()
 	n += 1 + l + sovEvents(uint64(l))
-	if m.VerifyDeadline != 0 {
-		n += 1 + sovEvents(uint64(m.VerifyDeadline))
+	if m.DrawHeight != 0 {
+		n += 1 + sovEvents(uint64(m.DrawHeight))
 	}
 	return n
 }
@@ -1597,8 +2009,8 @@ func (m *EventInputUnavailableReported) Size() (n int) {
 	if l > 0 {
 		n += 1 + l + sovEvents(uint64(l))
 	}
-	if m.VerifyDeadline != 0 {
-		n += 1 + sovEvents(uint64(m.VerifyDeadline))
+	if m.DrawHeight != 0 {
+		n += 1 + sovEvents(uint64(m.DrawHeight))
 	}
 	return n
 }
@@ -1650,6 +2062,8 @@ func (m *EventTaskFailed) Size() (n int) {
 	if l > 0 {
 		n += 1 + l + sovEvents(uint64(l))
 	}
+	l = m.CommitteeFee.Size()
+	n += 1 + l + sovEvents(uint64(l))
 	return n
 }
 
@@ -1705,6 +2119,77 @@ func (m *EventInputUnavailableConfirmed) Size() (n int) {
 	l = m.Deposit.Size()
 	n += 1 + l + sovEvents(uint64(l))
 	l = m.Refunded.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventResultVerified) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.TaskId != 0 {
+		n += 1 + sovEvents(uint64(m.TaskId))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.DisputeEnd != 0 {
+		n += 1 + sovEvents(uint64(m.DisputeEnd))
+	}
+	return n
+}
+
+func (m *EventResultUnavailable) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.TaskId != 0 {
+		n += 1 + sovEvents(uint64(m.TaskId))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Slashed.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventInputReportRejected) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.TaskId != 0 {
+		n += 1 + sovEvents(uint64(m.TaskId))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	return n
+}
+
+func (m *EventResultDisputed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.TaskId != 0 {
+		n += 1 + sovEvents(uint64(m.TaskId))
+	}
+	l = len(m.Creator)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Bond.Size()
 	n += 1 + l + sovEvents(uint64(l))
 	return n
 }
@@ -2614,9 +3099,9 @@ func (m *EventResultSubmitted) Unmarshal(dAtA []byte) error {
 			iNdEx = postIndex
 		case 4:
 			if wireType != 0 {
-				return fmt.Errorf("proto: wrong wireType = %d for field VerifyDeadline", wireType)
+				return fmt.Errorf("proto: wrong wireType = %d for field DrawHeight", wireType)
 			}
-			m.VerifyDeadline = 0
+			m.DrawHeight = 0
 			for shift := uint(0); ; shift += 7 {
 				if shift >= 64 {
 					return ErrIntOverflowEvents
@@ -2626,7 +3111,7 @@ func (m *EventResultSubmitted) Unmarshal(dAtA []byte) error {
 				}
 				b := dAtA[iNdEx]
 				iNdEx++
-				m.VerifyDeadline |= int64(b&0x7F) << shift
+				m.DrawHeight |= int64(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}
@@ -2734,9 +3219,9 @@ func (m *EventInputUnavailableReported) Unmarshal(dAtA []byte) error {
 			iNdEx = postIndex
 		case 3:
 			if wireType != 0 {
-				return fmt.Errorf("proto: wrong wireType = %d for field VerifyDeadline", wireType)
+				return fmt.Errorf("proto: wrong wireType = %d for field DrawHeight", wireType)
 			}
-			m.VerifyDeadline = 0
+			m.DrawHeight = 0
 			for shift := uint(0); ; shift += 7 {
 				if shift >= 64 {
 					return ErrIntOverflowEvents
@@ -2746,7 +3231,7 @@ func (m *EventInputUnavailableReported) Unmarshal(dAtA []byte) error {
 				}
 				b := dAtA[iNdEx]
 				iNdEx++
-				m.VerifyDeadline |= int64(b&0x7F) << shift
+				m.DrawHeight |= int64(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}
@@ -3187,6 +3672,40 @@ func (m *EventTaskFailed) Unmarshal(dAtA []byte) error {
 			}
 			m.Reason = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CommitteeFee", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.CommitteeFee.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipEvents(dAtA[iNdEx:])
@@ -3623,6 +4142,497 @@ func (m *EventInputUnavailableConfirmed) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if err := m.Refunded.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventResultVerified) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventResultVerified: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventResultVerified: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TaskId", wireType)
+			}
+			m.TaskId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TaskId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DisputeEnd", wireType)
+			}
+			m.DisputeEnd = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DisputeEnd |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventResultUnavailable) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventResultUnavailable: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventResultUnavailable: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TaskId", wireType)
+			}
+			m.TaskId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TaskId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Slashed", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Slashed.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventInputReportRejected) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventInputReportRejected: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventInputReportRejected: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TaskId", wireType)
+			}
+			m.TaskId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TaskId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventResultDisputed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventResultDisputed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventResultDisputed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TaskId", wireType)
+			}
+			m.TaskId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TaskId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Creator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Creator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Bond", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Bond.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

@@ -21,14 +21,20 @@ type ProviderKeeper interface {
 	Eligible(ctx context.Context, operator sdk.AccAddress, reqs stakinggputypes.Requirements, price math.Int) error
 	GetProvider(ctx context.Context, operator sdk.AccAddress) (stakinggputypes.Provider, error)
 	Slash(ctx context.Context, operator sdk.AccAddress, fraction math.LegacyDec, reason string) (math.Int, error)
-	PenalizeFraud(ctx context.Context, operator sdk.AccAddress, reason string) (math.Int, error)
+	// PenalizeFraud slashes and jails; the slash first pays payees (each up to its amount), the
+	// rest goes to the community pool. It returns the slash and what the payees got.
+	PenalizeFraud(ctx context.Context, operator sdk.AccAddress, reason string, payees []stakinggputypes.Payee) (math.Int, []math.Int, error)
 	RecordWork(ctx context.Context, operator sdk.AccAddress, units math.Int) error
 	RecordFailure(ctx context.Context, operator sdk.AccAddress) error
 }
 
-// CommitteeKeeper draws the validators that verify a task's result (x/committee), and hears
-// when a task ends.
+// CommitteeKeeper draws the validators that verify a task's result (x/committee), escalates
+// disputes, and hears when a task ends.
 type CommitteeKeeper interface {
-	DrawCommittee(ctx context.Context, taskID uint64, provider sdk.AccAddress) ([]string, error)
+	DrawCommittee(ctx context.Context, taskID uint64, exclude []sdk.AccAddress) ([]string, error)
+	CanEscalate(ctx context.Context, taskID uint64, exclude []sdk.AccAddress) (bool, error)
+	Escalate(ctx context.Context, taskID uint64, disputer string) error
+	// ResolveUndecided ends an escalation that reached no verdict: the first verdict stands.
+	ResolveUndecided(ctx context.Context, taskID uint64) error
 	TaskClosed(ctx context.Context, taskID uint64) error
 }

@@ -1,7 +1,6 @@
 package types
 
 import (
-	"fmt"
 
 	errorsmod "cosmossdk.io/errors"
 	"cosmossdk.io/math"
@@ -15,6 +14,8 @@ var (
 	_ sdk.Msg = &MsgWithdrawBid{}
 	_ sdk.Msg = &MsgSubmitResult{}
 	_ sdk.Msg = &MsgReportInputUnavailable{}
+	_ sdk.Msg = &MsgAcceptResult{}
+	_ sdk.Msg = &MsgDisputeResult{}
 	_ sdk.Msg = &MsgUpdateParams{}
 )
 
@@ -96,26 +97,11 @@ func (m *MsgReportInputUnavailable) ValidateBasic() error {
 	return validateAddress("provider", m.Provider)
 }
 
-// ValidateVerdict checks a verdict and its attesters.
-func ValidateVerdict(v Verdict, attesters []Attester) error {
-	if v != VERDICT_VALID && v != VERDICT_INVALID && v != VERDICT_INPUT_UNAVAILABLE {
-		return errorsmod.Wrapf(ErrInvalidVerdict, "verdict %s: must be VALID, INVALID or INPUT_UNAVAILABLE", v)
-	}
-	seen := make(map[string]struct{}, len(attesters))
-	for i, a := range attesters {
-		if err := validateAddress(fmt.Sprintf("attesters[%d].operator", i), a.Operator); err != nil {
-			return err
-		}
-		if a.Power <= 0 {
-			return errorsmod.Wrapf(ErrInvalidVerdict, "attesters[%d].power %d: must be positive", i, a.Power)
-		}
-		if _, dup := seen[a.Operator]; dup {
-			return errorsmod.Wrapf(ErrInvalidVerdict, "attesters[%d] %s: listed twice", i, a.Operator)
-		}
-		seen[a.Operator] = struct{}{}
-	}
-	return nil
-}
+// ValidateBasic checks the fields that need no state.
+func (m *MsgAcceptResult) ValidateBasic() error { return validateAddress("creator", m.Creator) }
+
+// ValidateBasic checks the fields that need no state.
+func (m *MsgDisputeResult) ValidateBasic() error { return validateAddress("creator", m.Creator) }
 
 // ValidateBasic checks the fields that need no state.
 func (m *MsgUpdateParams) ValidateBasic() error {

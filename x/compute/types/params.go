@@ -29,7 +29,14 @@ func DefaultParams() Params {
 		TimeoutSlashFraction: math.LegacyNewDecWithPrec(1, 2),
 		MinExecutionBlocks:   5,
 		MaxDeadlineBlocks:    100_000,
+		DisputeWindow:        20,
+		DisputeBondRatio:     math.LegacyNewDecWithPrec(10, 2),
 	}
+}
+
+// DisputeBond is what a dispute of a task at price locks.
+func (p Params) DisputeBond(price math.Int) math.Int {
+	return p.DisputeBondRatio.MulInt(price).TruncateInt()
 }
 
 // Validate checks every parameter against its allowed range.
@@ -57,6 +64,12 @@ func (p Params) Validate() error {
 	}
 	if p.MinExecutionBlocks < 1 || p.MinExecutionBlocks > maxWindow {
 		return errorsmod.Wrapf(ErrInvalidParams, "min_execution_blocks %d: must be in [1, %d]", p.MinExecutionBlocks, maxWindow)
+	}
+	if p.DisputeWindow < 1 || p.DisputeWindow > maxWindow {
+		return errorsmod.Wrapf(ErrInvalidParams, "dispute_window %d: must be in [1, %d] blocks", p.DisputeWindow, maxWindow)
+	}
+	if err := decInRange("dispute_bond_ratio", p.DisputeBondRatio, math.LegacyNewDec(maxDepositRatio)); err != nil {
+		return err
 	}
 	if min := p.BidWindow + p.MinExecutionBlocks; p.MaxDeadlineBlocks < min || p.MaxDeadlineBlocks > maxDeadlineLimit {
 		return errorsmod.Wrapf(ErrInvalidParams, "max_deadline_blocks %d: must be in [bid_window + min_execution_blocks = %d, %d]", p.MaxDeadlineBlocks, min, maxDeadlineLimit)

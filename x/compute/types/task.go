@@ -10,6 +10,15 @@ import (
 
 const maxURILen = 512
 
+// HoldsEscrow reports whether a task in state s may still hold escrow.
+func (s TaskState) HoldsEscrow() bool {
+	switch s {
+	case TASK_STATE_OPEN, TASK_STATE_ASSIGNED, TASK_STATE_SUBMITTED, TASK_STATE_VERIFIED:
+		return true
+	}
+	return false
+}
+
 // IsFinal reports whether the task has ended.
 func (s TaskState) IsFinal() bool {
 	switch s {

@@ -123,20 +123,27 @@ func (k Keeper) CompleteUnbondings(ctx context.Context) error {
 // and then from unbonding entries, newest first, and sends it to the community pool. It returns
 // the amount taken, rounded down.
 func (k Keeper) Slash(ctx context.Context, operator sdk.AccAddress, fraction math.LegacyDec, reason string) (math.Int, error) {
+	slashed, _, err := k.slash(ctx, operator, fraction, reason, nil)
+	return slashed, err
+}
+
+// slash takes fraction of the provider's stake; the slashed coins pay payees first, in order,
+// each at most its amount, and the rest goes to the community pool.
+func (k Keeper) slash(ctx context.Context, operator sdk.AccAddress, fraction math.LegacyDec, reason string, payees []types.Payee) (math.Int, []math.Int, error) {
 	if fraction.IsNil() || !fraction.IsPositive() || fraction.GT(math.LegacyOneDec()) {
-		return math.ZeroInt(), errorsmod.Wrapf(types.ErrInvalidSlashFraction, "fraction %v: must be in (0, 1]", fraction)
+		return math.ZeroInt(), nil, errorsmod.Wrapf(types.ErrInvalidSlashFraction, "fraction %v: must be in (0, 1]", fraction)
 	}
 	params, err := k.Params.Get(ctx)
 	if err != nil {
-		return math.ZeroInt(), err
+		return math.ZeroInt(), nil, err
 	}
 	p, err := k.GetProvider(ctx, operator)
 	if err != nil {
-		return math.ZeroInt(), err
+		return math.ZeroInt(), nil, err
 	}
 	unbonding, entries, err := k.unbondingOf(ctx, operator)
 	if err != nil {
-		return math.ZeroInt(), err
+		return math.ZeroInt(), nil, err
 	}
 	target := fraction.MulInt(p.Bonded.Add(unbonding)).TruncateInt()
 	remaining := target
@@ -155,19 +162,32 @@ func (k Keeper) Slash(ctx context.Context, operator sdk.AccAddress, fraction mat
 			err = k.Unbonding.Set(ctx, e.Id, e)
 		}
 		if err != nil {
-			return math.ZeroInt(), err
+			return math.ZeroInt(), nil, err
 		}
 	}
 	if err := k.Providers.Set(ctx, operator, p); err != nil {
-		return math.ZeroInt(), err
+		return math.ZeroInt(), nil, err
 	}
-	if target.IsPositive() {
-		coins := sdk.NewCoins(sdk.NewCoin(params.BondDenom, target))
+	paid := make([]math.Int, len(payees))
+	rest := target
+	for i, pe := range payees {
+		paid[i] = math.MinInt(rest, pe.Amount)
+		if !paid[i].IsPositive() {
+			paid[i] = math.ZeroInt()
+			continue
+		}
+		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, pe.Address, sdk.NewCoins(sdk.NewCoin(params.BondDenom, paid[i]))); err != nil {
+			return math.ZeroInt(), nil, errorsmod.Wrapf(err, "pay %s out of the slash of %s", pe.Address, p.Operator)
+		}
+		rest = rest.Sub(paid[i])
+	}
+	if rest.IsPositive() {
+		coins := sdk.NewCoins(sdk.NewCoin(params.BondDenom, rest))
 		if err := k.community.FundCommunityPool(ctx, coins, authtypes.NewModuleAddress(types.ModuleName)); err != nil {
-			return math.ZeroInt(), errorsmod.Wrapf(err, "send slashed stake of %s to the community pool", p.Operator)
+			return math.ZeroInt(), nil, errorsmod.Wrapf(err, "send slashed stake of %s to the community pool", p.Operator)
 		}
 	}
-	return target, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventProviderSlashed{
+	return target, paid, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventProviderSlashed{
 		Operator: p.Operator, Fraction: fraction, Amount: target, Reason: reason,
 	})
 }
@@ -241,19 +261,21 @@ func checkStakeCoin(c sdk.Coin, denom string) error {
 }
 
 // PenalizeFraud is what a result found invalid costs a provider: fraud_slash_fraction of its
-// stake, jail for jail_duration, and a failure in its record.
-func (k Keeper) PenalizeFraud(ctx context.Context, operator sdk.AccAddress, reason string) (math.Int, error) {
+// stake, jail for jail_duration, and a failure in its record. The slash pays payees first (the
+// committee that caught it, the client whose dispute proved it), the rest goes to the
+// community pool; paid[i] is what payees[i] got.
+func (k Keeper) PenalizeFraud(ctx context.Context, operator sdk.AccAddress, reason string, payees []types.Payee) (math.Int, []math.Int, error) {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
-		return math.ZeroInt(), err
+		return math.ZeroInt(), nil, err
 	}
-	slashed, err := k.Slash(ctx, operator, params.FraudSlashFraction, reason)
+	slashed, paid, err := k.slash(ctx, operator, params.FraudSlashFraction, reason, payees)
 	if err != nil {
-		return math.ZeroInt(), err
+		return math.ZeroInt(), nil, err
 	}
 	until := sdk.UnwrapSDKContext(ctx).BlockTime().Add(params.JailDuration)
 	if err := k.Jail(ctx, operator, until); err != nil {
-		return math.ZeroInt(), err
+		return math.ZeroInt(), nil, err
 	}
-	return slashed, k.RecordFailure(ctx, operator)
+	return slashed, paid, k.RecordFailure(ctx, operator)
 }

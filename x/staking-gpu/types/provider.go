@@ -8,6 +8,8 @@ import (
 	"unicode"
 
 	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/x/compute/workload"
 )
@@ -179,4 +181,10 @@ func (p Provider) MeetsHardware(r Requirements) (bool, string) {
 		return false, "has " + strconv.Itoa(have) + " matching GPUs, needs " + strconv.Itoa(need)
 	}
 	return true, ""
+}
+
+// Payee is paid up to Amount out of a provider's slash.
+type Payee struct {
+	Address sdk.AccAddress
+	Amount  math.Int
 }
