@@ -231,7 +231,7 @@ func (r *BenchReport) rows() []BenchRow {
 	}
 	if ve := r.VoteExtensions; ve != nil {
 		rows = append(rows, BenchRow{
-			ID: "vote-extension-block-time", Figure: fmt.Sprintf("Block time, %d attestations per vote (%d B each) against empty votes, %d validators", ve.Attestations, int(ve.BytesPerAttestation), ve.Validators),
+			ID: "vote-extension-block-time", Figure: fmt.Sprintf("Block time, %d attestations per vote (commits and reveals, %d B each) against empty votes, %d validators", ve.Attestations, int(ve.BytesPerAttestation), ve.Validators),
 			Measured: fmt.Sprintf("%.3f s", ve.FullBlockSeconds), Baseline: fmt.Sprintf("%.3f s", ve.EmptyBlockSeconds),
 			Ratio: ve.Ratio, Target: "≤ 1.1", Met: met(ve.Ratio <= 1.1),
 		})

@@ -106,10 +106,16 @@ func BenchVoteExtensions(ctx context.Context, self, dir string, blocks int64, n 
 		return VoteExtensionBenchResult{}, err
 	}
 
+	// a member's work on one task is a commit and, a few blocks later, a reveal: half of each
 	atts := make([]committeetypes.Attestation, n)
 	for i := range atts {
 		sha := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i)))
-		atts[i] = committeetypes.Attestation{TaskId: 1_000_000 + uint64(i), ResultSha256: sha[:], Verdict: committeetypes.ATTESTED_VALID}
+		id := 1_000_000 + uint64(i/2)
+		if i%2 == 0 {
+			atts[i] = committeetypes.Attestation{TaskId: id, Commitment: sha[:]}
+		} else {
+			atts[i] = committeetypes.Attestation{TaskId: id, Verdict: committeetypes.ATTESTED_VALID, Digest: sha[:], Salt: sha[:committeetypes.SaltSize]}
+		}
 	}
 	for _, a := range attestors {
 		a.Set(atts...)

@@ -2,6 +2,7 @@ package keeper_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"cosmossdk.io/core/header"
 	"cosmossdk.io/log/v2"
 	"cosmossdk.io/math"
+	"github.com/cosmos/cosmos-sdk/crypto/keys/ed25519"
+	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
 	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
 	"github.com/cosmos/cosmos-sdk/runtime"
 	"github.com/cosmos/cosmos-sdk/store/v2"
@@ -41,21 +44,39 @@ const denom = "aogpu"
 
 func ogpu(n int64) math.Int { return math.NewIntWithDecimal(n, 18) }
 
-// fakeStaking is x/staking's validator set: power in whole units (power reduction 1).
-type fakeStaking map[string]stakingtypes.Validator
+// fakeStaking is x/staking's validator set, power in whole OGPU; it records slashes.
+type fakeStaking struct {
+	vals    map[string]stakingtypes.Validator
+	slashed map[string]math.LegacyDec // by operator address bytes
+}
 
-func (s fakeStaking) GetValidator(_ context.Context, addr sdk.ValAddress) (stakingtypes.Validator, error) {
-	if v, ok := s[string(addr)]; ok {
+func (s *fakeStaking) GetValidator(_ context.Context, addr sdk.ValAddress) (stakingtypes.Validator, error) {
+	if v, ok := s.vals[string(addr)]; ok {
 		return v, nil
 	}
 	return stakingtypes.Validator{}, stakingtypes.ErrNoValidatorFound
 }
 
-func (s fakeStaking) GetValidatorByConsAddr(context.Context, sdk.ConsAddress) (stakingtypes.Validator, error) {
+func (s *fakeStaking) GetValidatorByConsAddr(context.Context, sdk.ConsAddress) (stakingtypes.Validator, error) {
 	return stakingtypes.Validator{}, stakingtypes.ErrNoValidatorFound
 }
 
-func (fakeStaking) PowerReduction(context.Context) math.Int { return math.OneInt() }
+func (*fakeStaking) PowerReduction(context.Context) math.Int { return ogpu(1) }
+
+func (s *fakeStaking) Slash(_ context.Context, consAddr sdk.ConsAddress, _, power int64, fraction math.LegacyDec) (math.Int, error) {
+	for op, v := range s.vals {
+		ca, err := v.GetConsAddr()
+		if err != nil || !sdk.ConsAddress(ca).Equals(consAddr) {
+			continue
+		}
+		amount := fraction.MulInt(ogpu(power)).TruncateInt()
+		v.Tokens = v.Tokens.Sub(amount)
+		s.vals[op] = v
+		s.slashed[op] = fraction
+		return amount, nil
+	}
+	return math.ZeroInt(), stakingtypes.ErrNoValidatorFound
+}
 
 type fixture struct {
 	t        *testing.T
@@ -64,15 +85,15 @@ type fixture struct {
 	k        keeper.Keeper
 	compute  computekeeper.Keeper
 	sg       sgkeeper.Keeper
-	staking  fakeStaking
+	staking  *fakeStaking
 	bank     *keepertest.Bank
 	vals     []sdk.ValAddress
 	client   sdk.AccAddress
 	provider sdk.AccAddress
 }
 
-// newFixture has six validators of power 50, 30, 20, 10, 10, 10 registered as verifiers, a
-// client, and a bonded provider that runs none of them.
+// newFixture has six validators of 50, 30, 20, 10, 10 and 10 thousand OGPU registered as
+// verifiers, a client, and a bonded provider that runs none of them. Audits are off.
 func newFixture(t *testing.T) *fixture {
 	keys := storetypes.NewKVStoreKeys(sgtypes.StoreKey, computetypes.StoreKey, types.StoreKey)
 	cms := store.NewCommitMultiStore(dbm.NewMemDB(), log.NewNopLogger())
@@ -90,7 +111,7 @@ func newFixture(t *testing.T) *fixture {
 	bank := keepertest.NewBank()
 	sg := sgkeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[sgtypes.StoreKey]), accCodec, authority, bank, bank, keepertest.Validators{})
 	ck := computekeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[computetypes.StoreKey]), accCodec, authority, bank, sg)
-	staking := fakeStaking{}
+	staking := &fakeStaking{vals: map[string]stakingtypes.Validator{}, slashed: map[string]math.LegacyDec{}}
 	k := keeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[types.StoreKey]), accCodec, valCodec, authority, staking)
 	sg.SetWorkTracker(ck)
 	ck.SetCommittee(k)
@@ -98,11 +119,17 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, sg.InitGenesis(ctx, *sgtypes.DefaultGenesis()))
 	require.NoError(t, ck.InitGenesis(ctx, *computetypes.DefaultGenesis()))
 	require.NoError(t, k.InitGenesis(ctx, *types.DefaultGenesis()))
+	params := types.DefaultParams()
+	params.AuditProbability = math.LegacyZeroDec() // tests that want audits turn them on
+	params.MinVerifierStake = ogpu(5_000)
+	require.NoError(t, k.Params.Set(ctx, params))
 
 	f := &fixture{t: t, ctx: ctx, cms: cms, k: k, compute: ck, sg: sg, staking: staking, bank: bank}
-	for i, power := range []int64{50, 30, 20, 10, 10, 10} {
+	for i, power := range []int64{50_000, 30_000, 20_000, 10_000, 10_000, 10_000} {
 		val := sdk.ValAddress(fmt.Appendf(nil, "validator-%010d", i))
-		staking[string(val)] = stakingtypes.Validator{Status: stakingtypes.Bonded, Tokens: math.NewInt(power)}
+		pk, err := codectypes.NewAnyWithValue(ed25519.GenPrivKeyFromSecret([]byte(val)).PubKey())
+		require.NoError(t, err)
+		staking.vals[string(val)] = stakingtypes.Validator{Status: stakingtypes.Bonded, Tokens: ogpu(power), ConsensusPubkey: pk}
 		require.NoError(t, k.RegisterVerifier(ctx, sdk.AccAddress(val)))
 		f.vals = append(f.vals, val)
 	}
@@ -123,7 +150,7 @@ func (f *fixture) nextBlock() {
 	f.cms.Commit()
 	h := f.ctx.BlockHeight() + 1
 	f.ctx = f.ctx.WithBlockHeight(h).WithBlockTime(f.ctx.BlockTime().Add(time.Second)).
-		WithHeaderInfo(header.Info{Height: h, AppHash: fmt.Appendf(nil, "app hash %d", h)})
+		WithHeaderInfo(header.Info{Height: h, Hash: fmt.Appendf(nil, "block hash %d", h), AppHash: fmt.Appendf(nil, "app hash %d", h)})
 }
 
 var resultSha = strings.Repeat("cd", 32)
@@ -151,6 +178,11 @@ func (f *fixture) submitted() uint64 {
 	require.Equal(f.t, computetypes.TASK_STATE_ASSIGNED, f.task(id).State)
 	_, err = msgs.SubmitResult(f.ctx, &computetypes.MsgSubmitResult{Provider: f.provider.String(), TaskId: id, Sha256: resultSha, Size_: 32 + 4*64, Uri: "http://p/r"})
 	require.NoError(f.t, err)
+	require.Empty(f.t, f.task(id).Committee, "no committee before the block after the submission")
+	f.nextBlock()
+	require.Empty(f.t, f.task(id).Committee, "the draw happens in the block after the submission")
+	f.nextBlock()
+	require.NotEmpty(f.t, f.task(id).Committee)
 	return id
 }
 
@@ -166,11 +198,74 @@ func (f *fixture) committee(id uint64) types.Committee {
 	return c
 }
 
-func (f *fixture) attest(val sdk.ValAddress, id uint64, v types.AttestedVerdict) bool {
-	sha, _ := hex.DecodeString(resultSha)
-	ok, err := f.k.RecordAttestation(f.ctx, val, types.Attestation{TaskId: id, ResultSha256: sha, Verdict: v})
+// commit records val's commitment to verdict (with a digest of its own) on the current round
+// of task id and returns the reveal that opens it.
+func (f *fixture) commit(val sdk.ValAddress, id uint64, v types.AttestedVerdict) types.Attestation {
+	f.t.Helper()
+	c := f.committee(id)
+	salt := make([]byte, types.SaltSize)
+	copy(salt, val)
+	digest := sha256.Sum256(append([]byte("digest"), val...))
+	reveal := types.Attestation{TaskId: id, Verdict: v, Digest: digest[:], Salt: salt}
+	var result []byte
+	if !f.task(id).InputUnavailable {
+		result, _ = hex.DecodeString(f.task(id).Result.Sha256)
+	}
+	commitment := types.Commitment(id, c.Round, result, v, reveal.Digest, 0, salt, val)
+	ok, err := f.k.RecordAttestation(f.ctx, val, types.Attestation{TaskId: id, Commitment: commitment})
+	require.NoError(f.t, err)
+	require.True(f.t, ok, "commitment of %s", val)
+	return reveal
+}
+
+func (f *fixture) record(val sdk.ValAddress, a types.Attestation) bool {
+	ok, err := f.k.RecordAttestation(f.ctx, val, a)
 	require.NoError(f.t, err)
 	return ok
+}
+
+// vote has the given members commit to their verdicts, then reveal once reveals open, and
+// tallies.
+func (f *fixture) vote(id uint64, verdicts map[string]types.AttestedVerdict) {
+	f.t.Helper()
+	reveals := map[string]types.Attestation{}
+	for _, m := range f.committee(id).Members {
+		if v, ok := verdicts[m.Validator]; ok {
+			reveals[m.Validator] = f.commit(f.valByStr(m.Validator), id, v)
+		}
+	}
+	f.openReveals(id)
+	for _, m := range f.committee(id).Members {
+		if r, ok := reveals[m.Validator]; ok {
+			require.True(f.t, f.record(f.valByStr(m.Validator), r), "reveal of %s", m.Validator)
+		}
+	}
+	require.NoError(f.t, f.k.Tally(f.ctx, id))
+}
+
+// openReveals moves on until reveals of task id's committee count.
+func (f *fixture) openReveals(id uint64) {
+	params, err := f.k.Params.Get(f.ctx)
+	require.NoError(f.t, err)
+	c := f.committee(id)
+	for !((c.RevealHeight != 0 && f.ctx.BlockHeight() >= c.RevealHeight) || f.ctx.BlockHeight() > c.DrawnHeight+int64(params.CommitBlocks)) {
+		f.nextBlock()
+	}
+}
+
+func (f *fixture) members(id uint64) []sdk.ValAddress {
+	var out []sdk.ValAddress
+	for _, m := range f.committee(id).Members {
+		out = append(out, f.valByStr(m.Validator))
+	}
+	return out
+}
+
+func (f *fixture) setParams(edit func(*types.Params)) {
+	p, err := f.k.Params.Get(f.ctx)
+	require.NoError(f.t, err)
+	edit(&p)
+	require.NoError(f.t, f.k.Params.Set(f.ctx, p))
 }
 
 func (f *fixture) verifier(val sdk.ValAddress) types.Verifier {
