@@ -41,10 +41,10 @@ type Sidecar struct {
 	provider sdk.AccAddress
 	valoper  string
 
-	mu        sync.Mutex
-	bid       map[uint64]bool                       // tasks bid on
-	running   map[uint64]bool                       // won tasks being run
-	sent      map[uint64]bool                       // won tasks whose result or report is sent
+	mu           sync.Mutex
+	bid          map[uint64]bool      // tasks bid on
+	running      map[uint64]bool      // won tasks being run
+	sent         map[uint64]bool      // won tasks whose result or report is sent
 	checks       map[uint64]check     // this validator's verdicts, one per task and round
 	rounds       map[uint64]roundView // what the chain recorded of those rounds
 	verifying    map[uint64]bool

@@ -152,7 +152,10 @@ func (k Keeper) settleEscalation(ctx context.Context, params types.Params, c typ
 			if err != nil {
 				return err
 			}
-			s.Paid = append(s.Paid, acc)
+			// a failed dispute pays its escalation committee from the bond, not the fee again
+			if c.Disputer == "" || v != types.ATTESTED_VALID {
+				s.Paid = append(s.Paid, acc)
+			}
 			s.Escalation = append(s.Escalation, acc)
 		case a.Verdict == opposite(v):
 			if err := k.penalize(ctx, params, task.Id, a.Validator, fmt.Sprintf("attested %s against the verdict on task %d", a.Verdict, task.Id)); err != nil {
