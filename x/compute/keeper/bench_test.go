@@ -39,7 +39,8 @@ func taskLife(b *testing.B, f *fixture, msg *types.MsgCreateTask) {
 	require.NoError(b, f.bid(f.providers[1], id, math.NewInt(800)))
 	f.untilHeight(f.task(id).BidWindowEnd + 1)
 	require.NoError(b, f.submit(f.providers[1], id, resultSize))
-	require.NoError(b, f.k.ApplyVerdict(f.ctx, id, types.VERDICT_VALID, []types.Attester{attester(f.addr("validator", 0), 1)}))
+	require.NoError(b, f.k.ApplyVerdict(f.ctx, id, verdict(types.VERDICT_VALID, f.addr("validator", 0))))
+	require.NoError(b, f.k.AcceptResult(f.ctx, f.client, id))
 	f.nextBlock()
 }
 

@@ -3,6 +3,7 @@ package keeper_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,17 +38,22 @@ func ogpu(n int64) math.Int { return math.NewIntWithDecimal(n, 18) }
 // fakeCommittee draws the first size validators it knows, never the provider.
 type fakeCommittee struct{ members []string }
 
-func (c *fakeCommittee) DrawCommittee(_ context.Context, _ uint64, provider sdk.AccAddress) ([]string, error) {
+func (c *fakeCommittee) DrawCommittee(_ context.Context, _ uint64, exclude []sdk.AccAddress) ([]string, error) {
 	var out []string
 	for _, m := range c.members {
-		if m != provider.String() {
+		if !slices.ContainsFunc(exclude, func(a sdk.AccAddress) bool { return a.String() == m }) {
 			out = append(out, m)
 		}
 	}
 	return out, nil
 }
 
-func (c *fakeCommittee) TaskClosed(context.Context, uint64) error { return nil }
+func (c *fakeCommittee) CanEscalate(context.Context, uint64, []sdk.AccAddress) (bool, error) {
+	return false, nil
+}
+func (c *fakeCommittee) Escalate(context.Context, uint64, string) error { return nil }
+func (c *fakeCommittee) ResolveUndecided(context.Context, uint64) error { return nil }
+func (c *fakeCommittee) TaskClosed(context.Context, uint64) error       { return nil }
 
 type fixture struct {
 	t         testing.TB
@@ -214,6 +220,11 @@ func (f *fixture) requireInvariants() {
 	require.NoError(f.t, f.sg.StakeInvariant(f.ctx))
 }
 
-func attester(a sdk.AccAddress, power int64) types.Attester {
-	return types.Attester{Operator: a.String(), Power: power}
+// verdict is a committee settlement paying the given members (each at most 1,000 OGPU).
+func verdict(v types.Verdict, paid ...sdk.AccAddress) types.Settlement {
+	s := types.Settlement{Verdict: v, MaxShare: ogpu(1_000)}
+	for _, a := range paid {
+		s.Paid = append(s.Paid, a.String())
+	}
+	return s
 }

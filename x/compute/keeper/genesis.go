@@ -23,7 +23,7 @@ func (k Keeper) InitGenesis(ctx context.Context, gs types.GenesisState) error {
 		if err := k.saveTask(ctx, t, timer); err != nil {
 			return err
 		}
-		if t.State == types.TASK_STATE_ASSIGNED || t.State == types.TASK_STATE_SUBMITTED {
+		if t.State.HasAssignee() {
 			p, err := k.addressCodec.StringToBytes(t.Provider)
 			if err != nil {
 				return err

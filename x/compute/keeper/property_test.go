@@ -107,11 +107,16 @@ func runRandomMarket(t *testing.T, seed uint64, steps int) {
 			return err
 		}},
 		{"verdict", func() error {
-			var att []types.Attester
+			var paid []sdk.AccAddress
 			for i := 0; i < rng.IntN(4); i++ {
-				att = append(att, attester(f.addr("validator", i), 1+rng.Int64N(10)))
+				paid = append(paid, f.addr("validator", i))
 			}
-			return f.k.ApplyVerdict(f.ctx, pickIn(types.TASK_STATE_SUBMITTED), verdicts[rng.IntN(len(verdicts))], att)
+			s := verdict(verdicts[rng.IntN(len(verdicts))], paid...)
+			s.Final = rng.IntN(2) == 0
+			return f.k.ApplyVerdict(f.ctx, pickIn(types.TASK_STATE_SUBMITTED), s)
+		}},
+		{"accept", func() error {
+			return f.k.AcceptResult(f.ctx, f.client, pickIn(types.TASK_STATE_VERIFIED))
 		}},
 		{"unjail", func() error {
 			f.ctx = f.ctx.WithBlockTime(f.ctx.BlockTime().Add(25 * 3600e9))

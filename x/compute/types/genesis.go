@@ -35,7 +35,7 @@ func (gs GenesisState) Validate() error {
 		if t.Escrow.IsNil() || t.Escrow.IsNegative() || (t.State.IsFinal() && !t.Escrow.IsZero()) {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "tasks[%d].escrow: must be ≥ 0, and 0 once final", i)
 		}
-		if (t.State == TASK_STATE_ASSIGNED || t.State == TASK_STATE_SUBMITTED) && t.Provider == "" {
+		if t.State.HasAssignee() && t.Provider == "" {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "tasks[%d]: assigned without a provider", i)
 		}
 	}

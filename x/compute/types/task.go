@@ -19,6 +19,11 @@ func (s TaskState) HoldsEscrow() bool {
 	return false
 }
 
+// HasAssignee reports whether a task in state s is held by its assigned provider.
+func (s TaskState) HasAssignee() bool {
+	return s == TASK_STATE_ASSIGNED || s == TASK_STATE_SUBMITTED || s == TASK_STATE_VERIFIED
+}
+
 // IsFinal reports whether the task has ended.
 func (s TaskState) IsFinal() bool {
 	switch s {
