@@ -131,9 +131,15 @@ func (n *network) ctx(height int64, eci abci.ExtendedCommitInfo) sdk.Context {
 
 func limits(sdk.Context) (int, int) { return 4, 512 }
 
+// attestation is a reveal of verdict v on task.
 func attestation(task uint64, v committeetypes.AttestedVerdict) committeetypes.Attestation {
-	sha := bytes.Repeat([]byte{byte(task)}, 32)
-	return committeetypes.Attestation{TaskId: task, ResultSha256: sha, Verdict: v}
+	digest := bytes.Repeat([]byte{byte(task)}, 32)
+	return committeetypes.Attestation{TaskId: task, Verdict: v, Digest: digest, Salt: digest[:committeetypes.SaltSize]}
+}
+
+// commitment is a commit on task.
+func commitment(task uint64) committeetypes.Attestation {
+	return committeetypes.Attestation{TaskId: task, Commitment: bytes.Repeat([]byte{byte(task)}, 32)}
 }
 
 // rawExtension encodes atts as a peer might, without the checks EncodeExtension applies.
@@ -177,11 +183,13 @@ func TestExtendVote(t *testing.T) {
 	for i := range many {
 		many[i] = attestation(uint64(i+1), committeetypes.ATTESTED_VALID)
 	}
-	// a faulty sidecar: an unknown verdict and a short hash among good ones
-	badVerdict, shortHash := attestation(3, committeetypes.ATTESTED_VALID), attestation(4, committeetypes.ATTESTED_VALID)
+	// a faulty sidecar: an unknown verdict, a short digest and a commit that carries a verdict
+	// among good ones
+	badVerdict, shortHash, loudCommit := attestation(3, committeetypes.ATTESTED_VALID), attestation(4, committeetypes.ATTESTED_VALID), commitment(5)
 	badVerdict.Verdict = 99
-	shortHash.ResultSha256 = shortHash.ResultSha256[:5]
-	mixed := []committeetypes.Attestation{atts[0], badVerdict, shortHash, atts[1]}
+	shortHash.Digest = shortHash.Digest[:5]
+	loudCommit.Verdict = committeetypes.ATTESTED_VALID
+	mixed := []committeetypes.Attestation{atts[0], badVerdict, shortHash, loudCommit, atts[1]}
 	tests := []struct {
 		name     string
 		attestor ogpuabci.Attestor
@@ -207,7 +215,7 @@ func TestExtendVote(t *testing.T) {
 			require.Len(t, ve.Attestations, tc.want)
 		})
 	}
-	// the byte cap holds too: 4 attestations of ~40 bytes do not fit in 100 bytes
+	// the byte cap holds too: 4 reveals of ~60 bytes do not fit in 100 bytes
 	h := ogpuabci.NewVoteExtensionHandler(fakeAttestor{atts: many}, func(sdk.Context) (int, int) { return 100, 100 }, log.NewNopLogger())
 	res, err := h.ExtendVote()(sdk.Context{}.WithContext(context.Background()), &abci.RequestExtendVote{Height: 5})
 	require.NoError(t, err)
@@ -218,7 +226,13 @@ func TestExtendVote(t *testing.T) {
 func TestVerifyVoteExtension(t *testing.T) {
 	h := ogpuabci.NewVoteExtensionHandler(nil, limits, log.NewNopLogger())
 	bigSha := attestation(1, committeetypes.ATTESTED_VALID)
-	bigSha.ResultSha256 = make([]byte, 33)
+	bigSha.Digest = make([]byte, 33)
+	noSalt := attestation(1, committeetypes.ATTESTED_VALID)
+	noSalt.Salt = nil
+	shortCommit := commitment(1)
+	shortCommit.Commitment = shortCommit.Commitment[:31]
+	commitWithDigest := commitment(1)
+	commitWithDigest.Digest = make([]byte, 32)
 	tests := []struct {
 		name   string
 		ext    []byte
@@ -226,12 +240,16 @@ func TestVerifyVoteExtension(t *testing.T) {
 	}{
 		{"empty", nil, true},
 		{"valid", extension(t, attestation(1, committeetypes.ATTESTED_VALID)), true},
-		{"input unavailable without hash", extension(t, committeetypes.Attestation{TaskId: 1, Verdict: committeetypes.ATTESTED_INPUT_UNAVAILABLE}), true},
+		{"input unavailable without digest", extension(t, committeetypes.Attestation{TaskId: 1, Verdict: committeetypes.ATTESTED_INPUT_UNAVAILABLE, Salt: make([]byte, committeetypes.SaltSize)}), true},
+		{"commit", extension(t, commitment(1), attestation(2, committeetypes.ATTESTED_INVALID)), true},
+		{"reveal without salt", rawExtension(t, noSalt), false},
+		{"commitment of 31 bytes", rawExtension(t, shortCommit), false},
+		{"commit carrying a digest", rawExtension(t, commitWithDigest), false},
 		{"too large", bytes.Repeat([]byte{0x0a, 0x00}, 300), false},
 		{"undecodable", []byte{0xff, 0xff, 0xff}, false},
 		{"too many attestations", extension(t, attestation(1, 1), attestation(2, 1), attestation(3, 1), attestation(4, 1), attestation(5, 1)), false},
 		{"unknown verdict", rawExtension(t, attestation(1, 9)), false},
-		{"hash of the wrong size", rawExtension(t, bigSha), false},
+		{"digest of the wrong size", rawExtension(t, bigSha), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -420,6 +438,8 @@ func TestPreBlockRecordsAttestations(t *testing.T) {
 func FuzzDecodeExtension(f *testing.F) {
 	f.Add([]byte{})
 	bz, _ := ogpuabci.EncodeExtension([]committeetypes.Attestation{attestation(1, 1)}, 10, 1000)
+	f.Add(bz)
+	bz, _ = ogpuabci.EncodeExtension([]committeetypes.Attestation{commitment(1), attestation(2, 2)}, 10, 1000)
 	f.Add(bz)
 	f.Fuzz(func(t *testing.T, bz []byte) {
 		ve, err := ogpuabci.DecodeExtension(bz, 256, 16384)
