@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/testutil/attestor"
 	"github.com/opengpu/ogpu/testutil/network"
@@ -50,6 +52,8 @@ type market struct {
 	bin   string
 	homes []string
 	node  *network.Node // a node that stays up, for queries
+	// via sends a home's txs through another node's RPC (its own is down)
+	via map[int]string
 }
 
 func (m *market) addr(i int) string {
@@ -58,7 +62,11 @@ func (m *market) addr(i int) string {
 
 func (m *market) tx(i int, args ...string) {
 	m.t.Helper()
-	code, log := sendTx(m.t, m.bin, m.homes[i], append(args, "--from", "validator")...)
+	args = append(args, "--from", "validator")
+	if rpc, ok := m.via[i]; ok {
+		args = append(args, "--node", rpc)
+	}
+	code, log := sendTx(m.t, m.bin, m.homes[i], args...)
 	require.Zero(m.t, code, "%v: %s", args, log)
 }
 
@@ -85,7 +93,7 @@ func (m *market) waitState(id int, state string, timeout time.Duration) taskView
 }
 
 // runTask has client create a task, provider bid and submit a result with the given hash, and
-// the attestors of the given nodes attest verdict for it. It returns the task id.
+// the attestors of the given nodes commit to verdict for it and reveal it once reveals open.
 func (m *market) runTask(id, client, provider int, resultSHA string, verdict committeetypes.AttestedVerdict, attestors []*attestor.Scripted) {
 	m.tx(client, "compute", "create-task", "gemm-int8", "--m", "8", "--n", "8", "--k", "8", "--seed-a", "1", "--seed-b", "2",
 		"--max-price", coin(ogpu(100)), "--deadline", "60")
@@ -94,10 +102,51 @@ func (m *market) runTask(id, client, provider int, resultSHA string, verdict com
 	m.waitState(id, "TASK_STATE_ASSIGNED", 60*time.Second)
 	sha, err := hex.DecodeString(resultSHA)
 	require.NoError(m.t, err)
-	for _, a := range attestors {
-		a.Set(committeetypes.Attestation{TaskId: uint64(id), ResultSha256: sha, Verdict: verdict})
-	}
 	m.tx(provider, "compute", "submit-result", strconv.Itoa(id), resultSHA, strconv.Itoa(32+4*64), "http://127.0.0.1:1/v1/blobs/"+resultSHA)
+	// the committee is drawn in the block after the submission
+	deadline := time.Now().Add(30 * time.Second)
+	for len(committeeOf(m.t, m.bin, m.homes[0], m.node, id)) == 0 {
+		require.True(m.t, time.Now().Before(deadline), "task %d got no committee", id)
+		time.Sleep(300 * time.Millisecond)
+	}
+	reveals := make([]committeetypes.Attestation, len(attestors))
+	for i, a := range attestors {
+		member := sdk.MustAccAddressFromBech32(m.addr(i))
+		digest := sha256.Sum256(append([]byte("digest"), member...))
+		salt := digest[:committeetypes.SaltSize]
+		reveals[i] = committeetypes.Attestation{TaskId: uint64(id), Verdict: verdict, Digest: digest[:], Salt: salt}
+		a.Set(committeetypes.Attestation{TaskId: uint64(id), Commitment: committeetypes.Commitment(uint64(id), 1, sha, verdict, digest[:], 0, salt, member)})
+	}
+	m.waitRevealsOpen(id)
+	for i, a := range attestors {
+		a.Set(reveals[i])
+	}
+}
+
+// waitRevealsOpen waits until the task's committee takes reveals: every member committed, or
+// commit_blocks passed since the draw.
+func (m *market) waitRevealsOpen(id int) {
+	m.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var v struct {
+			Committee struct {
+				DrawnHeight  string `json:"drawn_height"`
+				RevealHeight string `json:"reveal_height"`
+			} `json:"committee"`
+		}
+		out, err := network.TryRun(m.bin, "q", "committee", "committee", strconv.Itoa(id), "--home", m.homes[0], "--node", m.node.RPC(), "--output", "json")
+		if err == nil && json.Unmarshal(out, &v) == nil {
+			drawn, _ := strconv.ParseInt(v.Committee.DrawnHeight, 10, 64)
+			reveal, _ := strconv.ParseInt(v.Committee.RevealHeight, 10, 64)
+			st, err := m.node.Status(context.Background())
+			if err == nil && drawn > 0 && ((reveal != 0 && st.Height+1 >= reveal) || st.Height+1 > drawn+int64(committeetypes.DefaultParams().CommitBlocks)) {
+				return
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	m.t.Fatalf("reveals of task %d did not open", id)
 }
 
 func committeeOf(t *testing.T, bin, home string, node *network.Node, id int) []string {

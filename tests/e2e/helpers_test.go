@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,9 +76,13 @@ func sendTx(t *testing.T, bin, home string, args ...string) (uint32, string) {
 	if res.Code != 0 {
 		return res.Code, res.RawLog
 	}
+	query := []string{"q", "tx", res.TxHash, "--home", home, "--output", "json"}
+	if i := slices.Index(args, "--node"); i >= 0 && i+1 < len(args) {
+		query = append(query, "--node", args[i+1]) // the home's own node may be down
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		out, err := network.TryRun(bin, "q", "tx", res.TxHash, "--home", home, "--output", "json")
+		out, err := network.TryRun(bin, query...)
 		if err == nil {
 			var q struct {
 				Code   uint32 `json:"code"`

@@ -17,10 +17,11 @@ import (
 )
 
 // TestLocalnet starts 4 validators as separate processes on 127.0.0.1-4, each with a scripted
-// sidecar attestor. Committees of validators attest through vote extensions: a task with a good
-// result is COMPLETED with the fee shared, one with a wrong result FAILED with its provider
-// slashed and jailed, and with one validator stopped a third task still reaches its verdict and
-// blocks go on; the stopped validator then catches up with the same state.
+// sidecar attestor. Committees of validators commit to and reveal verdicts through vote
+// extensions: a task with a good result is VERIFIED with the fee shared and COMPLETED when its
+// client accepts it, one with a wrong result FAILED with its provider slashed and jailed and
+// the catchers paid out of the slash, and with one validator stopped a third task still reaches
+// its verdict and blocks go on; the stopped validator then catches up with the same state.
 func TestLocalnet(t *testing.T) {
 	bin := network.Binary(t)
 	dir := filepath.Join(t.TempDir(), "localnet")
@@ -58,14 +59,16 @@ func TestLocalnet(t *testing.T) {
 			before[i] = balanceOf(t, nodes[0], addrs[i])
 		}
 		m.runTask(1, 1, 0, hexSHA("good"), committeetypes.ATTESTED_VALID, attestors)
-		v := m.waitState(1, "TASK_STATE_COMPLETED", 90*time.Second)
-		require.Equal(t, ogpu(50).String(), v.Task.Paid)
+		m.waitState(1, "TASK_STATE_VERIFIED", 90*time.Second)
 		committee := committeeOf(t, bin, homes[0], nodes[0], 1)
-		require.Len(t, committee, 3, "every validator but the provider's")
-		share := ogpu(1).QuoRaw(3) // 2% of 50 OGPU over three equal members
+		require.Len(t, committee, 2, "every validator but the provider's and the client's")
+		share := ogpu(1).QuoRaw(2) // 2% of 50 OGPU over two equal members
 		for i := 2; i < 4; i++ {
 			require.Equal(t, before[i].Add(share), balanceOf(t, nodes[0], addrs[i]), "member %d gets its share", i)
 		}
+		m.tx(1, "compute", "accept-result", "1")
+		v := m.waitState(1, "TASK_STATE_COMPLETED", 30*time.Second)
+		require.Equal(t, ogpu(50).String(), v.Task.Paid)
 	})
 
 	t.Run("a wrong result is FAILED and the provider slashed and jailed", func(t *testing.T) {
@@ -94,8 +97,11 @@ func TestLocalnet(t *testing.T) {
 	t.Run("with a validator down a task still reaches its verdict", func(t *testing.T) {
 		m.tx(2, "staking-gpu", "register-provider", "--moniker", "p2", "--endpoint", "http://127.0.0.2:8547")
 		m.tx(2, "staking-gpu", "bond", coin(ogpu(2_000)))
-		m.runTask(3, 1, 2, hexSHA("good too"), committeetypes.ATTESTED_VALID, attestors[:3])
-		m.waitState(3, "TASK_STATE_COMPLETED", 90*time.Second)
+		// the client is validator 3, whose node is down: it sends through node 0, and its
+		// validator, like the provider's, is kept off the committee, which is 0 and 1
+		m.via = map[int]string{3: nodes[0].RPC()}
+		m.runTask(3, 3, 2, hexSHA("good too"), committeetypes.ATTESTED_VALID, attestors[:3])
+		m.waitState(3, "TASK_STATE_VERIFIED", 90*time.Second)
 	})
 
 	stopped.Start(t)

@@ -50,6 +50,15 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					RpcMethod: "ReportInputUnavailable", Use: "report-input-unavailable [task-id]", Short: "Report that a task's inputs cannot be fetched",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}},
 				},
+				{
+					RpcMethod: "AcceptResult", Use: "accept-result [task-id]", Short: "Accept your VERIFIED task's result: the provider is paid now",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}},
+				},
+				{
+					RpcMethod: "DisputeResult", Use: "dispute-result [task-id]",
+					Short:          "Dispute your VERIFIED task's result: lock dispute_bond_ratio × price and send it to an escalation committee",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}},
+				},
 			},
 			EnhanceCustomCommand: true,
 		},

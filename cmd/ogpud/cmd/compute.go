@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -24,6 +25,7 @@ import (
 
 	"cosmossdk.io/math"
 
+	"github.com/opengpu/ogpu/gpu/gemm"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
@@ -212,61 +214,146 @@ func parseAogpu(s string) (sdk.Coin, error) {
 	return c, nil
 }
 
-// createAndWait signs and broadcasts the task, reads its id from the tx result and follows it.
+// createAndWait signs and broadcasts the task, reads its id from the tx result and follows it to
+// its end. When the committee has verified the result it downloads it, checks it itself with
+// Freivalds' algorithm on the task's inputs, and accepts it (the provider is paid now) or, if it
+// is wrong, disputes it.
 func createAndWait(cmd *cobra.Command, clientCtx client.Context, msg *computetypes.MsgCreateTask, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
-	txf, err := tx.NewFactoryCLI(clientCtx, cmd.Flags())
+	data, err := signAndWait(ctx, cmd, clientCtx, msg)
+	if err != nil {
+		return fmt.Errorf("create-task: %w", err)
+	}
+	id, err := createdTaskID(data)
 	if err != nil {
 		return err
 	}
-	if txf, err = txf.Prepare(clientCtx); err != nil {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "task %d created\n", id)
+	q := computetypes.NewQueryClient(clientCtx)
+	return waitTask(ctx, q, out, id, func(t computetypes.Task) error {
+		verdict := checkResult(ctx, t)
+		if verdict == nil {
+			fmt.Fprintf(out, "task %d: the result passes our own check; accepting it\n", id)
+			_, err := signAndWait(ctx, cmd, clientCtx, &computetypes.MsgAcceptResult{Creator: msg.Creator, TaskId: id})
+			return err
+		}
+		fmt.Fprintf(out, "task %d: the result fails our own check (%v); disputing it\n", id, verdict)
+		_, err := signAndWait(ctx, cmd, clientCtx, &computetypes.MsgDisputeResult{Creator: msg.Creator, TaskId: id})
 		return err
+	})
+}
+
+// signAndWait signs msg from the command's key and flags, broadcasts it and waits for it to be
+// in a block; it returns the tx result's data.
+func signAndWait(ctx context.Context, cmd *cobra.Command, clientCtx client.Context, msg sdk.Msg) (string, error) {
+	txf, err := tx.NewFactoryCLI(clientCtx, cmd.Flags())
+	if err != nil {
+		return "", err
+	}
+	if txf, err = txf.Prepare(clientCtx); err != nil {
+		return "", err
 	}
 	if txf.SimulateAndExecute() {
 		_, gas, err := tx.CalculateGas(clientCtx, txf, msg)
 		if err != nil {
-			return err
+			return "", err
 		}
 		txf = txf.WithGas(gas)
 	}
 	builder, err := txf.BuildUnsignedTx(msg)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := tx.Sign(ctx, txf, clientCtx.FromName, builder, true); err != nil {
-		return err
+		return "", err
 	}
 	bz, err := clientCtx.TxConfig.TxEncoder()(builder.GetTx())
 	if err != nil {
-		return err
+		return "", err
 	}
 	res, err := clientCtx.BroadcastTx(bz)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if res.Code != 0 {
-		return fmt.Errorf("create-task refused (code %d): %s", res.Code, res.RawLog)
+		return "", fmt.Errorf("refused (code %d): %s", res.Code, res.RawLog)
 	}
-	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "tx %s sent\n", res.TxHash)
-	var id uint64
-	for id == 0 {
+	fmt.Fprintf(cmd.OutOrStdout(), "tx %s sent\n", res.TxHash)
+	for {
 		if txRes, err := authtx.QueryTx(clientCtx, res.TxHash); err == nil {
 			if txRes.Code != 0 {
-				return fmt.Errorf("create-task failed (code %d): %s", txRes.Code, txRes.RawLog)
+				return "", fmt.Errorf("failed (code %d): %s", txRes.Code, txRes.RawLog)
 			}
-			if id, err = createdTaskID(txRes.Data); err != nil {
-				return err
-			}
-			break
+			return txRes.Data, nil
 		}
 		if err := sleep(ctx, 500*time.Millisecond); err != nil {
-			return fmt.Errorf("tx %s not in a block: %w", res.TxHash, err)
+			return "", fmt.Errorf("tx %s not in a block: %w", res.TxHash, err)
 		}
 	}
-	fmt.Fprintf(out, "task %d created\n", id)
-	return waitTask(ctx, computetypes.NewQueryClient(clientCtx), out, id)
+}
+
+// checkResult downloads a verified result (capped at its size, hash-checked) and checks it
+// against the task's inputs with Freivalds' algorithm; nil means it is right.
+func checkResult(ctx context.Context, t computetypes.Task) error {
+	g := t.Workload.GetGemmInt8()
+	if g == nil {
+		return fmt.Errorf("workload %s: no local check", t.Workload.Name)
+	}
+	shape := gemm.Shape{M: int(g.M), N: int(g.N), K: int(g.K)}
+	var a, b []int8
+	if len(t.Inputs) == 0 {
+		a, b = gemm.Generate(g.SeedA, shape.M, shape.K), gemm.Generate(g.SeedB, shape.K, shape.N)
+	} else {
+		for i, in := range t.Inputs {
+			body, err := fetchBlob(ctx, in.Uri, in.Sha256, in.Size_)
+			if err != nil {
+				return fmt.Errorf("input %d: %w", i, err)
+			}
+			m := make([]int8, len(body))
+			for j, v := range body {
+				m[j] = int8(v)
+			}
+			if i == 0 {
+				a = m
+			} else {
+				b = m
+			}
+		}
+	}
+	body, err := fetchBlob(ctx, t.Result.Uri, t.Result.Sha256, t.Result.Size_)
+	if err != nil {
+		return err
+	}
+	return gemm.Verify(bytes.NewReader(body), shape, a, b)
+}
+
+// fetchBlob downloads a blob into memory, at most size bytes, and checks its sha256.
+func fetchBlob(ctx context.Context, uri, wantSHA string, size uint64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", uri, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch %s: %s", uri, resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(size)+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", uri, err)
+	}
+	if uint64(len(body)) != size {
+		return nil, fmt.Errorf("%w: %s gave %d bytes or more, the chain says %d", ErrBlobMismatch, uri, len(body), size)
+	}
+	if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != wantSHA {
+		return nil, fmt.Errorf("%w: sha256 of %s does not match", ErrBlobMismatch, uri)
+	}
+	return body, nil
 }
 
 // createdTaskID reads the MsgCreateTaskResponse from a tx result's data (hex TxMsgData).
@@ -291,8 +378,9 @@ func createdTaskID(data string) (uint64, error) {
 	return 0, errors.New("tx data holds no MsgCreateTaskResponse")
 }
 
-// waitTask prints each state the task goes through and returns when it is final.
-func waitTask(ctx context.Context, q computetypes.QueryClient, out io.Writer, id uint64) error {
+// waitTask prints each state the task goes through and returns when it is final. onVerified,
+// when not nil, runs once when the task is VERIFIED.
+func waitTask(ctx context.Context, q computetypes.QueryClient, out io.Writer, id uint64, onVerified func(computetypes.Task) error) error {
 	last := computetypes.TASK_STATE_UNSPECIFIED
 	for {
 		res, err := q.Task(ctx, &computetypes.QueryTaskRequest{TaskId: id})
@@ -307,10 +395,18 @@ func waitTask(ctx context.Context, q computetypes.QueryClient, out io.Writer, id
 				line += fmt.Sprintf(" to %s at %s aogpu, deadline height %d", t.Provider, t.Price, t.AssignmentDeadline)
 			case computetypes.TASK_STATE_SUBMITTED:
 				line += fmt.Sprintf(" result %s (%d bytes) at %s", t.Result.Sha256, t.Result.Size_, t.Result.Uri)
+			case computetypes.TASK_STATE_VERIFIED:
+				line += fmt.Sprintf(" by its committee; disputable until height %d", t.DisputeEnd)
 			default:
 				line += fmt.Sprintf(": %s; paid %s, refunded %s", t.Outcome, t.Paid, t.Refunded)
 			}
 			fmt.Fprintln(out, line)
+			if t.State == computetypes.TASK_STATE_VERIFIED && onVerified != nil {
+				if err := onVerified(t); err != nil {
+					fmt.Fprintf(out, "task %d: %v\n", id, err)
+				}
+				onVerified = nil
+			}
 			if t.State.IsFinal() {
 				if t.State != computetypes.TASK_STATE_COMPLETED {
 					return fmt.Errorf("task %d ended %s: %s", id, t.State, t.Outcome)
