@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
-	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/bech32"
 
 	"github.com/opengpu/ogpu/testutil/attestor"
 	"github.com/opengpu/ogpu/testutil/network"
@@ -111,7 +111,8 @@ func (m *market) runTask(id, client, provider int, resultSHA string, verdict com
 	}
 	reveals := make([]committeetypes.Attestation, len(attestors))
 	for i, a := range attestors {
-		member := sdk.MustAccAddressFromBech32(m.addr(i))
+		_, member, err := bech32.DecodeAndConvert(m.addr(i))
+		require.NoError(m.t, err)
 		digest := sha256.Sum256(append([]byte("digest"), member...))
 		salt := digest[:committeetypes.SaltSize]
 		reveals[i] = committeetypes.Attestation{TaskId: uint64(id), Verdict: verdict, Digest: digest[:], Salt: salt}

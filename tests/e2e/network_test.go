@@ -33,6 +33,9 @@ type localnet struct {
 	homes     []string
 	nodes     []*network.Node
 	providers []*network.Node // the provider sidecars beside nodes 0 and 1
+
+	mu   sync.Mutex
+	keys map[string][2]string // address → (home, key name), to sign as a task's creator
 }
 
 func startLocalnet(t *testing.T, chainID string) *localnet {
@@ -95,7 +98,14 @@ func (l *localnet) mustGet(path string, v any) {
 }
 
 func (l *localnet) keyAddr(home, name string) string {
-	return strings.TrimSpace(string(network.Run(l.t, l.bin, "keys", "show", name, "-a", "--home", home)))
+	addr := strings.TrimSpace(string(network.Run(l.t, l.bin, "keys", "show", name, "-a", "--home", home)))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.keys == nil {
+		l.keys = map[string][2]string{}
+	}
+	l.keys[addr] = [2]string{home, name}
+	return addr
 }
 
 // tryTx sends `ogpud tx ...` from home and waits for it in a block; safe from any goroutine.
@@ -180,14 +190,24 @@ func (l *localnet) tasksOf(creator string) []netTask {
 	return v.Tasks
 }
 
-// waitFinal waits until the task is in a final state and returns it.
+// waitFinal waits until the task is in a final state and returns it. A VERIFIED task is
+// accepted by its creator, as create-task --wait does, so its provider is paid at once.
 func (l *localnet) waitFinal(id string, timeout time.Duration) netTask {
 	l.t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last netTask
+	accepted := false
 	for time.Now().Before(deadline) {
 		if last = l.task(id); slices.Contains(finalStates, last.State) {
 			return last
+		}
+		if last.State == "TASK_STATE_VERIFIED" && !accepted {
+			l.mu.Lock()
+			key, ok := l.keys[last.Creator]
+			l.mu.Unlock()
+			if ok {
+				accepted = l.tryTx(key[0], "compute", "accept-result", id, "--from", key[1]) == nil
+			}
 		}
 		time.Sleep(400 * time.Millisecond)
 	}
