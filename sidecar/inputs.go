@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
@@ -47,8 +48,11 @@ func fetch(ctx context.Context, b computetypes.Blob) ([]byte, error) {
 }
 
 // matrices returns a gemm task's A and B: generated from the seeds, or fetched from its two
-// inputs (A then B, int8 row-major) and checked against their declared sizes and hashes.
-func matrices(ctx context.Context, t computetypes.Task) (gemm.Shape, []int8, []int8, error) {
+// inputs (A then B, int8 row-major) and checked against their declared sizes and hashes. An
+// input the client no longer serves is fetched from the provider's blob server, which keeps the
+// inputs it ran on (content-addressed): once a result is in, the client cannot take its inputs
+// away from the committee. keep, when not nil, is given every input fetched.
+func matrices(ctx context.Context, t computetypes.Task, keep func([]byte)) (gemm.Shape, []int8, []int8, error) {
 	g := t.Workload.GetGemmInt8()
 	if g == nil {
 		return gemm.Shape{}, nil, nil, fmt.Errorf("task %d: not a gemm-int8 task", t.Id)
@@ -63,8 +67,16 @@ func matrices(ctx context.Context, t computetypes.Task) (gemm.Shape, []int8, []i
 	var m [2][]int8
 	for i, in := range t.Inputs {
 		body, err := fetch(ctx, in)
+		if err != nil && t.Result.Uri != "" && !t.InputUnavailable {
+			if mirror, ok := providerCopy(t.Result.Uri, in.Sha256); ok {
+				body, err = fetch(ctx, computetypes.Blob{Uri: mirror, Sha256: in.Sha256, Size_: in.Size_})
+			}
+		}
 		if err != nil {
 			return s, nil, nil, fmt.Errorf("%w: %v", errInputUnavailable, err)
+		}
+		if keep != nil {
+			keep(body)
 		}
 		m[i] = make([]int8, len(body))
 		for j, v := range body {
@@ -75,4 +87,14 @@ func matrices(ctx context.Context, t computetypes.Task) (gemm.Shape, []int8, []i
 		return s, nil, nil, fmt.Errorf("%w: input sizes do not fit %dx%dx%d", errInputUnavailable, s.M, s.N, s.K)
 	}
 	return s, m[0], m[1], nil
+}
+
+// providerCopy is where the provider that served resultURI (…/v1/blobs/<sha256>) serves the
+// blob named sha.
+func providerCopy(resultURI, sha string) (string, bool) {
+	i := strings.LastIndex(resultURI, "/v1/blobs/")
+	if i < 0 {
+		return "", false
+	}
+	return resultURI[:i] + "/v1/blobs/" + sha, true
 }

@@ -271,7 +271,12 @@ func (s *Sidecar) markSent(id uint64) {
 
 // execute runs a gemm-int8/v1 task on the executor and encodes its result.
 func (s *Sidecar) execute(ctx context.Context, t computetypes.Task) ([]byte, error) {
-	shape, a, b, err := matrices(ctx, t)
+	// the inputs are kept and served beside the result, for the committee
+	shape, a, b, err := matrices(ctx, t, func(body []byte) {
+		if _, err := s.store.Put(body); err != nil {
+			s.logger.Error("keep input", "task", t.Id, "err", err)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -63,7 +63,7 @@ func (s *Sidecar) judge(ctx context.Context, t computetypes.Task, c committeetyp
 		_, _ = rand.Read(junk)
 		return committeetypes.ATTESTED_VALID, junk, 0
 	}
-	shape, a, b, err := matrices(ctx, t)
+	shape, a, b, err := matrices(ctx, t, nil)
 	switch {
 	case errors.Is(err, errInputUnavailable) && t.InputUnavailable && c.Round == 1:
 		return committeetypes.ATTESTED_INPUT_UNAVAILABLE, nil, 0

@@ -39,7 +39,7 @@ import (
 func benchLatencyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "latency",
-		Short: "Create-task to COMPLETED time on a 4-validator network with real sidecars",
+		Short: "Create-task to verdict (VERIFIED) time on a 4-validator network with real sidecars",
 		Long: `Start the network of 'make localnet' (4 validators, each with its sidecar embedded as verifier,
 and 2 provider-only sidecars) in a new directory. For each size n, create --tasks seeded n×n×n gemm
 tasks, one every 2 blocks, and report the blocks and seconds from the block that created each task
@@ -68,7 +68,7 @@ type LatencyBenchResult struct {
 	NumCPU     int                 `json:"num_cpu"`
 }
 
-// LatencyBenchSizes is the create→COMPLETED time of the tasks of one size.
+// LatencyBenchSizes is the create→VERIFIED time (the committee's verdict) of the tasks of one size.
 type LatencyBenchSizes struct {
 	N           int     `json:"n"`
 	Tasks       int     `json:"tasks"`
@@ -198,7 +198,8 @@ func BenchLatency(ctx context.Context, self, dir string, sizes []int, perSize in
 			return LatencyBenchResult{}, err
 		}
 		tasks = res.Tasks
-		if len(tasks) == len(sizes)*perSize && !slices.ContainsFunc(tasks, func(t computetypes.Task) bool { return !t.State.IsFinal() }) {
+		settled := func(t computetypes.Task) bool { return t.State.IsFinal() || t.State == computetypes.TASK_STATE_VERIFIED }
+		if len(tasks) == len(sizes)*perSize && !slices.ContainsFunc(tasks, func(t computetypes.Task) bool { return !settled(t) }) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -231,18 +232,20 @@ func BenchLatency(ctx context.Context, self, dir string, sizes []int, perSize in
 				continue
 			}
 			count++
-			if t.State != computetypes.TASK_STATE_COMPLETED {
+			// the committee's VALID verdict ends the network's work; the provider is paid when the
+			// client accepts (one tx) or the dispute window passes
+			if t.VerifiedHeight == 0 {
 				continue
 			}
 			t0, err := timeAt(t.CreatedHeight)
 			if err != nil {
 				return LatencyBenchResult{}, err
 			}
-			t1, err := timeAt(t.FinalHeight)
+			t1, err := timeAt(t.VerifiedHeight)
 			if err != nil {
 				return LatencyBenchResult{}, err
 			}
-			blocks = append(blocks, t.FinalHeight-t.CreatedHeight)
+			blocks = append(blocks, t.VerifiedHeight-t.CreatedHeight)
 			seconds = append(seconds, t1.Sub(t0).Seconds())
 		}
 		s := LatencyBenchSizes{N: n, Tasks: count, Completed: len(blocks)}

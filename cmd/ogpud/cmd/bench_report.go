@@ -204,7 +204,7 @@ func (r *BenchReport) rows() []BenchRow {
 		for _, s := range l.Sizes {
 			row := BenchRow{
 				ID:     fmt.Sprintf("latency-n%d", s.N),
-				Figure: fmt.Sprintf("Create → COMPLETED, n = %d, %d validators + %d providers (%d/%d completed)", s.N, l.Validators, l.Providers, s.Completed, s.Tasks),
+				Figure: fmt.Sprintf("Create → VERIFIED (verdict), n = %d, %d validators + %d providers (%d/%d verified)", s.N, l.Validators, l.Providers, s.Completed, s.Tasks),
 				Measured: fmt.Sprintf("p50 %d blocks (%.1f s), p95 %d blocks (%.1f s)",
 					s.P50Blocks, s.P50Seconds, s.P95Blocks, s.P95Seconds),
 				Baseline: fmt.Sprintf("bid window + 4 = %d blocks", bound),
