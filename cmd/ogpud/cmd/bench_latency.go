@@ -198,7 +198,9 @@ func BenchLatency(ctx context.Context, self, dir string, sizes []int, perSize in
 			return LatencyBenchResult{}, err
 		}
 		tasks = res.Tasks
-		settled := func(t computetypes.Task) bool { return t.State.IsFinal() || t.State == computetypes.TASK_STATE_VERIFIED }
+		settled := func(t computetypes.Task) bool {
+			return t.State.IsFinal() || t.State == computetypes.TASK_STATE_VERIFIED
+		}
 		if len(tasks) == len(sizes)*perSize && !slices.ContainsFunc(tasks, func(t computetypes.Task) bool { return !settled(t) }) {
 			break
 		}
