@@ -131,16 +131,64 @@ func (k Keeper) Tally(ctx context.Context, taskID uint64) error {
 		return err
 	}
 	votes := map[types.AttestedVerdict]int{}
+	revealed := 0
 	for _, a := range recorded {
 		if a.Height != 0 {
 			votes[a.Verdict]++
+			revealed++
 		}
 	}
 	need := params.QuorumOf(len(c.Members))
 	for _, v := range []types.AttestedVerdict{types.ATTESTED_VALID, types.ATTESTED_INVALID, types.ATTESTED_UNAVAILABLE, types.ATTESTED_INPUT_UNAVAILABLE} {
-		if votes[v] >= need {
-			return k.settle(ctx, params, c, task, v, recorded)
+		if votes[v] < need {
+			continue
 		}
+		// members that committed get RevealGraceBlocks to reveal, so a slow honest member is
+		// paid and a member on the losing side cannot dodge its slash by being late
+		h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+		if due := revealStart(c, params) + RevealGraceBlocks; revealed < len(recorded) && h < due {
+			return k.Tallies.Set(ctx, collections.Join(due, taskID))
+		}
+		return k.settle(ctx, params, c, task, v, recorded)
+	}
+	return nil
+}
+
+// RevealGraceBlocks is how long after reveals open a verdict that has its quorum waits for the
+// reveals of the other members that committed. verify_window must leave room for commit_blocks
+// and this grace.
+const RevealGraceBlocks = 2
+
+// revealStart is the first height at which reveals count.
+func revealStart(c types.Committee, p types.Params) int64 {
+	if c.RevealHeight != 0 {
+		return c.RevealHeight
+	}
+	return c.DrawnHeight + int64(p.CommitBlocks) + 1
+}
+
+// EndBlocker settles the verdicts whose reveal grace ended in this block. Each runs in its own
+// cache: one task that cannot be settled is logged and does not stop the others.
+func (k Keeper) EndBlocker(ctx context.Context) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	it, err := k.Tallies.Iterate(ctx, collections.NewPrefixUntilPairRange[int64, uint64](sdkCtx.BlockHeight()))
+	if err != nil {
+		return err
+	}
+	due, err := it.Keys()
+	if err != nil {
+		return err
+	}
+	for _, key := range due {
+		if err := k.Tallies.Remove(ctx, key); err != nil {
+			return err
+		}
+		cacheCtx, write := sdkCtx.CacheContext()
+		if err := k.Tally(cacheCtx, key.K2()); err != nil {
+			sdkCtx.Logger().Error("committee: tally failed", "task", key.K2(), "err", err)
+			continue
+		}
+		write()
 	}
 	return nil
 }

@@ -417,3 +417,49 @@ func TestInputUnavailableOnResultIgnored(t *testing.T) {
 }
 
 func requirements() sgtypes.Requirements { return sgtypes.Requirements{Workload: "gemm-int8/v1"} }
+
+// TestLateRevealWithinGrace: a verdict with its quorum waits RevealGraceBlocks for the members
+// that committed and have not revealed: a member on the losing side cannot dodge its slash by
+// revealing a block late, and a slow honest member is still paid. Then it settles.
+func TestLateRevealWithinGrace(t *testing.T) {
+	f := newFixture(t)
+	id := f.submitted()
+	m := f.members(id)
+	reveals := make([]types.Attestation, len(m))
+	for i, v := range m {
+		verdict := types.ATTESTED_VALID
+		if i == 4 {
+			verdict = types.ATTESTED_INVALID
+		}
+		reveals[i] = f.commit(v, id, verdict)
+	}
+	f.openReveals(id)
+	for i := range 4 {
+		require.True(t, f.record(m[i], reveals[i]))
+	}
+	require.NoError(t, f.k.Tally(f.ctx, id))
+	require.Equal(t, computetypes.TASK_STATE_SUBMITTED, f.task(id).State, "waits for the fifth, which committed")
+	f.nextBlock()
+	require.True(t, f.record(m[4], reveals[4]), "a block late, within the grace")
+	require.NoError(t, f.k.Tally(f.ctx, id))
+	require.Equal(t, computetypes.TASK_STATE_VERIFIED, f.task(id).State, "everyone revealed: settled at once")
+	require.Equal(t, types.DefaultParams().VerifierSlashFraction, f.staking.slashed[string(m[4])])
+
+	// a member that never reveals: the verdict settles when the grace ends, in the end block
+	id = f.submitted()
+	m = f.members(id)
+	for i, v := range m {
+		reveals[i] = f.commit(v, id, types.ATTESTED_VALID)
+	}
+	f.openReveals(id)
+	for i := range 4 {
+		require.True(t, f.record(m[i], reveals[i]))
+	}
+	require.NoError(t, f.k.Tally(f.ctx, id))
+	require.Equal(t, computetypes.TASK_STATE_SUBMITTED, f.task(id).State)
+	for range keeper.RevealGraceBlocks + 1 {
+		f.nextBlock()
+	}
+	require.Equal(t, computetypes.TASK_STATE_VERIFIED, f.task(id).State)
+	require.EqualValues(t, 1, f.verifier(m[4]).Missed, "committed and never revealed: a miss")
+}

@@ -28,6 +28,8 @@ type Keeper struct {
 	Committees collections.Map[uint64, types.Committee]
 	// Attestations are keyed by (task, validator).
 	Attestations collections.Map[collections.Pair[uint64, sdk.ValAddress], types.RecordedAttestation]
+	// Tallies hold (height, task) for a verdict that waits for its last reveals until height.
+	Tallies collections.KeySet[collections.Pair[int64, uint64]]
 }
 
 // NewKeeper builds the keeper; authority is the governance module address.
@@ -42,6 +44,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService corestore.KVStoreService, add
 		Committees: collections.NewMap(sb, types.CommitteesKey, "committees", collections.Uint64Key, codec.CollValue[types.Committee](cdc)),
 		Attestations: collections.NewMap(sb, types.AttestationsKey, "attestations",
 			collections.PairKeyCodec(collections.Uint64Key, sdk.ValAddressKey), codec.CollValue[types.RecordedAttestation](cdc)),
+		Tallies: collections.NewKeySet(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
 	}
 	schema, err := sb.Build()
 	if err != nil {

@@ -147,6 +147,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) nextBlock() {
 	require.NoError(f.t, f.compute.EndBlocker(f.ctx))
+	require.NoError(f.t, f.k.EndBlocker(f.ctx))
 	f.cms.Commit()
 	h := f.ctx.BlockHeight() + 1
 	f.ctx = f.ctx.WithBlockHeight(h).WithBlockTime(f.ctx.BlockTime().Add(time.Second)).

@@ -15,4 +15,5 @@ var (
 	VerifiersKey    = collections.NewPrefix(1)
 	CommitteesKey   = collections.NewPrefix(2)
 	AttestationsKey = collections.NewPrefix(3)
+	TalliesKey      = collections.NewPrefix(4)
 )
