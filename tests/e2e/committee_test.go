@@ -103,12 +103,15 @@ func (m *market) runTask(id, client, provider int, resultSHA string, verdict com
 	sha, err := hex.DecodeString(resultSHA)
 	require.NoError(m.t, err)
 	m.tx(provider, "compute", "submit-result", strconv.Itoa(id), resultSHA, strconv.Itoa(32+4*64), "http://127.0.0.1:1/v1/blobs/"+resultSHA)
-	// the committee is drawn in the block after the submission
-	deadline := time.Now().Add(30 * time.Second)
-	for len(committeeOf(m.t, m.bin, m.homes[0], m.node, id)) == 0 {
-		require.True(m.t, time.Now().Before(deadline), "task %d got no committee", id)
-		time.Sleep(300 * time.Millisecond)
-	}
+	m.attest(id, 1, sha, verdict, attestors)
+}
+
+// attest has the attestors commit to verdict on round of task id once its committee is drawn,
+// and reveal it once reveals open. Attestors of validators off the committee are ignored by
+// the chain.
+func (m *market) attest(id int, round uint32, resultSHA []byte, verdict committeetypes.AttestedVerdict, attestors []*attestor.Scripted) {
+	m.t.Helper()
+	m.waitCommittee(id, round, func(c committeeView) bool { return c.DrawnHeight > 0 })
 	reveals := make([]committeetypes.Attestation, len(attestors))
 	for i, a := range attestors {
 		_, member, err := bech32.DecodeAndConvert(m.addr(i))
@@ -116,38 +119,57 @@ func (m *market) runTask(id, client, provider int, resultSHA string, verdict com
 		digest := sha256.Sum256(append([]byte("digest"), member...))
 		salt := digest[:committeetypes.SaltSize]
 		reveals[i] = committeetypes.Attestation{TaskId: uint64(id), Verdict: verdict, Digest: digest[:], Salt: salt}
-		a.Set(committeetypes.Attestation{TaskId: uint64(id), Commitment: committeetypes.Commitment(uint64(id), 1, sha, verdict, digest[:], 0, salt, member)})
+		a.Set(committeetypes.Attestation{TaskId: uint64(id), Commitment: committeetypes.Commitment(uint64(id), round, resultSHA, verdict, digest[:], 0, salt, member)})
 	}
-	m.waitRevealsOpen(id)
+	// reveals open once every member committed, or commit_blocks after the draw
+	m.waitCommittee(id, round, func(c committeeView) bool {
+		st, err := m.node.Status(context.Background())
+		return err == nil && ((c.RevealHeight != 0 && st.Height+1 >= c.RevealHeight) ||
+			st.Height+1 > c.DrawnHeight+int64(committeetypes.DefaultParams().CommitBlocks))
+	})
 	for i, a := range attestors {
 		a.Set(reveals[i])
 	}
 }
 
-// waitRevealsOpen waits until the task's committee takes reveals: every member committed, or
-// commit_blocks passed since the draw.
-func (m *market) waitRevealsOpen(id int) {
+type committeeView struct {
+	Round        uint32
+	DrawnHeight  int64
+	RevealHeight int64
+	Members      []string
+}
+
+// waitCommittee waits until the committee of task id is in round and ok holds for it.
+func (m *market) waitCommittee(id int, round uint32, ok func(committeeView) bool) committeeView {
 	m.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		var v struct {
 			Committee struct {
+				Round        uint32 `json:"round"`
 				DrawnHeight  string `json:"drawn_height"`
 				RevealHeight string `json:"reveal_height"`
+				Members      []struct {
+					Validator string `json:"validator"`
+				} `json:"members"`
 			} `json:"committee"`
 		}
 		out, err := network.TryRun(m.bin, "q", "committee", "committee", strconv.Itoa(id), "--home", m.homes[0], "--node", m.node.RPC(), "--output", "json")
-		if err == nil && json.Unmarshal(out, &v) == nil {
-			drawn, _ := strconv.ParseInt(v.Committee.DrawnHeight, 10, 64)
-			reveal, _ := strconv.ParseInt(v.Committee.RevealHeight, 10, 64)
-			st, err := m.node.Status(context.Background())
-			if err == nil && drawn > 0 && ((reveal != 0 && st.Height+1 >= reveal) || st.Height+1 > drawn+int64(committeetypes.DefaultParams().CommitBlocks)) {
-				return
+		if err == nil && json.Unmarshal(out, &v) == nil && v.Committee.Round == round {
+			c := committeeView{Round: round}
+			c.DrawnHeight, _ = strconv.ParseInt(v.Committee.DrawnHeight, 10, 64)
+			c.RevealHeight, _ = strconv.ParseInt(v.Committee.RevealHeight, 10, 64)
+			for _, mem := range v.Committee.Members {
+				c.Members = append(c.Members, mem.Validator)
+			}
+			if ok(c) {
+				return c
 			}
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	m.t.Fatalf("reveals of task %d did not open", id)
+	m.t.Fatalf("committee of task %d never reached round %d as wanted", id, round)
+	return committeeView{}
 }
 
 func committeeOf(t *testing.T, bin, home string, node *network.Node, id int) []string {

@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	sdkmath "cosmossdk.io/math"
+
 	"github.com/opengpu/ogpu/testutil/network"
 )
 
@@ -220,4 +222,88 @@ func testUploadedInputs(t *testing.T, bin, home string) {
 	err = cmd.Wait()
 	require.Error(t, err, "%s", buf.String())
 	require.Contains(t, buf.String(), "inputs unavailable: the security deposit went to the provider")
+}
+
+// testToggledInputs plays a client that toggles its input server to get a result cheaply. B is
+// missing when the provider first fetches it: the provider reports it, but B is back when the
+// committee checks the report, so the report is rejected, nobody is slashed and the provider
+// runs the task. Once the result is in, the client takes B down again: the committee fetches B
+// from the provider, which keeps the inputs it ran on, finds the result valid, and the provider
+// is paid the full price when the dispute window passes.
+func testToggledInputs(t *testing.T, bin, home string, accounts map[string]devAccount) {
+	const m, n, k = 16, 24, 32
+	a, b := make([]byte, m*k), make([]byte, k*n)
+	for i := range a {
+		a[i] = byte(i*5 + 1)
+	}
+	for i := range b {
+		b[i] = byte(i*11 + 7)
+	}
+	var requestsB atomic.Int32
+	var downB atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/a":
+			_, _ = w.Write(a)
+		case "/b":
+			// the create-task command's own fetch is the first request, the provider's the second
+			if requestsB.Add(1) == 2 || downB.Load() {
+				http.NotFound(w, r)
+				return
+			}
+			_, _ = w.Write(b)
+		}
+	}))
+	defer srv.Close()
+	node := network.NewNode(bin, home, "127.0.0.1")
+	provider := accounts["provider"].Address
+	bondedBefore := providerBonded(t, bin, home, provider)
+	before := balance(t, node, provider)
+
+	var list struct {
+		Tasks []json.RawMessage `json:"tasks"`
+	}
+	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "tasks", "--home", home, "--output", "json"), &list))
+	id := strconv.Itoa(len(list.Tasks) + 1)
+	code, log := sendTx(t, bin, home, "compute", "create-task", "gemm-int8", "--m", strconv.Itoa(m), "--n", strconv.Itoa(n), "--k", strconv.Itoa(k),
+		"--input-a", srv.URL+"/a", "--input-b", srv.URL+"/b", "--max-price", coin(ogpu(100)), "--deadline", "60", "--from", "bob")
+	require.Zero(t, code, log)
+	var seen []string
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		var v taskView
+		out, err := network.TryRun(bin, "q", "compute", "task", id, "--home", home, "--output", "json")
+		if err == nil && json.Unmarshal(out, &v) == nil {
+			if len(seen) == 0 || seen[len(seen)-1] != v.Task.State {
+				seen = append(seen, v.Task.State)
+			}
+			if v.Task.State == "TASK_STATE_SUBMITTED" && v.Task.Result.Sha256 != "" {
+				downB.Store(true) // the result is in: B goes away again
+			}
+			if v.Task.State == "TASK_STATE_COMPLETED" {
+				require.Equal(t, v.Task.Price, v.Task.Paid, "the provider is paid its full price")
+				break
+			}
+			require.NotContains(t, []string{"TASK_STATE_FAILED", "TASK_STATE_EXPIRED"}, v.Task.State, "states %v: %s", seen, v.Task.Outcome)
+		}
+		require.True(t, time.Now().Before(deadline), "task %s: states %v", id, seen)
+		time.Sleep(200 * time.Millisecond)
+	}
+	require.GreaterOrEqual(t, requestsB.Load(), int32(3), "the committee fetched B while it was back")
+	require.Equal(t, bondedBefore.String(), providerBonded(t, bin, home, provider).String(), "nobody slashed the provider")
+	require.True(t, balance(t, node, provider).GT(before), "the provider was paid")
+	// it went back to ASSIGNED after the rejected report, then on to a result
+	require.Contains(t, seen, "TASK_STATE_VERIFIED")
+}
+
+func providerBonded(t *testing.T, bin, home, addr string) sdkmath.Int {
+	var p struct {
+		Provider struct {
+			Bonded string `json:"bonded"`
+		} `json:"provider"`
+	}
+	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "staking-gpu", "provider", addr, "--home", home, "--output", "json"), &p))
+	amt, ok := sdkmath.NewIntFromString(p.Provider.Bonded)
+	require.True(t, ok)
+	return amt
 }

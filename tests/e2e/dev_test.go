@@ -188,6 +188,10 @@ func TestDevChain(t *testing.T) {
 		testUploadedInputs(t, bin, home)
 	})
 
+	t.Run("a client toggling its input server slashes nobody and pays the full price", func(t *testing.T) {
+		testToggledInputs(t, bin, home, accounts)
+	})
+
 	t.Run("a provider whose sidecar corrupts results is FAILED, slashed and jailed", func(t *testing.T) {
 		testCheatingProvider(t, bin, home, accounts)
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
+	"github.com/cosmos/cosmos-sdk/types/bech32"
 
 	"github.com/opengpu/ogpu/testutil/network"
 )
@@ -399,7 +400,10 @@ func TestNetwork(t *testing.T) {
 		l.checkBooks()
 	})
 
-	t.Run("a provider returning wrong results is slashed and jailed; the next task goes to an honest one", func(t *testing.T) {
+	t.Run("a provider returning wrong results is slashed and jailed; a lazy verifier on its committee is slashed and unpaid, the honest ones are paid from the provider's slash; the next task goes to an honest provider", func(t *testing.T) {
+		// node1's embedded sidecar turns lazy: it attests VALID without fetching anything
+		l.setSidecarOption(1, "lazy-verifier", "true")
+		defer l.setSidecarOption(1, "lazy-verifier", "")
 		// node2's validator account turns provider and runs a sidecar that underbids everyone
 		// and corrupts one element of every result
 		home := l.homes[2]
@@ -413,6 +417,11 @@ func TestNetwork(t *testing.T) {
 		defer sc.Stop(t)
 		waitServing(t, "http://127.0.0.3:8549")
 
+		members := []string{l.keyAddr(l.homes[0], "validator"), l.keyAddr(l.homes[1], "validator"), l.keyAddr(l.homes[3], "validator")}
+		balances, tokens := map[string]sdkmath.Int{}, map[string]sdkmath.Int{}
+		for _, a := range members {
+			balances[a], tokens[a] = l.balance(a), l.validatorTokens(a)
+		}
 		client := l.keyAddr(l.homes[0], names[0])
 		before := l.balance(client)
 		id := l.createTask(l.homes[0], names[0], 96, 64, 48, "--deadline", "60")
@@ -424,10 +433,69 @@ func TestNetwork(t *testing.T) {
 		require.Equal(t, ogpu(1_800).String(), bonded.String(), "slashed 10%")
 		require.True(t, before.Sub(l.balance(client)).LT(ogpu(1)), "the client paid only gas")
 
+		// the committee is the three other validators; two of them caught it
+		lazy, honest := members[1], []string{members[0], members[2]}
+		require.Equal(t, balances[lazy].String(), l.balance(lazy).String(), "the lazy member is not paid")
+		power := tokens[lazy].Quo(ogpu(1))
+		require.Equal(t, tokens[lazy].Sub(ogpu(1).Mul(power).QuoRaw(20)).String(), l.validatorTokens(lazy).String(),
+			"the lazy member loses 5% of its stake through x/staking")
+		for _, a := range honest {
+			// 2% of the cheat's price of 1000 aogpu, shared by two
+			require.Equal(t, balances[a].AddRaw(10).String(), l.balance(a).String(), "honest member %s is paid out of the slash", a)
+			require.Equal(t, tokens[a].String(), l.validatorTokens(a).String())
+		}
+
 		id = l.createTask(l.homes[0], names[0], 96, 64, 48, "--deadline", "60")
 		tk = l.waitFinal(id, 3*time.Minute)
 		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
 		require.Contains(t, []string{provider0, provider1}, tk.Provider, "the jailed provider's bid does not count")
+		l.checkBooks()
+	})
+
+	t.Run("a provider whose result URI never answers is slashed for the miss, no verifier is benched, and the task completes elsewhere", func(t *testing.T) {
+		// node3's validator account turns provider; its sidecar submits results at a URL
+		// nobody serves
+		home := l.homes[3]
+		ghost := l.keyAddr(home, "validator")
+		l.tx(home, "staking-gpu", "register-provider", "--moniker", "ghost", "--endpoint", "http://127.0.0.4:8549", "--from", "validator")
+		l.tx(home, "staking-gpu", "bond", coin(ogpu(2_000)), "--from", "validator")
+		sc := network.NewNode(l.bin, filepath.Join(l.dir, "ghost"), "127.0.0.4", "sidecar", "--home", home,
+			"--provider-key", "validator", "--listen", "127.0.0.4:8549", "--public-url", "http://127.0.0.4:1",
+			"--min-price", "1000", "--price-per-gmac", "0", "--validator-account", "")
+		sc.Start(t)
+		waitServing(t, "http://127.0.0.4:8549")
+		id := l.createTask(l.homes[0], names[1], 96, 64, 48, "--deadline", "60")
+		var tk netTask
+		deadline := time.Now().Add(2 * time.Minute)
+		for tk = l.task(id); len(tk.FailedProviders) == 0 && !slices.Contains(finalStates, tk.State); tk = l.task(id) {
+			require.True(t, time.Now().Before(deadline), "task %s: %+v", id, tk)
+			time.Sleep(300 * time.Millisecond)
+		}
+		sc.Stop(t) // it would win every later task with its price
+		tk = l.waitFinal(id, 3*time.Minute)
+		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
+		require.Equal(t, []string{ghost}, tk.FailedProviders)
+		require.Contains(t, []string{provider0, provider1}, tk.Provider)
+		bonded, jailed := l.provider(ghost)
+		require.False(t, jailed, "unavailable is a miss, not fraud")
+		require.Equal(t, ogpu(1_980).String(), bonded.String(), "slashed 1%")
+		var v struct {
+			Verifiers []struct {
+				Validator    string `json:"validator"`
+				BenchedUntil string `json:"benched_until"`
+				Missed       int    `json:"missed"`
+			} `json:"verifiers"`
+		}
+		l.mustGet("/ogpu/committee/v1/verifiers", &v)
+		st, err := l.up().Status(context.Background())
+		require.NoError(t, err)
+		for _, ver := range v.Verifiers {
+			if ver.Validator == l.valoper(l.homes[1]) {
+				continue // benched for its lazy VALID in the scenario before
+			}
+			require.LessOrEqual(t, int64(atoi(ver.BenchedUntil)), st.Height, "verifier %s benched", ver.Validator)
+		}
+		l.download(tk)
 		l.checkBooks()
 	})
 
@@ -508,6 +576,53 @@ func TestNetwork(t *testing.T) {
 		l.download(tk)
 		l.checkBooks()
 	})
+}
+
+// setSidecarOption sets key = value in node i's [sidecar] section of app.toml (value "" removes
+// it) and restarts the node, whose embedded sidecar reads it.
+func (l *localnet) setSidecarOption(i int, key, value string) {
+	l.t.Helper()
+	path := filepath.Join(l.homes[i], "config", "app.toml")
+	bz, err := os.ReadFile(path)
+	require.NoError(l.t, err)
+	var lines []string
+	for _, line := range strings.Split(strings.TrimRight(string(bz), "\n"), "\n") {
+		if !strings.HasPrefix(line, key+" =") {
+			lines = append(lines, line)
+		}
+	}
+	if value != "" {
+		lines = append(lines, key+" = "+value) // [sidecar] is the last section
+	}
+	require.NoError(l.t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+	st, err := l.up().Status(context.Background())
+	require.NoError(l.t, err)
+	l.nodes[i].Stop(l.t)
+	l.nodes[i].Start(l.t)
+	l.nodes[i].WaitHeight(l.t, st.Height+1, 2*time.Minute)
+}
+
+// valoper is the validator operator address of a node's validator key.
+func (l *localnet) valoper(home string) string {
+	return strings.TrimSpace(string(network.Run(l.t, l.bin, "keys", "show", "validator", "--bech", "val", "-a", "--home", home)))
+}
+
+// validatorTokens is the bonded tokens of the validator operated by account addr.
+func (l *localnet) validatorTokens(addr string) sdkmath.Int {
+	l.t.Helper()
+	_, bz, err := bech32.DecodeAndConvert(addr)
+	require.NoError(l.t, err)
+	valoper, err := bech32.ConvertAndEncode("ogpuvaloper", bz)
+	require.NoError(l.t, err)
+	var v struct {
+		Validator struct {
+			Tokens string `json:"tokens"`
+		} `json:"validator"`
+	}
+	l.mustGet("/cosmos/staking/v1beta1/validators/"+valoper, &v)
+	amt, ok := sdkmath.NewIntFromString(v.Validator.Tokens)
+	require.True(l.t, ok, "tokens of %s: %+v", valoper, v)
+	return amt
 }
 
 // findString returns the first string value under key anywhere in a decoded JSON value.

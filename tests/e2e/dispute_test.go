@@ -1,0 +1,202 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+	"github.com/cosmos/cosmos-sdk/types/bech32"
+
+	"github.com/opengpu/ogpu/gpu/gemm"
+	"github.com/opengpu/ogpu/testutil/network"
+	committeetypes "github.com/opengpu/ogpu/x/committee/types"
+)
+
+// TestDispute: a lazy first committee (scripted) passes a wrong result; the client's
+// `create-task --wait` downloads it, finds it wrong with its own Freivalds check and disputes
+// it; an escalation committee drawn from the other validators overturns the verdict. The
+// provider is slashed and jailed, the lazy member loses 5% of its validator's stake, and the
+// client gets its escrow and bond back and the bond again as its reward. A second dispute, of a
+// correct result, loses its bond to the escalation committee.
+func TestDispute(t *testing.T) {
+	bin := network.Binary(t)
+	dir := filepath.Join(t.TempDir(), "localnet")
+	network.Run(t, bin, "testnet", "init-files", "--v", "4", "--output-dir", dir, "--chain-id", "ogpu-dispute-1")
+	homes := make([]string, 4)
+	for i := range homes {
+		homes[i] = filepath.Join(dir, fmt.Sprintf("node%d", i))
+		// first committees of one leave validators for an escalation committee; no random
+		// audits, so that the first verdict is what the client sees
+		editGenesis(t, filepath.Join(homes[i], "config", "genesis.json"), func(app map[string]any) {
+			p := app["committee"].(map[string]any)["params"].(map[string]any)
+			p["committee_size"] = 1
+			p["audit_probability"] = "0.000000000000000001"
+			p["max_member_fee"] = "100"
+		})
+	}
+	attestors := withAttestors(t, homes)
+	nodes := make([]*network.Node, 4)
+	for i, home := range homes {
+		nodes[i] = network.NewNode(bin, home, fmt.Sprintf("127.0.0.%d", i+1), "start", "--home", home)
+		nodes[i].Start(t)
+	}
+	nodes[0].WaitHeight(t, 4, 4*time.Minute)
+	m := &market{t: t, bin: bin, homes: homes, node: nodes[0]}
+	// validator 0's operator is the provider; validator 1's account the client
+	m.tx(0, "staking-gpu", "register-provider", "--moniker", "p0", "--endpoint", "http://127.0.0.1:8547")
+	m.tx(0, "staking-gpu", "bond", coin(ogpu(2_000)))
+	provider, client := m.addr(0), m.addr(1)
+
+	// the provider serves a result, wrong in one element or right
+	s := gemm.Shape{M: 8, N: 8, K: 8}
+	c := make([]int32, s.M*s.N)
+	require.NoError(t, gemm.CPU{}.GemmInt8(s, gemm.Generate(1, s.M, s.K), gemm.Generate(2, s.K, s.N), c))
+	right := gemm.Encode(s, c)
+	c[5]++
+	wrong := gemm.Encode(s, c)
+	blobs := map[string][]byte{}
+	for _, b := range [][]byte{right, wrong} {
+		sum := sha256.Sum256(b)
+		blobs[hex.EncodeToString(sum[:])] = b
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, ok := blobs[filepath.Base(r.URL.Path)]; ok {
+			_, _ = w.Write(b)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+
+	// deliver has provider bid on task id and submit result; the first committee attests VALID
+	// without checking it
+	deliver := func(id, provider int, result []byte) []byte {
+		m.waitState(id, "TASK_STATE_OPEN", 30*time.Second)
+		m.tx(provider, "compute", "bid", strconv.Itoa(id), ogpu(50).String())
+		m.waitState(id, "TASK_STATE_ASSIGNED", 60*time.Second)
+		sum := sha256.Sum256(result)
+		sha := hex.EncodeToString(sum[:])
+		m.tx(provider, "compute", "submit-result", strconv.Itoa(id), sha, strconv.Itoa(len(result)), srv.URL+"/v1/blobs/"+sha)
+		m.attest(id, 1, sum[:], committeetypes.ATTESTED_VALID, attestors)
+		return sum[:]
+	}
+	create := []string{"tx", "compute", "create-task", "gemm-int8", "--m", "8", "--n", "8", "--k", "8",
+		"--seed-a", "1", "--seed-b", "2", "--max-price", coin(ogpu(100)), "--deadline", "60"}
+
+	t.Run("a lazy committee passes a wrong result; the client's check disputes it and the escalation overturns it", func(t *testing.T) {
+		before := balanceOf(t, nodes[0], client)
+		tokens := map[string]sdkmath.Int{}
+		for i := 2; i < 4; i++ {
+			tokens[m.addr(i)] = validatorTokensOf(t, nodes[0], m.addr(i))
+		}
+		wait := exec.Command(bin, append(create, "--wait", "--wait-timeout", "4m", "--from", "validator", "--home", homes[1],
+			"--gas-prices", "1000000000aogpu", "--gas", "auto", "--gas-adjustment", "1.5", "--yes")...)
+		var buf bytes.Buffer
+		wait.Stdout, wait.Stderr = &buf, &buf
+		require.NoError(t, wait.Start())
+		sha := deliver(1, 0, wrong)
+		// --wait finds the verified result wrong and disputes it
+		m.attest(1, 2, sha, committeetypes.ATTESTED_INVALID, attestors)
+		err := wait.Wait()
+		out := buf.String()
+		require.Error(t, err, out)
+		require.Contains(t, out, "fails our own check")
+		require.Contains(t, out, "TASK_STATE_FAILED")
+		v := m.task(1)
+		require.Contains(t, v.Task.Outcome, "after the creator's dispute")
+		// the client paid gas and got the bond (10% of 50 OGPU) back twice: once its own, once
+		// as its reward out of the provider's slash
+		gain := balanceOf(t, nodes[0], client).Sub(before)
+		require.True(t, gain.GT(ogpu(4)) && gain.LT(ogpu(5)), "client gained %s", gain)
+		var p struct {
+			Provider struct {
+				Jailed bool   `json:"jailed"`
+				Bonded string `json:"bonded"`
+			} `json:"provider"`
+		}
+		require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "staking-gpu", "provider", provider, "--home", homes[0], "--output", "json"), &p))
+		require.True(t, p.Provider.Jailed)
+		require.Equal(t, ogpu(1_800).String(), p.Provider.Bonded)
+		// the first-round member (one of validators 2 and 3) lost 5% of its stake
+		slashed := 0
+		for a, before := range tokens {
+			after := validatorTokensOf(t, nodes[0], a)
+			if !after.Equal(before) {
+				slashed++
+				require.Equal(t, before.Sub(before.Quo(ogpu(1)).Mul(ogpu(1)).QuoRaw(20)).String(), after.String())
+			}
+		}
+		require.Equal(t, 1, slashed, "exactly the lazy first-round member")
+	})
+
+	t.Run("a dispute of a correct result loses its bond to the escalation committee", func(t *testing.T) {
+		// validator 2 provides this time: the committees come from validators 0 and 3
+		m.tx(2, "staking-gpu", "register-provider", "--moniker", "p2", "--endpoint", "http://127.0.0.3:8547")
+		m.tx(2, "staking-gpu", "bond", coin(ogpu(2_000)))
+		members := map[string]sdkmath.Int{m.addr(0): balanceOf(t, nodes[0], m.addr(0)), m.addr(3): balanceOf(t, nodes[0], m.addr(3))}
+		before := balanceOf(t, nodes[0], client)
+		m.tx(1, create[1:]...)
+		sha := deliver(2, 2, right)
+		m.waitState(2, "TASK_STATE_VERIFIED", 60*time.Second)
+		m.tx(1, "compute", "dispute-result", "2")
+		c := m.waitCommittee(2, 2, func(c committeeView) bool { return c.DrawnHeight > 0 })
+		require.Len(t, c.Members, 1, "the one validator neither a party nor on the first committee")
+		m.attest(2, 2, sha, committeetypes.ATTESTED_VALID, attestors)
+		v := m.waitState(2, "TASK_STATE_COMPLETED", 90*time.Second)
+		require.Equal(t, ogpu(50).String(), v.Task.Paid)
+		lost := before.Sub(balanceOf(t, nodes[0], client))
+		// the price (50 OGPU), the bond (5 OGPU), the first member's capped fee and gas
+		require.True(t, lost.GT(ogpu(55)) && lost.LT(ogpu(56)), "client lost %s", lost)
+		gained := 0
+		for a, b := range members {
+			if d := balanceOf(t, nodes[0], a).Sub(b); d.GTE(ogpu(5)) {
+				gained++
+			}
+		}
+		require.Equal(t, 1, gained, "the escalation member takes the bond")
+	})
+}
+
+func editGenesis(t *testing.T, path string, edit func(app map[string]any)) {
+	bz, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var g map[string]any
+	require.NoError(t, json.Unmarshal(bz, &g))
+	edit(g["app_state"].(map[string]any))
+	bz, err = json.MarshalIndent(g, "", "  ")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, bz, 0o600))
+}
+
+func validatorTokensOf(t *testing.T, n *network.Node, addr string) sdkmath.Int {
+	t.Helper()
+	_, bz, err := bech32.DecodeAndConvert(addr)
+	require.NoError(t, err)
+	valoper, err := bech32.ConvertAndEncode("ogpuvaloper", bz)
+	require.NoError(t, err)
+	var v struct {
+		Validator struct {
+			Tokens string `json:"tokens"`
+		} `json:"validator"`
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, network.GetJSON(ctx, n.REST()+"/cosmos/staking/v1beta1/validators/"+valoper, &v))
+	amt, ok := sdkmath.NewIntFromString(v.Validator.Tokens)
+	require.True(t, ok)
+	return amt
+}
