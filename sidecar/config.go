@@ -41,6 +41,9 @@ type Config struct {
 
 	// CorruptResults flips one element of every result: tests use it to play a cheating provider.
 	CorruptResults bool
+	// ConsensusKeyFile is the validator's consensus key (priv_validator_key.json): the verifier
+	// signs its reads of results with it.
+	ConsensusKeyFile string
 	// LazyVerifier attests VALID without fetching or checking anything: tests use it to play a
 	// verifier that free-rides on the others.
 	LazyVerifier bool

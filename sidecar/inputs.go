@@ -12,21 +12,29 @@ import (
 	"time"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
+	"github.com/opengpu/ogpu/sidecar/blobauth"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
 // errInputUnavailable is a task input that could not be fetched with its declared size and hash.
 var errInputUnavailable = errors.New("input unavailable")
 
-// fetch downloads a blob, reading no more than its declared size, and checks its sha256.
-func fetch(ctx context.Context, b computetypes.Blob) ([]byte, error) {
+// fetch downloads a blob, reading no more than its declared size, and checks its sha256. With a
+// signer it proves who is reading (blobauth) to a provider's blob server, as a reader of task.
+func fetch(ctx context.Context, b computetypes.Blob, task uint64, signer blobauth.Signer) ([]byte, error) {
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodGet, b.Uri, nil)
-	if err != nil {
-		return nil, err
+	var res *http.Response
+	var err error
+	if signer != nil {
+		res, err = blobauth.Get(cctx, http.DefaultClient, b.Uri, task, signer)
+	} else {
+		var req *http.Request
+		if req, err = http.NewRequestWithContext(cctx, http.MethodGet, b.Uri, nil); err != nil {
+			return nil, err
+		}
+		res, err = http.DefaultClient.Do(req)
 	}
-	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -51,8 +59,9 @@ func fetch(ctx context.Context, b computetypes.Blob) ([]byte, error) {
 // inputs (A then B, int8 row-major) and checked against their declared sizes and hashes. An
 // input the client no longer serves is fetched from the provider's blob server, which keeps the
 // inputs it ran on (content-addressed): once a result is in, the client cannot take its inputs
-// away from the committee. keep, when not nil, is given every input fetched.
-func matrices(ctx context.Context, t computetypes.Task, keep func([]byte)) (gemm.Shape, []int8, []int8, error) {
+// away from the committee (signer proves the reader is on it). keep, when not nil, is given
+// every input fetched.
+func matrices(ctx context.Context, t computetypes.Task, keep func([]byte), signer blobauth.Signer) (gemm.Shape, []int8, []int8, error) {
 	g := t.Workload.GetGemmInt8()
 	if g == nil {
 		return gemm.Shape{}, nil, nil, fmt.Errorf("task %d: not a gemm-int8 task", t.Id)
@@ -66,10 +75,10 @@ func matrices(ctx context.Context, t computetypes.Task, keep func([]byte)) (gemm
 	}
 	var m [2][]int8
 	for i, in := range t.Inputs {
-		body, err := fetch(ctx, in)
-		if err != nil && t.Result.Uri != "" && !t.InputUnavailable {
+		body, err := fetch(ctx, in, t.Id, nil)
+		if err != nil && t.Result.Uri != "" && !t.InputUnavailable && signer != nil {
 			if mirror, ok := providerCopy(t.Result.Uri, in.Sha256); ok {
-				body, err = fetch(ctx, computetypes.Blob{Uri: mirror, Sha256: in.Sha256, Size_: in.Size_})
+				body, err = fetch(ctx, computetypes.Blob{Uri: mirror, Sha256: in.Sha256, Size_: in.Size_}, t.Id, signer)
 			}
 		}
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/opengpu/ogpu/gpu/cuda"
 	"github.com/opengpu/ogpu/gpu/gemm"
+	"github.com/opengpu/ogpu/sidecar/blobauth"
 	"github.com/opengpu/ogpu/sidecar/server"
 	"github.com/opengpu/ogpu/sidecar/store"
 	sidecartypes "github.com/opengpu/ogpu/sidecar/types"
@@ -40,6 +41,7 @@ type Sidecar struct {
 	metrics  *metrics
 	provider sdk.AccAddress
 	valoper  string
+	signer   blobauth.Signer // the verifier's proof of who reads a result
 
 	mu           sync.Mutex
 	bid          map[uint64]bool      // tasks bid on
@@ -83,6 +85,11 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 			return nil, fmt.Errorf("validator account %q: %w", cfg.ValidatorAccount, err)
 		}
 		s.valoper = sdk.ValAddress(acc).String()
+		signer, err := loadConsensusSigner(cfg.ConsensusKeyFile, s.valoper)
+		if err != nil {
+			return nil, err
+		}
+		s.signer = signer
 	}
 	return s, nil
 }
@@ -91,7 +98,7 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 func (s *Sidecar) Run(ctx context.Context) error {
 	errs := make(chan error, 2)
 	if s.cfg.Provider {
-		srv := &http.Server{Addr: s.cfg.Listen, Handler: server.Handler(s.store, s.metrics.reg), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Addr: s.cfg.Listen, Handler: server.Handler(s.store, s.metrics.reg, chainAuthorizer{s.chain.conn}), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errs <- srv.ListenAndServe() }()
 		defer srv.Close()
 	}
@@ -276,7 +283,7 @@ func (s *Sidecar) execute(ctx context.Context, t computetypes.Task) ([]byte, err
 		if _, err := s.store.Put(body); err != nil {
 			s.logger.Error("keep input", "task", t.Id, "err", err)
 		}
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}

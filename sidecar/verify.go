@@ -63,7 +63,7 @@ func (s *Sidecar) judge(ctx context.Context, t computetypes.Task, c committeetyp
 		_, _ = rand.Read(junk)
 		return committeetypes.ATTESTED_VALID, junk, 0
 	}
-	shape, a, b, err := matrices(ctx, t, nil)
+	shape, a, b, err := matrices(ctx, t, nil, s.signer)
 	switch {
 	case errors.Is(err, errInputUnavailable) && t.InputUnavailable && c.Round == 1:
 		return committeetypes.ATTESTED_INPUT_UNAVAILABLE, nil, 0
@@ -91,7 +91,7 @@ func (s *Sidecar) judge(ctx context.Context, t computetypes.Task, c committeetyp
 			wrong |= 1 << uint(i)
 		}
 	}
-	body, err := fetch(ctx, t.Result)
+	body, err := fetch(ctx, t.Result, t.Id, s.signer)
 	if err != nil {
 		d := gemm.Digest(shape, a, b, x)
 		return committeetypes.ATTESTED_UNAVAILABLE, d[:], wrong

@@ -1,22 +1,61 @@
 // Package server is the sidecar's HTTP face: GET /v1/blobs/{sha256} (with range requests) for
-// results, and /metrics for Prometheus.
+// results and the inputs kept for the committee, GET /v1/challenge for the challenges readers
+// sign (blobauth), and /metrics for Prometheus.
 package server
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/opengpu/ogpu/sidecar/blobauth"
 	"github.com/opengpu/ogpu/sidecar/store"
 )
 
-// Handler serves the blobs of st and the metrics of reg.
-func Handler(st *store.Store, reg *prometheus.Registry) http.Handler {
+// Authorizer decides whether a proven reader may have a blob; nil means yes.
+type Authorizer interface {
+	Authorize(ctx context.Context, r blobauth.Request) error
+}
+
+// maxChallenges bounds the outstanding challenges.
+const maxChallenges = 10_000
+
+// Handler serves the blobs of st to the readers auth lets through (to anyone when auth is
+// nil) and the metrics of reg.
+func Handler(st *store.Store, reg *prometheus.Registry, auth Authorizer) http.Handler {
 	mux := http.NewServeMux()
+	challenges := blobauth.NewChallenges(maxChallenges)
+	mux.HandleFunc("GET "+blobauth.ChallengePath, func(w http.ResponseWriter, _ *http.Request) {
+		ch, err := challenges.New(time.Now())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"challenge": ch})
+	})
 	mux.HandleFunc("GET /v1/blobs/{sha256}", func(w http.ResponseWriter, r *http.Request) {
 		sha := r.PathValue("sha256")
+		if auth != nil {
+			req, ch, err := blobauth.ParseRequest(r, sha)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusUnauthorized)
+				return
+			}
+			if !challenges.Take(ch, time.Now()) {
+				http.Error(w, "challenge: unknown, used or expired", http.StatusUnauthorized)
+				return
+			}
+			if err := auth.Authorize(r.Context(), req); err != nil {
+				http.Error(w, err.Error(), http.StatusForbidden)
+				return
+			}
+		}
 		f, err := st.Open(sha)
 		if errors.Is(err, store.ErrNotFound) {
 			http.Error(w, err.Error(), http.StatusNotFound)

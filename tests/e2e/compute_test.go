@@ -64,8 +64,12 @@ func testComputeMarket(t *testing.T, bin, home string, accounts map[string]devAc
 	require.Equal(t, "0", v.Task.Escrow)
 	require.Equal(t, strconv.Itoa(32+4*96*80), v.Task.Result.Size)
 
+	// the result is private: an outsider is refused, its creator served
 	file := filepath.Join(t.TempDir(), "c.bin")
-	network.Run(t, bin, "q", "compute", "result", "1", "--out", file, "--home", home)
+	refused, err := network.TryRun(bin, "q", "compute", "result", "1", "--out", file, "--home", home, "--from", "alice")
+	require.Error(t, err, "%s", refused)
+	require.Contains(t, err.Error()+string(refused), "neither the creator of task 1 nor on its committee")
+	network.Run(t, bin, "q", "compute", "result", "1", "--out", file, "--home", home, "--from", "bob")
 	got, err := os.ReadFile(file)
 	require.NoError(t, err)
 	sum := sha256.Sum256(got)

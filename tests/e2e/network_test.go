@@ -314,7 +314,12 @@ func (l *localnet) checkBooks() {
 func (l *localnet) download(tk netTask) {
 	l.t.Helper()
 	file := filepath.Join(l.t.TempDir(), "task-"+tk.ID+".bin")
-	network.Run(l.t, l.bin, "q", "compute", "result", tk.ID, "--out", file, "--home", l.homes[0], "--node", l.up().RPC())
+	l.mu.Lock()
+	key, ok := l.keys[tk.Creator]
+	l.mu.Unlock()
+	require.True(l.t, ok, "the key of %s, creator of task %s", tk.Creator, tk.ID)
+	// the provider serves the result to its creator only
+	network.Run(l.t, l.bin, "q", "compute", "result", tk.ID, "--out", file, "--home", key[0], "--from", key[1], "--node", l.up().RPC())
 	bz, err := os.ReadFile(file)
 	require.NoError(l.t, err)
 	sum := sha256.Sum256(bz)

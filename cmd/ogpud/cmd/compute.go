@@ -18,7 +18,9 @@ import (
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/flags"
 	"github.com/cosmos/cosmos-sdk/client/tx"
+	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/tx/signing"
 	authtx "github.com/cosmos/cosmos-sdk/x/auth/tx"
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/spf13/cobra"
@@ -26,6 +28,7 @@ import (
 	"cosmossdk.io/math"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
+	"github.com/opengpu/ogpu/sidecar/blobauth"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
@@ -232,8 +235,12 @@ func createAndWait(cmd *cobra.Command, clientCtx client.Context, msg *computetyp
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "task %d created\n", id)
 	q := computetypes.NewQueryClient(clientCtx)
+	signer, err := newKeyringSigner(clientCtx)
+	if err != nil {
+		return err
+	}
 	return waitTask(ctx, q, out, id, func(t computetypes.Task) error {
-		verdict := checkResult(ctx, t)
+		verdict := checkResult(ctx, t, signer)
 		if verdict == nil {
 			fmt.Fprintf(out, "task %d: the result passes our own check; accepting it\n", id)
 			_, err := signAndWait(ctx, cmd, clientCtx, &computetypes.MsgAcceptResult{Creator: msg.Creator, TaskId: id})
@@ -294,9 +301,10 @@ func signAndWait(ctx context.Context, cmd *cobra.Command, clientCtx client.Conte
 	}
 }
 
-// checkResult downloads a verified result (capped at its size, hash-checked) and checks it
-// against the task's inputs with Freivalds' algorithm; nil means it is right.
-func checkResult(ctx context.Context, t computetypes.Task) error {
+// checkResult downloads a verified result (capped at its size, hash-checked; the creator proves
+// who it is to the provider's blob server) and checks it against the task's inputs with
+// Freivalds' algorithm; nil means it is right.
+func checkResult(ctx context.Context, t computetypes.Task, signer blobauth.Signer) error {
 	g := t.Workload.GetGemmInt8()
 	if g == nil {
 		return fmt.Errorf("workload %s: no local check", t.Workload.Name)
@@ -307,7 +315,7 @@ func checkResult(ctx context.Context, t computetypes.Task) error {
 		a, b = gemm.Generate(g.SeedA, shape.M, shape.K), gemm.Generate(g.SeedB, shape.K, shape.N)
 	} else {
 		for i, in := range t.Inputs {
-			body, err := fetchBlob(ctx, in.Uri, in.Sha256, in.Size_)
+			body, err := fetchBlob(ctx, in.Uri, in.Sha256, in.Size_, 0, nil)
 			if err != nil {
 				return fmt.Errorf("input %d: %w", i, err)
 			}
@@ -322,20 +330,17 @@ func checkResult(ctx context.Context, t computetypes.Task) error {
 			}
 		}
 	}
-	body, err := fetchBlob(ctx, t.Result.Uri, t.Result.Sha256, t.Result.Size_)
+	body, err := fetchBlob(ctx, t.Result.Uri, t.Result.Sha256, t.Result.Size_, t.Id, signer)
 	if err != nil {
 		return err
 	}
 	return gemm.Verify(bytes.NewReader(body), shape, a, b)
 }
 
-// fetchBlob downloads a blob into memory, at most size bytes, and checks its sha256.
-func fetchBlob(ctx context.Context, uri, wantSHA string, size uint64) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
+// fetchBlob downloads a blob into memory, at most size bytes, and checks its sha256; with a
+// signer it reads as that reader of task.
+func fetchBlob(ctx context.Context, uri, wantSHA string, size, task uint64, signer blobauth.Signer) ([]byte, error) {
+	resp, err := get(ctx, uri, task, signer)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", uri, err)
 	}
@@ -440,7 +445,11 @@ func resultCmd() *cobra.Command {
 				return fmt.Errorf("task id %q: %w", args[0], err)
 			}
 			out, _ := cmd.Flags().GetString("out")
-			clientCtx, err := client.GetClientQueryContext(cmd)
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			signer, err := newKeyringSigner(clientCtx)
 			if err != nil {
 				return err
 			}
@@ -452,7 +461,7 @@ func resultCmd() *cobra.Command {
 			if r.Sha256 == "" {
 				return fmt.Errorf("task %d is %s and has no result", id, res.Task.State)
 			}
-			if err := DownloadBlob(cmd.Context(), r.Uri, r.Sha256, r.Size_, out); err != nil {
+			if err := DownloadBlob(cmd.Context(), r.Uri, id, signer, r.Sha256, r.Size_, out); err != nil {
 				return fmt.Errorf("task %d: %w", id, err)
 			}
 			summary, _ := json.Marshal(map[string]any{"task_id": id, "state": res.Task.State.String(), "sha256": r.Sha256, "size": r.Size_, "file": out})
@@ -463,6 +472,9 @@ func resultCmd() *cobra.Command {
 	cmd.Flags().String("out", "", "file to write the result to (required)")
 	_ = cmd.MarkFlagRequired("out")
 	flags.AddQueryFlagsToCmd(cmd)
+	cmd.Flags().String(flags.FlagFrom, "", "the task's creator key: the provider serves the result to its creator only, once the verdict is in (required)")
+	cmd.Flags().String(flags.FlagKeyringBackend, "", "keyring backend of --from (default: the home's client.toml)")
+	_ = cmd.MarkFlagRequired(flags.FlagFrom)
 	return cmd
 }
 
@@ -470,13 +482,9 @@ func resultCmd() *cobra.Command {
 var ErrBlobMismatch = errors.New("downloaded blob does not match")
 
 // DownloadBlob fetches uri into path, reading at most size+1 bytes, and keeps the file only if
-// it is exactly size bytes with the given sha256.
-func DownloadBlob(ctx context.Context, uri, wantSHA string, size uint64, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+// it is exactly size bytes with the given sha256. With a signer it reads as that reader of task.
+func DownloadBlob(ctx context.Context, uri string, task uint64, signer blobauth.Signer, wantSHA string, size uint64, path string) error {
+	resp, err := get(ctx, uri, task, signer)
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", uri, err)
 	}
@@ -504,6 +512,48 @@ func DownloadBlob(ctx context.Context, uri, wantSHA string, size uint64, path st
 		return fmt.Errorf("%w: sha256 %s, the chain says %s", ErrBlobMismatch, got, wantSHA)
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// get fetches uri, proving who reads it to the provider's blob server when signer is not nil.
+func get(ctx context.Context, uri string, task uint64, signer blobauth.Signer) (*http.Response, error) {
+	if signer != nil {
+		return blobauth.Get(ctx, http.DefaultClient, uri, task, signer)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
+}
+
+// keyringSigner signs blob reads with a key of the client's keyring (the --from key).
+type keyringSigner struct {
+	kr   keyring.Keyring
+	name string
+	addr string
+	pub  []byte
+}
+
+func newKeyringSigner(clientCtx client.Context) (keyringSigner, error) {
+	if clientCtx.FromName == "" || clientCtx.Keyring == nil {
+		return keyringSigner{}, errors.New("--from: the key of the task's creator is needed to read its result")
+	}
+	rec, err := clientCtx.Keyring.Key(clientCtx.FromName)
+	if err != nil {
+		return keyringSigner{}, fmt.Errorf("--from %s: %w", clientCtx.FromName, err)
+	}
+	pk, err := rec.GetPubKey()
+	if err != nil {
+		return keyringSigner{}, err
+	}
+	return keyringSigner{kr: clientCtx.Keyring, name: clientCtx.FromName, addr: sdk.AccAddress(pk.Address()).String(), pub: pk.Bytes()}, nil
+}
+
+func (s keyringSigner) Signer() string { return s.addr }
+func (s keyringSigner) PubKey() []byte { return s.pub }
+func (s keyringSigner) Sign(msg []byte) ([]byte, error) {
+	sig, _, err := s.kr.Sign(s.name, msg, signing.SignMode_SIGN_MODE_DIRECT)
+	return sig, err
 }
 
 // maxInputBytes is the largest gemm input: 16384 × 16384 int8.

@@ -23,7 +23,7 @@ func TestDownloadBlobChecksSizeAndHash(t *testing.T) {
 	dir := t.TempDir()
 
 	out := filepath.Join(dir, "ok.bin")
-	require.NoError(t, DownloadBlob(context.Background(), srv.URL, sha, uint64(len(blob)), out))
+	require.NoError(t, DownloadBlob(context.Background(), srv.URL, 0, nil, sha, uint64(len(blob)), out))
 	got, err := os.ReadFile(out)
 	require.NoError(t, err)
 	require.Equal(t, blob, got)
@@ -35,7 +35,7 @@ func TestDownloadBlobChecksSizeAndHash(t *testing.T) {
 	} {
 		serve = body
 		bad := filepath.Join(dir, name)
-		err := DownloadBlob(context.Background(), srv.URL, sha, uint64(len(blob)), bad)
+		err := DownloadBlob(context.Background(), srv.URL, 0, nil, sha, uint64(len(blob)), bad)
 		require.ErrorIs(t, err, ErrBlobMismatch, name)
 		require.NoFileExists(t, bad, "%s: a mismatching download is not kept", name)
 	}

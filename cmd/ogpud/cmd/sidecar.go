@@ -72,6 +72,15 @@ func sidecarConfig(opts servertypes.AppOptions) (sidecar.Config, error) {
 	}
 	cfg.CorruptResults = cast.ToBool(opts.Get("sidecar.corrupt-results"))
 	cfg.LazyVerifier = cast.ToBool(opts.Get("sidecar.lazy-verifier"))
+	// config.toml names the consensus key, relative to the home
+	keyFile := cast.ToString(opts.Get("priv_validator_key_file"))
+	if keyFile == "" {
+		keyFile = filepath.Join("config", "priv_validator_key.json")
+	}
+	if !filepath.IsAbs(keyFile) {
+		keyFile = filepath.Join(home, keyFile)
+	}
+	cfg.ConsensusKeyFile = keyFile
 	return cfg, nil
 }
 

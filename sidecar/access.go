@@ -1,0 +1,119 @@
+package sidecar
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	"github.com/cometbft/cometbft/privval"
+	"google.golang.org/grpc"
+
+	"github.com/cosmos/evm/crypto/ethsecp256k1"
+
+	sdked25519 "github.com/cosmos/cosmos-sdk/crypto/keys/ed25519"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
+
+	"github.com/opengpu/ogpu/sidecar/blobauth"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
+)
+
+// chainAuthorizer lets a reader have a blob of a task when x/compute says it may: the validators
+// on the task's current committee (its result and inputs, in any round), and the task's
+// creator once the committee's verdict is in (its result only).
+type chainAuthorizer struct{ conn *grpc.ClientConn }
+
+// Authorize checks the reader's signature against its on-chain key and its right to the blob.
+func (a chainAuthorizer) Authorize(ctx context.Context, r blobauth.Request) error {
+	res, err := computetypes.NewQueryClient(a.conn).Task(ctx, &computetypes.QueryTaskRequest{TaskId: r.Task})
+	if err != nil {
+		return fmt.Errorf("task %d: %v", r.Task, err)
+	}
+	return authorize(res.Task, r, func(valoper string) ([]byte, error) { return a.consensusKey(ctx, valoper) })
+}
+
+// authorize is the rule: consensusKey gives a validator's ed25519 consensus key.
+func authorize(t computetypes.Task, r blobauth.Request, consensusKey func(valoper string) ([]byte, error)) error {
+	isResult := t.Result.Sha256 == r.SHA
+	if !isResult && !slices.ContainsFunc(t.Inputs, func(b computetypes.Blob) bool { return b.Sha256 == r.SHA }) {
+		return fmt.Errorf("blob %s is neither the result nor an input of task %d", r.SHA, r.Task)
+	}
+	if _, err := sdk.ValAddressFromBech32(r.Signer); err == nil {
+		key, err := consensusKey(r.Signer)
+		if err != nil {
+			return err
+		}
+		if len(r.PubKey) != ed25519.PublicKeySize || !slices.Equal(key, r.PubKey) {
+			return fmt.Errorf("public key is not the consensus key of %s", r.Signer)
+		}
+		if !ed25519.Verify(r.PubKey, r.Message, r.Signature) {
+			return errors.New("signature does not verify")
+		}
+		if !slices.Contains(t.Committee, r.Signer) {
+			return fmt.Errorf("validator %s is not on the committee of task %d", r.Signer, r.Task)
+		}
+		return nil
+	}
+	pk := &ethsecp256k1.PubKey{Key: r.PubKey}
+	if addr := pk.Address(); addr == nil || sdk.AccAddress(addr).String() != r.Signer {
+		return fmt.Errorf("public key is not the key of %s", r.Signer)
+	}
+	if !pk.VerifySignature(r.Message, r.Signature) {
+		return errors.New("signature does not verify")
+	}
+	if r.Signer != t.Creator {
+		return fmt.Errorf("%s is neither the creator of task %d nor on its committee", r.Signer, r.Task)
+	}
+	if !isResult {
+		return fmt.Errorf("the inputs of task %d are served to its committee only", r.Task)
+	}
+	if t.VerifiedHeight == 0 && t.State != computetypes.TASK_STATE_FAILED {
+		return fmt.Errorf("task %d is %s: its result is served to its creator once the committee's verdict is in", r.Task, t.State)
+	}
+	return nil
+}
+
+// consensusKey is a validator's ed25519 consensus key as x/staking has it.
+func (a chainAuthorizer) consensusKey(ctx context.Context, valoper string) ([]byte, error) {
+	res, err := stakingtypes.NewQueryClient(a.conn).Validator(ctx, &stakingtypes.QueryValidatorRequest{ValidatorAddr: valoper})
+	if err != nil {
+		return nil, fmt.Errorf("validator %s: %v", valoper, err)
+	}
+	var pk sdked25519.PubKey
+	if res.Validator.ConsensusPubkey == nil || pk.Unmarshal(res.Validator.ConsensusPubkey.Value) != nil {
+		return nil, fmt.Errorf("validator %s: no ed25519 consensus key", valoper)
+	}
+	return pk.Key, nil
+}
+
+// consensusSigner signs blob reads as a validator, with its consensus key.
+type consensusSigner struct {
+	valoper string
+	key     ed25519.PrivateKey
+}
+
+// loadConsensusSigner reads the validator's consensus key (priv_validator_key.json).
+func loadConsensusSigner(path, valoper string) (consensusSigner, error) {
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		return consensusSigner{}, fmt.Errorf("consensus key (the verifier signs its reads of results with it): %w", err)
+	}
+	var k privval.FilePVKey
+	if err := cmtjson.Unmarshal(bz, &k); err != nil {
+		return consensusSigner{}, fmt.Errorf("consensus key %s: %w", path, err)
+	}
+	if k.PrivKey == nil || len(k.PrivKey.Bytes()) != ed25519.PrivateKeySize {
+		return consensusSigner{}, fmt.Errorf("consensus key %s: not an ed25519 key", path)
+	}
+	return consensusSigner{valoper: valoper, key: ed25519.PrivateKey(k.PrivKey.Bytes())}, nil
+}
+
+func (s consensusSigner) Signer() string { return s.valoper }
+func (s consensusSigner) PubKey() []byte { return s.key.Public().(ed25519.PublicKey) }
+func (s consensusSigner) Sign(msg []byte) ([]byte, error) {
+	return ed25519.Sign(s.key, msg), nil
+}
