@@ -259,10 +259,8 @@ func testToggledInputs(t *testing.T, bin, home string, accounts map[string]devAc
 		}
 	}))
 	defer srv.Close()
-	node := network.NewNode(bin, home, "127.0.0.1")
 	provider := accounts["provider"].Address
 	bondedBefore := providerBonded(t, bin, home, provider)
-	before := balance(t, node, provider)
 
 	var list struct {
 		Tasks []json.RawMessage `json:"tasks"`
@@ -295,7 +293,6 @@ func testToggledInputs(t *testing.T, bin, home string, accounts map[string]devAc
 	}
 	require.GreaterOrEqual(t, requestsB.Load(), int32(3), "the committee fetched B while it was back")
 	require.Equal(t, bondedBefore.String(), providerBonded(t, bin, home, provider).String(), "nobody slashed the provider")
-	require.True(t, balance(t, node, provider).GT(before), "the provider was paid")
 	// it went back to ASSIGNED after the rejected report, then on to a result
 	require.Contains(t, seen, "TASK_STATE_VERIFIED")
 }
