@@ -175,7 +175,9 @@ func editGenesis(t *testing.T, path string, edit func(app map[string]any)) {
 	bz, err := os.ReadFile(path)
 	require.NoError(t, err)
 	var g map[string]any
-	require.NoError(t, json.Unmarshal(bz, &g))
+	dec := json.NewDecoder(bytes.NewReader(bz))
+	dec.UseNumber() // big integers stay exact
+	require.NoError(t, dec.Decode(&g))
 	edit(g["app_state"].(map[string]any))
 	bz, err = json.MarshalIndent(g, "", "  ")
 	require.NoError(t, err)

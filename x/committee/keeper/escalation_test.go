@@ -206,3 +206,13 @@ func TestParamsRefuseLazyPays(t *testing.T) {
 		})
 	}
 }
+
+// TestParamsTinyAuditProbability: the check keeps its precision for the smallest probability.
+func TestParamsTinyAuditProbability(t *testing.T) {
+	p := types.DefaultParams()
+	p.AuditProbability = math.LegacyNewDecWithPrec(1, 18)
+	p.MaxMemberFee = math.NewInt(100) // p·s = 10^-18 × 5% × 10^22 = 500 aogpu > 2 × 100
+	require.NoError(t, p.Validate())
+	p.MaxMemberFee = math.NewInt(250)
+	require.ErrorIs(t, p.Validate(), types.ErrInvalidParams)
+}

@@ -77,7 +77,8 @@ func (p Params) Validate() error {
 		return errorsmod.Wrapf(ErrInvalidParams, "commit_blocks %d: must be in [1, 10000]", p.CommitBlocks)
 	}
 	// a lazy VALID must lose more in expectation than the most it can earn: p · s > margin · f
-	risk := p.AuditProbability.Mul(p.VerifierSlashFraction).MulInt(p.MinVerifierStake)
+	// stake first: products of two small decimals round to zero at 18 places
+	risk := p.AuditProbability.MulInt(p.MinVerifierStake).Mul(p.VerifierSlashFraction)
 	if need := LazinessMargin.MulInt(p.MaxMemberFee); !risk.GT(need) {
 		return errorsmod.Wrapf(ErrInvalidParams,
 			"audit_probability × verifier_slash_fraction × min_verifier_stake = %s: must exceed %s × max_member_fee = %s, or lazy attestation pays",
