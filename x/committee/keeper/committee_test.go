@@ -463,3 +463,32 @@ func TestLateRevealWithinGrace(t *testing.T) {
 	require.Equal(t, computetypes.TASK_STATE_VERIFIED, f.task(id).State)
 	require.EqualValues(t, 1, f.verifier(m[4]).Missed, "committed and never revealed: a miss")
 }
+
+// TestGenesisRoundTrip: committees mid-round (commitments, reveals, a verdict waiting for its
+// grace) export and import unchanged.
+func TestGenesisRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	id := f.submitted()
+	m := f.members(id)
+	reveals := make([]types.Attestation, len(m))
+	for i, v := range m {
+		reveals[i] = f.commit(v, id, types.ATTESTED_VALID)
+	}
+	f.openReveals(id)
+	for i := range 4 {
+		require.True(t, f.record(m[i], reveals[i]))
+	}
+	require.NoError(t, f.k.Tally(f.ctx, id))
+	f.setParams(func(p *types.Params) { *p = types.DefaultParams() }) // genesis validates the params
+	gs, err := f.k.ExportGenesis(f.ctx)
+	require.NoError(t, err)
+	require.NoError(t, gs.Validate())
+	require.Len(t, gs.Tallies, 1, "the verdict waits for the fifth reveal")
+	require.Len(t, gs.Attestations, 5)
+
+	g := newFixture(t)
+	require.NoError(t, g.k.InitGenesis(g.ctx, *gs))
+	again, err := g.k.ExportGenesis(g.ctx)
+	require.NoError(t, err)
+	require.Equal(t, gs, again)
+}

@@ -40,6 +40,11 @@ func (k Keeper) InitGenesis(ctx context.Context, gs types.GenesisState) error {
 			return err
 		}
 	}
+	for _, p := range gs.Tallies {
+		if err := k.Tallies.Set(ctx, collections.Join(p.Height, p.TaskId)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -64,6 +69,13 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}
 	err = k.Attestations.Walk(ctx, nil, func(_ collections.Pair[uint64, sdk.ValAddress], a types.RecordedAttestation) (bool, error) {
 		gs.Attestations = append(gs.Attestations, a)
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = k.Tallies.Walk(ctx, nil, func(key collections.Pair[int64, uint64]) (bool, error) {
+		gs.Tallies = append(gs.Tallies, types.PendingTally{Height: key.K1(), TaskId: key.K2()})
 		return false, nil
 	})
 	return gs, err

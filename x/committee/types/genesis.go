@@ -32,5 +32,10 @@ func (gs GenesisState) Validate() error {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "attestations[%d]: verdict %s", i, a.Verdict)
 		}
 	}
+	for i, p := range gs.Tallies {
+		if !tasks[p.TaskId] {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "tallies[%d]: task %d has no committee", i, p.TaskId)
+		}
+	}
 	return nil
 }
