@@ -276,6 +276,7 @@ func TestFailedPaysCatchers(t *testing.T) {
 	f := newFixture(t)
 	id := f.submitted()
 	m := f.members(id)
+	c := f.committee(id)
 	before := f.bank.GetBalance(f.ctx, f.client, denom).Amount.Add(f.task(id).Escrow)
 	f.vote(id, map[string]types.AttestedVerdict{m[0].String(): types.ATTESTED_INVALID, m[1].String(): types.ATTESTED_INVALID,
 		m[2].String(): types.ATTESTED_INVALID, m[3].String(): types.ATTESTED_INVALID, m[4].String(): types.ATTESTED_VALID})
@@ -288,6 +289,10 @@ func TestFailedPaysCatchers(t *testing.T) {
 	}
 	require.True(t, f.bank.GetBalance(f.ctx, sdk.AccAddress(m[4]), denom).IsZero())
 	require.Equal(t, types.DefaultParams().VerifierSlashFraction, f.staking.slashed[string(m[4])], "the lazy VALID is slashed")
+	// for an infraction at the draw, with its power then: stake it unbonds after the draw is
+	// still slashed by x/staking
+	require.Equal(t, [2]int64{c.DrawnHeight, c.Members[4].Power}, f.staking.infraction[string(m[4])])
+	require.Less(t, c.DrawnHeight, f.ctx.BlockHeight())
 	p, err := f.sg.GetProvider(f.ctx, f.provider)
 	require.NoError(t, err)
 	require.True(t, p.Jailed)

@@ -46,8 +46,9 @@ func ogpu(n int64) math.Int { return math.NewIntWithDecimal(n, 18) }
 
 // fakeStaking is x/staking's validator set, power in whole OGPU; it records slashes.
 type fakeStaking struct {
-	vals    map[string]stakingtypes.Validator
-	slashed map[string]math.LegacyDec // by operator address bytes
+	vals       map[string]stakingtypes.Validator
+	slashed    map[string]math.LegacyDec // by operator address bytes
+	infraction map[string][2]int64       // height and power of the infraction, by operator
 }
 
 func (s *fakeStaking) GetValidator(_ context.Context, addr sdk.ValAddress) (stakingtypes.Validator, error) {
@@ -63,7 +64,7 @@ func (s *fakeStaking) GetValidatorByConsAddr(context.Context, sdk.ConsAddress) (
 
 func (*fakeStaking) PowerReduction(context.Context) math.Int { return ogpu(1) }
 
-func (s *fakeStaking) Slash(_ context.Context, consAddr sdk.ConsAddress, _, power int64, fraction math.LegacyDec) (math.Int, error) {
+func (s *fakeStaking) Slash(_ context.Context, consAddr sdk.ConsAddress, height, power int64, fraction math.LegacyDec) (math.Int, error) {
 	for op, v := range s.vals {
 		ca, err := v.GetConsAddr()
 		if err != nil || !sdk.ConsAddress(ca).Equals(consAddr) {
@@ -73,6 +74,7 @@ func (s *fakeStaking) Slash(_ context.Context, consAddr sdk.ConsAddress, _, powe
 		v.Tokens = v.Tokens.Sub(amount)
 		s.vals[op] = v
 		s.slashed[op] = fraction
+		s.infraction[op] = [2]int64{height, power}
 		return amount, nil
 	}
 	return math.ZeroInt(), stakingtypes.ErrNoValidatorFound
@@ -111,7 +113,7 @@ func newFixture(t *testing.T) *fixture {
 	bank := keepertest.NewBank()
 	sg := sgkeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[sgtypes.StoreKey]), accCodec, authority, bank, bank, keepertest.Validators{})
 	ck := computekeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[computetypes.StoreKey]), accCodec, authority, bank, sg)
-	staking := &fakeStaking{vals: map[string]stakingtypes.Validator{}, slashed: map[string]math.LegacyDec{}}
+	staking := &fakeStaking{vals: map[string]stakingtypes.Validator{}, slashed: map[string]math.LegacyDec{}, infraction: map[string][2]int64{}}
 	k := keeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[types.StoreKey]), accCodec, valCodec, authority, staking)
 	sg.SetWorkTracker(ck)
 	ck.SetCommittee(k)

@@ -51,7 +51,11 @@ func (k Keeper) settle(ctx context.Context, params types.Params, c types.Committ
 		return err
 	}
 	if audited(ctx, task.Id, params.AuditProbability) {
-		ok, err := k.CanEscalate(ctx, task.Id, nil)
+		parties, err := k.parties(task)
+		if err != nil {
+			return err
+		}
+		ok, err := k.CanEscalate(ctx, task.Id, parties)
 		if err != nil {
 			return err
 		}
@@ -76,7 +80,7 @@ func (k Keeper) settle(ctx context.Context, params types.Params, c types.Committ
 			}
 			paid = append(paid, acc)
 		case a.Verdict == opposite(v):
-			if err := k.penalize(ctx, params, task.Id, a.Validator, fmt.Sprintf("attested %s against the verdict on task %d", a.Verdict, task.Id)); err != nil {
+			if err := k.penalize(ctx, params, task.Id, memberOf(c, a.Validator), c.DrawnHeight, fmt.Sprintf("attested %s against the verdict on task %d", a.Verdict, task.Id)); err != nil {
 				return err
 			}
 		}
@@ -128,11 +132,11 @@ func (k Keeper) settleEscalation(ctx context.Context, params types.Params, c typ
 		lazy := m.Verdict != types.ATTESTED_UNSPECIFIED && m.Verdict != types.ATTESTED_UNAVAILABLE && 2*wrong > len(winners)
 		switch {
 		case lazy:
-			if err := k.penalize(ctx, params, task.Id, m.Validator, fmt.Sprintf("revealed a digest on task %d that its challenge does not give", task.Id)); err != nil {
+			if err := k.penalize(ctx, params, task.Id, m, c.PriorDrawnHeight, fmt.Sprintf("revealed a digest on task %d that its challenge does not give", task.Id)); err != nil {
 				return err
 			}
 		case m.Verdict == opposite(v):
-			if err := k.penalize(ctx, params, task.Id, m.Validator, fmt.Sprintf("attested %s against the escalation verdict on task %d", m.Verdict, task.Id)); err != nil {
+			if err := k.penalize(ctx, params, task.Id, m, c.PriorDrawnHeight, fmt.Sprintf("attested %s against the escalation verdict on task %d", m.Verdict, task.Id)); err != nil {
 				return err
 			}
 		case m.Verdict == v && c.Disputer == "":
@@ -158,12 +162,20 @@ func (k Keeper) settleEscalation(ctx context.Context, params types.Params, c typ
 			}
 			s.Escalation = append(s.Escalation, acc)
 		case a.Verdict == opposite(v):
-			if err := k.penalize(ctx, params, task.Id, a.Validator, fmt.Sprintf("attested %s against the verdict on task %d", a.Verdict, task.Id)); err != nil {
+			if err := k.penalize(ctx, params, task.Id, memberOf(c, a.Validator), c.DrawnHeight, fmt.Sprintf("attested %s against the verdict on task %d", a.Verdict, task.Id)); err != nil {
 				return err
 			}
 		}
 	}
 	return k.compute.ApplyVerdict(ctx, task.Id, s)
+}
+
+// memberOf is val's entry on the committee (its power when drawn).
+func memberOf(c types.Committee, val string) types.Member {
+	if i := isMember(c.Members, val); i >= 0 {
+		return c.Members[i]
+	}
+	return types.Member{Validator: val}
 }
 
 func verdictOf(v types.AttestedVerdict) computetypes.Verdict {
@@ -214,13 +226,15 @@ func (k Keeper) escalate(ctx context.Context, c types.Committee, recorded []type
 		return err
 	}
 	return k.Committees.Set(ctx, c.TaskId, types.Committee{
-		TaskId: c.TaskId, Round: 2, Prior: prior, Disputer: disputer, FirstVerdict: first, PriorSeed: c.Seed,
+		TaskId: c.TaskId, Round: 2, Prior: prior, Disputer: disputer, FirstVerdict: first, PriorSeed: c.Seed, PriorDrawnHeight: c.DrawnHeight,
 	})
 }
 
 // penalize slashes verifier_slash_fraction of a member's validator stake through x/staking and
-// benches it.
-func (k Keeper) penalize(ctx context.Context, params types.Params, taskID uint64, valStr, reason string) error {
+// benches it. The infraction is at the height its committee was drawn, with the power it had
+// then, so stake unbonded or redelegated since is slashed too: unbonding does not escape it.
+func (k Keeper) penalize(ctx context.Context, params types.Params, taskID uint64, m types.Member, drawnHeight int64, reason string) error {
+	valStr := m.Validator
 	val, err := k.valCodec.StringToBytes(valStr)
 	if err != nil {
 		return err
@@ -243,8 +257,11 @@ func (k Keeper) penalize(ctx context.Context, params types.Params, taskID uint64
 	if err != nil {
 		return err
 	}
-	power := validator.ConsensusPower(k.staking.PowerReduction(ctx))
-	amount, err := k.staking.Slash(ctx, consAddr, h, power, params.VerifierSlashFraction)
+	power := m.Power
+	if power <= 0 {
+		power = validator.ConsensusPower(k.staking.PowerReduction(ctx))
+	}
+	amount, err := k.staking.Slash(ctx, consAddr, min(drawnHeight, h), power, params.VerifierSlashFraction)
 	if err != nil {
 		return errorsmod.Wrapf(err, "slash verifier %s", valStr)
 	}
@@ -276,4 +293,20 @@ func (k Keeper) ResolveUndecided(ctx context.Context, taskID uint64) error {
 		return err
 	}
 	return k.settleEscalation(ctx, params, c, task, types.ATTESTED_UNAVAILABLE, recorded)
+}
+
+// parties are the accounts of a task's creator and provider, whose validators never judge it.
+func (k Keeper) parties(task computetypes.Task) ([]sdk.AccAddress, error) {
+	var out []sdk.AccAddress
+	for _, a := range []string{task.Creator, task.Provider} {
+		if a == "" {
+			continue
+		}
+		bz, err := k.addressCodec.StringToBytes(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bz)
+	}
+	return out, nil
 }
