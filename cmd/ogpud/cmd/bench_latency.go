@@ -43,7 +43,9 @@ func benchLatencyCmd() *cobra.Command {
 		Long: `Start the network of 'make localnet' (4 validators, each with its sidecar embedded as verifier,
 and 2 provider-only sidecars) in a new directory. For each size n, create --tasks seeded n×n×n gemm
 tasks, one every 2 blocks, and report the blocks and seconds from the block that created each task
-to the block that completed it (p50, p95), against the bid window + 4 blocks.`,
+to the block of the committee's VALID verdict (p50, p95), against the bid window + 5 blocks: one
+block more than before commit–reveal buys the draw after the submission; commit and reveal take
+the others.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tasks, _ := cmd.Flags().GetInt("tasks")
