@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
-	"github.com/cosmos/cosmos-sdk/types/bech32"
 
 	"github.com/opengpu/ogpu/testutil/network"
 )
@@ -613,22 +612,7 @@ func (l *localnet) valoper(home string) string {
 }
 
 // validatorTokens is the bonded tokens of the validator operated by account addr.
-func (l *localnet) validatorTokens(addr string) sdkmath.Int {
-	l.t.Helper()
-	_, bz, err := bech32.DecodeAndConvert(addr)
-	require.NoError(l.t, err)
-	valoper, err := bech32.ConvertAndEncode("ogpuvaloper", bz)
-	require.NoError(l.t, err)
-	var v struct {
-		Validator struct {
-			Tokens string `json:"tokens"`
-		} `json:"validator"`
-	}
-	l.mustGet("/cosmos/staking/v1beta1/validators/"+valoper, &v)
-	amt, ok := sdkmath.NewIntFromString(v.Validator.Tokens)
-	require.True(l.t, ok, "tokens of %s: %+v", valoper, v)
-	return amt
-}
+func (l *localnet) validatorTokens(addr string) sdkmath.Int { return validatorTokensOf(l.t, l.up(), addr) }
 
 // findString returns the first string value under key anywhere in a decoded JSON value.
 func findString(v any, key string) string {
