@@ -612,7 +612,9 @@ func (l *localnet) valoper(home string) string {
 }
 
 // validatorTokens is the bonded tokens of the validator operated by account addr.
-func (l *localnet) validatorTokens(addr string) sdkmath.Int { return validatorTokensOf(l.t, l.up(), addr) }
+func (l *localnet) validatorTokens(addr string) sdkmath.Int {
+	return validatorTokensOf(l.t, l.up(), addr)
+}
 
 // findString returns the first string value under key anywhere in a decoded JSON value.
 func findString(v any, key string) string {
