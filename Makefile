@@ -45,6 +45,7 @@ fuzz:
 	$(GO) test ./x/compute/types -run '^$$' -fuzz '^FuzzMsgSubmitResult$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./app/abci -run '^$$' -fuzz '^FuzzDecodeExtension$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./app/abci -run '^$$' -fuzz '^FuzzDecodeInjected$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sidecar/blobauth -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME)
 
 # the process-level tests with the full load (more clients, larger tasks)
 test-e2e: build
