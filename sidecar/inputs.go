@@ -16,6 +16,10 @@ import (
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
+// fetchPatience is how long a committee member keeps asking a provider that refuses or does not
+// answer before it attests UNAVAILABLE: well inside commit_blocks.
+const fetchPatience = 2 * time.Second
+
 // errInputUnavailable is a task input that could not be fetched with its declared size and hash.
 var errInputUnavailable = errors.New("input unavailable")
 
@@ -27,7 +31,8 @@ func fetch(ctx context.Context, b computetypes.Blob, task uint64, signer blobaut
 	var res *http.Response
 	var err error
 	if signer != nil {
-		res, err = blobauth.Get(cctx, http.DefaultClient, b.Uri, task, signer)
+		// the provider's node may be a block behind ours and not know the committee yet
+		res, err = blobauth.GetRetrying(cctx, http.DefaultClient, b.Uri, task, signer, fetchPatience)
 	} else {
 		var req *http.Request
 		if req, err = http.NewRequestWithContext(cctx, http.MethodGet, b.Uri, nil); err != nil {
@@ -40,7 +45,8 @@ func fetch(ctx context.Context, b computetypes.Blob, task uint64, signer blobaut
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s", b.Uri, res.Status)
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return nil, fmt.Errorf("%s: %s: %s", b.Uri, res.Status, strings.TrimSpace(string(msg)))
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, int64(b.Size_)+1))
 	if err != nil {

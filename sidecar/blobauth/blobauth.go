@@ -180,3 +180,27 @@ func (c *Challenges) Take(ch string, now time.Time) bool {
 	delete(c.out, ch)
 	return ok && !now.After(exp)
 }
+
+// GetRetrying is Get tried again, twice a second for up to wait, while the server refuses
+// or cannot be reached: the provider's node may not yet have the block that lets the reader in
+// (the draw, the verdict). It returns the last answer.
+func GetRetrying(ctx context.Context, client *http.Client, uri string, task uint64, s Signer, wait time.Duration) (*http.Response, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		res, err := Get(ctx, client, uri, task, s)
+		if err == nil && res.StatusCode == http.StatusOK {
+			return res, nil
+		}
+		if time.Now().After(deadline) {
+			return res, err
+		}
+		if err == nil {
+			res.Body.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

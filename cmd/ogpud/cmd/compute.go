@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cosmos/cosmos-sdk/client"
@@ -246,6 +247,11 @@ func createAndWait(cmd *cobra.Command, clientCtx client.Context, msg *computetyp
 			_, err := signAndWait(ctx, cmd, clientCtx, &computetypes.MsgAcceptResult{Creator: msg.Creator, TaskId: id})
 			return err
 		}
+		if !errors.Is(verdict, gemm.ErrWrongResult) {
+			// nothing proves it wrong: the provider is paid when the dispute window passes
+			fmt.Fprintf(out, "task %d: could not check the result (%v); neither accepting nor disputing it\n", id, verdict)
+			return nil
+		}
 		fmt.Fprintf(out, "task %d: the result fails our own check (%v); disputing it\n", id, verdict)
 		_, err := signAndWait(ctx, cmd, clientCtx, &computetypes.MsgDisputeResult{Creator: msg.Creator, TaskId: id})
 		return err
@@ -346,7 +352,7 @@ func fetchBlob(ctx context.Context, uri, wantSHA string, size, task uint64, sign
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch %s: %s", uri, resp.Status)
+		return nil, fmt.Errorf("fetch %s: %s", uri, refusal(resp))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(size)+1))
 	if err != nil {
@@ -490,7 +496,7 @@ func DownloadBlob(ctx context.Context, uri string, task uint64, signer blobauth.
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("fetch %s: %s", uri, resp.Status)
+		return fmt.Errorf("fetch %s: %s", uri, refusal(resp))
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".result-*")
 	if err != nil {
@@ -514,16 +520,23 @@ func DownloadBlob(ctx context.Context, uri string, task uint64, signer blobauth.
 	return os.Rename(tmp.Name(), path)
 }
 
-// get fetches uri, proving who reads it to the provider's blob server when signer is not nil.
+// get fetches uri, proving who reads it to the provider's blob server when signer is not nil
+// (and asking again for a few seconds while the provider's node catches up with the verdict).
 func get(ctx context.Context, uri string, task uint64, signer blobauth.Signer) (*http.Response, error) {
 	if signer != nil {
-		return blobauth.Get(ctx, http.DefaultClient, uri, task, signer)
+		return blobauth.GetRetrying(ctx, http.DefaultClient, uri, task, signer, 5*time.Second)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
 		return nil, err
 	}
 	return http.DefaultClient.Do(req)
+}
+
+// refusal is a non-OK answer with the server's reason.
+func refusal(resp *http.Response) string {
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return strings.TrimSpace(resp.Status + ": " + strings.TrimSpace(string(msg)))
 }
 
 // keyringSigner signs blob reads with a key of the client's keyring (the --from key).
