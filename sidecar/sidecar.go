@@ -334,7 +334,8 @@ func (s *Sidecar) verifierPass(ctx context.Context) {
 		s.rounds[t.Id] = view
 		ch, have := s.checks[t.Id]
 		busy := s.verifying[t.Id]
-		start := (!have || ch.round != c.Round) && !busy
+		// a new draw (another round, or the same round after the task was reassigned) is checked anew
+		start := (!have || ch.round != c.Round || ch.drawn != c.DrawnHeight) && !busy
 		if start {
 			s.verifying[t.Id] = true
 		}
@@ -373,7 +374,7 @@ func (s *Sidecar) Attestations(height int64) []committeetypes.Attestation {
 	out := make([]committeetypes.Attestation, 0, len(s.checks))
 	for id, ch := range s.checks {
 		v, ok := s.rounds[id]
-		if !ok || v.round != ch.round || v.revealed {
+		if !ok || v.round != ch.round || v.drawn != ch.drawn || v.revealed {
 			continue
 		}
 		recordedAt := height + 1 // the extension of height is recorded in the next block

@@ -17,6 +17,7 @@ import (
 // check is this validator's finding on one round of a task, and its commitment to it.
 type check struct {
 	round      uint32
+	drawn      int64
 	verdict    committeetypes.AttestedVerdict
 	digest     []byte
 	wrong      uint64
@@ -38,7 +39,7 @@ func (s *Sidecar) check(ctx context.Context, t computetypes.Task, c committeetyp
 	if err != nil {
 		member = nil
 	}
-	ch := check{round: c.Round, salt: make([]byte, committeetypes.SaltSize)}
+	ch := check{round: c.Round, drawn: c.DrawnHeight, salt: make([]byte, committeetypes.SaltSize)}
 	if _, err := rand.Read(ch.salt); err != nil {
 		s.logger.Error("salt", "err", err)
 	}

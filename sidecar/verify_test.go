@@ -109,7 +109,7 @@ func TestEscalationFlagsWrongDigests(t *testing.T) {
 // chain; the reveal only once reveals open and the commitment is recorded; nothing after.
 func TestAttestationsCommitThenReveal(t *testing.T) {
 	s := testSidecar(Config{})
-	s.checks[9] = check{round: 1, verdict: committeetypes.ATTESTED_VALID, digest: make([]byte, 32), salt: make([]byte, 16), commitment: []byte("c")}
+	s.checks[9] = check{round: 1, drawn: 100, verdict: committeetypes.ATTESTED_VALID, digest: make([]byte, 32), salt: make([]byte, 16), commitment: []byte("c")}
 	s.rounds[9] = roundView{round: 1, drawn: 100}
 	got := s.Attestations(101)
 	require.Len(t, got, 1)
@@ -130,4 +130,6 @@ func TestAttestationsCommitThenReveal(t *testing.T) {
 	require.Empty(t, s.Attestations(110), "revealed: done")
 	s.rounds[9] = roundView{round: 2, drawn: 120}
 	require.Empty(t, s.Attestations(121), "a check of round 1 is not sent for round 2")
+	s.rounds[9] = roundView{round: 1, drawn: 130}
+	require.Empty(t, s.Attestations(131), "nor for a new draw of round 1 after a reassignment")
 }
