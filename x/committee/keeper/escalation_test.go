@@ -216,3 +216,34 @@ func TestParamsTinyAuditProbability(t *testing.T) {
 	p.MaxMemberFee = math.NewInt(250)
 	require.ErrorIs(t, p.Validate(), types.ErrInvalidParams)
 }
+
+// TestResultWithheldFromDispute: a provider that stops serving its result once disputed gains
+// nothing: the task ends FAILED, the client is refunded with its bond, the provider is slashed
+// as for a miss, and a first-round member whose digest is wrong is still slashed (a digest
+// needs only the inputs).
+func TestResultWithheldFromDispute(t *testing.T) {
+	f := escalationFixture(t)
+	msgs := computekeeper.NewMsgServer(f.compute)
+	id := f.submitted()
+	first := f.members(id)
+	f.vote(id, map[string]types.AttestedVerdict{first[0].String(): types.ATTESTED_VALID, first[1].String(): types.ATTESTED_VALID})
+	clientBefore := f.bank.GetBalance(f.ctx, f.client, denom).Amount.Add(f.task(id).Escrow)
+	_, err := msgs.DisputeResult(f.ctx, &computetypes.MsgDisputeResult{Creator: f.client.String(), TaskId: id})
+	require.NoError(t, err)
+	f.drawn(id)
+	escalation := f.members(id)
+	f.voteWrong(id, types.ATTESTED_UNAVAILABLE, 1<<0)
+	task := f.task(id)
+	require.Equal(t, computetypes.TASK_STATE_FAILED, task.State)
+	require.Contains(t, task.Outcome, "withheld")
+	require.Equal(t, clientBefore, f.bank.GetBalance(f.ctx, f.client, denom).Amount, "escrow and bond back")
+	p, err := f.sg.GetProvider(f.ctx, f.provider)
+	require.NoError(t, err)
+	require.False(t, p.Jailed, "a miss, not fraud")
+	require.Equal(t, ogpu(9_900), p.Bonded)
+	require.Equal(t, types.DefaultParams().VerifierSlashFraction, f.staking.slashed[string(first[0])], "the wrong digest")
+	require.NotContains(t, f.staking.slashed, string(first[1]))
+	for _, v := range escalation {
+		require.True(t, f.bank.GetBalance(f.ctx, sdk.AccAddress(v), denom).IsZero(), "nobody is paid for not fetching")
+	}
+}

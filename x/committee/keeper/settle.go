@@ -94,13 +94,18 @@ func (k Keeper) settle(ctx context.Context, params types.Params, c types.Committ
 // final. A first-round member is paid only if it revealed the final verdict with the digest its
 // challenge gives; it is slashed if it revealed the opposite verdict or a wrong digest (it did
 // not do the check, whatever it said). Escalation members are paid or slashed as in a first
-// round. If the escalation committee could not fetch the result, the first verdict stands and
-// nobody is slashed.
+// round.
+//
+// If the escalation committee could not fetch the result, the provider did not serve what it
+// must keep serving until the dispute window ends: the task ends FAILED as its miss (see
+// x/compute), and first-round members with wrong digests are still slashed, since a digest
+// needs only the inputs. If no escalation verdict was reached at all (undecided), the first
+// verdict stands and nobody is slashed.
 func (k Keeper) settleEscalation(ctx context.Context, params types.Params, c types.Committee, task computetypes.Task, v types.AttestedVerdict, recorded []types.RecordedAttestation) error {
 	if err := k.countMisses(ctx, c, recorded); err != nil {
 		return err
 	}
-	if v == types.ATTESTED_UNAVAILABLE {
+	if v == types.ATTESTED_UNSPECIFIED {
 		s := computetypes.Settlement{Verdict: verdictOf(c.FirstVerdict), MaxShare: params.MaxMemberFee, Final: true}
 		if c.Disputer == "" {
 			for _, m := range c.Prior {
@@ -135,6 +140,8 @@ func (k Keeper) settleEscalation(ctx context.Context, params types.Params, c typ
 			if err := k.penalize(ctx, params, task.Id, m, c.PriorDrawnHeight, fmt.Sprintf("revealed a digest on task %d that its challenge does not give", task.Id)); err != nil {
 				return err
 			}
+		case v == types.ATTESTED_UNAVAILABLE:
+			// nothing was judged: no pay, and no slash beyond a wrong digest
 		case m.Verdict == opposite(v):
 			if err := k.penalize(ctx, params, task.Id, m, c.PriorDrawnHeight, fmt.Sprintf("attested %s against the escalation verdict on task %d", m.Verdict, task.Id)); err != nil {
 				return err
@@ -166,6 +173,9 @@ func (k Keeper) settleEscalation(ctx context.Context, params types.Params, c typ
 				return err
 			}
 		}
+	}
+	if v == types.ATTESTED_UNAVAILABLE {
+		s.Paid, s.Escalation = nil, nil // no check was made
 	}
 	return k.compute.ApplyVerdict(ctx, task.Id, s)
 }
@@ -292,7 +302,7 @@ func (k Keeper) ResolveUndecided(ctx context.Context, taskID uint64) error {
 	if err != nil {
 		return err
 	}
-	return k.settleEscalation(ctx, params, c, task, types.ATTESTED_UNAVAILABLE, recorded)
+	return k.settleEscalation(ctx, params, c, task, types.ATTESTED_UNSPECIFIED, recorded)
 }
 
 // parties are the accounts of a task's creator and provider, whose validators never judge it.

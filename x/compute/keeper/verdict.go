@@ -24,7 +24,8 @@ import (
 //     fee to s.Paid and, for a dispute that proved the result wrong, the bond again to the client
 //     as its reward.
 //   - RESULT_UNAVAILABLE: the provider is slashed as for a missed deadline (not jailed) and the
-//     task goes to the next bid when time remains.
+//     task goes to the next bid when time remains; from an escalation committee (Final), the task
+//     ends FAILED and the client is refunded (withheld).
 //   - On an input-unavailable report: INPUT_UNAVAILABLE confirms it (the security deposit goes
 //     to the provider, the rest back to the client, the task EXPIRED); VALID (the inputs were
 //     fetched) rejects it: nobody is slashed and the provider goes on with the task.
@@ -50,6 +51,9 @@ func (k Keeper) ApplyVerdict(ctx context.Context, id uint64, s types.Settlement)
 	}
 	switch s.Verdict {
 	case types.VERDICT_RESULT_UNAVAILABLE:
+		if s.Final {
+			return k.withheld(ctx, task)
+		}
 		return k.dropAssignee(ctx, task, fmt.Sprintf("result of task %d could not be fetched by its committee", id), true)
 	case types.VERDICT_INVALID:
 		return k.fail(ctx, task, s, fmt.Sprintf("result %s of task %d found invalid", task.Result.Sha256, id))
@@ -199,6 +203,41 @@ func (k Keeper) fail(ctx context.Context, task types.Task, s types.Settlement, r
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskFailed{
 		TaskId: task.Id, Provider: task.Provider, Slashed: slashed, Refunded: refund, Reason: reason, CommitteeFee: feePaid,
+	})
+}
+
+// withheld ends a task whose result its escalation committee could not fetch: the provider had
+// to keep serving it to an audit or a dispute, so nothing proves it right. The client gets its
+// escrow back (a dispute's bond too), the provider is slashed timeout_slash_fraction as for a
+// miss (not jailed: unavailability proves no fraud) and is not paid.
+func (k Keeper) withheld(ctx context.Context, task types.Task) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	reason := fmt.Sprintf("result of task %d withheld from its escalation committee", task.Id)
+	refund := task.Escrow
+	if err := k.refundAll(ctx, &task); err != nil {
+		return err
+	}
+	provider, err := k.addressCodec.StringToBytes(task.Provider)
+	if err != nil {
+		return err
+	}
+	slashed := math.ZeroInt()
+	if params.TimeoutSlashFraction.IsPositive() {
+		if slashed, err = k.providers.Slash(ctx, provider, params.TimeoutSlashFraction, reason); err != nil {
+			return err
+		}
+	}
+	if err := k.providers.RecordFailure(ctx, provider); err != nil {
+		return err
+	}
+	if err := k.finish(ctx, task, types.TASK_STATE_FAILED, reason); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskFailed{
+		TaskId: task.Id, Provider: task.Provider, Slashed: slashed, Refunded: refund, Reason: reason, CommitteeFee: math.ZeroInt(),
 	})
 }
 
