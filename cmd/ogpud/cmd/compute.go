@@ -346,25 +346,11 @@ func checkResult(ctx context.Context, t computetypes.Task, signer blobauth.Signe
 // fetchBlob downloads a blob into memory, at most size bytes, and checks its sha256; with a
 // signer it reads as that reader of task.
 func fetchBlob(ctx context.Context, uri, wantSHA string, size, task uint64, signer blobauth.Signer) ([]byte, error) {
-	resp, err := get(ctx, uri, task, signer)
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", uri, err)
+	var buf bytes.Buffer
+	if err := download(ctx, uri, task, signer, wantSHA, size, &buf); err != nil {
+		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch %s: %s", uri, refusal(resp))
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(size)+1))
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", uri, err)
-	}
-	if uint64(len(body)) != size {
-		return nil, fmt.Errorf("%w: %s gave %d bytes or more, the chain says %d", ErrBlobMismatch, uri, len(body), size)
-	}
-	if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != wantSHA {
-		return nil, fmt.Errorf("%w: sha256 of %s does not match", ErrBlobMismatch, uri)
-	}
-	return body, nil
+	return buf.Bytes(), nil
 }
 
 // createdTaskID reads the MsgCreateTaskResponse from a tx result's data (hex TxMsgData).
@@ -490,6 +476,24 @@ var ErrBlobMismatch = errors.New("downloaded blob does not match")
 // DownloadBlob fetches uri into path, reading at most size+1 bytes, and keeps the file only if
 // it is exactly size bytes with the given sha256. With a signer it reads as that reader of task.
 func DownloadBlob(ctx context.Context, uri string, task uint64, signer blobauth.Signer, wantSHA string, size uint64, path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".result-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	err = download(ctx, uri, task, signer, wantSHA, size, tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// download streams the blob at uri into w, reading at most size+1 bytes, and says whether it
+// was exactly size bytes with the given sha256.
+func download(ctx context.Context, uri string, task uint64, signer blobauth.Signer, wantSHA string, size uint64, w io.Writer) error {
 	resp, err := get(ctx, uri, task, signer)
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", uri, err)
@@ -498,16 +502,8 @@ func DownloadBlob(ctx context.Context, uri string, task uint64, signer blobauth.
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("fetch %s: %s", uri, refusal(resp))
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".result-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, int64(size)+1))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(resp.Body, int64(size)+1))
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", uri, err)
 	}
@@ -517,7 +513,7 @@ func DownloadBlob(ctx context.Context, uri string, task uint64, signer blobauth.
 	if got := hex.EncodeToString(h.Sum(nil)); got != wantSHA {
 		return fmt.Errorf("%w: sha256 %s, the chain says %s", ErrBlobMismatch, got, wantSHA)
 	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // get fetches uri, proving who reads it to the provider's blob server when signer is not nil
