@@ -31,7 +31,7 @@ func (k Keeper) RecordAttestation(ctx context.Context, val sdk.ValAddress, a typ
 		return false, err
 	}
 	valStr, err := k.valCodec.BytesToString(val)
-	if err != nil || isMember(c.Members, valStr) < 0 {
+	if err != nil || memberIndex(c.Members, valStr) < 0 {
 		return false, nil
 	}
 	task, err := k.compute.GetTask(ctx, a.TaskId)

@@ -113,6 +113,7 @@ func audited(ctx context.Context, taskID uint64, p math.LegacyDec) bool {
 	return x.Cmp(p.BigInt()) < 0
 }
 
-func isMember(members []types.Member, val string) int {
+// memberIndex is val's place among members, or -1.
+func memberIndex(members []types.Member, val string) int {
 	return slices.IndexFunc(members, func(m types.Member) bool { return m.Validator == val })
 }

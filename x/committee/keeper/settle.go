@@ -182,7 +182,7 @@ func (k Keeper) settleEscalation(ctx context.Context, params types.Params, c typ
 
 // memberOf is val's entry on the committee (its power when drawn).
 func memberOf(c types.Committee, val string) types.Member {
-	if i := isMember(c.Members, val); i >= 0 {
+	if i := memberIndex(c.Members, val); i >= 0 {
 		return c.Members[i]
 	}
 	return types.Member{Validator: val}

@@ -63,7 +63,7 @@ func (k Keeper) eligibleVerifiers(ctx context.Context, exclude []sdk.AccAddress,
 	reduction := k.staking.PowerReduction(ctx)
 	var out []eligible
 	err = k.Verifiers.Walk(ctx, nil, func(val sdk.ValAddress, v types.Verifier) (bool, error) {
-		if v.BenchedUntil > h || isMember(members, v.Validator) >= 0 ||
+		if v.BenchedUntil > h || memberIndex(members, v.Validator) >= 0 ||
 			slices.ContainsFunc(exclude, func(a sdk.AccAddress) bool { return sdk.AccAddress(val).Equals(a) }) {
 			return false, nil
 		}
