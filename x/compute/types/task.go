@@ -10,15 +10,6 @@ import (
 
 const maxURILen = 512
 
-// HoldsEscrow reports whether a task in state s may still hold escrow.
-func (s TaskState) HoldsEscrow() bool {
-	switch s {
-	case TASK_STATE_OPEN, TASK_STATE_ASSIGNED, TASK_STATE_SUBMITTED, TASK_STATE_VERIFIED:
-		return true
-	}
-	return false
-}
-
 // HasAssignee reports whether a task in state s is held by its assigned provider.
 func (s TaskState) HasAssignee() bool {
 	return s == TASK_STATE_ASSIGNED || s == TASK_STATE_SUBMITTED || s == TASK_STATE_VERIFIED
