@@ -38,7 +38,7 @@ func (app *App) configureVoteExtensions(appOpts types.AppOptions, logger log.Log
 	if prepare == nil { // no app mempool
 		prepare = baseapp.NewDefaultProposalHandler(mempool.NoOpMempool{}, app.BaseApp).PrepareProposalHandler()
 	}
-	proposals := ogpuabci.NewProposalHandler(prepare, baseapp.NoOpProcessProposal(), app.StakingKeeper, logger)
+	proposals := ogpuabci.NewProposalHandler(prepare, baseapp.NoOpProcessProposal(), app.StakingKeeper, limits, logger)
 	app.SetPrepareProposal(proposals.PrepareProposal())
 	app.SetProcessProposal(proposals.ProcessProposal())
 

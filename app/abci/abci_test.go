@@ -16,6 +16,7 @@ import (
 	"github.com/cometbft/cometbft/libs/protoio"
 	cmtprotocrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"cosmossdk.io/core/header"
 	"cosmossdk.io/log/v2"
@@ -281,7 +282,7 @@ func TestPrepareProposal(t *testing.T) {
 	ext := extension(t, attestation(1, committeetypes.ATTESTED_VALID))
 	eci := n.commit(2, [][]byte{ext, ext, ext, {}})
 	var seen int64
-	h := ogpuabci.NewProposalHandler(innerPrepare(&seen), acceptAll, n, log.NewNopLogger())
+	h := ogpuabci.NewProposalHandler(innerPrepare(&seen), acceptAll, n, limits, log.NewNopLogger())
 
 	res, err := h.PrepareProposal()(n.ctx(3, eci), &abci.RequestPrepareProposal{Height: 3, MaxTxBytes: 10_000, LocalLastCommit: eci})
 	require.NoError(t, err)
@@ -293,7 +294,7 @@ func TestPrepareProposal(t *testing.T) {
 	got, err := injected.Marshal()
 	require.NoError(t, err)
 	require.Equal(t, want, got)
-	require.Equal(t, int64(10_000-len(res.Txs[0])), seen, "the injected tx's bytes are reserved")
+	require.Equal(t, 10_000-protoSize(res.Txs[:1]), seen, "the injected tx's encoded size is reserved")
 	require.Equal(t, []byte("tx-1"), res.Txs[1])
 
 	// before extensions are enabled nothing is injected
@@ -312,11 +313,155 @@ func TestPrepareProposal(t *testing.T) {
 	require.ErrorContains(t, err, "does not fit")
 }
 
+// protoSize is the size of txs in a block's data, as CometBFT counts it against MaxTxBytes.
+func protoSize(txs [][]byte) int64 {
+	ctxs := make([]cmttypes.Tx, len(txs))
+	for i, tx := range txs {
+		ctxs[i] = tx
+	}
+	return cmttypes.ComputeProtoSizeForTxs(ctxs)
+}
+
+// poolPrepare stands in for the mempool's proposal builder: it offers pool, in order, to the
+// SDK's default tx selector, which counts each tx's encoded size against MaxTxBytes.
+func poolPrepare(pool [][]byte) sdk.PrepareProposalHandler {
+	return func(ctx sdk.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+		sel := baseapp.NewDefaultTxSelector()
+		for _, tx := range pool {
+			if sel.SelectTxForProposal(ctx, uint64(req.MaxTxBytes), 0, nil, tx) {
+				break
+			}
+		}
+		return &abci.ResponsePrepareProposal{Txs: sel.SelectedTxs(ctx)}, nil
+	}
+}
+
+// fill is txs whose encoded sizes add up to exactly budget (at least 2) bytes: each costs its
+// length plus 2 (a tag and a one-byte length), so all are at most 127 bytes long.
+func fill(budget int64) [][]byte {
+	var txs [][]byte
+	for budget > 0 {
+		size := budget // the last one takes what is left
+		if budget > 129 {
+			size = 102 // and leaves at least 28 for it
+		}
+		txs = append(txs, bytes.Repeat([]byte{byte(len(txs) + 1)}, int(size-2)))
+		budget -= size
+	}
+	return txs
+}
+
+func TestPrepareProposalFillsMaxTxBytes(t *testing.T) {
+	n := newNetwork(t)
+	ext := extension(t, attestation(1, committeetypes.ATTESTED_VALID), commitment(2))
+	eci := n.commit(2, [][]byte{ext, ext, ext, ext})
+	injected, err := ogpuabci.EncodeInjected(eci)
+	require.NoError(t, err)
+	reserved := protoSize([][]byte{injected})
+	require.Greater(t, reserved, int64(len(injected)), "the encoding adds a tag and a length")
+	const maxTxBytes = 8_000
+	tests := []struct {
+		name string
+		pool [][]byte
+		all  bool // every tx of the pool fits
+	}{
+		// the pool fills exactly what is left after the injected tx: all of it goes in and the
+		// block's data is exactly MaxTxBytes
+		{"pool fills the rest exactly", fill(maxTxBytes - reserved), true},
+		// the pool fills what would be left if only the injected tx's raw length were reserved:
+		// its last tx must stay out
+		{"pool counted against the raw length", fill(maxTxBytes - int64(len(injected))), false},
+		{"pool larger than the block", fill(2 * maxTxBytes), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := ogpuabci.NewProposalHandler(poolPrepare(tc.pool), acceptAll, n, limits, log.NewNopLogger())
+			res, err := h.PrepareProposal()(n.ctx(3, eci), &abci.RequestPrepareProposal{Height: 3, MaxTxBytes: maxTxBytes, LocalLastCommit: eci})
+			require.NoError(t, err)
+			require.Equal(t, injected, res.Txs[0])
+			require.LessOrEqual(t, protoSize(res.Txs), int64(maxTxBytes), "the block's txs fit in MaxTxBytes as CometBFT counts them")
+			if tc.all {
+				require.Len(t, res.Txs, len(tc.pool)+1)
+				require.Equal(t, int64(maxTxBytes), protoSize(res.Txs))
+			} else {
+				require.Less(t, len(res.Txs), len(tc.pool)+1)
+			}
+		})
+	}
+
+	// the injected tx alone: it fits only if its encoded size does
+	for _, maxTxBytes := range []int64{reserved - 1, reserved} {
+		h := ogpuabci.NewProposalHandler(poolPrepare(nil), acceptAll, n, limits, log.NewNopLogger())
+		res, err := h.PrepareProposal()(n.ctx(3, eci), &abci.RequestPrepareProposal{Height: 3, MaxTxBytes: maxTxBytes, LocalLastCommit: eci})
+		if maxTxBytes < reserved {
+			require.ErrorContains(t, err, "does not fit")
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, [][]byte{injected}, res.Txs)
+	}
+}
+
+// TestProcessProposalExtensionCaps is a proposer that injects extensions VerifyVoteExtension
+// would have refused, each signed by the validator it names (its own, or one colluding).
+func TestProcessProposalExtensionCaps(t *testing.T) {
+	n := newNetwork(t)
+	ok := extension(t, attestation(1, committeetypes.ATTESTED_VALID))
+	four := rawExtension(t, attestation(1, 1), attestation(2, 1), attestation(3, 1), attestation(4, 1))
+	five := rawExtension(t, attestation(1, 1), attestation(2, 1), attestation(3, 1), attestation(4, 1), attestation(5, 1))
+	noSalt := attestation(1, committeetypes.ATTESTED_VALID)
+	noSalt.Salt = nil
+	tight := func(sdk.Context) (int, int) { return 100, 200 }
+	tests := []struct {
+		name   string
+		limits ogpuabci.Limits
+		eci    func() abci.ExtendedCommitInfo
+		accept bool
+	}{
+		{"within the caps", limits, func() abci.ExtendedCommitInfo { return n.commit(2, [][]byte{ok, four, {}, ok}) }, true},
+		{"too many attestations", limits, func() abci.ExtendedCommitInfo { return n.commit(2, [][]byte{ok, five, ok, ok}) }, false},
+		{"too many bytes", tight, func() abci.ExtendedCommitInfo {
+			require.Greater(t, len(four), 200)
+			return n.commit(2, [][]byte{ok, ok, four, ok})
+		}, false},
+		{"far too many bytes", limits, func() abci.ExtendedCommitInfo {
+			return n.commit(2, [][]byte{ok, ok, ok, bytes.Repeat([]byte{0x0a, 0x00}, 100_000)})
+		}, false},
+		{"malformed attestation", limits, func() abci.ExtendedCommitInfo { return n.commit(2, [][]byte{ok, rawExtension(t, noSalt), ok, ok}) }, false},
+		{"undecodable extension", limits, func() abci.ExtendedCommitInfo { return n.commit(2, [][]byte{[]byte{0xff, 0xff, 0xff}, ok, ok, ok}) }, false},
+		{"absent vote carrying an extension", limits, func() abci.ExtendedCommitInfo {
+			eci := n.commit(2, [][]byte{ok, ok, ok, nil})
+			eci.Votes[3].VoteExtension = ok // unsigned: ValidateVoteExtensions skips votes that are not commits
+			return eci
+		}, false},
+		{"absent vote carrying a signature", limits, func() abci.ExtendedCommitInfo {
+			eci := n.commit(2, [][]byte{ok, ok, ok, nil})
+			eci.Votes[3].ExtensionSignature = bytes.Repeat([]byte{1}, 64)
+			return eci
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eci := tc.eci()
+			injected, err := ogpuabci.EncodeInjected(eci)
+			require.NoError(t, err)
+			h := ogpuabci.NewProposalHandler(nil, acceptAll, n, tc.limits, log.NewNopLogger())
+			res, err := h.ProcessProposal()(n.ctx(3, eci), &abci.RequestProcessProposal{Height: 3, Txs: [][]byte{injected, []byte("tx")}})
+			require.NoError(t, err)
+			want := abci.ResponseProcessProposal_REJECT
+			if tc.accept {
+				want = abci.ResponseProcessProposal_ACCEPT
+			}
+			require.Equal(t, want, res.Status)
+		})
+	}
+}
+
 func TestProcessProposal(t *testing.T) {
 	n := newNetwork(t)
 	ext := extension(t, attestation(1, committeetypes.ATTESTED_VALID))
 	good := n.commit(2, [][]byte{ext, ext, ext, ext})
-	h := ogpuabci.NewProposalHandler(nil, acceptAll, n, log.NewNopLogger())
+	h := ogpuabci.NewProposalHandler(nil, acceptAll, n, limits, log.NewNopLogger())
 	inject := func(eci abci.ExtendedCommitInfo) []byte {
 		bz, err := ogpuabci.EncodeInjected(eci)
 		require.NoError(t, err)

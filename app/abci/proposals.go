@@ -5,6 +5,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"cosmossdk.io/core/comet"
 
@@ -26,12 +27,14 @@ type ProposalHandler struct {
 	prepare  sdk.PrepareProposalHandler
 	process  sdk.ProcessProposalHandler
 	valStore baseapp.ValidatorStore
+	limits   Limits
 	logger   log.Logger
 }
 
-// NewProposalHandler wraps prepare and process.
-func NewProposalHandler(prepare sdk.PrepareProposalHandler, process sdk.ProcessProposalHandler, valStore baseapp.ValidatorStore, logger log.Logger) *ProposalHandler {
-	return &ProposalHandler{prepare: prepare, process: process, valStore: valStore, logger: logger}
+// NewProposalHandler wraps prepare and process; limits are the caps VerifyVoteExtension applies,
+// which ProcessProposal applies again to the extensions a proposer injects.
+func NewProposalHandler(prepare sdk.PrepareProposalHandler, process sdk.ProcessProposalHandler, valStore baseapp.ValidatorStore, limits Limits, logger log.Logger) *ProposalHandler {
+	return &ProposalHandler{prepare: prepare, process: process, valStore: valStore, limits: limits, logger: logger}
 }
 
 // PrepareProposal checks the local last commit, reserves room for it in MaxTxBytes, lets the
@@ -50,11 +53,14 @@ func (h *ProposalHandler) PrepareProposal() sdk.PrepareProposalHandler {
 		if err != nil {
 			return nil, err
 		}
-		if int64(len(injected)) > req.MaxTxBytes {
-			return nil, fmt.Errorf("extended commit info of %d bytes does not fit in max_tx_bytes %d", len(injected), req.MaxTxBytes)
+		// CometBFT counts a tx in max_tx_bytes as it is encoded in the block's data, with its
+		// field tag and length prefix: reserve that, or a full block goes over
+		size := cmttypes.ComputeProtoSizeForTxs([]cmttypes.Tx{injected})
+		if size > req.MaxTxBytes {
+			return nil, fmt.Errorf("extended commit info of %d encoded bytes does not fit in max_tx_bytes %d", size, req.MaxTxBytes)
 		}
 		inner := *req
-		inner.MaxTxBytes -= int64(len(injected))
+		inner.MaxTxBytes -= size
 		resp, err := h.prepare(ctx, &inner)
 		if err != nil {
 			return nil, err
@@ -65,8 +71,8 @@ func (h *ProposalHandler) PrepareProposal() sdk.PrepareProposalHandler {
 }
 
 // ProcessProposal rejects a block that needs the extended commit info and lacks it, carries it
-// undecodable, or carries one that fails signature, power or last-commit checks; then it hands
-// the other txs to the inner handler.
+// undecodable, or carries one that fails signature, power or last-commit checks, or the caps
+// VerifyVoteExtension applies; then it hands the other txs to the inner handler.
 func (h *ProposalHandler) ProcessProposal() sdk.ProcessProposalHandler {
 	return func(ctx sdk.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
 		reject := &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}
@@ -96,6 +102,11 @@ func (h *ProposalHandler) ProcessProposal() sdk.ProcessProposalHandler {
 			h.logger.Info("rejecting proposal: extended commit info hides votes", "height", req.Height, "err", err)
 			return reject, nil
 		}
+		maxCount, maxBytes := h.limits(ctx)
+		if err := checkExtensions(eci, maxCount, maxBytes); err != nil {
+			h.logger.Info("rejecting proposal: extended commit info breaks the vote extension caps", "height", req.Height, "err", err)
+			return reject, nil
+		}
 		for _, tx := range req.Txs[1:] {
 			if IsInjected(tx) {
 				h.logger.Info("rejecting proposal: a second extended commit info", "height", req.Height)
@@ -118,6 +129,28 @@ func sameFlags(eci abci.ExtendedCommitInfo, last comet.CommitInfo) error {
 	for i, v := range eci.Votes {
 		if want := cmtproto.BlockIDFlag(votes.Get(i).GetBlockIDFlag()); v.BlockIdFlag != want {
 			return fmt.Errorf("vote %d has flag %s, the last commit %s", i, v.BlockIdFlag, want)
+		}
+	}
+	return nil
+}
+
+// checkExtensions applies to every extension of eci the checks VerifyVoteExtension applies to
+// each vote: a proposer could otherwise inject one its peers refused, signed by itself or by a
+// colluding validator. A vote that is not a commit carries no extension: CometBFT strips it, and
+// ValidateVoteExtensions checks no signature on it.
+func checkExtensions(eci abci.ExtendedCommitInfo, maxCount, maxBytes int) error {
+	for i, v := range eci.Votes {
+		if v.BlockIdFlag != cmtproto.BlockIDFlagCommit {
+			if len(v.VoteExtension) != 0 || len(v.ExtensionSignature) != 0 {
+				return fmt.Errorf("votes[%d] (validator %X): flag %s with a vote extension or its signature; only commits carry one", i, v.Validator.Address, v.BlockIdFlag)
+			}
+			continue
+		}
+		if len(v.VoteExtension) == 0 {
+			continue
+		}
+		if _, err := DecodeExtension(v.VoteExtension, maxCount, maxBytes); err != nil {
+			return fmt.Errorf("votes[%d] (validator %X): %w", i, v.Validator.Address, err)
 		}
 	}
 	return nil
