@@ -74,7 +74,8 @@ func matrices(ctx context.Context, t computetypes.Task, keep func([]byte), signe
 	}
 	s := gemm.Shape{M: int(g.M), N: int(g.N), K: int(g.K)}
 	if len(t.Inputs) == 0 {
-		return s, gemm.Generate(g.SeedA, s.M, s.K), gemm.Generate(g.SeedB, s.K, s.N), nil
+		seedA, seedB, _ := t.GemmInputSeeds()
+		return s, gemm.Generate(seedA, s.M, s.K), gemm.Generate(seedB, s.K, s.N), nil
 	}
 	if len(t.Inputs) != 2 {
 		return s, nil, nil, fmt.Errorf("task %d: %d inputs, want A and B", t.Id, len(t.Inputs))

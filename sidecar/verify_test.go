@@ -29,7 +29,14 @@ func testSidecar(cfg Config) *Sidecar {
 // servedTask is a seeded gemm task whose result (right, or with one element off) is served.
 func servedTask(t *testing.T, corrupt bool) computetypes.Task {
 	s := gemm.Shape{M: 12, N: 10, K: 14}
-	a, b := gemm.Generate(3, s.M, s.K), gemm.Generate(4, s.K, s.N)
+	task := computetypes.Task{
+		Id: 9,
+		Workload: computetypes.Workload{Name: "gemm-int8/v1", Params: &computetypes.Workload_GemmInt8{
+			GemmInt8: &computetypes.GemmInt8Params{M: uint32(s.M), N: uint32(s.N), K: uint32(s.K), SeedA: 3, SeedB: 4},
+		}},
+		InputNonce: []byte("assignment randomness"),
+	}
+	a, b := seededInputs(task)
 	c := make([]int32, s.M*s.N)
 	require.NoError(t, gemm.CPU{}.GemmInt8(s, a, b, c))
 	if corrupt {
@@ -39,13 +46,15 @@ func servedTask(t *testing.T, corrupt bool) computetypes.Task {
 	sum := sha256.Sum256(body)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
 	t.Cleanup(srv.Close)
-	return computetypes.Task{
-		Id: 9,
-		Workload: computetypes.Workload{Name: "gemm-int8/v1", Params: &computetypes.Workload_GemmInt8{
-			GemmInt8: &computetypes.GemmInt8Params{M: uint32(s.M), N: uint32(s.N), K: uint32(s.K), SeedA: 3, SeedB: 4},
-		}},
-		Result: computetypes.Blob{Uri: srv.URL + "/v1/blobs/x", Sha256: hex.EncodeToString(sum[:]), Size_: uint64(len(body))},
-	}
+	task.Result = computetypes.Blob{Uri: srv.URL + "/v1/blobs/x", Sha256: hex.EncodeToString(sum[:]), Size_: uint64(len(body))}
+	return task
+}
+
+// seededInputs are a seeded gemm task's A and B, generated from its seeds mixed with its nonce.
+func seededInputs(t computetypes.Task) ([]int8, []int8) {
+	g := t.Workload.GetGemmInt8()
+	seedA, seedB, _ := t.GemmInputSeeds()
+	return gemm.Generate(seedA, int(g.M), int(g.K)), gemm.Generate(seedB, int(g.K), int(g.N))
 }
 
 // TestCheckCommitsToItsOwnDigest: the verdict, the digest of this member's own challenge, and
@@ -64,8 +73,8 @@ func TestCheckCommitsToItsOwnDigest(t *testing.T) {
 		require.Equal(t, tc.want, ch.verdict)
 		g := task.Workload.GetGemmInt8()
 		shape := gemm.Shape{M: int(g.M), N: int(g.N), K: int(g.K)}
-		want := gemm.Digest(shape, gemm.Generate(3, shape.M, shape.K), gemm.Generate(4, shape.K, shape.N),
-			gemm.Challenge(committeetypes.ChallengeSeed(c.Seed, member), shape.N))
+		a, b := seededInputs(task)
+		want := gemm.Digest(shape, a, b, gemm.Challenge(committeetypes.ChallengeSeed(c.Seed, member), shape.N))
 		require.Equal(t, want[:], ch.digest)
 		sha, _ := hex.DecodeString(task.Result.Sha256)
 		require.Equal(t, committeetypes.Commitment(9, 1, sha, ch.verdict, ch.digest, 0, ch.salt, member), ch.commitment)
@@ -91,7 +100,7 @@ func TestEscalationFlagsWrongDigests(t *testing.T) {
 	task := servedTask(t, false)
 	g := task.Workload.GetGemmInt8()
 	shape := gemm.Shape{M: int(g.M), N: int(g.N), K: int(g.K)}
-	a, b := gemm.Generate(3, shape.M, shape.K), gemm.Generate(4, shape.K, shape.N)
+	a, b := seededInputs(task)
 	first := []byte("first seed")
 	honest, lazy := sdk.ValAddress("honest-validator----"), sdk.ValAddress("lazy-validator------")
 	d := gemm.Digest(shape, a, b, gemm.Challenge(committeetypes.ChallengeSeed(first, honest), shape.N))

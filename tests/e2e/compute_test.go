@@ -36,6 +36,7 @@ type taskView struct {
 			Sha256 string `json:"sha256"`
 			Size   string `json:"size"`
 		} `json:"result"`
+		InputNonce []byte `json:"input_nonce"`
 	} `json:"task"`
 }
 

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/testutil/network"
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 // TestDispute: a lazy first committee (scripted) passes a wrong result; the client's
@@ -61,17 +63,24 @@ func TestDispute(t *testing.T) {
 	m.tx(0, "staking-gpu", "bond", coin(ogpu(2_000)))
 	provider, client := m.addr(0), m.addr(1)
 
-	// the provider serves a result, wrong in one element or right
+	// the provider serves a result, right or wrong in one element, computed on the inputs its
+	// assignment fixed
 	s := gemm.Shape{M: 8, N: 8, K: 8}
-	c := make([]int32, s.M*s.N)
-	require.NoError(t, gemm.CPU{}.GemmInt8(s, gemm.Generate(1, s.M, s.K), gemm.Generate(2, s.K, s.N), c))
-	right := gemm.Encode(s, c)
-	c[5]++
-	wrong := gemm.Encode(s, c)
+	var mu sync.Mutex
 	blobs := map[string][]byte{}
-	for _, b := range [][]byte{right, wrong} {
+	result := func(nonce []byte, corrupt bool) []byte {
+		seedA, seedB := workload.GemmInt8{SeedA: 1, SeedB: 2}.InputSeeds(nonce)
+		c := make([]int32, s.M*s.N)
+		require.NoError(t, gemm.CPU{}.GemmInt8(s, gemm.Generate(seedA, s.M, s.K), gemm.Generate(seedB, s.K, s.N), c))
+		if corrupt {
+			c[5]++
+		}
+		b := gemm.Encode(s, c)
 		sum := sha256.Sum256(b)
+		mu.Lock()
 		blobs[hex.EncodeToString(sum[:])] = b
+		mu.Unlock()
+		return b
 	}
 	// it answers the client's challenge like a sidecar, and serves whoever signs
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +88,10 @@ func TestDispute(t *testing.T) {
 			_, _ = w.Write([]byte(`{"challenge":"00"}`))
 			return
 		}
-		if b, ok := blobs[filepath.Base(r.URL.Path)]; ok {
+		mu.Lock()
+		b, ok := blobs[filepath.Base(r.URL.Path)]
+		mu.Unlock()
+		if ok {
 			_, _ = w.Write(b)
 			return
 		}
@@ -89,10 +101,12 @@ func TestDispute(t *testing.T) {
 
 	// deliver has provider bid on task id and submit result; the first committee attests VALID
 	// without checking it
-	deliver := func(id, provider int, result []byte) []byte {
+	deliver := func(id, provider int, corrupt bool) []byte {
 		m.waitState(id, "TASK_STATE_OPEN", 30*time.Second)
 		m.tx(provider, "compute", "bid", strconv.Itoa(id), ogpu(50).String())
-		m.waitState(id, "TASK_STATE_ASSIGNED", 60*time.Second)
+		v := m.waitState(id, "TASK_STATE_ASSIGNED", 60*time.Second)
+		require.Len(t, v.Task.InputNonce, 32, "the assignment fixes the inputs' nonce")
+		result := result(v.Task.InputNonce, corrupt)
 		sum := sha256.Sum256(result)
 		sha := hex.EncodeToString(sum[:])
 		m.tx(provider, "compute", "submit-result", strconv.Itoa(id), sha, strconv.Itoa(len(result)), srv.URL+"/v1/blobs/"+sha)
@@ -114,7 +128,7 @@ func TestDispute(t *testing.T) {
 		var buf bytes.Buffer
 		wait.Stdout, wait.Stderr = &buf, &buf
 		require.NoError(t, wait.Start())
-		sha := deliver(1, 0, wrong)
+		sha := deliver(1, 0, true)
 		// --wait finds the verified result wrong and disputes it
 		m.attest(1, 2, sha, committeetypes.ATTESTED_INVALID, attestors)
 		err := wait.Wait()
@@ -161,7 +175,7 @@ func TestDispute(t *testing.T) {
 		members := map[string]sdkmath.Int{m.addr(0): balanceOf(t, nodes[0], m.addr(0)), m.addr(other): balanceOf(t, nodes[0], m.addr(other))}
 		before := balanceOf(t, nodes[0], client)
 		m.tx(1, create[1:]...)
-		sha := deliver(2, lazy, right)
+		sha := deliver(2, lazy, false)
 		m.waitState(2, "TASK_STATE_VERIFIED", 60*time.Second)
 		m.tx(1, "compute", "dispute-result", "2")
 		c := m.waitCommittee(2, 2, func(c committeeView) bool { return c.DrawnHeight > 0 })

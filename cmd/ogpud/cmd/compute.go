@@ -318,7 +318,8 @@ func checkResult(ctx context.Context, t computetypes.Task, signer blobauth.Signe
 	shape := gemm.Shape{M: int(g.M), N: int(g.N), K: int(g.K)}
 	var a, b []int8
 	if len(t.Inputs) == 0 {
-		a, b = gemm.Generate(g.SeedA, shape.M, shape.K), gemm.Generate(g.SeedB, shape.K, shape.N)
+		seedA, seedB, _ := t.GemmInputSeeds()
+		a, b = gemm.Generate(seedA, shape.M, shape.K), gemm.Generate(seedB, shape.K, shape.N)
 	} else {
 		for i, in := range t.Inputs {
 			body, err := fetchBlob(ctx, in.Uri, in.Sha256, in.Size_, 0, nil)

@@ -138,7 +138,7 @@ func (k Keeper) dropAssignee(ctx context.Context, task types.Task, reason string
 		return err
 	}
 	task.FailedProviders = append(task.FailedProviders, task.Provider)
-	task.Provider, task.Price, task.AssignedHeight, task.AssignmentDeadline, task.Committee = "", math.ZeroInt(), 0, 0, nil
+	task.Provider, task.Price, task.AssignedHeight, task.AssignmentDeadline, task.Committee, task.InputNonce = "", math.ZeroInt(), 0, 0, nil, nil
 	task.Result, task.SubmittedHeight, task.DrawHeight = types.Blob{}, 0, 0
 	task.State = types.TASK_STATE_OPEN // between assignments; match sets ASSIGNED or expires it
 	if remaining := task.DeadlineHeight - sdk.UnwrapSDKContext(ctx).BlockHeight(); remaining < int64(params.MinExecutionBlocks) {

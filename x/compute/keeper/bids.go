@@ -196,6 +196,7 @@ func (k Keeper) assign(ctx context.Context, task types.Task, c Candidate, reassi
 	}
 	// the committee is drawn only after the result is submitted (draw.go)
 	task.Committee = nil
+	task.InputNonce = inputNonce(sdk.UnwrapSDKContext(ctx), task.Id)
 	if err := k.ActiveByProvider.Set(ctx, collections.Join(c.Provider, task.Id)); err != nil {
 		return err
 	}
@@ -218,4 +219,18 @@ func (k Keeper) expire(ctx context.Context, task types.Task, reason string) erro
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskExpired{TaskId: task.Id, Refunded: refund, Reason: reason})
+}
+
+// inputNonce is the chain randomness a task's seeded inputs are mixed with at its assignment:
+// the block's hash and the previous app hash, unknown before this block, with the task and
+// height so that every assignment gets its own.
+func inputNonce(ctx sdk.Context, id uint64) []byte {
+	info := ctx.HeaderInfo()
+	h := sha256.New()
+	h.Write([]byte("ogpu/inputs/v1"))
+	h.Write(info.Hash)
+	h.Write(info.AppHash)
+	h.Write(binary.BigEndian.AppendUint64(nil, id))
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(ctx.BlockHeight())))
+	return h.Sum(nil)
 }

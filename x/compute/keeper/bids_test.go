@@ -209,3 +209,38 @@ func TestQueryTasks(t *testing.T) {
 	_, err = f.queries.Tasks(f.ctx, &types.QueryTasksRequest{Creator: "bogus"})
 	require.ErrorContains(t, err, "creator \"bogus\"")
 }
+
+// TestInputNonceFixedAtAssignment: a self-dealer posting the same seeds again cannot reuse a
+// cached result: every assignment fixes new chain randomness the seeded inputs are mixed with,
+// and a reassignment fixes another.
+func TestInputNonceFixedAtAssignment(t *testing.T) {
+	f := newFixture(t)
+	first := f.assigned(ogpu(30))
+	second := f.assigned(ogpu(30)) // the same seeds, a later block
+	n1, n2 := f.task(first).InputNonce, f.task(second).InputNonce
+	require.Len(t, n1, 32)
+	require.NotEqual(t, n1, n2)
+	a1, b1, ok := f.task(first).GemmInputSeeds()
+	require.True(t, ok)
+	a2, b2, _ := f.task(second).GemmInputSeeds()
+	require.NotEqual(t, a1, a2)
+	require.NotEqual(t, b1, b2)
+
+	// OPEN tasks have no nonce yet: nothing can be computed before the assignment
+	id := f.create(f.gemmTask())
+	require.Empty(t, f.task(id).InputNonce)
+
+	// a reassignment after a timeout fixes a new one
+	msg := f.gemmTask()
+	msg.ExecutionBlocks = 6
+	id = f.create(msg)
+	require.NoError(t, f.bid(f.providers[0], id, ogpu(30)))
+	require.NoError(t, f.bid(f.providers[1], id, ogpu(40)))
+	f.untilHeight(f.task(id).BidWindowEnd + 1)
+	before := f.task(id)
+	f.untilHeight(before.AssignmentDeadline + 1)
+	after := f.task(id)
+	require.Equal(t, f.providers[1].String(), after.Provider)
+	require.Len(t, after.InputNonce, 32)
+	require.NotEqual(t, before.InputNonce, after.InputNonce)
+}

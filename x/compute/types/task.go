@@ -37,6 +37,17 @@ func (w Workload) TypedParams() (workload.Params, error) {
 	return nil, errorsmod.Wrapf(ErrInvalidWorkload, "workload %s: parameters missing", w.Name)
 }
 
+// GemmInputSeeds are the seeds of a seeded gemm task's A and B, mixed with its input nonce (see
+// workload.GemmInt8.InputSeeds); ok is false for any other task.
+func (t Task) GemmInputSeeds() (a, b uint64, ok bool) {
+	g := t.Workload.GetGemmInt8()
+	if g == nil || len(t.Inputs) != 0 {
+		return 0, 0, false
+	}
+	a, b = workload.GemmInt8{SeedA: g.SeedA, SeedB: g.SeedB}.InputSeeds(t.InputNonce)
+	return a, b, true
+}
+
 // Validate checks the workload name, its parameters and the task's inputs.
 func (w Workload) Validate(inputs []Blob) (workload.Params, error) {
 	if err := workload.Validate(w.Name); err != nil {

@@ -1,6 +1,10 @@
 package workload
 
-import "fmt"
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+)
 
 // GemmInt8V1 multiplies two int8 matrices into an int32 matrix, checked with Freivalds.
 const GemmInt8V1 = "gemm-int8/v1"
@@ -60,4 +64,21 @@ func (g GemmInt8) WorkUnits() uint64 { return uint64(g.M) * uint64(g.N) * uint64
 // ResultSize implements Params: the header and m·n little-endian int32 values.
 func (g GemmInt8) ResultSize() uint64 {
 	return GemmResultHeaderSize + 4*uint64(g.M)*uint64(g.N)
+}
+
+// InputSeeds are the seeds A and B of a seeded task are generated from: seed_a and seed_b mixed
+// with the chain randomness of the task's assignment (the task's input nonce). A result
+// therefore exists only after the assignment, and one computed for an earlier task with the
+// same seeds is worth nothing.
+func (g GemmInt8) InputSeeds(nonce []byte) (a, b uint64) {
+	return mixSeed(g.SeedA, 'A', nonce), mixSeed(g.SeedB, 'B', nonce)
+}
+
+func mixSeed(seed uint64, matrix byte, nonce []byte) uint64 {
+	h := sha256.New()
+	h.Write([]byte("ogpu/gemm-seed/v1"))
+	h.Write([]byte{matrix})
+	h.Write(binary.BigEndian.AppendUint64(nil, seed))
+	h.Write(nonce)
+	return binary.BigEndian.Uint64(h.Sum(nil))
 }
