@@ -147,31 +147,148 @@ func Check(r io.Reader, s Shape, a, b []int8, x []uint64) ([32]byte, error) {
 		return [32]byte{}, fmt.Errorf("challenge of %d elements for n = %d", len(x), s.N)
 	}
 	z := product(s, a, b, x)
-	digest := digestOf(z)
+	return digestOf(z), checkRows(r, s, x, z)
+}
+
+// checkRows reads a result from r, its header and then one row at a time, and compares each
+// row's C_i·x with z_i.
+func checkRows(r io.Reader, s Shape, x, z []uint64) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	h := make([]byte, HeaderSize)
 	if _, err := io.ReadFull(br, h); err != nil {
-		return digest, fmt.Errorf("read result header: %w", err)
+		return fmt.Errorf("read result header: %w", err)
 	}
 	got, err := ParseHeader(h)
 	if err != nil {
-		return digest, err
+		return err
 	}
 	if got != s {
-		return digest, fmt.Errorf("%w: header says %dx%dx%d, the task %dx%dx%d", ErrWrongResult, got.M, got.N, got.K, s.M, s.N, s.K)
+		return fmt.Errorf("%w: header says %dx%dx%d, the task %dx%dx%d", ErrWrongResult, got.M, got.N, got.K, s.M, s.N, s.K)
 	}
 	sumX := sum(x)
 	row := make([]byte, 4*s.N)
 	for i := 0; i < s.M; i++ {
 		if _, err := io.ReadFull(br, row); err != nil {
-			return digest, fmt.Errorf("%w: row %d: %v", ErrWrongResult, i, err)
+			return fmt.Errorf("%w: row %d: %v", ErrWrongResult, i, err)
 		}
 		if dotInt32LE(row, x, sumX) != z[i] {
-			return digest, fmt.Errorf("%w: row %d fails the check", ErrWrongResult, i)
+			return fmt.Errorf("%w: row %d fails the check", ErrWrongResult, i)
 		}
 	}
 	if n, _ := io.Copy(io.Discard, io.LimitReader(br, 1)); n != 0 {
-		return digest, fmt.Errorf("%w: bytes after the last row", ErrWrongResult)
+		return fmt.Errorf("%w: bytes after the last row", ErrWrongResult)
 	}
-	return digest, nil
+	return nil
+}
+
+// bandBytes is how much of an input matrix a streaming check holds at a time.
+const bandBytes = 256 << 10
+
+// Freivalds is the check of a result against inputs read as streams, for several challenges
+// x_j at once: B's rows give y_j = B·x_j, then A's rows give z_j = A·y_j, and a result's rows are
+// compared with z_j. It holds three vectors per challenge (8·(n + k + m) bytes) and one band of
+// at most 256 KiB, never A, B or C, which a task of the largest shape (m = n = k = 16384) makes
+// 256 MiB, 256 MiB and 1 GiB. Inputs are read once each, B before A, in any chunking: a
+// generated matrix through NewGenerator, a downloaded one straight from its response body.
+type Freivalds struct {
+	s       Shape
+	x, y, z [][]uint64
+}
+
+// NewFreivalds prepares the check of shape s for the challenges xs (n elements each).
+func NewFreivalds(s Shape, xs ...[]uint64) (*Freivalds, error) {
+	if s.M < 1 || s.N < 1 || s.K < 1 {
+		return nil, fmt.Errorf("shape %dx%dx%d: m, n and k must be at least 1", s.M, s.N, s.K)
+	}
+	if len(xs) == 0 {
+		return nil, errors.New("freivalds: at least one challenge is needed")
+	}
+	for j, x := range xs {
+		if len(x) != s.N {
+			return nil, fmt.Errorf("challenge %d: %d elements for n = %d", j, len(x), s.N)
+		}
+	}
+	return &Freivalds{s: s, x: xs}, nil
+}
+
+// ReadB reads B (k rows of n int8 values, one byte each) from r, exactly k·n bytes, and computes
+// y_j = B·x_j. Reading B again starts over.
+func (f *Freivalds) ReadB(r io.Reader) error {
+	f.y, f.z = nil, nil
+	y, err := mulRows(r, f.s.K, f.s.N, f.x, "B")
+	if err != nil {
+		return err
+	}
+	f.y = y
+	return nil
+}
+
+// ReadA reads A (m rows of k int8 values) from r, exactly m·k bytes, after B, and computes
+// z_j = A·y_j.
+func (f *Freivalds) ReadA(r io.Reader) error {
+	if f.y == nil {
+		return errors.New("freivalds: read B before A")
+	}
+	z, err := mulRows(r, f.s.M, f.s.K, f.y, "A")
+	if err != nil {
+		return err
+	}
+	f.z = z
+	return nil
+}
+
+// Digest is sha256 of z_j (see Digest); ok is false until A and B are read.
+func (f *Freivalds) Digest(j int) (d [32]byte, ok bool) {
+	if f.z == nil || j < 0 || j >= len(f.z) {
+		return d, false
+	}
+	return digestOf(f.z[j]), true
+}
+
+// Check reads a result from r, row by row, and compares C·x_j with z_j; err wraps
+// ErrWrongResult when C is not A·B, as the package's Check.
+func (f *Freivalds) Check(r io.Reader, j int) error {
+	if f.z == nil || j < 0 || j >= len(f.z) {
+		return fmt.Errorf("freivalds: no product for challenge %d: read B and A first", j)
+	}
+	return checkRows(r, f.s, f.x[j], f.z[j])
+}
+
+// mulRows reads a rows×cols int8 matrix M from r a band at a time and returns M·v for each v.
+func mulRows(r io.Reader, rows, cols int, vs [][]uint64, name string) ([][]uint64, error) {
+	sums := make([]uint64, len(vs))
+	out := make([][]uint64, len(vs))
+	for j, v := range vs {
+		sums[j] = sum(v)
+		out[j] = make([]uint64, rows)
+	}
+	perBand := max(1, min(rows, bandBytes/cols))
+	band := make([]byte, perBand*cols)
+	for i := 0; i < rows; i += perBand {
+		n := min(perBand, rows-i)
+		buf := band[:n*cols]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, fmt.Errorf("read %s rows %d..%d of %d: %w", name, i, i+n-1, rows, err)
+		}
+		for row := range n {
+			line := buf[row*cols : (row+1)*cols]
+			for j, v := range vs {
+				out[j][i+row] = dotBytes(line, v, sums[j])
+			}
+		}
+	}
+	return out, nil
+}
+
+// dotBytes is dotInt8 over int8 values held as bytes: int8(e) + 128 is e xor 0x80.
+func dotBytes(v []byte, x []uint64, sumX uint64) uint64 {
+	var hi, lo uint64
+	x = x[:len(v)]
+	for j, e := range v {
+		ph, pl := bits.Mul64(uint64(e^0x80), x[j])
+		var c uint64
+		lo, c = bits.Add64(lo, pl, 0)
+		hi += ph + c
+	}
+	return submod(reduce128(hi, lo), mulmod(128, sumX))
 }

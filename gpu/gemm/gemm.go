@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/opengpu/ogpu/x/compute/workload"
 )
@@ -27,20 +28,57 @@ const Version = 1
 // z = (z ^ z>>27) * 0x94D049BB133111EB; z ^= z>>31.
 func Generate(seed uint64, rows, cols int) []int8 {
 	out := make([]int8, rows*cols)
-	state := seed
 	var buf [8]byte
 	for i := 0; i < len(out); i += 8 {
-		state += 0x9E3779B97F4A7C15
-		z := state
-		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-		z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-		z ^= z >> 31
-		binary.LittleEndian.PutUint64(buf[:], z)
+		binary.LittleEndian.PutUint64(buf[:], splitmix(seed, uint64(i/8)))
 		for j := 0; j < 8 && i+j < len(out); j++ {
 			out[i+j] = int8(buf[j])
 		}
 	}
 	return out
+}
+
+// splitmix is output q (from 0) of SplitMix64 seeded with seed. The state after q+1 steps is
+// seed + (q+1)·γ, so any part of a generated matrix can be had without the parts before it.
+func splitmix(seed, q uint64) uint64 {
+	z := seed + (q+1)*0x9E3779B97F4A7C15
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}
+
+// Generator reads the bytes of Generate(seed, rows, cols) (each byte an int8, row-major), so a
+// generated matrix can be streamed a band of rows at a time instead of held whole.
+type Generator struct {
+	seed      uint64
+	off, size uint64
+}
+
+// NewGenerator streams the rows×cols matrix generated from seed.
+func NewGenerator(seed uint64, rows, cols int) *Generator {
+	return &Generator{seed: seed, size: uint64(max(rows, 0)) * uint64(max(cols, 0))}
+}
+
+// Read implements io.Reader.
+func (g *Generator) Read(p []byte) (int, error) {
+	if g.off >= g.size {
+		return 0, io.EOF
+	}
+	p = p[:min(uint64(len(p)), g.size-g.off)]
+	q, skip := g.off/8, int(g.off%8)
+	var buf [8]byte
+	for i := 0; i < len(p); q++ {
+		if skip == 0 && len(p)-i >= 8 {
+			binary.LittleEndian.PutUint64(p[i:], splitmix(g.seed, q))
+			i += 8
+			continue
+		}
+		binary.LittleEndian.PutUint64(buf[:], splitmix(g.seed, q))
+		i += copy(p[i:], buf[skip:])
+		skip = 0
+	}
+	g.off += uint64(len(p))
+	return len(p), nil
 }
 
 // Shape is the m×k by k×n product.
@@ -97,4 +135,28 @@ func Encode(s Shape, c []int32) []byte {
 		binary.LittleEndian.PutUint32(out[HeaderSize+4*i:], uint32(v))
 	}
 	return out
+}
+
+// WriteResult writes the result bytes of C (what Encode returns) to w, 64 KiB at a time, so a
+// large result never needs a second copy in memory.
+func WriteResult(w io.Writer, s Shape, c []int32) error {
+	if len(c) != s.M*s.N {
+		return fmt.Errorf("result %dx%d: got %d values", s.M, s.N, len(c))
+	}
+	if _, err := w.Write(Header(s)); err != nil {
+		return err
+	}
+	buf := make([]byte, 0, 1<<16)
+	for len(c) > 0 {
+		n := min(len(c), cap(buf)/4)
+		buf = buf[:4*n]
+		for i, v := range c[:n] {
+			binary.LittleEndian.PutUint32(buf[4*i:], uint32(v))
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		c = c[n:]
+	}
+	return nil
 }
