@@ -1,15 +1,21 @@
 package app
 
 import (
+	"errors"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
 	evmmempool "github.com/cosmos/evm/mempool"
 	evmserver "github.com/cosmos/evm/server"
 	evmtypes "github.com/cosmos/evm/x/vm/types"
 
+	errorsmod "cosmossdk.io/errors"
 	"cosmossdk.io/log/v2"
 
 	"github.com/cosmos/cosmos-sdk/baseapp"
 	servertypes "github.com/cosmos/cosmos-sdk/server/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 )
 
 // configureEVMMempool installs the app-side EVM mempool that cosmos/evm v0.7 requires (CometBFT
@@ -43,7 +49,7 @@ func (app *App) configureEVMMempool(appOpts servertypes.AppOptions, logger log.L
 	app.prepareProposal = baseapp.NewDefaultProposalHandler(mempool, encodeOnlyVerifier{app.BaseApp}).PrepareProposalHandler()
 	app.SetInsertTxHandler(mempool.NewInsertTxHandler(app.TxDecode))
 	app.SetReapTxsHandler(mempool.NewReapTxsHandler())
-	app.SetCheckTxHandler(mempool.NewCheckTxHandler(app.TxDecode, evmserver.GetMempoolCheckTxTimeout(appOpts, logger)))
+	app.SetCheckTxHandler(answerEveryCheckTx(mempool.NewCheckTxHandler(app.TxDecode, evmserver.GetMempoolCheckTxTimeout(appOpts, logger))))
 	app.SetMempool(mempool)
 	app.SetPrepareCheckStater(func(sdk.Context) {
 		if !mempool.HasEventBus() {
@@ -51,6 +57,54 @@ func (app *App) configureEVMMempool(appOpts servertypes.AppOptions, logger log.L
 		}
 	})
 	return nil
+}
+
+// answerEveryCheckTx makes handler answer every CheckTx with a response. With the app mempool,
+// CometBFT answers broadcast_tx_sync only from the CheckTx response: an error in its place (what
+// the EVM mempool's handler returns for a tx that does not decode) leaves the RPC call open and
+// the tx marked seen. Such an error, a missing response and a panic become a response that
+// carries the error's codespace and code.
+func answerEveryCheckTx(handler sdk.CheckTxHandler) sdk.CheckTxHandler {
+	return func(runTx sdk.RunTx, req *abci.RequestCheckTx) (res *abci.ResponseCheckTx, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				res, err = checkTxErrorResponse(errorsmod.Wrapf(sdkerrors.ErrPanic, "check tx: %v", r)), nil
+			}
+		}()
+		res, err = handler(runTx, req)
+		switch {
+		case err != nil:
+			return checkTxErrorResponse(err), nil
+		case res == nil:
+			return checkTxErrorResponse(errorsmod.Wrap(sdkerrors.ErrLogic, "check tx handler gave no response")), nil
+		}
+		return res, nil
+	}
+}
+
+// checkTxErrorResponse is the CheckTx response for err, as BaseApp answers a tx RunTx refuses.
+// The SDK reads a codespace and code through Cause only, not through fmt.Errorf's %w (with which
+// the EVM mempool wraps the decoder's ErrTxDecode): then the answer is the first error of the
+// chain it can read them from, with that error's own log.
+func checkTxErrorResponse(err error) *abci.ResponseCheckTx {
+	res := sdkerrors.ResponseCheckTxWithEvents(err, 0, 0, nil, false)
+	if res.Codespace != errorsmod.UndefinedCodespace {
+		return res
+	}
+	var wrapped interface {
+		error
+		Cause() error
+	}
+	if errors.As(err, &wrapped) {
+		if inner := sdkerrors.ResponseCheckTxWithEvents(wrapped, 0, 0, nil, false); inner.Codespace != errorsmod.UndefinedCodespace {
+			return inner
+		}
+	}
+	var registered *errorsmod.Error
+	if errors.As(err, &registered) {
+		res.Codespace, res.Code = registered.Codespace(), registered.ABCICode()
+	}
+	return res
 }
 
 // encodeOnlyVerifier is the proposal tx verifier for the app mempool: it encodes, nothing more.
