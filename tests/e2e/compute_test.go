@@ -36,7 +36,8 @@ type taskView struct {
 			Sha256 string `json:"sha256"`
 			Size   string `json:"size"`
 		} `json:"result"`
-		InputNonce []byte `json:"input_nonce"`
+		InputNonce  []byte `json:"input_nonce"`
+		ProtocolFee string `json:"protocol_fee"`
 	} `json:"task"`
 }
 
@@ -61,7 +62,7 @@ func testComputeMarket(t *testing.T, bin, home string, accounts map[string]devAc
 	var v taskView
 	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "task", "1", "--home", home, "--output", "json"), &v))
 	require.Equal(t, accounts["provider"].Address, v.Task.Provider)
-	require.Equal(t, v.Task.Price, v.Task.Paid)
+	requirePaidInFull(t, v)
 	require.Equal(t, "0", v.Task.Escrow)
 	require.Equal(t, strconv.Itoa(32+4*96*80), v.Task.Result.Size)
 
@@ -284,7 +285,7 @@ func testToggledInputs(t *testing.T, bin, home string, accounts map[string]devAc
 				downB.Store(true) // the result is in: B goes away again
 			}
 			if v.Task.State == "TASK_STATE_COMPLETED" {
-				require.Equal(t, v.Task.Price, v.Task.Paid, "the provider is paid its full price")
+				requirePaidInFull(t, v)
 				break
 			}
 			require.NotContains(t, []string{"TASK_STATE_FAILED", "TASK_STATE_EXPIRED"}, v.Task.State, "states %v: %s", seen, v.Task.Outcome)
@@ -308,4 +309,16 @@ func providerBonded(t *testing.T, bin, home, addr string) sdkmath.Int {
 	amt, ok := sdkmath.NewIntFromString(p.Provider.Bonded)
 	require.True(t, ok)
 	return amt
+}
+
+// requirePaidInFull: the provider got its price less the protocol fee, which went to the
+// provider reward pool (5% by default).
+func requirePaidInFull(t *testing.T, v taskView) {
+	t.Helper()
+	price, ok1 := sdkmath.NewIntFromString(v.Task.Price)
+	paid, ok2 := sdkmath.NewIntFromString(v.Task.Paid)
+	fee, ok3 := sdkmath.NewIntFromString(v.Task.ProtocolFee)
+	require.True(t, ok1 && ok2 && ok3, "%+v", v.Task)
+	require.Equal(t, price.MulRaw(5).QuoRaw(100).String(), fee.String(), "the protocol fee")
+	require.Equal(t, price.String(), paid.Add(fee).String(), "the provider is paid its full price less the protocol fee")
 }

@@ -182,7 +182,7 @@ func TestDispute(t *testing.T) {
 		require.Len(t, c.Members, 1, "the one validator neither a party nor on the first committee")
 		m.attest(2, 2, sha, committeetypes.ATTESTED_VALID, attestors)
 		v := m.waitState(2, "TASK_STATE_COMPLETED", 90*time.Second)
-		require.Equal(t, ogpu(50).String(), v.Task.Paid)
+		requirePaidInFull(t, v)
 		lost := before.Sub(balanceOf(t, nodes[0], client))
 		// the price (50 OGPU), the bond (5 OGPU), the first member's capped fee and gas
 		require.True(t, lost.GT(ogpu(55)) && lost.LT(ogpu(56)), "client lost %s", lost)

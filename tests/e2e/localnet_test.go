@@ -68,7 +68,7 @@ func TestLocalnet(t *testing.T) {
 		}
 		m.tx(1, "compute", "accept-result", "1")
 		v := m.waitState(1, "TASK_STATE_COMPLETED", 30*time.Second)
-		require.Equal(t, ogpu(50).String(), v.Task.Paid)
+		requirePaidInFull(t, v)
 	})
 
 	t.Run("a wrong result is FAILED and the provider slashed and jailed", func(t *testing.T) {

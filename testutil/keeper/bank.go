@@ -93,6 +93,11 @@ func (b *Bank) SendCoinsFromModuleToAccount(_ context.Context, module string, to
 	return b.Send(authtypes.NewModuleAddress(module), to, amt)
 }
 
+// SendCoinsFromModuleToModule moves coins between two module accounts.
+func (b *Bank) SendCoinsFromModuleToModule(_ context.Context, from, to string, amt sdk.Coins) error {
+	return b.Send(authtypes.NewModuleAddress(from), authtypes.NewModuleAddress(to), amt)
+}
+
 // FundCommunityPool implements x/distribution's method.
 func (b *Bank) FundCommunityPool(_ context.Context, amount sdk.Coins, sender sdk.AccAddress) error {
 	return b.Send(sender, CommunityPool, amount)

@@ -247,7 +247,8 @@ func TestFeesOnCompleted(t *testing.T) {
 	require.NoError(t, err)
 	task = f.task(id)
 	require.Equal(t, computetypes.TASK_STATE_COMPLETED, task.State)
-	require.Equal(t, ogpu(50), task.Paid)
+	require.Equal(t, ogpu(50).MulRaw(5).QuoRaw(100), task.ProtocolFee, "5% of the pay goes to the reward pool")
+	require.Equal(t, ogpu(50).Sub(task.ProtocolFee), task.Paid)
 	// the client paid the price and the fee shares, nothing else
 	require.Equal(t, before.Add(ogpu(100+2+10)).Sub(ogpu(50)).Sub(share.MulRaw(4)), f.bank.GetBalance(f.ctx, f.client, denom).Amount)
 	_, err = f.k.Committees.Get(f.ctx, id)

@@ -78,7 +78,7 @@ func TestAuditCatchesLazyMember(t *testing.T) {
 	f.voteWrong(id, types.ATTESTED_VALID, 1<<1) // prior[1]'s digest is wrong
 	task = f.task(id)
 	require.Equal(t, computetypes.TASK_STATE_COMPLETED, task.State, "an escalation verdict is final")
-	require.Equal(t, ogpu(50), task.Paid)
+	require.Equal(t, ogpu(50).Sub(task.ProtocolFee), task.Paid)
 	lazy, honest := c.Prior[1].Validator, c.Prior[0].Validator
 	require.Equal(t, types.DefaultParams().VerifierSlashFraction, f.staking.slashed[string(f.valByStr(lazy))], "wrong digest: slashed")
 	require.True(t, f.bank.GetBalance(f.ctx, sdk.AccAddress(f.valByStr(lazy)), denom).IsZero(), "and unpaid")
@@ -140,7 +140,7 @@ func TestFrivolousDispute(t *testing.T) {
 	f.voteWrong(id, types.ATTESTED_VALID, 0)
 	task := f.task(id)
 	require.Equal(t, computetypes.TASK_STATE_COMPLETED, task.State)
-	require.Equal(t, ogpu(50), task.Paid)
+	require.Equal(t, ogpu(50).Sub(task.ProtocolFee), task.Paid)
 	refund := ogpu(100 + 2 + 10).Sub(ogpu(50)).Sub(ogpu(1)) // escrow less price and the first round's fee
 	require.Equal(t, clientBefore.Sub(ogpu(5)).Add(refund), f.bank.GetBalance(f.ctx, f.client, denom).Amount, "the bond is lost")
 	for _, v := range escalation {

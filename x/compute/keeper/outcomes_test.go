@@ -76,8 +76,16 @@ func TestCompletedPaysProviderCommitteeAndClient(t *testing.T) {
 	task = f.task(id)
 	require.Equal(t, types.TASK_STATE_COMPLETED, task.State)
 	pay := ogpu(80).MulRaw(2).QuoRaw(3) // 80 × (1 − 0.5 × 2/3) = 53.33…, rounded down
-	require.Equal(t, pay, task.Paid)
-	require.Equal(t, providerBefore.Add(pay), f.balance(f.providers[0]))
+	protocolFee := math.LegacyNewDecWithPrec(5, 2).MulInt(pay).TruncateInt()
+	require.Equal(t, protocolFee, task.ProtocolFee, "5% of the pay goes to the provider reward pool")
+	require.Equal(t, pay.Sub(protocolFee), task.Paid)
+	require.Equal(t, providerBefore.Add(pay).Sub(protocolFee), f.balance(f.providers[0]))
+	pool, err := f.sg.RewardPool.Get(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, protocolFee, pool.Recycled)
+	work, err := f.sg.EpochWork.Get(f.ctx, f.providers[0])
+	require.NoError(t, err)
+	require.Equal(t, protocolFee, work.Fees, "the fee is the most the provider is rewarded for the task")
 	fee := ogpu(80).MulRaw(2).QuoRaw(100) // 2% of the price
 	require.Equal(t, fee.QuoRaw(2), f.balance(v1), "the fee is shared equally")
 	require.Equal(t, fee.QuoRaw(2), f.balance(v2))

@@ -71,6 +71,7 @@ func (k Keeper) CreateTask(ctx context.Context, creator sdk.AccAddress, msg *typ
 		ExecutionBlocks: msg.ExecutionBlocks,
 		DisputeBond:     math.ZeroInt(),
 		CommitteePaid:   math.ZeroInt(),
+		ProtocolFee:     math.ZeroInt(),
 	}
 	if err := k.saveTask(ctx, task, task.BidWindowEnd); err != nil {
 		return 0, err

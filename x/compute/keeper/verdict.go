@@ -122,14 +122,29 @@ func (k Keeper) verified(ctx context.Context, task types.Task) error {
 	})
 }
 
-// complete pays the provider price × f(submitted height), returns the rest of the escrow to the
-// client, and records the provider's work units for rewards.
+// complete pays the provider price × f(submitted height) less the protocol fee, which goes into
+// the provider reward pool, returns the rest of the escrow to the client, and records the
+// provider's work units and the fee for rewards.
 func (k Keeper) complete(ctx context.Context, task types.Task) error {
-	pay := task.Payment.Pay(task.Price, task.CreatedHeight, task.DeadlineHeight, task.SubmittedHeight)
-	if err := k.payOut(ctx, &task, task.Provider, pay); err != nil {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
 		return err
 	}
-	task.Paid = pay
+	pay := task.Payment.Pay(task.Price, task.CreatedHeight, task.DeadlineHeight, task.SubmittedHeight)
+	fee := params.ProtocolFee(pay)
+	if err := k.payOut(ctx, &task, task.Provider, pay.Sub(fee)); err != nil {
+		return err
+	}
+	if fee.IsPositive() {
+		if fee.GT(task.Escrow) {
+			return errorsmod.Wrapf(types.ErrWrongState, "task %d: protocol fee %s out of an escrow of %s", task.Id, fee, task.Escrow)
+		}
+		if err := k.providers.RecycleFee(ctx, types.ModuleName, fee); err != nil {
+			return err
+		}
+		task.Escrow = task.Escrow.Sub(fee)
+	}
+	task.Paid, task.ProtocolFee = pay.Sub(fee), fee
 	refund := task.Escrow
 	if err := k.refundAll(ctx, &task); err != nil {
 		return err
@@ -142,14 +157,15 @@ func (k Keeper) complete(ctx context.Context, task types.Task) error {
 	if err != nil {
 		return err
 	}
-	if err := k.providers.RecordWork(ctx, provider, math.NewIntFromUint64(p.WorkUnits())); err != nil {
+	if err := k.providers.RecordWork(ctx, provider, math.NewIntFromUint64(p.WorkUnits()), fee); err != nil {
 		return err
 	}
 	if err := k.finish(ctx, task, types.TASK_STATE_COMPLETED, "result verified"); err != nil {
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskCompleted{
-		TaskId: task.Id, Provider: task.Provider, Paid: pay, CommitteeFee: paidSoFar(task), Refunded: refund, ResultSha256: task.Result.Sha256,
+		TaskId: task.Id, Provider: task.Provider, Paid: task.Paid, CommitteeFee: paidSoFar(task), Refunded: refund, ResultSha256: task.Result.Sha256,
+		ProtocolFee: fee,
 	})
 }
 

@@ -24,7 +24,11 @@ type ProviderKeeper interface {
 	// PenalizeFraud slashes and jails; the slash first pays payees (each up to its amount), the
 	// rest goes to the community pool. It returns the slash and what the payees got.
 	PenalizeFraud(ctx context.Context, operator sdk.AccAddress, reason string, payees []stakinggputypes.Payee) (math.Int, []math.Int, error)
-	RecordWork(ctx context.Context, operator sdk.AccAddress, units math.Int) error
+	// RecordWork records a completed task's work units and the protocol fee it paid (the most
+	// the provider may be rewarded for it).
+	RecordWork(ctx context.Context, operator sdk.AccAddress, units, fee math.Int) error
+	// RecycleFee moves a protocol fee from fromModule into the provider reward pool.
+	RecycleFee(ctx context.Context, fromModule string, fee math.Int) error
 	RecordFailure(ctx context.Context, operator sdk.AccAddress) error
 }
 

@@ -15,6 +15,8 @@ const (
 	maxDeadlineLimit = 10_000_000
 	maxFeeRatio      = 1
 	maxDepositRatio  = 10
+	// maxProtocolFeePercent bounds protocol_fee_ratio: the provider keeps at least half its pay.
+	maxProtocolFeePercent = 50
 )
 
 // DefaultParams are the parameters of DESIGN §9.
@@ -31,7 +33,13 @@ func DefaultParams() Params {
 		MaxDeadlineBlocks:    100_000,
 		DisputeWindow:        20,
 		DisputeBondRatio:     math.LegacyNewDecWithPrec(10, 2),
+		ProtocolFeeRatio:     math.LegacyNewDecWithPrec(5, 2),
 	}
+}
+
+// ProtocolFee is what a completed task's pay sends into the provider reward pool.
+func (p Params) ProtocolFee(pay math.Int) math.Int {
+	return p.ProtocolFeeRatio.MulInt(pay).TruncateInt()
 }
 
 // DisputeBond is what a dispute of a task at price locks.
@@ -69,6 +77,9 @@ func (p Params) Validate() error {
 		return errorsmod.Wrapf(ErrInvalidParams, "dispute_window %d: must be in [1, %d] blocks", p.DisputeWindow, maxWindow)
 	}
 	if err := decInRange("dispute_bond_ratio", p.DisputeBondRatio, math.LegacyNewDec(maxDepositRatio)); err != nil {
+		return err
+	}
+	if err := decInRange("protocol_fee_ratio", p.ProtocolFeeRatio, math.LegacyNewDecWithPrec(maxProtocolFeePercent, 2)); err != nil {
 		return err
 	}
 	if min := p.BidWindow + p.MinExecutionBlocks; p.MaxDeadlineBlocks < min || p.MaxDeadlineBlocks > maxDeadlineLimit {

@@ -60,10 +60,14 @@ func (k Keeper) IsBondedValidator(ctx context.Context, operator sdk.AccAddress) 
 
 // RecordWork credits one completed task of units verified work units to the provider: its record
 // for tie-breaks and its weight in the current reward epoch (× validator_bonus when its operator
-// is a bonded validator).
-func (k Keeper) RecordWork(ctx context.Context, operator sdk.AccAddress, units math.Int) error {
+// is a bonded validator), and fee, the protocol fee the task paid into the pool, to what the
+// provider may be rewarded for the epoch.
+func (k Keeper) RecordWork(ctx context.Context, operator sdk.AccAddress, units, fee math.Int) error {
 	if units.IsNil() || units.IsNegative() {
 		return errorsmod.Wrapf(types.ErrInvalidAmount, "units %v: must be ≥ 0", units)
+	}
+	if fee.IsNil() || fee.IsNegative() {
+		return errorsmod.Wrapf(types.ErrInvalidAmount, "fee %v: must be ≥ 0", fee)
 	}
 	p, err := k.GetProvider(ctx, operator)
 	if err != nil {
@@ -89,14 +93,16 @@ func (k Keeper) RecordWork(ctx context.Context, operator sdk.AccAddress, units m
 		}
 		weight = weight.Mul(params.ValidatorBonus)
 	}
-	prev, err := k.EpochWork.Get(ctx, operator)
+	w, err := k.EpochWork.Get(ctx, operator)
 	switch {
-	case err == nil:
-		weight = weight.Add(prev)
-	case !errors.Is(err, collections.ErrNotFound):
+	case errors.Is(err, collections.ErrNotFound):
+		w = types.EpochWork{Operator: p.Operator, Weight: math.LegacyZeroDec(), Fees: math.ZeroInt()}
+	case err != nil:
 		return err
 	}
-	return k.EpochWork.Set(ctx, operator, weight)
+	w.Weight = w.Weight.Add(weight)
+	w.Fees = w.Fees.Add(fee)
+	return k.EpochWork.Set(ctx, operator, w)
 }
 
 // RecordFailure counts a task the provider failed (fraud or timeout) in its record.

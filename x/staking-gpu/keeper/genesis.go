@@ -45,7 +45,11 @@ func (k Keeper) InitGenesis(ctx context.Context, gs types.GenesisState) error {
 			Released:  math.ZeroInt(),
 			Allocated: math.ZeroInt(),
 			Withdrawn: math.ZeroInt(),
+			Recycled:  math.ZeroInt(),
 		}
+	}
+	if pool.Recycled.IsNil() {
+		pool.Recycled = math.ZeroInt()
 	}
 	if err := k.RewardPool.Set(ctx, *pool); err != nil {
 		return err
@@ -55,7 +59,10 @@ func (k Keeper) InitGenesis(ctx context.Context, gs types.GenesisState) error {
 		if err != nil {
 			return err
 		}
-		if err := k.EpochWork.Set(ctx, addr, w.Weight); err != nil {
+		if w.Fees.IsNil() {
+			w.Fees = math.ZeroInt()
+		}
+		if err := k.EpochWork.Set(ctx, addr, w); err != nil {
 			return err
 		}
 	}
@@ -100,8 +107,8 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		return nil, err
 	}
 	gs.RewardPool = &pool
-	err = k.EpochWork.Walk(ctx, nil, func(op sdk.AccAddress, w math.LegacyDec) (bool, error) {
-		gs.EpochWork = append(gs.EpochWork, types.EpochWork{Operator: k.str(op), Weight: w})
+	err = k.EpochWork.Walk(ctx, nil, func(_ sdk.AccAddress, w types.EpochWork) (bool, error) {
+		gs.EpochWork = append(gs.EpochWork, w)
 		return false, nil
 	})
 	if err != nil {

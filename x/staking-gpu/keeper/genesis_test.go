@@ -21,10 +21,10 @@ func TestGenesisRoundTrip(t *testing.T) {
 	_, err := f.msgs.Unbond(f.ctx, &types.MsgUnbond{Operator: a.String(), Amount: coin(ogpu(1_000))})
 	require.NoError(t, err)
 	require.NoError(t, f.k.Jail(f.ctx, b, f.ctx.BlockTime().Add(time.Hour)))
-	require.NoError(t, f.k.RecordWork(f.ctx, a, math.NewInt(500)))
+	require.NoError(t, f.k.RecordWork(f.ctx, a, math.NewInt(500), uncapped))
 	f.advance(24*time.Hour, 100)
 	require.NoError(t, f.k.DistributeEpoch(f.ctx))
-	require.NoError(t, f.k.RecordWork(f.ctx, b, math.NewInt(7))) // open epoch work
+	require.NoError(t, f.k.RecordWork(f.ctx, b, math.NewInt(7), uncapped)) // open epoch work
 	exported, err := f.k.ExportGenesis(f.ctx)
 	require.NoError(t, err)
 	require.NoError(t, exported.Validate())

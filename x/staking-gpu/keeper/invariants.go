@@ -41,7 +41,7 @@ func (k Keeper) StakeInvariant(ctx context.Context) error {
 }
 
 // RewardPoolInvariant checks that the provider_rewards account holds exactly what has not been
-// paid out (total − withdrawn), and that the accrued rewards add up to allocated − withdrawn.
+// paid out (total + recycled − withdrawn), and that the accrued rewards add up to allocated − withdrawn.
 func (k Keeper) RewardPoolInvariant(ctx context.Context) error {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
@@ -52,8 +52,8 @@ func (k Keeper) RewardPoolInvariant(ctx context.Context) error {
 		return err
 	}
 	balance := k.bank.GetBalance(ctx, authtypes.NewModuleAddress(types.RewardsPoolName), params.BondDenom).Amount
-	if want := pool.Total.Sub(pool.Withdrawn); !balance.Equal(want) {
-		return fmt.Errorf("provider rewards: pool account holds %s%s, total − withdrawn is %s%s", balance, params.BondDenom, want, params.BondDenom)
+	if want := pool.Total.Add(pool.Recycled).Sub(pool.Withdrawn); !balance.Equal(want) {
+		return fmt.Errorf("provider rewards: pool account holds %s%s, total + recycled − withdrawn is %s%s", balance, params.BondDenom, want, params.BondDenom)
 	}
 	accrued := math.ZeroInt()
 	err = k.Rewards.Walk(ctx, nil, func(_ sdk.AccAddress, a math.Int) (bool, error) {
@@ -66,8 +66,8 @@ func (k Keeper) RewardPoolInvariant(ctx context.Context) error {
 	if want := pool.Allocated.Sub(pool.Withdrawn); !accrued.Equal(want) {
 		return fmt.Errorf("provider rewards: accrued rewards sum to %s, allocated − withdrawn is %s", accrued, want)
 	}
-	if pool.Allocated.GT(pool.Released) || pool.Released.GT(pool.Total) {
-		return fmt.Errorf("provider rewards: need allocated %s ≤ released %s ≤ total %s", pool.Allocated, pool.Released, pool.Total)
+	if pool.Allocated.GT(pool.Released.Add(pool.Recycled)) || pool.Released.GT(pool.Total) {
+		return fmt.Errorf("provider rewards: need allocated %s ≤ released %s + recycled %s, and released ≤ total %s", pool.Allocated, pool.Released, pool.Recycled, pool.Total)
 	}
 	return nil
 }

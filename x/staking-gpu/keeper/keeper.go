@@ -46,8 +46,9 @@ type Keeper struct {
 	Unbonding    *collections.IndexedMap[uint64, types.UnbondingEntry, UnbondingIndexes]
 	UnbondingSeq collections.Sequence
 	RewardPool   collections.Item[types.RewardPool]
-	// EpochWork is the weighted work of each provider in the current reward epoch.
-	EpochWork collections.Map[sdk.AccAddress, math.LegacyDec]
+	// EpochWork is the weighted work of each provider in the current reward epoch, and the
+	// protocol fees its tasks paid in it.
+	EpochWork collections.Map[sdk.AccAddress, types.EpochWork]
 	// Rewards are credited and not yet withdrawn, per provider.
 	Rewards collections.Map[sdk.AccAddress, math.Int]
 }
@@ -75,7 +76,7 @@ func NewKeeper(
 		Providers:    collections.NewMap(sb, types.ProvidersKey, "providers", sdk.AccAddressKey, codec.CollValue[types.Provider](cdc)),
 		UnbondingSeq: collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
 		RewardPool:   collections.NewItem(sb, types.RewardPoolKey, "reward_pool", codec.CollValue[types.RewardPool](cdc)),
-		EpochWork:    collections.NewMap(sb, types.EpochWorkKey, "epoch_work", sdk.AccAddressKey, sdk.LegacyDecValue),
+		EpochWork:    collections.NewMap(sb, types.EpochWorkKey, "epoch_work", sdk.AccAddressKey, codec.CollValue[types.EpochWork](cdc)),
 		Rewards:      collections.NewMap(sb, types.RewardsKey, "rewards", sdk.AccAddressKey, sdk.IntValue),
 	}
 	k.Unbonding = collections.NewIndexedMap(sb, types.UnbondingKey, "unbonding", collections.Uint64Key,

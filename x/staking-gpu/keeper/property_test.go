@@ -78,7 +78,7 @@ func runRandomOperations(t *testing.T, seed uint64, steps int) {
 			return err
 		}},
 		{"record work", func(a sdk.AccAddress) error {
-			return f.k.RecordWork(f.ctx, a, math.NewInt(rng.Int64N(1<<30)))
+			return f.k.RecordWork(f.ctx, a, math.NewInt(rng.Int64N(1<<30)), uncapped)
 		}},
 		{"withdraw", func(a sdk.AccAddress) error {
 			_, err := f.msgs.WithdrawRewards(f.ctx, &types.MsgWithdrawRewards{Operator: a.String()})

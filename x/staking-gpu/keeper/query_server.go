@@ -145,7 +145,7 @@ func (q queryServer) RewardPool(ctx context.Context, _ *types.QueryRewardPoolReq
 		Pool:            pool,
 		ReleasedNow:     releasedNow,
 		Remaining:       pool.Total.Sub(releasedNow),
-		Carried:         pool.Released.Sub(pool.Allocated),
+		Carried:         pool.Released.Add(pool.Recycled).Sub(pool.Allocated),
 		Balance:         q.bank.GetBalance(ctx, authtypes.NewModuleAddress(types.RewardsPoolName), params.BondDenom).Amount,
 		NextEpochHeight: NextEpochHeight(sdkCtx.BlockHeight(), params.RewardEpoch),
 	}, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"slices"
 	"time"
 
 	"cosmossdk.io/collections"
@@ -28,10 +29,36 @@ func ReleasedAt(pool types.RewardPool, period time.Duration, now time.Time) math
 	return math.NewIntFromBigInt(n.Quo(n, big.NewInt(int64(period))))
 }
 
+// RecycleFee moves a protocol fee from fromModule into the provider reward pool, where it can be
+// distributed at once, on top of the release.
+func (k Keeper) RecycleFee(ctx context.Context, fromModule string, fee math.Int) error {
+	if fee.IsNil() || fee.IsNegative() {
+		return errorsmod.Wrapf(types.ErrInvalidAmount, "fee %v: must be ≥ 0", fee)
+	}
+	if fee.IsZero() {
+		return nil
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	pool, err := k.RewardPool.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if err := k.bank.SendCoinsFromModuleToModule(ctx, fromModule, types.RewardsPoolName, sdk.NewCoins(sdk.NewCoin(params.BondDenom, fee))); err != nil {
+		return errorsmod.Wrapf(err, "recycle a protocol fee of %s%s", fee, params.BondDenom)
+	}
+	pool.Recycled = pool.Recycled.Add(fee)
+	return k.RewardPool.Set(ctx, pool)
+}
+
 // DistributeEpoch closes a reward epoch: it advances the release to the block time and splits
-// everything released and not yet credited among the providers that recorded work in the epoch,
-// pro rata to their weighted units, rounding each share down. What is left (an epoch without
-// work, or rounding dust) carries over to the next epoch, so nothing is lost or created.
+// everything released or recycled and not yet credited among the providers that recorded work
+// in the epoch, pro rata to their weighted units but never more to a provider than the protocol
+// fees its tasks paid in the epoch (SplitCapped). A provider that is its own client therefore
+// gets back at most the fees it paid (docs/economics.md). What is left (an epoch without work,
+// shares above their caps, rounding dust) carries over to the next epoch.
 func (k Keeper) DistributeEpoch(ctx context.Context) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	pool, err := k.RewardPool.Get(ctx)
@@ -45,39 +72,35 @@ func (k Keeper) DistributeEpoch(ctx context.Context) error {
 	released := math.MaxInt(pool.Released, ReleasedAt(pool, params.ProviderRewardPeriod, sdkCtx.BlockTime()))
 	newly := released.Sub(pool.Released)
 	pool.Released = released
-	available := released.Sub(pool.Allocated)
+	available := released.Add(pool.Recycled).Sub(pool.Allocated)
 
-	type work struct {
-		operator sdk.AccAddress
-		weight   *big.Int
-	}
-	var works []work
-	total := new(big.Int)
-	err = k.EpochWork.Walk(ctx, nil, func(op sdk.AccAddress, w math.LegacyDec) (bool, error) {
-		works = append(works, work{operator: op, weight: w.BigInt()})
-		total.Add(total, w.BigInt())
+	var (
+		operators []sdk.AccAddress
+		shares    []Share
+	)
+	err = k.EpochWork.Walk(ctx, nil, func(op sdk.AccAddress, w types.EpochWork) (bool, error) {
+		operators = append(operators, op)
+		shares = append(shares, Share{Weight: w.Weight.BigInt(), Cap: w.Fees.BigInt()})
 		return false, nil
 	})
 	if err != nil {
 		return err
 	}
 	distributed := math.ZeroInt()
-	if total.Sign() > 0 && available.IsPositive() {
-		for _, w := range works {
-			share := new(big.Int).Mul(available.BigInt(), w.weight)
-			share.Quo(share, total)
-			if share.Sign() == 0 {
+	if available.IsPositive() {
+		for i, amount := range SplitCapped(available.BigInt(), shares) {
+			if amount.Sign() == 0 {
 				continue
 			}
-			amount := math.NewIntFromBigInt(share)
-			if err := k.credit(ctx, w.operator, amount); err != nil {
+			a := math.NewIntFromBigInt(amount)
+			if err := k.credit(ctx, operators[i], a); err != nil {
 				return err
 			}
-			distributed = distributed.Add(amount)
+			distributed = distributed.Add(a)
 		}
 	}
-	for _, w := range works {
-		if err := k.EpochWork.Remove(ctx, w.operator); err != nil {
+	for _, op := range operators {
+		if err := k.EpochWork.Remove(ctx, op); err != nil {
 			return err
 		}
 	}
@@ -90,9 +113,54 @@ func (k Keeper) DistributeEpoch(ctx context.Context) error {
 		Height:      sdkCtx.BlockHeight(),
 		Released:    newly,
 		Distributed: distributed,
-		Carried:     pool.Released.Sub(pool.Allocated),
-		Providers:   uint32(len(works)),
+		Carried:     pool.Released.Add(pool.Recycled).Sub(pool.Allocated),
+		Providers:   uint32(len(operators)),
 	})
+}
+
+// Share is one provider's claim on an epoch: its weight and the most it may get.
+type Share struct {
+	Weight, Cap *big.Int
+}
+
+// SplitCapped splits available among shares pro rata to their weights, each share at most its
+// cap, handing what a capped share leaves to the others (water-filling): every share gets
+// min(cap, L × weight) for one level L, rounded down. The shares that reach their caps are those
+// with the smallest cap per weight, so one pass in that order finds them. The result never sums
+// above available, and no share gets more than its cap.
+func SplitCapped(available *big.Int, shares []Share) []*big.Int {
+	out := make([]*big.Int, len(shares))
+	order := make([]int, 0, len(shares))
+	weight := new(big.Int)
+	for i, s := range shares {
+		out[i] = new(big.Int)
+		if s.Weight.Sign() > 0 && s.Cap.Sign() > 0 {
+			order = append(order, i)
+			weight.Add(weight, s.Weight)
+		}
+	}
+	// ascending cap/weight: a.cap·b.weight < b.cap·a.weight; ties in input (key) order
+	slices.SortStableFunc(order, func(a, b int) int {
+		return new(big.Int).Mul(shares[a].Cap, shares[b].Weight).Cmp(new(big.Int).Mul(shares[b].Cap, shares[a].Weight))
+	})
+	rest := new(big.Int).Set(available)
+	for n, i := range order {
+		s := shares[i]
+		// capped when cap/weight ≤ rest/weight_left, i.e. cap·weight_left ≤ rest·weight
+		if new(big.Int).Mul(s.Cap, weight).Cmp(new(big.Int).Mul(rest, s.Weight)) <= 0 {
+			out[i].Set(s.Cap)
+			rest.Sub(rest, s.Cap)
+			weight.Sub(weight, s.Weight)
+			continue
+		}
+		// the level is reached: every share left is below its cap at it
+		for _, j := range order[n:] {
+			out[j].Mul(rest, shares[j].Weight)
+			out[j].Quo(out[j], weight)
+		}
+		break
+	}
+	return out
 }
 
 func (k Keeper) credit(ctx context.Context, operator sdk.AccAddress, amount math.Int) error {

@@ -20,6 +20,9 @@ var providerRewards = ogpu(10_500_000)
 
 var rewardsAddr = authtypes.NewModuleAddress(types.RewardsPoolName)
 
+// uncapped is a fee cap no share reaches: the tests that use it are about the split.
+var uncapped = ogpu(1_000_000_000)
+
 func TestReleasedAt(t *testing.T) {
 	pool := types.RewardPool{Total: math.NewInt(1_000), StartTime: genesisTime}
 	period := 10 * time.Second
@@ -41,10 +44,10 @@ func TestProRataSplitWithValidatorBonus(t *testing.T) {
 		f.register(t, op)
 	}
 	f.validators.SetBonded(a)
-	require.NoError(t, f.k.RecordWork(f.ctx, a, math.NewInt(100)))
-	require.NoError(t, f.k.RecordWork(f.ctx, b, math.NewInt(100)))
-	require.NoError(t, f.k.RecordWork(f.ctx, c, math.NewInt(150)))
-	require.NoError(t, f.k.RecordWork(f.ctx, c, math.NewInt(50)))
+	require.NoError(t, f.k.RecordWork(f.ctx, a, math.NewInt(100), uncapped))
+	require.NoError(t, f.k.RecordWork(f.ctx, b, math.NewInt(100), uncapped))
+	require.NoError(t, f.k.RecordWork(f.ctx, c, math.NewInt(150), uncapped))
+	require.NoError(t, f.k.RecordWork(f.ctx, c, math.NewInt(50), uncapped))
 
 	f.advance(time.Hour, 100)
 	require.NoError(t, f.k.DistributeEpoch(f.ctx))
@@ -97,7 +100,7 @@ func TestEpochWithoutWorkCarriesOver(t *testing.T) {
 	require.Equal(t, at(time.Hour), pool.Carried, "nobody worked: all of it waits")
 
 	f.advance(time.Hour, 100)
-	require.NoError(t, f.k.RecordWork(f.ctx, op, math.NewInt(1)))
+	require.NoError(t, f.k.RecordWork(f.ctx, op, math.NewInt(1), uncapped))
 	require.NoError(t, f.k.DistributeEpoch(f.ctx))
 	r, err := f.k.AccruedRewards(f.ctx, op)
 	require.NoError(t, err)
@@ -126,7 +129,7 @@ func TestTenYearRelease(t *testing.T) {
 		if rng.IntN(5) > 0 { // one epoch in five has no work
 			for _, op := range ops {
 				if rng.IntN(2) == 0 {
-					require.NoError(t, f.k.RecordWork(f.ctx, op, math.NewInt(rng.Int64N(1<<40)+1)))
+					require.NoError(t, f.k.RecordWork(f.ctx, op, math.NewInt(rng.Int64N(1<<40)+1), uncapped))
 				}
 			}
 		}
@@ -137,7 +140,7 @@ func TestTenYearRelease(t *testing.T) {
 		}
 	}
 	// one more epoch with work so that the last carry-over is handed out too
-	require.NoError(t, f.k.RecordWork(f.ctx, ops[1], math.NewInt(1)))
+	require.NoError(t, f.k.RecordWork(f.ctx, ops[1], math.NewInt(1), uncapped))
 	require.NoError(t, f.k.DistributeEpoch(f.ctx))
 
 	pool, err := f.k.RewardPool.Get(f.ctx)

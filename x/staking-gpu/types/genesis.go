@@ -62,6 +62,9 @@ func (gs GenesisState) Validate() error {
 		if w.Weight.IsNil() || !w.Weight.IsPositive() {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "epoch_work[%d].weight: must be positive", i)
 		}
+		if !w.Fees.IsNil() && w.Fees.IsNegative() {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "epoch_work[%d].fees: must not be negative", i)
+		}
 	}
 	seen = map[string]struct{}{}
 	accrued := math.ZeroInt()
@@ -79,10 +82,14 @@ func (gs GenesisState) Validate() error {
 		accrued = accrued.Add(r.Amount)
 	}
 	if pool := gs.RewardPool; pool != nil {
+		recycled := pool.Recycled
+		if recycled.IsNil() {
+			recycled = math.ZeroInt()
+		}
 		if pool.Total.IsNil() || pool.Released.IsNil() || pool.Allocated.IsNil() || pool.Withdrawn.IsNil() ||
-			pool.Total.IsNegative() || pool.Withdrawn.IsNegative() ||
-			pool.Released.GT(pool.Total) || pool.Allocated.GT(pool.Released) || pool.Withdrawn.GT(pool.Allocated) {
-			return errorsmod.Wrap(ErrInvalidGenesis, "reward_pool: must have 0 ≤ withdrawn ≤ allocated ≤ released ≤ total")
+			pool.Total.IsNegative() || pool.Withdrawn.IsNegative() || recycled.IsNegative() ||
+			pool.Released.GT(pool.Total) || pool.Allocated.GT(pool.Released.Add(recycled)) || pool.Withdrawn.GT(pool.Allocated) {
+			return errorsmod.Wrap(ErrInvalidGenesis, "reward_pool: must have 0 ≤ withdrawn ≤ allocated ≤ released + recycled, released ≤ total and recycled ≥ 0")
 		}
 		if !pool.Allocated.Sub(pool.Withdrawn).Equal(accrued) {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "rewards: sum %s must equal reward_pool allocated − withdrawn %s", accrued, pool.Allocated.Sub(pool.Withdrawn))

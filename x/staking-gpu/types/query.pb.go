@@ -581,7 +581,7 @@ type QueryRewardPoolResponse struct {
 	ReleasedNow cosmossdk_io_math.Int `protobuf:"bytes,2,opt,name=released_now,json=releasedNow,proto3,customtype=cosmossdk.io/math.Int" json:"released_now"`
 	// remaining is what the schedule has yet to release.
 	Remaining cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=remaining,proto3,customtype=cosmossdk.io/math.Int" json:"remaining"`
-	// carried is released but not yet credited to providers.
+	// carried is released or recycled from protocol fees, and not yet credited to providers.
 	Carried cosmossdk_io_math.Int `protobuf:"bytes,4,opt,name=carried,proto3,customtype=cosmossdk.io/math.Int" json:"carried"`
 	// balance is the provider_rewards module account balance.
 	Balance         cosmossdk_io_math.Int `protobuf:"bytes,5,opt,name=balance,proto3,customtype=cosmossdk.io/math.Int" json:"balance"`
