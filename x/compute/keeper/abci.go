@@ -14,15 +14,17 @@ import (
 
 // EndBlocker ends every stage whose timer is due: it matches tasks whose bid window closed,
 // times out assignees past their deadline, and expires results the committee did not decide.
+// It takes at most max_timers_per_block timers, oldest first; the rest wait for the next block
+// in the same order, so that thousands of tasks sharing one deadline do not stall a block.
 // Each task runs in its own cache: a task that cannot be processed is logged and retried next
 // block instead of halting the chain.
 func (k Keeper) EndBlocker(ctx context.Context) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	it, err := k.Timers.Iterate(ctx, collections.NewPrefixUntilPairRange[int64, uint64](sdkCtx.BlockHeight()))
+	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
 	}
-	due, err := it.Keys() // collected first: processing moves the timers
+	due, err := k.dueTimers(ctx, sdkCtx.BlockHeight(), int(params.MaxTimersPerBlock))
 	if err != nil {
 		return err
 	}
@@ -35,6 +37,25 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 		write()
 	}
 	return nil
+}
+
+// dueTimers are the first max timers due at height h or before, collected before any is
+// processed (processing moves them).
+func (k Keeper) dueTimers(ctx context.Context, h int64, max int) ([]collections.Pair[int64, uint64], error) {
+	it, err := k.Timers.Iterate(ctx, collections.NewPrefixUntilPairRange[int64, uint64](h))
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var due []collections.Pair[int64, uint64]
+	for ; it.Valid() && len(due) < max; it.Next() {
+		key, err := it.Key()
+		if err != nil {
+			return nil, err
+		}
+		due = append(due, key)
+	}
+	return due, nil
 }
 
 func (k Keeper) onTimer(ctx context.Context, id uint64) error {
@@ -90,7 +111,7 @@ func (k Keeper) drawCommittee(ctx context.Context, task types.Task) error {
 		return k.expire(ctx, task, "no verifier eligible for the committee")
 	}
 	task.Committee = members
-	return k.saveTask(ctx, task, sdk.UnwrapSDKContext(ctx).BlockHeight()+int64(params.VerifyWindow))
+	return k.saveTask(ctx, task, sdk.UnwrapSDKContext(ctx).BlockHeight()+params.VerifyBlocks(task.Result.Size_))
 }
 
 // timeout slashes an assignee that missed its deadline and hands the task to the next-best bid

@@ -16,7 +16,10 @@ import (
 	"github.com/opengpu/ogpu/x/internal/collx"
 )
 
-// PlaceBid records a provider's price for an OPEN task during its bid window.
+// PlaceBid records a provider's price for an OPEN task during its bid window. When the task
+// already has max_bids_per_task bids, a bid that beats the worst of them (by the matching rule,
+// bids no longer eligible being the worst) takes its place; any other is refused. Squatters
+// therefore cannot fill a task's book to keep better bids out.
 func (k Keeper) PlaceBid(ctx context.Context, provider sdk.AccAddress, id uint64, price math.Int) error {
 	task, err := k.GetTask(ctx, id)
 	if err != nil {
@@ -45,11 +48,13 @@ func (k Keeper) PlaceBid(ctx context.Context, provider sdk.AccAddress, id uint64
 	if err != nil {
 		return err
 	}
-	if len(bids) >= int(params.MaxBidsPerTask) {
-		return errorsmod.Wrapf(types.ErrTooManyBids, "task %d has %d bids, max_bids_per_task is %d", id, len(bids), params.MaxBidsPerTask)
-	}
 	if err := k.providers.Eligible(ctx, provider, task.Requirements, price); err != nil {
 		return errorsmod.Wrapf(types.ErrNotEligible, "task %d: %v", id, err)
+	}
+	if len(bids) >= int(params.MaxBidsPerTask) {
+		if err := k.evictWorst(ctx, task, bids, provider, price, params.MaxBidsPerTask); err != nil {
+			return err
+		}
 	}
 	bid := types.Bid{TaskId: id, Provider: k.str(provider), Price: price, Height: sdk.UnwrapSDKContext(ctx).BlockHeight()}
 	if err := k.Bids.Set(ctx, key, bid); err != nil {
@@ -58,7 +63,46 @@ func (k Keeper) PlaceBid(ctx context.Context, provider sdk.AccAddress, id uint64
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventBidPlaced{TaskId: id, Provider: bid.Provider, Price: price})
 }
 
-// WithdrawBid removes a provider's bid while the task is OPEN and its window has not closed.
+// evictWorst removes the worst of a full book's bids if the new bid beats it, and refuses the
+// new bid otherwise.
+func (k Keeper) evictWorst(ctx context.Context, task types.Task, bids []types.Bid, provider sdk.AccAddress, price math.Int, max uint32) error {
+	p, err := k.providers.GetProvider(ctx, provider)
+	if err != nil {
+		return err
+	}
+	newcomer := Candidate{Provider: provider, Price: price, Completed: p.CompletedTasks, Failed: p.FailedTasks, Bonded: p.Bonded}
+	var (
+		worst      *Candidate
+		ineligible bool // the worst can no longer win: any eligible bid beats it
+	)
+	for _, b := range bids {
+		c, ok, err := k.candidate(ctx, task, b)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			worst, ineligible = &c, true
+			break
+		}
+		if worst == nil || Better(task.Id, *worst, c) {
+			worst = &c
+		}
+	}
+	if worst == nil {
+		return nil // an empty book has room
+	}
+	if !ineligible && !Better(task.Id, newcomer, *worst) {
+		return errorsmod.Wrapf(types.ErrTooManyBids, "task %d has max_bids_per_task = %d bids: a new bid must beat the worst, %s at %s", task.Id, max, k.str(worst.Provider), worst.Price)
+	}
+	if err := k.Bids.Remove(ctx, collections.Join(task.Id, worst.Provider)); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventBidEvicted{TaskId: task.Id, Provider: k.str(worst.Provider), By: k.str(provider)})
+}
+
+// WithdrawBid removes a provider's bid while the task is OPEN, until the block before its bid
+// window's last: a bid stands in the last block, so that squatters cannot fill a book and leave
+// it empty when no one can bid after them.
 func (k Keeper) WithdrawBid(ctx context.Context, provider sdk.AccAddress, id uint64) error {
 	task, err := k.GetTask(ctx, id)
 	if err != nil {
@@ -67,8 +111,8 @@ func (k Keeper) WithdrawBid(ctx context.Context, provider sdk.AccAddress, id uin
 	if task.State != types.TASK_STATE_OPEN {
 		return errorsmod.Wrapf(types.ErrWrongState, "task %d is %s: bids can be withdrawn only while OPEN", id, task.State)
 	}
-	if h := sdk.UnwrapSDKContext(ctx).BlockHeight(); h > task.BidWindowEnd {
-		return errorsmod.Wrapf(types.ErrBidWindowClosed, "task %d took bids until height %d", id, task.BidWindowEnd)
+	if h := sdk.UnwrapSDKContext(ctx).BlockHeight(); h >= task.BidWindowEnd {
+		return errorsmod.Wrapf(types.ErrBidWindowClosed, "task %d: bids can be withdrawn until height %d, the block before the bid window's last; this is %d", id, task.BidWindowEnd-1, h)
 	}
 	key := collections.Join(id, provider)
 	if has, err := k.Bids.Has(ctx, key); err != nil {
@@ -140,21 +184,13 @@ func (k Keeper) candidates(ctx context.Context, task types.Task) ([]Candidate, e
 	}
 	var out []Candidate
 	for _, b := range bids {
-		if slices.Contains(task.FailedProviders, b.Provider) {
-			continue
-		}
-		addr, err := k.addressCodec.StringToBytes(b.Provider)
+		c, ok, err := k.candidate(ctx, task, b)
 		if err != nil {
 			return nil, err
 		}
-		if k.providers.Eligible(ctx, addr, task.Requirements, b.Price) != nil {
-			continue // jailed, deregistered or under-bonded since it bid
+		if ok {
+			out = append(out, c)
 		}
-		p, err := k.providers.GetProvider(ctx, addr)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Candidate{Provider: addr, Price: b.Price, Completed: p.CompletedTasks, Failed: p.FailedTasks, Bonded: p.Bonded})
 	}
 	slices.SortFunc(out, func(a, b Candidate) int {
 		switch {
@@ -233,4 +269,24 @@ func inputNonce(ctx sdk.Context, id uint64) []byte {
 	h.Write(binary.BigEndian.AppendUint64(nil, id))
 	h.Write(binary.BigEndian.AppendUint64(nil, uint64(ctx.BlockHeight())))
 	return h.Sum(nil)
+}
+
+// candidate is a bid with its provider's record; ok is false when the provider timed out on
+// this task before, or is no longer eligible at its price (jailed, deregistered or under-bonded
+// since it bid).
+func (k Keeper) candidate(ctx context.Context, task types.Task, b types.Bid) (Candidate, bool, error) {
+	addr, err := k.addressCodec.StringToBytes(b.Provider)
+	if err != nil {
+		return Candidate{}, false, err
+	}
+	c := Candidate{Provider: addr, Price: b.Price}
+	if slices.Contains(task.FailedProviders, b.Provider) || k.providers.Eligible(ctx, addr, task.Requirements, b.Price) != nil {
+		return c, false, nil
+	}
+	p, err := k.providers.GetProvider(ctx, addr)
+	if err != nil {
+		return Candidate{}, false, err
+	}
+	c.Completed, c.Failed, c.Bonded = p.CompletedTasks, p.FailedTasks, p.Bonded
+	return c, true, nil
 }

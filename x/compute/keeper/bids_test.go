@@ -52,7 +52,6 @@ func TestBidRules(t *testing.T) {
 		{"above max price", f.providers[2], other, ogpu(1_000).AddRaw(1), types.ErrInvalidPrice, "at most the task's max_price"},
 		{"zero price", f.providers[2], other, math.ZeroInt(), types.ErrInvalidPrice, "positive"},
 		{"twice", f.providers[0], id, ogpu(90), types.ErrDuplicateBid, "withdraw the bid first"},
-		{"too many bids", f.providers[2], id, ogpu(70), types.ErrTooManyBids, "max_bids_per_task is 2"},
 		{"stake short of collateral", small, other, ogpu(600), types.ErrNotEligible, "insufficient bonded stake"},
 		{"jailed", jailed, other, ogpu(1), types.ErrNotEligible, "provider jailed"},
 		{"not a provider", f.client, other, ogpu(1), types.ErrNotEligible, "provider not found"},
@@ -79,16 +78,68 @@ func TestBidRules(t *testing.T) {
 func TestBidWindowCloses(t *testing.T) {
 	f := newFixture(t)
 	id := f.create(f.gemmTask())
-	f.untilHeight(f.task(id).BidWindowEnd)
-	require.NoError(t, f.bid(f.providers[0], id, ogpu(50)), "the window's last block still takes bids")
+	f.untilHeight(f.task(id).BidWindowEnd - 1)
+	require.NoError(t, f.bid(f.providers[0], id, ogpu(50)))
 	_, err := f.msgs.WithdrawBid(f.ctx, &types.MsgWithdrawBid{Provider: f.providers[1].String(), TaskId: id})
 	require.ErrorIs(t, err, types.ErrBidNotFound)
 	_, err = f.msgs.WithdrawBid(f.ctx, &types.MsgWithdrawBid{Provider: f.providers[0].String(), TaskId: id})
-	require.NoError(t, err)
+	require.NoError(t, err, "the block before the last may withdraw")
 	require.NoError(t, f.bid(f.providers[0], id, ogpu(40)), "withdrawn, so it may bid again")
+	f.nextBlock()
+
+	// the last block takes bids but no withdrawals: a bid placed stands
+	require.NoError(t, f.bid(f.providers[1], id, ogpu(45)), "the window's last block still takes bids")
+	_, err = f.msgs.WithdrawBid(f.ctx, &types.MsgWithdrawBid{Provider: f.providers[0].String(), TaskId: id})
+	require.ErrorIs(t, err, types.ErrBidWindowClosed)
+	require.ErrorContains(t, err, "the block before the bid window's last")
 	f.nextBlock()
 	require.Equal(t, types.TASK_STATE_ASSIGNED, f.task(id).State)
 	require.Equal(t, ogpu(40), f.task(id).Price)
+}
+
+// TestSquattersCannotFillTheBook: squatters fill a task's book with bids; a better bid evicts
+// the worst of them instead of being refused, a worse one is refused and changes nothing, a
+// squatter that became ineligible is evicted first, and the squatters cannot all leave in the
+// last block: the honest bid is matched.
+func TestSquattersCannotFillTheBook(t *testing.T) {
+	f := newFixture(t)
+	params := types.DefaultParams()
+	params.MaxBidsPerTask = 2
+	_, err := f.msgs.UpdateParams(f.ctx, &types.MsgUpdateParams{Authority: f.authority, Params: params})
+	require.NoError(t, err)
+	id := f.create(f.gemmTask())
+	squat0, squat1, honest := f.providers[0], f.providers[1], f.providers[2]
+	require.NoError(t, f.bid(squat0, id, ogpu(90)))
+	require.NoError(t, f.bid(squat1, id, ogpu(95)))
+
+	before := f.snapshot()
+	err = f.bid(honest, id, ogpu(99))
+	require.ErrorIs(t, err, types.ErrTooManyBids)
+	require.ErrorContains(t, err, "must beat the worst, "+squat1.String())
+	require.Equal(t, before, f.snapshot(), "a refused bid changes nothing")
+
+	require.NoError(t, f.bid(honest, id, ogpu(94)), "beats the worst: evicts it")
+	bids, err := f.k.BidsOf(f.ctx, id)
+	require.NoError(t, err)
+	require.Len(t, bids, 2)
+	for _, b := range bids {
+		require.NotEqual(t, squat1.String(), b.Provider, "the worst bid was evicted")
+	}
+
+	// a jailed squatter's bid is the worst whatever its price
+	_, err = f.msgs.WithdrawBid(f.ctx, &types.MsgWithdrawBid{Provider: honest.String(), TaskId: id})
+	require.NoError(t, err)
+	require.NoError(t, f.bid(squat1, id, ogpu(10)))
+	require.NoError(t, f.sg.Jail(f.ctx, squat1, f.ctx.BlockTime().Add(time.Hour)))
+	require.NoError(t, f.bid(honest, id, ogpu(94)), "evicts the jailed bid at 10")
+
+	// the squatters leave in the last block: they cannot, and the best bid is matched
+	f.untilHeight(f.task(id).BidWindowEnd)
+	_, err = f.msgs.WithdrawBid(f.ctx, &types.MsgWithdrawBid{Provider: squat0.String(), TaskId: id})
+	require.ErrorIs(t, err, types.ErrBidWindowClosed)
+	f.nextBlock()
+	require.Equal(t, types.TASK_STATE_ASSIGNED, f.task(id).State)
+	require.Equal(t, squat0.String(), f.task(id).Provider, "a squatter that stays is matched and must run the task")
 }
 
 func TestMatchingRule(t *testing.T) {

@@ -39,7 +39,7 @@ func TestGenesisRoundTrip(t *testing.T) {
 	g.untilHeight(g.task(open).BidWindowEnd + 1)
 	require.Equal(t, types.TASK_STATE_ASSIGNED, g.task(open).State)
 	require.Equal(t, g.providers[2].String(), g.task(open).Provider)
-	g.untilHeight(g.task(submitted).SubmittedHeight + 1 + int64(types.DefaultParams().VerifyWindow) + 1)
+	g.untilHeight(g.task(submitted).SubmittedHeight + 1 + types.DefaultParams().VerifyBlocks(resultSize) + 1)
 	require.Equal(t, types.TASK_STATE_EXPIRED, g.task(submitted).State)
 	require.Equal(t, types.TASK_STATE_ASSIGNED, g.task(assigned).State)
 	id := g.create(g.gemmTask())

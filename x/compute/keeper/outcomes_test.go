@@ -131,7 +131,7 @@ func TestNoVerdictRefundsWithoutSlashing(t *testing.T) {
 	id := f.assigned(ogpu(50))
 	require.NoError(t, f.submit(f.providers[0], id, resultSize))
 	drawn := f.ctx.BlockHeight() + 1 // the committee is drawn in the block after the submission
-	f.untilHeight(drawn + int64(types.DefaultParams().VerifyWindow))
+	f.untilHeight(drawn + types.DefaultParams().VerifyBlocks(resultSize))
 	require.Equal(t, types.TASK_STATE_SUBMITTED, f.task(id).State, "the window's last block still takes a verdict")
 	f.nextBlock()
 	task := f.task(id)

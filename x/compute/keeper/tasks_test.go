@@ -122,3 +122,39 @@ func TestCancelTask(t *testing.T) {
 	_, err = f.msgs.CancelTask(f.ctx, &types.MsgCancelTask{Creator: f.client.String(), TaskId: id})
 	require.ErrorIs(t, err, types.ErrWrongState, "no cancel after OPEN")
 }
+
+// TestTimersPerBlockAreBounded: many tasks whose bid windows end at one height are matched at
+// most max_timers_per_block a block, oldest first; the rest carry over in order and every task
+// is matched.
+func TestTimersPerBlockAreBounded(t *testing.T) {
+	f := newFixture(t)
+	params := types.DefaultParams()
+	params.MaxTimersPerBlock = 3
+	_, err := f.msgs.UpdateParams(f.ctx, &types.MsgUpdateParams{Authority: f.authority, Params: params})
+	require.NoError(t, err)
+	var ids []uint64
+	for range 8 {
+		id := f.create(f.gemmTask())
+		require.NoError(t, f.bid(f.providers[0], id, ogpu(10)))
+		ids = append(ids, id)
+	}
+	end := f.task(ids[0]).BidWindowEnd
+	f.untilHeight(end + 1) // the block at end processed its first three timers
+	assigned := func() (n int) {
+		for _, id := range ids {
+			if f.task(id).State == types.TASK_STATE_ASSIGNED {
+				n++
+			}
+		}
+		return n
+	}
+	require.Equal(t, 3, assigned())
+	for i, id := range ids {
+		require.Equal(t, i < 3, f.task(id).State == types.TASK_STATE_ASSIGNED, "task %d: oldest first", id)
+	}
+	f.nextBlock()
+	require.Equal(t, 6, assigned())
+	f.nextBlock()
+	require.Equal(t, 8, assigned())
+	f.requireInvariants()
+}

@@ -15,6 +15,7 @@ const (
 	maxDeadlineLimit = 10_000_000
 	maxFeeRatio      = 1
 	maxDepositRatio  = 10
+	maxTimersLimit   = 100_000
 	// maxProtocolFeePercent bounds protocol_fee_ratio: the provider keeps at least half its pay.
 	maxProtocolFeePercent = 50
 )
@@ -34,7 +35,17 @@ func DefaultParams() Params {
 		DisputeWindow:        20,
 		DisputeBondRatio:     math.LegacyNewDecWithPrec(10, 2),
 		ProtocolFeeRatio:     math.LegacyNewDecWithPrec(5, 2),
+		MaxTimersPerBlock:    256,
+		VerifyBlocksPerMib:   math.LegacyNewDecWithPrec(2, 2),
 	}
+}
+
+// VerifyBlocks is the verify window of a result of size bytes: verify_window plus
+// verify_blocks_per_mib per MiB, rounded up, at most 10,000 blocks more.
+func (p Params) VerifyBlocks(size uint64) int64 {
+	mib := math.LegacyNewDecFromInt(math.NewIntFromUint64(size)).QuoInt64(1 << 20)
+	extra := p.VerifyBlocksPerMib.Mul(mib).Ceil().TruncateInt64()
+	return int64(p.VerifyWindow) + min(extra, maxWindow)
 }
 
 // ProtocolFee is what a completed task's pay sends into the provider reward pool.
@@ -80,6 +91,12 @@ func (p Params) Validate() error {
 		return err
 	}
 	if err := decInRange("protocol_fee_ratio", p.ProtocolFeeRatio, math.LegacyNewDecWithPrec(maxProtocolFeePercent, 2)); err != nil {
+		return err
+	}
+	if p.MaxTimersPerBlock < 1 || p.MaxTimersPerBlock > maxTimersLimit {
+		return errorsmod.Wrapf(ErrInvalidParams, "max_timers_per_block %d: must be in [1, %d]", p.MaxTimersPerBlock, maxTimersLimit)
+	}
+	if err := decInRange("verify_blocks_per_mib", p.VerifyBlocksPerMib, math.LegacyNewDec(maxWindow)); err != nil {
 		return err
 	}
 	if min := p.BidWindow + p.MinExecutionBlocks; p.MaxDeadlineBlocks < min || p.MaxDeadlineBlocks > maxDeadlineLimit {
