@@ -232,6 +232,11 @@ func (k Keeper) assign(ctx context.Context, task types.Task, c Candidate, reassi
 	}
 	// the committee is drawn only after the result is submitted (draw.go)
 	task.Committee = nil
+	collateral, err := k.providers.LockCollateral(ctx, c.Provider, c.Price)
+	if err != nil {
+		return err
+	}
+	task.Collateral = collateral
 	task.InputNonce = inputNonce(sdk.UnwrapSDKContext(ctx), task.Id)
 	if err := k.ActiveByProvider.Set(ctx, collections.Join(c.Provider, task.Id)); err != nil {
 		return err

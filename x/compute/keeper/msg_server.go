@@ -105,5 +105,8 @@ func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams)
 	if err := msg.Params.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.providers.CheckHoldFits(ctx, msg.Params.LongestHoldBlocks()); err != nil {
+		return nil, errorsmod.Wrapf(types.ErrInvalidParams, "max_deadline_blocks %d with the verify and dispute windows: %v", msg.Params.MaxDeadlineBlocks, err)
+	}
 	return &types.MsgUpdateParamsResponse{}, s.Params.Set(ctx, msg.Params)
 }

@@ -1,15 +1,20 @@
 package keeper_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	keepertest "github.com/opengpu/ogpu/testutil/keeper"
 	"github.com/opengpu/ogpu/x/compute/types"
+	sgkeeper "github.com/opengpu/ogpu/x/staking-gpu/keeper"
+	sgtypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
 func TestSubmitResultRules(t *testing.T) {
@@ -298,4 +303,70 @@ func TestTimeoutWithoutSlash(t *testing.T) {
 	require.Equal(t, ogpu(10_000), p0.Bonded)
 	require.EqualValues(t, 1, p0.FailedTasks)
 	f.requireInvariants()
+}
+
+// TestCollateralLockedWhileHeld: a provider cannot unbond the collateral (collateral_ratio ×
+// price) of a task it holds, nor let it back another bid; unbond says how much is locked and by
+// which task; the lock ends with the task.
+func TestCollateralLockedWhileHeld(t *testing.T) {
+	f := newFixture(t)
+	sgMsgs := sgkeeper.NewMsgServer(f.sg)
+	p := f.providers[0]
+	// bonded 10,000; a task at 4,000 locks 8,000
+	msg := f.gemmTask()
+	msg.MaxPrice = sdk.NewCoin(denom, ogpu(5_000))
+	id := f.create(msg)
+	require.NoError(t, f.bid(p, id, ogpu(4_000)))
+	f.untilHeight(f.task(id).BidWindowEnd + 1)
+	task := f.task(id)
+	require.Equal(t, p.String(), task.Provider)
+	require.Equal(t, ogpu(8_000), task.Collateral)
+	rec, err := f.sg.GetProvider(f.ctx, p)
+	require.NoError(t, err)
+	require.Equal(t, ogpu(8_000), rec.Locked)
+
+	before := f.snapshot()
+	_, err = sgMsgs.Unbond(f.ctx, &sgtypes.MsgUnbond{Operator: p.String(), Amount: sdk.NewCoin(denom, ogpu(2_001))})
+	require.ErrorIs(t, err, sgtypes.ErrCollateralLocked)
+	require.ErrorContains(t, err, fmt.Sprintf("locked as collateral of held tasks [%d]", id))
+	require.ErrorContains(t, err, "at most "+ogpu(2_000).String())
+	require.Equal(t, before, f.snapshot(), "a refused unbond changes nothing")
+
+	// the 2,000 left free cannot back a bid that needs 2 × 1,500
+	other := f.create(msg)
+	require.ErrorIs(t, f.bid(p, other, ogpu(1_500)), types.ErrNotEligible)
+	require.NoError(t, f.bid(p, other, ogpu(1_000)), "2 × 1,000 fits the free 2,000")
+
+	// the task ends: its collateral is free again
+	require.NoError(t, f.submit(p, id, resultSize))
+	f.nextBlock()
+	require.NoError(t, f.k.ApplyVerdict(f.ctx, id, verdict(types.VERDICT_VALID, f.addr("validator", 0))))
+	require.NoError(t, f.k.AcceptResult(f.ctx, f.client, id))
+	rec, err = f.sg.GetProvider(f.ctx, p)
+	require.NoError(t, err)
+	require.Equal(t, types.TASK_STATE_OPEN, f.task(other).State)
+	require.True(t, rec.Locked.IsZero(), "the completed task's collateral is unlocked")
+	f.untilHeight(f.task(other).BidWindowEnd + 1)
+	rec, err = f.sg.GetProvider(f.ctx, p)
+	require.NoError(t, err)
+	require.Equal(t, ogpu(2_000), rec.Locked, "only the second task's collateral")
+	_, err = sgMsgs.Unbond(f.ctx, &sgtypes.MsgUnbond{Operator: p.String(), Amount: sdk.NewCoin(denom, ogpu(8_000))})
+	require.NoError(t, err)
+	f.requireInvariants()
+}
+
+// TestParamsKeepTheLongestHoldInsideUnbonding: params under which a task can be held longer
+// than the provider stake unbonds are refused, from either module.
+func TestParamsKeepTheLongestHoldInsideUnbonding(t *testing.T) {
+	f := newFixture(t)
+	params := types.DefaultParams()
+	params.MaxDeadlineBlocks = 200_000 // 200,000 × 2 s > 72 h
+	_, err := f.msgs.UpdateParams(f.ctx, &types.MsgUpdateParams{Authority: f.authority, Params: params})
+	require.ErrorIs(t, err, types.ErrInvalidParams)
+	require.ErrorContains(t, err, "unbonding_time 72h0m0s: must be at least the longest a task can be held")
+
+	sgParams := sgtypes.DefaultParams()
+	sgParams.UnbondingTime = 24 * time.Hour
+	_, err = sgkeeper.NewMsgServer(f.sg).UpdateParams(f.ctx, &sgtypes.MsgUpdateParams{Authority: f.authority, Params: sgParams})
+	require.ErrorIs(t, err, sgtypes.ErrInvalidParams)
 }

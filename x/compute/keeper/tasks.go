@@ -144,7 +144,8 @@ func (k Keeper) finish(ctx context.Context, task types.Task, state types.TaskSta
 	return nil
 }
 
-// releaseAssignment forgets that the task's provider is working on it.
+// releaseAssignment forgets that the task's provider is working on it and unlocks the
+// collateral the assignment locked.
 func (k Keeper) releaseAssignment(ctx context.Context, task types.Task) error {
 	if task.Provider == "" {
 		return nil
@@ -153,7 +154,38 @@ func (k Keeper) releaseAssignment(ctx context.Context, task types.Task) error {
 	if err != nil {
 		return err
 	}
+	if err := k.providers.UnlockCollateral(ctx, p, task.Collateral); err != nil {
+		return err
+	}
 	return k.ActiveByProvider.Remove(ctx, collections.Join(sdk.AccAddress(p), task.Id))
+}
+
+// HeldTasks lists up to limit ids of the tasks the provider holds (assigned and not final).
+func (k Keeper) HeldTasks(ctx context.Context, provider sdk.AccAddress, limit int) ([]uint64, error) {
+	it, err := k.ActiveByProvider.Iterate(ctx, collections.NewPrefixedPairRange[sdk.AccAddress, uint64](provider))
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var ids []uint64
+	for ; it.Valid() && len(ids) < limit; it.Next() {
+		key, err := it.Key()
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, key.K2())
+	}
+	return ids, nil
+}
+
+// LongestHoldBlocks is the most blocks a provider can hold a task: the longest deadline, the
+// verify window of the largest result, the dispute window and the block of the draw.
+func (k Keeper) LongestHoldBlocks(ctx context.Context) (uint64, error) {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return params.LongestHoldBlocks(), nil
 }
 
 // HasOpenWork reports whether the provider is assigned a task that is not final yet.

@@ -30,6 +30,13 @@ type ProviderKeeper interface {
 	// RecycleFee moves a protocol fee from fromModule into the provider reward pool.
 	RecycleFee(ctx context.Context, fromModule string, fee math.Int) error
 	RecordFailure(ctx context.Context, operator sdk.AccAddress) error
+	// LockCollateral locks collateral_ratio × price of the bond for an assignment and returns it;
+	// UnlockCollateral releases it when the assignment ends.
+	LockCollateral(ctx context.Context, operator sdk.AccAddress, price math.Int) (math.Int, error)
+	UnlockCollateral(ctx context.Context, operator sdk.AccAddress, amount math.Int) error
+	// CheckHoldFits refuses market params under which a task can be held longer than the
+	// provider stake's unbonding_time.
+	CheckHoldFits(ctx context.Context, holdBlocks uint64) error
 }
 
 // CommitteeKeeper draws the validators that verify a task's result (x/committee), escalates

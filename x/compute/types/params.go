@@ -4,6 +4,8 @@ import (
 	errorsmod "cosmossdk.io/errors"
 	"cosmossdk.io/math"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 // DefaultDenom is the chain's base denom.
@@ -38,6 +40,14 @@ func DefaultParams() Params {
 		MaxTimersPerBlock:    256,
 		VerifyBlocksPerMib:   math.LegacyNewDecWithPrec(2, 2),
 	}
+}
+
+// LongestHoldBlocks is the most blocks a provider can hold a task under these params: the
+// longest deadline, the verify window of the largest result, the dispute window and the block
+// of the draw.
+func (p Params) LongestHoldBlocks() uint64 {
+	largest := uint64(workload.GemmResultHeaderSize) + 4*workload.GemmMaxDim*workload.GemmMaxDim
+	return p.MaxDeadlineBlocks + uint64(p.VerifyBlocks(largest)) + p.DisputeWindow + 1
 }
 
 // VerifyBlocks is the verify window of a result of size bytes: verify_window plus

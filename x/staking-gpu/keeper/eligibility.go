@@ -15,7 +15,7 @@ import (
 
 // Eligible returns nil when the provider may take a task with these requirements at price, and
 // otherwise an error that says why: not registered, jailed, bonded stake below
-// max(min_provider_stake, collateral_ratio × price), or hardware and workloads that do not meet
+// min_provider_stake, stake not locked by held tasks below collateral_ratio × price, or hardware and workloads that do not meet
 // the requirements.
 func (k Keeper) Eligible(ctx context.Context, operator sdk.AccAddress, reqs types.Requirements, price math.Int) error {
 	if err := reqs.Validate(); err != nil {
@@ -35,9 +35,13 @@ func (k Keeper) Eligible(ctx context.Context, operator sdk.AccAddress, reqs type
 	if err != nil {
 		return err
 	}
-	if need := params.RequiredStake(price); p.Bonded.LT(need) {
-		return errorsmod.Wrapf(types.ErrInsufficientBond, "operator %s has %s%s bonded; a bid of %s needs %s (max of min_provider_stake and collateral_ratio × price)",
-			p.Operator, p.Bonded, params.BondDenom, price, need)
+	if p.Bonded.LT(params.MinProviderStake) {
+		return errorsmod.Wrapf(types.ErrInsufficientBond, "operator %s has %s%s bonded; min_provider_stake is %s",
+			p.Operator, p.Bonded, params.BondDenom, params.MinProviderStake)
+	}
+	if need, free := params.Collateral(price), p.Bonded.Sub(p.Locked); free.LT(need) {
+		return errorsmod.Wrapf(types.ErrInsufficientBond, "operator %s has %s%s bonded, %s of it locked by held tasks; a bid of %s needs %s free (collateral_ratio × price)",
+			p.Operator, p.Bonded, params.BondDenom, p.Locked, price, need)
 	}
 	if ok, why := p.MeetsHardware(reqs); !ok {
 		return errorsmod.Wrapf(types.ErrRequirementsNotMet, "operator %s: %s", p.Operator, why)
@@ -113,4 +117,49 @@ func (k Keeper) RecordFailure(ctx context.Context, operator sdk.AccAddress) erro
 	}
 	p.FailedTasks++
 	return k.Providers.Set(ctx, operator, p)
+}
+
+// LockCollateral locks collateral_ratio × price of the provider's bond for a task assigned to it,
+// and returns the amount, which the task keeps to unlock it.
+func (k Keeper) LockCollateral(ctx context.Context, operator sdk.AccAddress, price math.Int) (math.Int, error) {
+	if price.IsNil() || price.IsNegative() {
+		return math.Int{}, errorsmod.Wrapf(types.ErrInvalidAmount, "price %v: must be ≥ 0", price)
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return math.Int{}, err
+	}
+	p, err := k.GetProvider(ctx, operator)
+	if err != nil {
+		return math.Int{}, err
+	}
+	amount := params.Collateral(price)
+	p.Locked = p.Locked.Add(amount)
+	return amount, k.Providers.Set(ctx, operator, p)
+}
+
+// UnlockCollateral releases what LockCollateral locked for a task that ended or was handed on.
+func (k Keeper) UnlockCollateral(ctx context.Context, operator sdk.AccAddress, amount math.Int) error {
+	if amount.IsNil() || !amount.IsPositive() {
+		return nil
+	}
+	p, err := k.GetProvider(ctx, operator)
+	if err != nil {
+		return err
+	}
+	if amount.GT(p.Locked) {
+		return errorsmod.Wrapf(types.ErrInvalidAmount, "operator %s: unlock %s of %s locked", p.Operator, amount, p.Locked)
+	}
+	p.Locked = p.Locked.Sub(amount)
+	return k.Providers.Set(ctx, operator, p)
+}
+
+// CheckHoldFits refuses market params under which a task can be held for more blocks than the
+// provider stake's unbonding_time covers at types.MaxBlockTime.
+func (k Keeper) CheckHoldFits(ctx context.Context, holdBlocks uint64) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	return types.CheckHoldFits(holdBlocks, params.UnbondingTime)
 }

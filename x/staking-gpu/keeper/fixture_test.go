@@ -43,6 +43,18 @@ func (w fakeWork) HasOpenWork(_ context.Context, p sdk.AccAddress) (bool, error)
 	return w[string(p)], nil
 }
 
+func (w fakeWork) HeldTasks(_ context.Context, p sdk.AccAddress, _ int) ([]uint64, error) {
+	if w[string(p)] {
+		return []uint64{7}, nil
+	}
+	return nil, nil
+}
+
+// LongestHoldBlocks is x/compute's default.
+func (fakeWork) LongestHoldBlocks(context.Context) (uint64, error) {
+	return 100_052, nil
+}
+
 type fixture struct {
 	ctx        sdk.Context
 	k          keeper.Keeper

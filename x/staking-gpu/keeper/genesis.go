@@ -20,6 +20,9 @@ func (k Keeper) InitGenesis(ctx context.Context, gs types.GenesisState) error {
 		return err
 	}
 	for _, p := range gs.Providers {
+		if p.Locked.IsNil() {
+			p.Locked = math.ZeroInt()
+		}
 		addr, err := k.addressCodec.StringToBytes(p.Operator)
 		if err != nil {
 			return err

@@ -100,5 +100,12 @@ func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams)
 	if err := msg.Params.Validate(); err != nil {
 		return nil, err
 	}
+	hold, err := s.work.LongestHoldBlocks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := types.CheckHoldFits(hold, msg.Params.UnbondingTime); err != nil {
+		return nil, err
+	}
 	return &types.MsgUpdateParamsResponse{}, s.Params.Set(ctx, msg.Params)
 }

@@ -18,6 +18,9 @@ func (k Keeper) GetProvider(ctx context.Context, operator sdk.AccAddress) (types
 	if errors.Is(err, collections.ErrNotFound) {
 		return p, errorsmod.Wrapf(types.ErrProviderNotFound, "operator %s", k.str(operator))
 	}
+	if p.Locked.IsNil() {
+		p.Locked = math.ZeroInt()
+	}
 	return p, err
 }
 
@@ -39,6 +42,7 @@ func (k Keeper) RegisterProvider(ctx context.Context, operator sdk.AccAddress, m
 		Workloads:        workloads,
 		Bonded:           math.ZeroInt(),
 		WorkUnits:        math.ZeroInt(),
+		Locked:           math.ZeroInt(),
 		RegisteredHeight: sdk.UnwrapSDKContext(ctx).BlockHeight(),
 	}
 	if err := k.Providers.Set(ctx, operator, p); err != nil {

@@ -55,6 +55,14 @@ func (k Keeper) Unbond(ctx context.Context, operator sdk.AccAddress, amount sdk.
 	if amount.Amount.GT(p.Bonded) {
 		return 0, errorsmod.Wrapf(types.ErrInsufficientBond, "amount %s: more than the %s%s bonded", amount, p.Bonded, params.BondDenom)
 	}
+	if free := p.Bonded.Sub(p.Locked); amount.Amount.GT(free) {
+		held, err := k.work.HeldTasks(ctx, operator, 10)
+		if err != nil {
+			return 0, err
+		}
+		return 0, errorsmod.Wrapf(types.ErrCollateralLocked, "amount %s: %s%s of the %s%s bonded is locked as collateral of held tasks %v; at most %s%s can be unbonded until they end",
+			amount, p.Locked, params.BondDenom, p.Bonded, params.BondDenom, held, math.MaxInt(free, math.ZeroInt()), params.BondDenom)
+	}
 	id, err := k.UnbondingSeq.Next(ctx)
 	if err != nil {
 		return 0, err
@@ -79,44 +87,76 @@ func (k Keeper) Unbond(ctx context.Context, operator sdk.AccAddress, amount sdk.
 	})
 }
 
-// CompleteUnbondings pays out every unbonding entry whose completion time has passed.
+// maxUnbondingsPerBlock bounds the entries one block pays out; the rest wait for the next
+// block, in completion order.
+const maxUnbondingsPerBlock = 256
+
+// CompleteUnbondings pays out the unbonding entries whose completion time has passed, at most
+// maxUnbondingsPerBlock a block. Each entry is paid in its own cache: one that cannot be paid is
+// logged, reported by an event and retried next block, and cannot halt the chain.
 func (k Keeper) CompleteUnbondings(ctx context.Context) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
 	}
-	it, err := k.Unbonding.Indexes.ByCompletion.Iterate(ctx, collections.NewPrefixUntilPairRange[time.Time, uint64](sdkCtx.BlockTime()))
-	if err != nil {
-		return err
-	}
-	ids, err := it.PrimaryKeys() // collected first: the entries are removed below
+	ids, err := k.maturedUnbondings(ctx, sdkCtx.BlockTime(), maxUnbondingsPerBlock)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		entry, err := k.Unbonding.Get(ctx, id)
-		if err != nil {
-			return err
+		cacheCtx, write := sdkCtx.CacheContext()
+		if err := k.completeUnbonding(cacheCtx, params, id); err != nil {
+			sdkCtx.Logger().Error("staking-gpu: unbonding entry not paid; retrying next block", "entry", id, "err", err)
+			entry, _ := k.Unbonding.Get(ctx, id)
+			if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventUnbondingDeferred{Operator: entry.Operator, EntryId: id, Error: err.Error()}); err != nil {
+				return err
+			}
+			continue
 		}
-		operator, err := k.addressCodec.StringToBytes(entry.Operator)
-		if err != nil {
-			return err
-		}
-		coins := sdk.NewCoins(sdk.NewCoin(params.BondDenom, entry.Amount))
-		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, operator, coins); err != nil {
-			return errorsmod.Wrapf(err, "pay out unbonding entry %d", id)
-		}
-		if err := k.Unbonding.Remove(ctx, id); err != nil {
-			return err
-		}
-		if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventUnbondingCompleted{
-			Operator: entry.Operator, EntryId: id, Amount: entry.Amount,
-		}); err != nil {
-			return err
-		}
+		write()
 	}
 	return nil
+}
+
+// maturedUnbondings are the ids of up to max entries complete at now, collected before any is
+// removed.
+func (k Keeper) maturedUnbondings(ctx context.Context, now time.Time, max int) ([]uint64, error) {
+	it, err := k.Unbonding.Indexes.ByCompletion.Iterate(ctx, collections.NewPrefixUntilPairRange[time.Time, uint64](now))
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var ids []uint64
+	for ; it.Valid() && len(ids) < max; it.Next() {
+		id, err := it.PrimaryKey()
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func (k Keeper) completeUnbonding(ctx context.Context, params types.Params, id uint64) error {
+	entry, err := k.Unbonding.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	operator, err := k.addressCodec.StringToBytes(entry.Operator)
+	if err != nil {
+		return err
+	}
+	coins := sdk.NewCoins(sdk.NewCoin(params.BondDenom, entry.Amount))
+	if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, operator, coins); err != nil {
+		return errorsmod.Wrapf(err, "pay out unbonding entry %d", id)
+	}
+	if err := k.Unbonding.Remove(ctx, id); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventUnbondingCompleted{
+		Operator: entry.Operator, EntryId: id, Amount: entry.Amount,
+	})
 }
 
 // Slash takes fraction of the provider's stake (bonded plus unbonding), from bonded stake first

@@ -231,3 +231,41 @@ func TestUpdateParams(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 7, res.Params.RewardEpoch)
 }
+
+// TestUnbondingPayoutIsIsolated: an entry that cannot be paid out does not halt the chain or
+// hold back the others; it is reported and retried next block.
+func TestUnbondingPayoutIsIsolated(t *testing.T) {
+	f := newFixture(t, math.ZeroInt())
+	a, b := f.account(1, ogpu(5_000)), f.account(2, ogpu(5_000))
+	for _, op := range []sdk.AccAddress{a, b} {
+		f.register(t, op)
+		f.bond(t, op, ogpu(3_000))
+	}
+	_, err := f.msgs.Unbond(f.ctx, &types.MsgUnbond{Operator: a.String(), Amount: coin(ogpu(2_000))})
+	require.NoError(t, err)
+	_, err = f.msgs.Unbond(f.ctx, &types.MsgUnbond{Operator: b.String(), Amount: coin(ogpu(1_000))})
+	require.NoError(t, err)
+	// the module account is short: it can pay b's entry but not a's
+	f.bank.Set(moduleAddr, denom, ogpu(1_500))
+	f.advance(72*time.Hour, 1)
+	f.ctx = f.ctx.WithEventManager(sdk.NewEventManager())
+	require.NoError(t, f.k.EndBlocker(f.ctx), "one entry's failure does not fail the block")
+	require.Equal(t, ogpu(3_000), f.bank.GetBalance(f.ctx, b, denom).Amount, "b is paid")
+	require.Equal(t, ogpu(2_000), f.bank.GetBalance(f.ctx, a, denom).Amount, "a waits")
+	deferred := 0
+	for _, e := range f.ctx.EventManager().Events() {
+		if e.Type == "ogpu.stakinggpu.v1.EventUnbondingDeferred" {
+			deferred++
+		}
+	}
+	require.Equal(t, 1, deferred)
+	stake, err := f.queries.Stake(f.ctx, &types.QueryStakeRequest{Operator: a.String()})
+	require.NoError(t, err)
+	require.Len(t, stake.Entries, 1, "kept for the next block")
+
+	// funds back: the next block pays it
+	f.bank.Set(moduleAddr, denom, ogpu(2_000).Add(ogpu(4_000)))
+	f.advance(time.Second, 1)
+	require.NoError(t, f.k.EndBlocker(f.ctx))
+	require.Equal(t, ogpu(4_000), f.bank.GetBalance(f.ctx, a, denom).Amount)
+}

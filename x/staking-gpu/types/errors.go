@@ -24,6 +24,7 @@ var (
 	ErrInvalidRequirements  = errorsmod.Register(ModuleName, 19, "invalid requirements")
 	ErrInvalidGenesis       = errorsmod.Register(ModuleName, 20, "invalid genesis")
 	ErrInvalidSlashFraction = errorsmod.Register(ModuleName, 21, "invalid slash fraction")
+	ErrCollateralLocked     = errorsmod.Register(ModuleName, 24, "stake locked as collateral of held tasks")
 )
 
 // Reasons a provider is not eligible for a task.

@@ -2,6 +2,7 @@ package types
 
 import (
 	"context"
+	"time"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
@@ -28,4 +29,12 @@ type ValidatorSet interface {
 // WorkTracker tells whether a provider still has tasks or leases it must finish (x/compute).
 type WorkTracker interface {
 	HasOpenWork(ctx context.Context, provider sdk.AccAddress) (bool, error)
+	// HeldTasks lists up to limit ids of the tasks the provider holds.
+	HeldTasks(ctx context.Context, provider sdk.AccAddress, limit int) ([]uint64, error)
+	// LongestHoldBlocks is the most blocks a provider can hold a task under the market's params.
+	LongestHoldBlocks(ctx context.Context) (uint64, error)
 }
+
+// MaxBlockTime is the slowest block time the params are checked for: a task held for the
+// longest possible number of blocks must end within unbonding_time at this pace.
+const MaxBlockTime = 2 * time.Second

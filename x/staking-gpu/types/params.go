@@ -85,9 +85,17 @@ func decInRange(field string, d, lo, hi math.LegacyDec, loClosed bool) error {
 	return nil
 }
 
-// RequiredStake is the bonded stake a provider needs to bid price: the larger of the minimum
-// provider stake and collateral_ratio × price, rounded up.
-func (p Params) RequiredStake(price math.Int) math.Int {
-	collateral := p.CollateralRatio.MulInt(price).Ceil().TruncateInt()
-	return math.MaxInt(p.MinProviderStake, collateral)
+// Collateral is what a task at price locks of its provider's bond: collateral_ratio × price,
+// rounded up. A bid needs that much bonded and not locked by other tasks.
+func (p Params) Collateral(price math.Int) math.Int {
+	return p.CollateralRatio.MulInt(price).Ceil().TruncateInt()
+}
+
+// CheckHoldFits refuses an unbonding_time shorter than holding a task for hold blocks at
+// MaxBlockTime: a provider's collateral must not finish unbonding before a task it backs can end.
+func CheckHoldFits(hold uint64, unbonding time.Duration) error {
+	if need := time.Duration(hold) * MaxBlockTime; unbonding < need {
+		return errorsmod.Wrapf(ErrInvalidParams, "unbonding_time %s: must be at least the longest a task can be held, %d blocks × %s = %s", unbonding, hold, MaxBlockTime, need)
+	}
+	return nil
 }
