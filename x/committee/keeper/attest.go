@@ -111,6 +111,16 @@ func (k Keeper) openRevealsWhenAllCommitted(ctx context.Context, c types.Committ
 // member, one vote: ⌈quorum · members⌉ reveals) and settles it (settle.go). It does nothing
 // while no verdict has the quorum.
 func (k Keeper) Tally(ctx context.Context, taskID uint64) error {
+	err := k.tally(ctx, taskID)
+	if err != nil {
+		// the caller drops the cache context this ran in, where the eligible pool may have been
+		// walked after a bench
+		k.eligible.forget()
+	}
+	return err
+}
+
+func (k Keeper) tally(ctx context.Context, taskID uint64) error {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
@@ -170,6 +180,7 @@ func revealStart(c types.Committee, p types.Params) int64 {
 // EndBlocker settles the verdicts whose reveal grace ended in this block. Each runs in its own
 // cache: one task that cannot be settled is logged and does not stop the others.
 func (k Keeper) EndBlocker(ctx context.Context) error {
+	defer k.eligible.disarm() // the last draws and tallies of the block are done
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	it, err := k.Tallies.Iterate(ctx, collections.NewPrefixUntilPairRange[int64, uint64](sdkCtx.BlockHeight()))
 	if err != nil {
@@ -288,7 +299,11 @@ func (k Keeper) updateVerifier(ctx context.Context, valStr string, edit func(*ty
 	if err != nil || !ok {
 		return err
 	}
+	benched := v.BenchedUntil
 	edit(&v)
+	if v.BenchedUntil != benched {
+		k.eligible.forget()
+	}
 	return k.Verifiers.Set(ctx, val, v)
 }
 

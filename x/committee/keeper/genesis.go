@@ -14,6 +14,7 @@ func (k Keeper) InitGenesis(ctx context.Context, gs types.GenesisState) error {
 	if err := gs.Validate(); err != nil {
 		return err
 	}
+	k.eligible.forget()
 	if err := k.Params.Set(ctx, gs.Params); err != nil {
 		return err
 	}

@@ -21,6 +21,8 @@ type Keeper struct {
 	authority    string
 	staking      types.StakingKeeper
 	compute      *computeRef
+	// eligible is shared by every copy of the keeper, like compute.
+	eligible *eligibleCache
 
 	Schema     collections.Schema
 	Params     collections.Item[types.Params]
@@ -38,7 +40,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService corestore.KVStoreService, add
 ) Keeper {
 	sb := collections.NewSchemaBuilder(storeService)
 	k := Keeper{
-		cdc: cdc, addressCodec: addressCodec, valCodec: valCodec, authority: authority, staking: staking, compute: &computeRef{},
+		cdc: cdc, addressCodec: addressCodec, valCodec: valCodec, authority: authority, staking: staking, compute: &computeRef{}, eligible: &eligibleCache{},
 		Params:     collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
 		Verifiers:  collections.NewMap(sb, types.VerifiersKey, "verifiers", sdk.ValAddressKey, codec.CollValue[types.Verifier](cdc)),
 		Committees: collections.NewMap(sb, types.CommitteesKey, "committees", collections.Uint64Key, codec.CollValue[types.Committee](cdc)),

@@ -272,6 +272,7 @@ func (k Keeper) penalize(ctx context.Context, params types.Params, taskID uint64
 		power = validator.ConsensusPower(k.staking.PowerReduction(ctx))
 	}
 	amount, err := k.staking.Slash(ctx, consAddr, min(drawnHeight, h), power, params.VerifierSlashFraction)
+	k.eligible.forget() // its stake may be under min_verifier_stake now
 	if err != nil {
 		return errorsmod.Wrapf(err, "slash verifier %s", valStr)
 	}

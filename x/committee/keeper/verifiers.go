@@ -3,7 +3,6 @@ package keeper
 import (
 	"context"
 	"errors"
-	"slices"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -30,6 +29,7 @@ func (k Keeper) RegisterVerifier(ctx context.Context, operator sdk.AccAddress) e
 	} else if has {
 		return errorsmod.Wrapf(types.ErrAlreadyRegistered, "validator %s", valStr)
 	}
+	k.eligible.forget()
 	return k.Verifiers.Set(ctx, val, types.Verifier{Validator: valStr, RegisteredHeight: sdk.UnwrapSDKContext(ctx).BlockHeight()})
 }
 
@@ -41,48 +41,8 @@ func (k Keeper) DeregisterVerifier(ctx context.Context, operator sdk.AccAddress)
 	} else if !has {
 		return errorsmod.Wrapf(types.ErrNotRegistered, "operator %s", operator)
 	}
+	k.eligible.forget()
 	return k.Verifiers.Remove(ctx, val)
-}
-
-// eligible is a verifier that may be drawn now, with its consensus power.
-type eligible struct {
-	val   sdk.ValAddress
-	str   string
-	power int64
-}
-
-// eligibleVerifiers are the registered verifiers that are bonded, unjailed, not benched and
-// hold at least min_verifier_stake, in address order, leaving out the validators operated by
-// the accounts in exclude and the validators in members.
-func (k Keeper) eligibleVerifiers(ctx context.Context, exclude []sdk.AccAddress, members []types.Member) ([]eligible, error) {
-	params, err := k.Params.Get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
-	reduction := k.staking.PowerReduction(ctx)
-	var out []eligible
-	err = k.Verifiers.Walk(ctx, nil, func(val sdk.ValAddress, v types.Verifier) (bool, error) {
-		if v.BenchedUntil > h || memberIndex(members, v.Validator) >= 0 ||
-			slices.ContainsFunc(exclude, func(a sdk.AccAddress) bool { return sdk.AccAddress(val).Equals(a) }) {
-			return false, nil
-		}
-		validator, err := k.staking.GetValidator(ctx, val)
-		if errors.Is(err, stakingtypes.ErrNoValidatorFound) {
-			return false, nil
-		}
-		if err != nil {
-			return true, err
-		}
-		if !validator.IsBonded() || validator.IsJailed() || validator.Tokens.LT(params.MinVerifierStake) {
-			return false, nil
-		}
-		if power := validator.ConsensusPower(reduction); power > 0 {
-			out = append(out, eligible{val: val, str: v.Validator, power: power})
-		}
-		return false, nil
-	})
-	return out, err
 }
 
 func (k Keeper) getVerifier(ctx context.Context, val sdk.ValAddress) (types.Verifier, bool, error) {

@@ -3,6 +3,7 @@ package types
 import (
 	"context"
 
+	corestore "cosmossdk.io/core/store"
 	"cosmossdk.io/math"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
@@ -13,6 +14,9 @@ import (
 // StakingKeeper gives the validators and their power.
 type StakingKeeper interface {
 	GetValidator(ctx context.Context, addr sdk.ValAddress) (stakingtypes.Validator, error)
+	// LastValidatorsIterator walks the bonded validators' last powers (at most max_validators),
+	// in operator address order; stakingtypes.AddressFromLastValidatorPowerKey reads each key.
+	LastValidatorsIterator(ctx context.Context) (corestore.Iterator, error)
 	GetValidatorByConsAddr(ctx context.Context, consAddr sdk.ConsAddress) (stakingtypes.Validator, error)
 	PowerReduction(ctx context.Context) math.Int
 	Slash(ctx context.Context, consAddr sdk.ConsAddress, infractionHeight, power int64, slashFactor math.LegacyDec) (math.Int, error)
