@@ -3,6 +3,7 @@ package sidecar
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"cosmossdk.io/math"
 )
@@ -25,19 +26,35 @@ type Config struct {
 	AttestorListen string
 
 	// Provider role: the key that signs bids and results, and its pricing.
-	Provider      bool
-	ProviderKey   string
-	PricePerGMAC  math.Int // aogpu per 10^9 multiply-adds
-	MinPrice      math.Int // aogpu
+	Provider     bool
+	ProviderKey  string
+	PricePerGMAC math.Int // aogpu per 10^9 multiply-adds
+	MinPrice     math.Int // aogpu
+	// MaxConcurrent bounds the won tasks the provider holds (won and not yet submitted): it bids
+	// only while it holds fewer, and runs at most this many at once.
 	MaxConcurrent int
 	// Executor is "auto" (CUDA when a GPU is usable, else the CPU), "cpu" or "cuda".
 	Executor string
 	// RegisterBond, when positive, registers the provider with it if it has no record yet.
 	RegisterBond math.Int
+	// BlobRetention is how long results and kept inputs stay in the blob store after their task
+	// settles (COMPLETED, FAILED, EXPIRED or CANCELLED); 0 means DefaultBlobRetention.
+	BlobRetention time.Duration
+	// BlockTime is the block time assumed until the sidecar has measured the chain's; it turns a
+	// task's execution window into seconds. 0 means DefaultBlockTime.
+	BlockTime time.Duration
 
 	// Verifier role: the account of the validator's operator whose committees this sidecar serves.
 	Verifier         bool
 	ValidatorAccount string
+	// MaxConcurrentVerifications bounds the results checked at once; the rest wait in a queue.
+	// 0 means DefaultMaxConcurrentVerifications.
+	MaxConcurrentVerifications int
+
+	// AllowPrivateFetch lets fetches of inputs and results reach loopback, private and link-local
+	// addresses: for dev and test chains, whose providers serve on 127.0.0.x. Off, a task cannot
+	// make a sidecar probe its own host or network.
+	AllowPrivateFetch bool
 
 	// CorruptResults flips one element of every result: tests use it to play a cheating provider.
 	CorruptResults bool
@@ -47,6 +64,27 @@ type Config struct {
 	// LazyVerifier attests VALID without fetching or checking anything: tests use it to play a
 	// verifier that free-rides on the others.
 	LazyVerifier bool
+}
+
+// Defaults of the settings that an older app.toml may lack.
+const (
+	DefaultMaxConcurrentVerifications = 2
+	DefaultBlobRetention              = 24 * time.Hour
+	DefaultBlockTime                  = time.Second
+)
+
+// withDefaults fills in the settings left zero.
+func (c Config) withDefaults() Config {
+	if c.MaxConcurrentVerifications == 0 {
+		c.MaxConcurrentVerifications = DefaultMaxConcurrentVerifications
+	}
+	if c.BlobRetention == 0 {
+		c.BlobRetention = DefaultBlobRetention
+	}
+	if c.BlockTime == 0 {
+		c.BlockTime = DefaultBlockTime
+	}
+	return c
 }
 
 // Validate checks the config for the roles it enables.
@@ -75,6 +113,15 @@ func (c Config) Validate() error {
 	}
 	if c.Verifier && (c.ValidatorAccount == "" || c.AttestorListen == "") {
 		return errors.New("sidecar verifier: the validator's operator account and an attestor listen address are required")
+	}
+	if c.MaxConcurrentVerifications < 0 || c.MaxConcurrentVerifications > 64 {
+		return fmt.Errorf("sidecar max-concurrent-verifications %d: must be in 1..64 (0: the default %d)", c.MaxConcurrentVerifications, DefaultMaxConcurrentVerifications)
+	}
+	if c.BlobRetention < 0 {
+		return fmt.Errorf("sidecar blob-retention %s: must not be negative", c.BlobRetention)
+	}
+	if c.BlockTime < 0 || c.BlockTime > time.Hour {
+		return fmt.Errorf("sidecar block-time %s: must be in 0..1h (0: the default %s)", c.BlockTime, DefaultBlockTime)
 	}
 	return nil
 }

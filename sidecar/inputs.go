@@ -2,107 +2,181 @@ package sidecar
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/sidecar/blobauth"
+	"github.com/opengpu/ogpu/sidecar/store"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
-
-// fetchPatience is how long a committee member keeps asking a provider that refuses or does not
-// answer before it attests UNAVAILABLE: well inside commit_blocks.
-const fetchPatience = 2 * time.Second
 
 // errInputUnavailable is a task input that could not be fetched with its declared size and hash.
 var errInputUnavailable = errors.New("input unavailable")
 
-// fetch downloads a blob, reading no more than its declared size, and checks its sha256. With a
-// signer it proves who is reading (blobauth) to a provider's blob server, as a reader of task.
-func fetch(ctx context.Context, b computetypes.Blob, task uint64, signer blobauth.Signer) ([]byte, error) {
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	var res *http.Response
-	var err error
-	if signer != nil {
-		// the provider's node may be a block behind ours and not know the committee yet
-		res, err = blobauth.GetRetrying(cctx, http.DefaultClient, b.Uri, task, signer, fetchPatience)
-	} else {
-		var req *http.Request
-		if req, err = http.NewRequestWithContext(cctx, http.MethodGet, b.Uri, nil); err != nil {
-			return nil, err
-		}
-		res, err = http.DefaultClient.Do(req)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(res.Body, 512))
-		return nil, fmt.Errorf("%s: %s: %s", b.Uri, res.Status, strings.TrimSpace(string(msg)))
-	}
-	body, err := io.ReadAll(io.LimitReader(res.Body, int64(b.Size_)+1))
-	if err != nil {
-		return nil, err
-	}
-	if uint64(len(body)) != b.Size_ {
-		return nil, fmt.Errorf("%s: %d bytes or more, declared %d", b.Uri, len(body), b.Size_)
-	}
-	if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != b.Sha256 {
-		return nil, fmt.Errorf("%s: sha256 does not match", b.Uri)
-	}
-	return body, nil
+// inputSeeds are the seeds a seeded gemm task's A and B are generated from: the task's seeds
+// mixed with its input nonce. Every generation of a task's inputs goes through here.
+func inputSeeds(t computetypes.Task) (a, b uint64) {
+	a, b, _ = t.GemmInputSeeds()
+	return a, b
 }
 
-// matrices returns a gemm task's A and B: generated from the seeds, or fetched from its two
-// inputs (A then B, int8 row-major) and checked against their declared sizes and hashes. An
-// input the client no longer serves is fetched from the provider's blob server, which keeps the
-// inputs it ran on (content-addressed): once a result is in, the client cannot take its inputs
-// away from the committee (signer proves the reader is on it). keep, when not nil, is given
-// every input fetched.
-func matrices(ctx context.Context, t computetypes.Task, keep func([]byte), signer blobauth.Signer) (gemm.Shape, []int8, []int8, error) {
+// gemmShape is the shape of a gemm-int8 task.
+func gemmShape(t computetypes.Task) (gemm.Shape, error) {
 	g := t.Workload.GetGemmInt8()
 	if g == nil {
-		return gemm.Shape{}, nil, nil, fmt.Errorf("task %d: not a gemm-int8 task", t.Id)
+		return gemm.Shape{}, fmt.Errorf("task %d: not a gemm-int8 task", t.Id)
 	}
 	s := gemm.Shape{M: int(g.M), N: int(g.N), K: int(g.K)}
+	if err := s.Validate(); err != nil {
+		return s, fmt.Errorf("task %d: %w", t.Id, err)
+	}
+	return s, nil
+}
+
+// inputSizes are the sizes A (m·k bytes) and B (k·n bytes) must have.
+func inputSizes(s gemm.Shape) [2]uint64 {
+	return [2]uint64{uint64(s.M) * uint64(s.K), uint64(s.K) * uint64(s.N)}
+}
+
+// streamInputs feeds a gemm task's B and then A, row-major int8, to the check f, a band at a
+// time: generated from the seeds, or streamed from the task's two inputs and checked against
+// their declared sizes and hashes. Nothing of either is held whole.
+func (s *Sidecar) streamInputs(ctx context.Context, t computetypes.Task, shape gemm.Shape, f *gemm.Freivalds, signer blobauth.Signer) error {
 	if len(t.Inputs) == 0 {
-		seedA, seedB, _ := t.GemmInputSeeds()
-		return s, gemm.Generate(seedA, s.M, s.K), gemm.Generate(seedB, s.K, s.N), nil
+		seedA, seedB := inputSeeds(t)
+		if err := f.ReadB(gemm.NewGenerator(seedB, shape.K, shape.N)); err != nil {
+			return err
+		}
+		return f.ReadA(gemm.NewGenerator(seedA, shape.M, shape.K))
 	}
 	if len(t.Inputs) != 2 {
-		return s, nil, nil, fmt.Errorf("task %d: %d inputs, want A and B", t.Id, len(t.Inputs))
+		return fmt.Errorf("task %d: %d inputs, want A and B", t.Id, len(t.Inputs))
+	}
+	// B first: y = B·x needs all of B before any row of A is of use
+	if err := s.streamInput(ctx, t, 1, signer, f.ReadB); err != nil {
+		return err
+	}
+	return s.streamInput(ctx, t, 0, signer, f.ReadA)
+}
+
+// streamInput streams input i (0: A, 1: B) of t into consume. An input the client no longer
+// serves is fetched from the provider's blob server, which keeps the inputs it ran on
+// (content-addressed): once a result is in, the client cannot take its inputs away from the
+// committee (signer proves the reader is on it).
+func (s *Sidecar) streamInput(ctx context.Context, t computetypes.Task, i int, signer blobauth.Signer, consume func(io.Reader) error) error {
+	shape, err := gemmShape(t)
+	if err != nil {
+		return err
+	}
+	in, want := t.Inputs[i], inputSizes(shape)[i]
+	name := [2]string{"A", "B"}[i]
+	if in.Size_ != want {
+		return fmt.Errorf("%w: input %s of task %d: %d bytes declared, a %dx%dx%d task's is %d", errInputUnavailable, name, t.Id, in.Size_, shape.M, shape.N, shape.K, want)
+	}
+	err = s.streamBlob(ctx, in, t.Id, nil, want, consume)
+	if err != nil && t.Result.Uri != "" && !t.InputUnavailable && signer != nil {
+		if mirror, ok := providerCopy(t.Result.Uri, in.Sha256); ok {
+			err = s.streamBlob(ctx, computetypes.Blob{Uri: mirror, Sha256: in.Sha256, Size_: in.Size_}, t.Id, signer, want, consume)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w: input %s of task %d: %v", errInputUnavailable, name, t.Id, err)
+	}
+	return nil
+}
+
+// loadInputs returns a gemm task's A and B whole, as the executors take them. Fetched inputs
+// are streamed into their slices and, on the way, into the blob store, where the committee may
+// fetch them from this provider (held for the task until its retention ends), so no input is
+// held twice in memory.
+func (s *Sidecar) loadInputs(ctx context.Context, t computetypes.Task, shape gemm.Shape) ([]int8, []int8, error) {
+	if len(t.Inputs) == 0 {
+		seedA, seedB := inputSeeds(t)
+		return gemm.Generate(seedA, shape.M, shape.K), gemm.Generate(seedB, shape.K, shape.N), nil
+	}
+	if len(t.Inputs) != 2 {
+		return nil, nil, fmt.Errorf("task %d: %d inputs, want A and B", t.Id, len(t.Inputs))
 	}
 	var m [2][]int8
-	for i, in := range t.Inputs {
-		body, err := fetch(ctx, in, t.Id, nil)
-		if err != nil && t.Result.Uri != "" && !t.InputUnavailable && signer != nil {
-			if mirror, ok := providerCopy(t.Result.Uri, in.Sha256); ok {
-				body, err = fetch(ctx, computetypes.Blob{Uri: mirror, Sha256: in.Sha256, Size_: in.Size_}, t.Id, signer)
-			}
+	for i := range t.Inputs {
+		m[i] = make([]int8, inputSizes(shape)[i])
+		var k *keeper
+		err := s.streamInput(ctx, t, i, nil, func(r io.Reader) error {
+			k.abort() // a second source starts over
+			k = s.newKeeper()
+			return copyInt8(m[i], k, r)
+		})
+		if err != nil {
+			k.abort()
+			return nil, nil, err
+		}
+		if err := k.commit(t.Id); err != nil {
+			s.logger.Error("keep input", "task", t.Id, "err", err)
+		}
+	}
+	return m[0], m[1], nil
+}
+
+// keeper writes the copy of an input the provider keeps for the committee as it streams; a
+// store error only costs the copy, never the run.
+type keeper struct {
+	w   *store.Writer
+	err error
+}
+
+func (s *Sidecar) newKeeper() *keeper {
+	w, err := s.store.Create()
+	return &keeper{w: w, err: err}
+}
+
+func (k *keeper) Write(p []byte) (int, error) {
+	if k.err == nil {
+		_, k.err = k.w.Write(p)
+	}
+	return len(p), nil
+}
+
+func (k *keeper) commit(task uint64) error {
+	if k.err != nil {
+		k.abort()
+		return k.err
+	}
+	_, err := k.w.Commit(task)
+	return err
+}
+
+func (k *keeper) abort() {
+	if k != nil && k.w != nil {
+		k.w.Abort()
+	}
+}
+
+// copyInt8 reads r into dst, each byte an int8, and copies it to w.
+func copyInt8(dst []int8, w io.Writer, r io.Reader) error {
+	buf := make([]byte, 1<<16)
+	off := 0
+	for {
+		n, err := r.Read(buf)
+		if off+n > len(dst) {
+			return fmt.Errorf("more than the %d bytes expected", len(dst))
+		}
+		for j, v := range buf[:n] {
+			dst[off+j] = int8(v)
+		}
+		off += n
+		if _, werr := w.Write(buf[:n]); werr != nil {
+			return werr
+		}
+		if err == io.EOF {
+			return nil
 		}
 		if err != nil {
-			return s, nil, nil, fmt.Errorf("%w: %v", errInputUnavailable, err)
-		}
-		if keep != nil {
-			keep(body)
-		}
-		m[i] = make([]int8, len(body))
-		for j, v := range body {
-			m[i][j] = int8(v)
+			return err
 		}
 	}
-	if len(m[0]) != s.M*s.K || len(m[1]) != s.K*s.N {
-		return s, nil, nil, fmt.Errorf("%w: input sizes do not fit %dx%dx%d", errInputUnavailable, s.M, s.N, s.K)
-	}
-	return s, m[0], m[1], nil
 }
 
 // providerCopy is where the provider that served resultURI (…/v1/blobs/<sha256>) serves the

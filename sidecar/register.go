@@ -25,7 +25,7 @@ func (s *Sidecar) ensureRegistered(ctx context.Context) bool {
 	for _, d := range inv.Devices {
 		gpus = append(gpus, stakinggputypes.GPU{Uuid: d.UUID, Model: d.Name, VramMib: d.MemoryMiB, ComputeCapability: d.ComputeCapability})
 	}
-	q := stakinggputypes.NewQueryClient(s.chain.conn)
+	q := stakinggputypes.NewQueryClient(s.conn)
 	res, err := q.Provider(ctx, &stakinggputypes.QueryProviderRequest{Operator: s.provider.String()})
 	switch {
 	case status.Code(err) == codes.NotFound:
@@ -39,7 +39,7 @@ func (s *Sidecar) ensureRegistered(ctx context.Context) bool {
 			},
 			&stakinggputypes.MsgBond{Operator: s.provider.String(), Amount: sdk.NewCoin("aogpu", s.cfg.RegisterBond)},
 		}
-		if err := s.chain.send(ctx, s.cfg.ProviderKey, 500_000, msgs...); err != nil {
+		if _, err := s.chain.send(ctx, s.cfg.ProviderKey, 500_000, msgs...); err != nil {
 			s.logger.Error("register provider", "err", err)
 		}
 		return false // registered once the tx is in a block
@@ -50,7 +50,7 @@ func (s *Sidecar) ensureRegistered(ctx context.Context) bool {
 		upd := &stakinggputypes.MsgUpdateProvider{
 			Operator: s.provider.String(), Moniker: res.Provider.Moniker, Endpoint: s.cfg.PublicURL, Gpus: gpus, Workloads: res.Provider.Workloads,
 		}
-		if err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, upd); err != nil {
+		if _, err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, upd); err != nil {
 			s.logger.Error("update provider", "err", err)
 		}
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/cosmos/cosmos-sdk/codec"
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/opengpu/ogpu/gpu/cuda"
 	"github.com/opengpu/ogpu/gpu/gemm"
@@ -28,30 +27,36 @@ import (
 	sidecartypes "github.com/opengpu/ogpu/sidecar/types"
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
-	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 // Sidecar runs the enabled roles until its context ends.
 type Sidecar struct {
-	cfg      Config
-	logger   log.Logger
-	chain    *chain
-	store    *store.Store
-	exec     gemm.Executor
-	metrics  *metrics
-	provider sdk.AccAddress
-	valoper  string
-	signer   blobauth.Signer // the verifier's proof of who reads a result
+	cfg           Config
+	logger        log.Logger
+	chain         ledger
+	conn          *grpc.ClientConn // the node's gRPC, for the blob server's authorizer and registration
+	store         *store.Store
+	exec          gemm.Executor
+	metrics       *metrics
+	fetch         *http.Client  // every download: no redirects, public addresses only unless allowed
+	fetchTimeout  time.Duration // the time cap of each download
+	pace          *pace
+	runs          *workQueue[computetypes.Task]
+	verifications *workQueue[verification]
+	provider      sdk.AccAddress
+	valoper       string
+	signer        blobauth.Signer // the verifier's proof of who reads a result
 
 	mu           sync.Mutex
-	bid          map[uint64]bool      // tasks bid on
-	running      map[uint64]bool      // won tasks being run
+	bids         map[uint64]*bid      // this provider's bids on open tasks
 	sent         map[uint64]bool      // won tasks whose result or report is sent
 	checks       map[uint64]check     // this validator's verdicts, one per task and round
 	rounds       map[uint64]roundView // what the chain recorded of those rounds
-	verifying    map[uint64]bool
 	commitBlocks int64
 }
+
+// maxQueued bounds the tasks waiting in each queue; more wait on the chain for a later pass.
+const maxQueued = 4096
 
 // New checks cfg and connects to the node.
 func New(cfg Config, logger log.Logger) (*Sidecar, error) {
@@ -70,10 +75,8 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sidecar{
-		cfg: cfg, logger: logger, chain: c, store: st, exec: exec, metrics: newMetrics(),
-		bid: map[uint64]bool{}, running: map[uint64]bool{}, sent: map[uint64]bool{}, checks: map[uint64]check{}, rounds: map[uint64]roundView{}, verifying: map[uint64]bool{},
-	}
+	s := newSidecar(cfg, logger, c, st, exec)
+	s.conn = c.conn
 	if cfg.Provider {
 		if s.provider, err = c.address(cfg.ProviderKey); err != nil {
 			return nil, err
@@ -94,13 +97,28 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 	return s, nil
 }
 
+// newSidecar is a sidecar over chain, st and exec, its queues not yet started.
+func newSidecar(cfg Config, logger log.Logger, chain ledger, st *store.Store, exec gemm.Executor) *Sidecar {
+	cfg = cfg.withDefaults()
+	s := &Sidecar{
+		cfg: cfg, logger: logger, chain: chain, store: st, exec: exec, metrics: newMetrics(),
+		fetch: newFetchClient(cfg.AllowPrivateFetch), fetchTimeout: fetchTimeout, pace: &pace{configured: cfg.BlockTime},
+		bids: map[uint64]*bid{}, sent: map[uint64]bool{}, checks: map[uint64]check{}, rounds: map[uint64]roundView{},
+	}
+	s.runs = newWorkQueue(cfg.MaxConcurrent, maxQueued, s.run, s.metrics.runsQueued, s.metrics.runsInFlight)
+	s.verifications = newWorkQueue(cfg.MaxConcurrentVerifications, maxQueued, s.verify, s.metrics.verificationsQueued, s.metrics.verificationsInFlight)
+	return s
+}
+
 // Run serves and works until ctx ends.
 func (s *Sidecar) Run(ctx context.Context) error {
 	errs := make(chan error, 2)
 	if s.cfg.Provider {
-		srv := &http.Server{Addr: s.cfg.Listen, Handler: server.Handler(s.store, s.metrics.reg, chainAuthorizer{s.chain.conn}), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Addr: s.cfg.Listen, Handler: server.Handler(s.store, s.metrics.reg, chainAuthorizer{s.conn}), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errs <- srv.ListenAndServe() }()
 		defer srv.Close()
+		s.calibrate()
+		s.runs.start(ctx)
 	}
 	if s.cfg.Verifier {
 		ln, err := net.Listen("tcp", s.cfg.AttestorListen)
@@ -111,8 +129,10 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		sidecartypes.RegisterAttestorServer(g, attestorService{s})
 		go func() { errs <- g.Serve(ln) }()
 		defer g.Stop()
+		s.verifications.start(ctx)
 	}
-	s.logger.Info("sidecar running", "provider", s.cfg.Provider, "verifier", s.cfg.Verifier, "executor", s.exec.Name())
+	s.logger.Info("sidecar running", "provider", s.cfg.Provider, "verifier", s.cfg.Verifier, "executor", s.exec.Name(),
+		"max_concurrent", s.cfg.MaxConcurrent, "max_concurrent_verifications", s.cfg.MaxConcurrentVerifications, "allow_private_fetch", s.cfg.AllowPrivateFetch)
 	registered := !s.cfg.Provider
 	// new blocks from the websocket wake the loop; the ticker is the fallback
 	wake := make(chan struct{}, 1)
@@ -121,6 +141,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
+	var collected time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -133,11 +154,18 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 		// each pass catches up from the chain's state, so a restart loses nothing
+		if h, at, err := s.chain.latestBlock(ctx); err == nil {
+			s.pace.observeBlock(h, at)
+		}
 		if !registered {
 			registered = s.ensureRegistered(ctx)
 		}
 		if s.cfg.Provider && registered {
 			s.providerPass(ctx)
+			if time.Since(collected) >= collectEvery {
+				s.collectBlobs(ctx, time.Now())
+				collected = time.Now()
+			}
 		}
 		if s.cfg.Verifier {
 			s.verifierPass(ctx)
@@ -145,100 +173,69 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	}
 }
 
-// tasks lists every task req selects, page by page. On an error it returns none and false: a
-// pass then does nothing rather than take a missing task for a finished one.
-func (s *Sidecar) tasks(ctx context.Context, req *computetypes.QueryTasksRequest) ([]computetypes.Task, bool) {
-	q := computetypes.NewQueryClient(s.chain.conn)
-	var all []computetypes.Task
-	req.Pagination = &query.PageRequest{Limit: 200}
-	for {
-		res, err := q.Tasks(ctx, req)
-		if err != nil {
-			s.logger.Debug("query tasks", "err", err)
-			return nil, false
-		}
-		all = append(all, res.Tasks...)
-		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {
-			return all, true
-		}
-		req.Pagination = &query.PageRequest{Key: res.Pagination.NextKey, Limit: 200}
+// calibrate measures the executor's speed once, for the bid engine; runs refine it.
+func (s *Sidecar) calibrate() {
+	g, err := calibrate(s.exec)
+	if err != nil {
+		s.logger.Error("executor calibration; bidding waits for a measure", "err", err)
+		return
 	}
+	s.pace.observeRun(uint64(g*1e9), time.Second)
+	s.metrics.throughput.Set(s.pace.rate())
+	s.logger.Info("executor calibrated", "executor", s.exec.Name(), "gmacs", g)
 }
 
-// providerPass bids on open tasks it can run and runs the tasks it won.
+// providerPass queues the won tasks for a run slot, bids on the open tasks it can run and
+// finish in time, and follows its bids.
 func (s *Sidecar) providerPass(ctx context.Context) {
-	open, ok := s.tasks(ctx, &computetypes.QueryTasksRequest{State: computetypes.TASK_STATE_OPEN})
-	if !ok {
+	assigned, err := s.chain.tasks(ctx, &computetypes.QueryTasksRequest{Provider: s.provider.String(), State: computetypes.TASK_STATE_ASSIGNED})
+	if err != nil {
+		s.logger.Debug("query tasks", "err", err)
 		return
 	}
-	s.mu.Lock()
-	for id := range s.bid { // a task that left OPEN takes no more bids
-		if !slices.ContainsFunc(open, func(t computetypes.Task) bool { return t.Id == id }) {
-			delete(s.bid, id)
-		}
-	}
-	s.mu.Unlock()
-	for _, t := range open {
-		s.mu.Lock()
-		done, busy := s.bid[t.Id], len(s.running)
-		s.mu.Unlock()
-		if done || busy >= s.cfg.MaxConcurrent || t.Workload.Name != workload.GemmInt8V1 {
-			continue
-		}
-		p, err := t.Workload.TypedParams()
-		if err != nil {
-			continue
-		}
-		price := s.cfg.Price(p.WorkUnits())
-		s.mu.Lock()
-		s.bid[t.Id] = true
-		s.mu.Unlock()
-		if price.GT(t.MaxPrice) {
-			continue
-		}
-		if err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgBid{Provider: s.provider.String(), TaskId: t.Id, Price: price}); err != nil {
-			s.logger.Info("bid refused", "task", t.Id, "err", err)
-			continue
-		}
-		s.metrics.bids.Inc()
-	}
-	assigned, ok := s.tasks(ctx, &computetypes.QueryTasksRequest{Provider: s.provider.String(), State: computetypes.TASK_STATE_ASSIGNED})
-	if !ok {
+	held := s.queueRuns(assigned)
+	open, err := s.chain.tasks(ctx, &computetypes.QueryTasksRequest{State: computetypes.TASK_STATE_OPEN})
+	if err != nil {
+		s.logger.Debug("query tasks", "err", err)
 		return
 	}
+	s.bidPass(ctx, open, held, s.pace.latest())
+}
+
+// queueRuns puts the won tasks not yet sent in the run queue, earliest assignment deadline
+// first, drops the queued ones that are no longer this provider's, and returns the tasks held.
+func (s *Sidecar) queueRuns(assigned []computetypes.Task) []computetypes.Task {
 	s.mu.Lock()
 	for id := range s.sent { // the chain has taken what was sent once the task leaves ASSIGNED
 		if !slices.ContainsFunc(assigned, func(t computetypes.Task) bool { return t.Id == id }) {
 			delete(s.sent, id)
 		}
 	}
-	s.mu.Unlock()
+	var held []computetypes.Task
 	for _, t := range assigned {
-		s.mu.Lock()
-		if s.running[t.Id] || s.sent[t.Id] {
-			s.mu.Unlock()
-			continue
+		if !s.sent[t.Id] {
+			held = append(held, t)
 		}
-		s.running[t.Id] = true
-		s.metrics.queue.Set(float64(len(s.running)))
-		s.mu.Unlock()
-		s.metrics.wins.Inc()
-		go s.run(ctx, t)
 	}
+	s.mu.Unlock()
+	s.runs.keep(func(id uint64) bool {
+		return slices.ContainsFunc(held, func(t computetypes.Task) bool { return t.Id == id })
+	})
+	for _, t := range held {
+		if s.runs.add(t.Id, t.AssignmentDeadline, t) {
+			s.metrics.wins.Inc()
+		}
+	}
+	s.metrics.tasksHeld.Set(float64(len(held)))
+	return held
 }
 
 // run executes a won task, stores the result and submits it.
 func (s *Sidecar) run(ctx context.Context, t computetypes.Task) {
-	defer func() {
-		s.mu.Lock()
-		delete(s.running, t.Id)
-		s.metrics.queue.Set(float64(len(s.running)))
-		s.mu.Unlock()
-	}()
-	result, err := s.execute(ctx, t)
+	sha, size, err := s.execute(ctx, t)
 	if errors.Is(err, errInputUnavailable) {
 		s.logger.Info("reporting unavailable inputs", "task", t.Id, "err", err)
-		if err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgReportInputUnavailable{Provider: s.provider.String(), TaskId: t.Id}); err != nil {
+		if _, err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgReportInputUnavailable{Provider: s.provider.String(), TaskId: t.Id}); err != nil {
 			s.logger.Error("report unavailable inputs", "task", t.Id, "err", err)
 			return
 		}
@@ -249,23 +246,22 @@ func (s *Sidecar) run(ctx context.Context, t computetypes.Task) {
 		s.logger.Error("run task", "task", t.Id, "err", err)
 		return
 	}
-	sha, err := s.store.Put(result)
-	if err != nil {
-		s.logger.Error("store result", "task", t.Id, "err", err)
-		return
-	}
 	msg := &computetypes.MsgSubmitResult{
-		Provider: s.provider.String(), TaskId: t.Id, Sha256: sha, Size_: uint64(len(result)),
+		Provider: s.provider.String(), TaskId: t.Id, Sha256: sha, Size_: size,
 		Uri: s.cfg.PublicURL + "/v1/blobs/" + sha,
 	}
 	for attempt := 0; attempt < 5; attempt++ {
-		if err = s.chain.send(ctx, s.cfg.ProviderKey, 300_000, msg); err == nil {
+		if _, err = s.chain.send(ctx, s.cfg.ProviderKey, 300_000, msg); err == nil {
 			s.metrics.tasksRun.Inc()
 			s.logger.Info("result submitted", "task", t.Id, "sha256", sha)
 			s.markSent(t.Id)
 			return
 		}
-		time.Sleep(time.Second)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
 	}
 	s.logger.Error("submit result", "task", t.Id, "err", err)
 }
@@ -276,84 +272,94 @@ func (s *Sidecar) markSent(id uint64) {
 	s.sent[id] = true
 }
 
-// execute runs a gemm-int8/v1 task on the executor and encodes its result.
-func (s *Sidecar) execute(ctx context.Context, t computetypes.Task) ([]byte, error) {
-	// the inputs are kept and served beside the result, for the committee
-	shape, a, b, err := matrices(ctx, t, func(body []byte) {
-		if _, err := s.store.Put(body); err != nil {
-			s.logger.Error("keep input", "task", t.Id, "err", err)
-		}
-	}, nil)
+// execute runs a gemm-int8/v1 task on the executor and stores its result, held for the task;
+// it returns the result's sha256 and size.
+func (s *Sidecar) execute(ctx context.Context, t computetypes.Task) (string, uint64, error) {
+	shape, err := gemmShape(t)
 	if err != nil {
-		return nil, err
+		return "", 0, err
+	}
+	a, b, err := s.loadInputs(ctx, t, shape)
+	if err != nil {
+		return "", 0, err
 	}
 	c := make([]int32, shape.M*shape.N)
+	_, before := s.runs.counts()
 	start := time.Now()
 	if err := s.exec.GemmInt8(shape, a, b, c); err != nil {
-		return nil, err
+		return "", 0, err
 	}
-	s.metrics.throughput.Set(float64(shape.M*shape.N*shape.K) / time.Since(start).Seconds() / 1e9)
+	if _, after := s.runs.counts(); before == 1 && after == 1 {
+		// only a run that had the executor to itself measures its speed
+		s.pace.observeRun(uint64(shape.M)*uint64(shape.N)*uint64(shape.K), time.Since(start))
+		s.metrics.throughput.Set(s.pace.rate())
+	}
+	a, b = nil, nil // the inputs may go while the result is written
 	if s.cfg.CorruptResults {
 		c[len(c)/2]++
 	}
-	return gemm.Encode(shape, c), nil
+	w, err := s.store.Create()
+	if err != nil {
+		return "", 0, fmt.Errorf("store result: %w", err)
+	}
+	defer w.Abort()
+	if err := gemm.WriteResult(w, shape, c); err != nil {
+		return "", 0, fmt.Errorf("store result: %w", err)
+	}
+	sha, err := w.Commit(t.Id)
+	if err != nil {
+		return "", 0, fmt.Errorf("store result: %w", err)
+	}
+	return sha, uint64(shape.ResultSize()), nil
 }
 
-// verifierPass follows the committees this validator sits on: for each it checks the result
-// once per round (verify.go) and keeps what the chain has recorded of its commitment, so that
-// Attestations knows whether to commit or reveal.
+// verifierPass follows the committees this validator sits on: for each round it has not
+// checked, and whose part for this member is not yet on chain, it queues a check
+// (verify.go), earliest draw first; it keeps what the chain has recorded of its commitment, so
+// that Attestations knows whether to commit or reveal.
 func (s *Sidecar) verifierPass(ctx context.Context) {
-	submitted, ok := s.tasks(ctx, &computetypes.QueryTasksRequest{State: computetypes.TASK_STATE_SUBMITTED})
-	if !ok {
+	submitted, err := s.chain.tasks(ctx, &computetypes.QueryTasksRequest{State: computetypes.TASK_STATE_SUBMITTED})
+	if err != nil {
+		s.logger.Debug("query tasks", "err", err)
 		return
 	}
-	q := committeetypes.NewQueryClient(s.chain.conn)
-	if res, err := q.Params(ctx, &committeetypes.QueryParamsRequest{}); err == nil {
+	if p, err := s.chain.committeeParams(ctx); err == nil {
 		s.mu.Lock()
-		s.commitBlocks = int64(res.Params.CommitBlocks)
+		s.commitBlocks = int64(p.CommitBlocks)
 		s.mu.Unlock()
 	}
+	s.mu.Lock()
+	commitBlocks := s.commitBlocks
+	s.mu.Unlock()
+	height := s.pace.latest()
 	open := map[uint64]bool{}
 	for _, t := range submitted {
 		if !slices.Contains(t.Committee, s.valoper) {
 			continue
 		}
-		res, err := q.Committee(ctx, &committeetypes.QueryCommitteeRequest{TaskId: t.Id})
+		res, err := s.chain.committee(ctx, t.Id)
 		if err != nil {
 			continue
 		}
 		c := res.Committee
 		open[t.Id] = true
-		view := roundView{round: c.Round, drawn: c.DrawnHeight, reveal: c.RevealHeight}
-		for _, a := range res.Attestations {
-			if a.Validator == s.valoper {
-				view.committed, view.revealed = len(a.Commitment) > 0, a.Height != 0
-			}
-		}
+		view := s.viewOf(res)
 		s.mu.Lock()
 		s.rounds[t.Id] = view
 		ch, have := s.checks[t.Id]
-		busy := s.verifying[t.Id]
-		// a new draw (another round, or the same round after the task was reassigned) is checked anew
-		start := (!have || ch.round != c.Round || ch.drawn != c.DrawnHeight) && !busy
-		if start {
-			s.verifying[t.Id] = true
-		}
 		s.mu.Unlock()
-		if !start {
+		// a new draw (another round, or the same round after the task was reassigned) is checked anew
+		if have && ch.round == c.Round && ch.drawn == c.DrawnHeight {
 			continue
 		}
-		go func(t computetypes.Task, c committeetypes.Committee) {
-			ch := s.check(ctx, t, c)
-			s.mu.Lock()
-			s.checks[t.Id] = ch
-			delete(s.verifying, t.Id)
-			s.mu.Unlock()
-			s.metrics.verifications.WithLabelValues(ch.verdict.String()).Inc()
-			s.logger.Info("result checked", "task", t.Id, "round", c.Round, "verdict", ch.verdict)
-		}(t, c)
+		if why := settledForMember(view, height, commitBlocks); why != "" {
+			s.verifications.remove(t.Id)
+			continue
+		}
+		s.verifications.add(t.Id, c.DrawnHeight, verification{task: t, committee: c})
 	}
 	// forget tasks that are no longer waiting for a verdict
+	s.verifications.keep(func(id uint64) bool { return open[id] })
 	s.mu.Lock()
 	for id := range s.checks {
 		if !open[id] {

@@ -6,6 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -52,33 +56,100 @@ func (s *Sidecar) check(ctx context.Context, t computetypes.Task, c committeetyp
 	return ch
 }
 
+// verification is a check waiting for a slot: the task and the draw it is for.
+type verification struct {
+	task      computetypes.Task
+	committee committeetypes.Committee
+}
+
+// settledForMember says why this member has nothing left to check in a round, or "" when it
+// has: its reveal or its commitment is on chain (a check made now could not open a commitment
+// made before a restart, whose salt is gone), or commitments have closed without it.
+func settledForMember(v roundView, height, commitBlocks int64) string {
+	switch {
+	case v.revealed:
+		return "revealed"
+	case v.committed:
+		return "commitment recorded"
+	case v.reveal != 0:
+		return "commitments closed"
+	case commitBlocks > 0 && height >= v.drawn+commitBlocks:
+		// a commitment voted now is recorded after commit_blocks
+		return "commitments closed"
+	}
+	return ""
+}
+
+// viewOf is what the chain has recorded of this member in the committee res.
+func (s *Sidecar) viewOf(res *committeetypes.QueryCommitteeResponse) roundView {
+	c := res.Committee
+	v := roundView{round: c.Round, drawn: c.DrawnHeight, reveal: c.RevealHeight}
+	for _, a := range res.Attestations {
+		if a.Validator == s.valoper {
+			v.committed, v.revealed = len(a.Commitment) > 0, a.Height != 0
+		}
+	}
+	return v
+}
+
+// verify is a verification worker's job: it reads the round from the chain once more, drops
+// the job if the round has moved on or this member's part of it is recorded, and otherwise
+// checks the result and keeps the finding for Attestations.
+func (s *Sidecar) verify(ctx context.Context, v verification) {
+	if why := s.dropReason(ctx, v); why != "" {
+		s.metrics.verificationsDropped.Inc()
+		s.logger.Debug("verification dropped", "task", v.task.Id, "round", v.committee.Round, "why", why)
+		return
+	}
+	ch := s.check(ctx, v.task, v.committee)
+	s.mu.Lock()
+	s.checks[v.task.Id] = ch
+	s.mu.Unlock()
+	s.metrics.verifications.WithLabelValues(ch.verdict.String()).Inc()
+	s.logger.Info("result checked", "task", v.task.Id, "round", v.committee.Round, "verdict", ch.verdict)
+}
+
+// dropReason says why a queued verification is no longer wanted, or "" when it is (also when
+// the chain cannot be asked: checking costs less than missing a verdict).
+func (s *Sidecar) dropReason(ctx context.Context, v verification) string {
+	res, err := s.chain.committee(ctx, v.task.Id)
+	if status.Code(err) == codes.NotFound {
+		return "the task is no longer being verified"
+	}
+	if err != nil {
+		return ""
+	}
+	if res.Committee.Round != v.committee.Round || res.Committee.DrawnHeight != v.committee.DrawnHeight {
+		return "a new draw replaced this one"
+	}
+	s.mu.Lock()
+	commitBlocks := s.commitBlocks
+	s.mu.Unlock()
+	return settledForMember(s.viewOf(res), s.pace.latest(), commitBlocks)
+}
+
 // judge is the verdict, the digest of z = A·(B·r) for this member's challenge r, and, in an
 // escalation round, the first-round members whose revealed digests are wrong (bit i: prior[i]).
 //   - an input-unavailable report: INPUT_UNAVAILABLE if the inputs cannot be fetched, else VALID
 //     (the report was false);
 //   - a result: UNAVAILABLE when it (or the inputs) cannot be fetched with its size and hash,
 //     INVALID when it fails the check, VALID when it passes.
+//
+// Inputs and result are streamed: B's rows, then A's, then the result's go through the check
+// a band at a time, for this member's challenge and every first-round member's at once, so a
+// task of the largest shape is verified in a few MiB (see gemm.Freivalds).
 func (s *Sidecar) judge(ctx context.Context, t computetypes.Task, c committeetypes.Committee, member []byte) (committeetypes.AttestedVerdict, []byte, uint64) {
 	if s.cfg.LazyVerifier {
 		junk := make([]byte, 32)
 		_, _ = rand.Read(junk)
 		return committeetypes.ATTESTED_VALID, junk, 0
 	}
-	shape, a, b, err := matrices(ctx, t, nil, s.signer)
-	switch {
-	case errors.Is(err, errInputUnavailable) && t.InputUnavailable && c.Round == 1:
-		return committeetypes.ATTESTED_INPUT_UNAVAILABLE, nil, 0
-	case err != nil:
-		// without the inputs nothing can be said about the result
+	shape, err := gemmShape(t)
+	if err != nil {
 		return committeetypes.ATTESTED_UNAVAILABLE, nil, 0
 	}
-	seed := committeetypes.ChallengeSeed(c.Seed, member)
-	x := gemm.Challenge(seed, shape.N)
-	if t.InputUnavailable && c.Round == 1 {
-		d := gemm.Digest(shape, a, b, x)
-		return committeetypes.ATTESTED_VALID, d[:], 0
-	}
-	var wrong uint64
+	xs := [][]uint64{gemm.Challenge(committeetypes.ChallengeSeed(c.Seed, member), shape.N)}
+	priors := map[int]int{} // first-round member → its challenge in xs
 	for i, m := range c.Prior {
 		if i >= 64 || len(m.Digest) == 0 {
 			continue
@@ -87,18 +158,36 @@ func (s *Sidecar) judge(ctx context.Context, t computetypes.Task, c committeetyp
 		if err != nil {
 			continue
 		}
-		want := gemm.Digest(shape, a, b, gemm.Challenge(committeetypes.ChallengeSeed(c.PriorSeed, prior), shape.N))
-		if !bytes.Equal(want[:], m.Digest) {
+		priors[i] = len(xs)
+		xs = append(xs, gemm.Challenge(committeetypes.ChallengeSeed(c.PriorSeed, prior), shape.N))
+	}
+	f, err := gemm.NewFreivalds(shape, xs...)
+	if err != nil {
+		return committeetypes.ATTESTED_UNAVAILABLE, nil, 0
+	}
+	err = s.streamInputs(ctx, t, shape, f, s.signer)
+	switch {
+	case errors.Is(err, errInputUnavailable) && t.InputUnavailable && c.Round == 1:
+		return committeetypes.ATTESTED_INPUT_UNAVAILABLE, nil, 0
+	case err != nil:
+		// without the inputs nothing can be said about the result
+		return committeetypes.ATTESTED_UNAVAILABLE, nil, 0
+	}
+	d, _ := f.Digest(0)
+	if t.InputUnavailable && c.Round == 1 {
+		return committeetypes.ATTESTED_VALID, d[:], 0
+	}
+	var wrong uint64
+	for i, j := range priors {
+		if want, _ := f.Digest(j); !bytes.Equal(want[:], c.Prior[i].Digest) {
 			wrong |= 1 << uint(i)
 		}
 	}
-	body, err := fetch(ctx, t.Result, t.Id, s.signer)
-	if err != nil {
-		d := gemm.Digest(shape, a, b, x)
+	err = s.streamBlob(ctx, t.Result, t.Id, s.signer, uint64(shape.ResultSize()), func(r io.Reader) error { return f.Check(r, 0) })
+	switch {
+	case errors.Is(err, errBlobUnavailable):
 		return committeetypes.ATTESTED_UNAVAILABLE, d[:], wrong
-	}
-	d, err := gemm.Check(bytes.NewReader(body), shape, a, b, x)
-	if err != nil {
+	case err != nil:
 		return committeetypes.ATTESTED_INVALID, d[:], wrong
 	}
 	return committeetypes.ATTESTED_VALID, d[:], wrong

@@ -18,12 +18,14 @@ import (
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
+// testSidecar is a verifier over a fake chain whose fetches may reach 127.0.0.1, where httptest
+// serves.
 func testSidecar(cfg Config) *Sidecar {
-	member := sdk.ValAddress("member-validator----")
-	return &Sidecar{
-		cfg: cfg, logger: log.NewNopLogger(), metrics: newMetrics(), valoper: member.String(),
-		checks: map[uint64]check{}, rounds: map[uint64]roundView{}, verifying: map[uint64]bool{}, commitBlocks: 5,
-	}
+	cfg.AllowPrivateFetch = true
+	s := newSidecar(cfg, log.NewNopLogger(), newFakeChain(), nil, gemm.CPU{})
+	s.valoper = sdk.ValAddress("member-validator----").String()
+	s.commitBlocks = 5
+	return s
 }
 
 // servedTask is a seeded gemm task whose result (right, or with one element off) is served.
