@@ -38,6 +38,12 @@ type SidecarConfig struct {
 	MaxConcurrent    int    `mapstructure:"max-concurrent"`
 	RegisterBond     string `mapstructure:"register-bond"`
 	Executor         string `mapstructure:"executor"`
+	BlobRetention    string `mapstructure:"blob-retention"`
+	BlockTime        string `mapstructure:"block-time"`
+	// MaxConcurrentVerifications bounds the results the verifier checks at once.
+	MaxConcurrentVerifications int `mapstructure:"max-concurrent-verifications"`
+	// AllowPrivateFetch lets fetches reach loopback and private addresses: dev and test chains.
+	AllowPrivateFetch bool `mapstructure:"allow-private-fetch"`
 }
 
 // OgpuConfig is the [ogpu] section of app.toml.
@@ -66,8 +72,9 @@ address = "{{ .Sidecar.Address }}"
 
 # The sidecar's own settings, used by "ogpud start --sidecar.embedded" and "ogpud sidecar".
 # Provider role: the key that bids and submits, where results are served, the prices (aogpu per
-# 10^9 multiply-adds, and the least bid), how many won tasks run at once, and a bond to register
-# with when the key is not a provider yet (empty: do not register).
+# 10^9 multiply-adds, and the least bid), how many won tasks it holds at once (it bids only while
+# it holds fewer, and runs at most that many together), and a bond to register with when the key
+# is not a provider yet (empty: do not register).
 provider-key = "{{ .Sidecar.ProviderKey }}"
 listen = "{{ .Sidecar.Listen }}"
 public-url = "{{ .Sidecar.PublicURL }}"
@@ -77,8 +84,20 @@ max-concurrent = {{ .Sidecar.MaxConcurrent }}
 register-bond = "{{ .Sidecar.RegisterBond }}"
 # Executor: "auto" (CUDA through the driver and cuBLAS when a GPU is usable, else the CPU), "cpu", "cuda".
 executor = "{{ .Sidecar.Executor }}"
-# Verifier role: the account of this validator's operator (empty: no verifier role).
+# How long results and the inputs kept for the committee stay in the blob store after their task
+# settles (COMPLETED, FAILED, EXPIRED or CANCELLED), as a duration ("24h", "90m").
+blob-retention = "{{ .Sidecar.BlobRetention }}"
+# The block time the bid engine assumes until it has measured the chain's: it skips tasks whose
+# execution window is too short for the work ahead of them.
+block-time = "{{ .Sidecar.BlockTime }}"
+# Verifier role: the account of this validator's operator (empty: no verifier role), and how many
+# results it checks at once (the rest wait in a queue).
 validator-account = "{{ .Sidecar.ValidatorAccount }}"
+max-concurrent-verifications = {{ .Sidecar.MaxConcurrentVerifications }}
+# Let fetches of inputs and results reach loopback, private and link-local addresses. Only for dev
+# and test chains, whose providers serve on 127.0.0.x: on a public chain a task could otherwise
+# make the sidecar probe its own host and network.
+allow-private-fetch = {{ .Sidecar.AllowPrivateFetch }}
 `
 
 // appConfigTemplate is the app.toml template.
@@ -103,6 +122,7 @@ func defaultAppConfig(evmChainID uint64) AppConfig {
 		TLS:     *evmserverconfig.DefaultTLSConfig(),
 		Sidecar: SidecarConfig{
 			Listen: "127.0.0.1:8547", PricePerGMAC: "1000000000000", MinPrice: "1000000000000000", MaxConcurrent: 2, Executor: "auto",
+			BlobRetention: "24h", BlockTime: "1s", MaxConcurrentVerifications: 2,
 		},
 	}
 }

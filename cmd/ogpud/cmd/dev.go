@@ -179,6 +179,7 @@ func SetupDevHome(self, home string) ([]DevAccount, error) {
 		tomlEdit{"sidecar", "provider-key", quote("provider")},
 		tomlEdit{"sidecar", "public-url", quote(devProviderURL)},
 		tomlEdit{"sidecar", "validator-account", quote(accounts[0].Address)},
+		tomlEdit{"sidecar", "allow-private-fetch", "true"}, // the provider serves on 127.0.0.1
 	); err != nil {
 		return nil, err
 	}

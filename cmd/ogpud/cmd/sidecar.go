@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cast"
 	"github.com/spf13/cobra"
@@ -70,6 +71,25 @@ func sidecarConfig(opts servertypes.AppOptions) (sidecar.Config, error) {
 	if cfg.RegisterBond, err = intOf("sidecar.register-bond"); err != nil {
 		return cfg, err
 	}
+	durationOf := func(key string) (time.Duration, error) {
+		s := cast.ToString(opts.Get(key))
+		if s == "" {
+			return 0, nil // the sidecar's default
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("app.toml %s = %q: want a duration such as 24h or 1.5s", key, s)
+		}
+		return d, nil
+	}
+	if cfg.BlobRetention, err = durationOf("sidecar.blob-retention"); err != nil {
+		return cfg, err
+	}
+	if cfg.BlockTime, err = durationOf("sidecar.block-time"); err != nil {
+		return cfg, err
+	}
+	cfg.MaxConcurrentVerifications = cast.ToInt(opts.Get("sidecar.max-concurrent-verifications"))
+	cfg.AllowPrivateFetch = cast.ToBool(opts.Get("sidecar.allow-private-fetch"))
 	cfg.CorruptResults = cast.ToBool(opts.Get("sidecar.corrupt-results"))
 	cfg.LazyVerifier = cast.ToBool(opts.Get("sidecar.lazy-verifier"))
 	// config.toml names the consensus key, relative to the home

@@ -186,6 +186,7 @@ func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error
 			tomlEdit{"sidecar", "validator-account", quote(validators[i].Address)},
 			tomlEdit{"sidecar", "listen", quote(NodeHost(i) + ":8548")},
 			tomlEdit{"sidecar", "public-url", quote(ProviderURL(i))},
+			tomlEdit{"sidecar", "allow-private-fetch", "true"}, // providers serve on 127.0.0.x
 		); err != nil {
 			return err
 		}
