@@ -6,11 +6,9 @@ import (
 	"cosmossdk.io/log/v2"
 	"github.com/cosmos/cosmos-sdk/baseapp"
 	"github.com/cosmos/cosmos-sdk/server/types"
-	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/mempool"
 
 	ogpuabci "github.com/opengpu/ogpu/app/abci"
-	committeetypes "github.com/opengpu/ogpu/x/committee/types"
 )
 
 // FlagSidecarAddress is the app.toml key ([sidecar] address) of the sidecar's Attestor service.
@@ -29,8 +27,10 @@ func (app *App) configureVoteExtensions(appOpts types.AppOptions, logger log.Log
 		attestor = a
 		logger.Info("vote extensions: attestations from the sidecar", "address", addr)
 	}
-	limits := app.voteExtensionLimits
-	ve := ogpuabci.NewVoteExtensionHandler(attestor, limits, logger)
+	// a block carries the extensions voted a height before, under caps a params update in the
+	// block between may have lowered since
+	votes, injected := app.CommitteeKeeper.VoteExtensionCaps, app.CommitteeKeeper.InjectedExtensionCaps
+	ve := ogpuabci.NewVoteExtensionHandler(attestor, votes, logger)
 	app.SetExtendVoteHandler(ve.ExtendVote())
 	app.SetVerifyVoteExtensionHandler(ve.VerifyVoteExtension())
 
@@ -38,20 +38,11 @@ func (app *App) configureVoteExtensions(appOpts types.AppOptions, logger log.Log
 	if prepare == nil { // no app mempool
 		prepare = baseapp.NewDefaultProposalHandler(mempool.NoOpMempool{}, app.BaseApp).PrepareProposalHandler()
 	}
-	proposals := ogpuabci.NewProposalHandler(prepare, baseapp.NoOpProcessProposal(), app.StakingKeeper, limits, logger)
+	proposals := ogpuabci.NewProposalHandler(prepare, baseapp.NoOpProcessProposal(), app.StakingKeeper, injected, logger)
 	app.SetPrepareProposal(proposals.PrepareProposal())
 	app.SetProcessProposal(proposals.ProcessProposal())
 
 	app.attestations = ogpuabci.NewAttestationRecorder(app.CommitteeKeeper, app.StakingKeeper,
-		app.StakingKeeper.ValidatorAddressCodec(), limits, logger)
+		app.StakingKeeper.ValidatorAddressCodec(), injected, logger)
 	return nil
-}
-
-// voteExtensionLimits reads the caps from the committee params of the state in ctx.
-func (app *App) voteExtensionLimits(ctx sdk.Context) (int, int) {
-	p, err := app.CommitteeKeeper.Params.Get(ctx)
-	if err != nil {
-		p = committeetypes.DefaultParams()
-	}
-	return int(p.MaxAttestationsPerVote), int(p.MaxVoteExtensionBytes)
 }

@@ -35,7 +35,8 @@ type AttestationRecorder struct {
 	logger     log.Logger
 }
 
-// NewAttestationRecorder returns the recorder.
+// NewAttestationRecorder returns the recorder; limits are the caps the block's extensions were
+// voted under, as ProcessProposal applies them.
 func NewAttestationRecorder(committee Committee, validators ValidatorByConsAddr, valCodec interface{ StringToBytes(string) ([]byte, error) }, limits Limits, logger log.Logger) *AttestationRecorder {
 	return &AttestationRecorder{committee: committee, validators: validators, valCodec: valCodec, limits: limits, logger: logger}
 }

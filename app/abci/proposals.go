@@ -31,8 +31,8 @@ type ProposalHandler struct {
 	logger   log.Logger
 }
 
-// NewProposalHandler wraps prepare and process; limits are the caps VerifyVoteExtension applies,
-// which ProcessProposal applies again to the extensions a proposer injects.
+// NewProposalHandler wraps prepare and process; limits are the caps the injected extensions were
+// voted under, which ProcessProposal applies again: those of the previous block, or larger.
 func NewProposalHandler(prepare sdk.PrepareProposalHandler, process sdk.ProcessProposalHandler, valStore baseapp.ValidatorStore, limits Limits, logger log.Logger) *ProposalHandler {
 	return &ProposalHandler{prepare: prepare, process: process, valStore: valStore, limits: limits, logger: logger}
 }

@@ -18,7 +18,9 @@ type Attestor interface {
 	Attestations(ctx context.Context, height int64) ([]committeetypes.Attestation, error)
 }
 
-// Limits reads the caps on vote extensions from the committee params.
+// Limits reads caps on vote extensions from the committee's state in ctx: for the votes being
+// made (committee keeper's VoteExtensionCaps), or for the extensions a block carries, which were
+// voted a height before and may exceed caps lowered since (InjectedExtensionCaps).
 type Limits func(ctx sdk.Context) (maxCount, maxBytes int)
 
 // AttestorTimeout bounds how long ExtendVote waits for the sidecar.
@@ -32,7 +34,8 @@ type VoteExtensionHandler struct {
 	logger   log.Logger
 }
 
-// NewVoteExtensionHandler returns the handler; attestor may be nil.
+// NewVoteExtensionHandler returns the handler; attestor may be nil; limits are the caps on the
+// votes being made.
 func NewVoteExtensionHandler(attestor Attestor, limits Limits, logger log.Logger) *VoteExtensionHandler {
 	return &VoteExtensionHandler{attestor: attestor, limits: limits, timeout: AttestorTimeout, logger: logger}
 }

@@ -32,6 +32,8 @@ type Keeper struct {
 	Attestations collections.Map[collections.Pair[uint64, sdk.ValAddress], types.RecordedAttestation]
 	// Tallies hold (height, task) for a verdict that waits for its last reveals until height.
 	Tallies collections.KeySet[collections.Pair[int64, uint64]]
+	// PreviousCaps are the vote extension caps before the last params update that changed them.
+	PreviousCaps collections.Item[types.PreviousExtensionCaps]
 }
 
 // NewKeeper builds the keeper; authority is the governance module address.
@@ -46,7 +48,8 @@ func NewKeeper(cdc codec.BinaryCodec, storeService corestore.KVStoreService, add
 		Committees: collections.NewMap(sb, types.CommitteesKey, "committees", collections.Uint64Key, codec.CollValue[types.Committee](cdc)),
 		Attestations: collections.NewMap(sb, types.AttestationsKey, "attestations",
 			collections.PairKeyCodec(collections.Uint64Key, sdk.ValAddressKey), codec.CollValue[types.RecordedAttestation](cdc)),
-		Tallies: collections.NewKeySet(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
+		Tallies:      collections.NewKeySet(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
+		PreviousCaps: collections.NewItem(sb, types.PreviousCapsKey, "previous_caps", codec.CollValue[types.PreviousExtensionCaps](cdc)),
 	}
 	schema, err := sb.Build()
 	if err != nil {

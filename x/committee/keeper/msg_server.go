@@ -42,6 +42,9 @@ func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams)
 	if err := msg.Params.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.keepPreviousCaps(ctx, msg.Params); err != nil {
+		return nil, err
+	}
 	s.eligible.forget() // min_verifier_stake may have changed
 	return &types.MsgUpdateParamsResponse{}, s.Params.Set(ctx, msg.Params)
 }

@@ -16,4 +16,5 @@ var (
 	CommitteesKey   = collections.NewPrefix(2)
 	AttestationsKey = collections.NewPrefix(3)
 	TalliesKey      = collections.NewPrefix(4)
+	PreviousCapsKey = collections.NewPrefix(5)
 )
