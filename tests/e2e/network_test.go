@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -215,6 +216,56 @@ func (l *localnet) waitFinal(id string, timeout time.Duration) netTask {
 	return last
 }
 
+// createMany has key on home create n gemm tasks (create-task args) in one tx, and returns the
+// height of the block it landed in.
+func (l *localnet) createMany(home, key string, n int, args ...string) int64 {
+	l.t.Helper()
+	dir := l.t.TempDir()
+	gas := 80_000 * n
+	one := network.Run(l.t, l.bin, append(append([]string{"tx", "compute", "create-task", "gemm-int8"}, args...),
+		"--from", key, "--home", home, "--generate-only", "--gas", strconv.Itoa(gas), "--fees", coin(sdkmath.NewInt(int64(gas)).MulRaw(1_000_000_000)))...)
+	var tx map[string]any
+	require.NoError(l.t, json.Unmarshal(lastJSON(one), &tx))
+	body := tx["body"].(map[string]any)
+	msg := body["messages"].([]any)[0]
+	msgs := make([]any, n)
+	for i := range msgs {
+		msgs[i] = msg
+	}
+	body["messages"] = msgs
+	bz, err := json.Marshal(tx)
+	require.NoError(l.t, err)
+	unsigned, signed := filepath.Join(dir, "unsigned.json"), filepath.Join(dir, "signed.json")
+	require.NoError(l.t, os.WriteFile(unsigned, bz, 0o600))
+	out := network.Run(l.t, l.bin, "tx", "sign", unsigned, "--from", key, "--home", home, "--node", l.up().RPC())
+	require.NoError(l.t, os.WriteFile(signed, lastJSON(out), 0o600))
+	out = network.Run(l.t, l.bin, "tx", "broadcast", signed, "--home", home, "--node", l.up().RPC(), "--output", "json")
+	var res struct {
+		TxHash string `json:"txhash"`
+		Code   uint32 `json:"code"`
+		RawLog string `json:"raw_log"`
+	}
+	require.NoError(l.t, json.Unmarshal(lastJSON(out), &res))
+	require.Zero(l.t, res.Code, res.RawLog)
+	deadline := time.Now().Add(45 * time.Second)
+	for time.Now().Before(deadline) {
+		var q struct {
+			TxResponse struct {
+				Height string `json:"height"`
+				Code   uint32 `json:"code"`
+				RawLog string `json:"raw_log"`
+			} `json:"tx_response"`
+		}
+		if err := l.get("/cosmos/tx/v1beta1/txs/"+res.TxHash, &q); err == nil {
+			require.Zero(l.t, q.TxResponse.Code, q.TxResponse.RawLog)
+			return int64(atoi(q.TxResponse.Height))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	l.t.Fatalf("tx %s of %d tasks not in a block within 45 s", res.TxHash, n)
+	return 0
+}
+
 // createTask has key on home create a gemm task and returns its id.
 func (l *localnet) createTask(home, key string, m, n, k int, extra ...string) string {
 	l.t.Helper()
@@ -306,6 +357,20 @@ func (l *localnet) checkBooks() {
 		stake = stake.Add(b).Add(u)
 	}
 	require.Equal(l.t, stake.String(), l.moduleBalance("stakinggpu").String(), "provider bond account")
+
+	var pool struct {
+		Pool struct {
+			Total     string `json:"total"`
+			Withdrawn string `json:"withdrawn"`
+			Recycled  string `json:"recycled"`
+		} `json:"pool"`
+	}
+	l.mustGet("/ogpu/stakinggpu/v1/reward_pool", &pool)
+	total, ok1 := sdkmath.NewIntFromString(pool.Pool.Total)
+	withdrawn, ok2 := sdkmath.NewIntFromString(pool.Pool.Withdrawn)
+	recycled, ok3 := sdkmath.NewIntFromString(pool.Pool.Recycled)
+	require.True(l.t, ok1 && ok2 && ok3, "%+v", pool)
+	require.Equal(l.t, total.Add(recycled).Sub(withdrawn).String(), l.moduleBalance("provider_rewards").String(), "provider reward pool: total + recycled protocol fees − withdrawn")
 }
 
 // download fetches a completed task's result with the CLI, which checks size and hash, and
@@ -326,20 +391,36 @@ func (l *localnet) download(tk netTask) {
 	require.Equal(l.t, tk.Result.Size, strconv.Itoa(len(bz)))
 }
 
-// appHashAt is the app hash in the header of block h as node n serves it.
-func appHashAt(t *testing.T, n *network.Node, h int64) string {
+// blockHeader is the header of block h as node n serves it.
+type blockHeader struct {
+	AppHash string    `json:"app_hash"`
+	Time    time.Time `json:"time"`
+}
+
+func headerAt(t *testing.T, n *network.Node, h int64) blockHeader {
 	var b struct {
 		Result struct {
 			Block struct {
-				Header struct {
-					AppHash string `json:"app_hash"`
-				} `json:"header"`
+				Header blockHeader `json:"header"`
 			} `json:"block"`
 		} `json:"result"`
 	}
 	require.NoError(t, network.GetJSON(context.Background(), fmt.Sprintf("%s/block?height=%d", n.RPC(), h), &b))
-	require.NotEmpty(t, b.Result.Block.Header.AppHash)
-	return b.Result.Block.Header.AppHash
+	return b.Result.Block.Header
+}
+
+// appHashAt is the app hash in the header of block h as node n serves it.
+func appHashAt(t *testing.T, n *network.Node, h int64) string {
+	hash := headerAt(t, n, h).AppHash
+	require.NotEmpty(t, hash)
+	return hash
+}
+
+// blockTime is the time in the header of block h.
+func blockTime(t *testing.T, n *network.Node, h int64) time.Time {
+	bt := headerAt(t, n, h).Time
+	require.False(t, bt.IsZero(), "block %d", h)
+	return bt
 }
 
 // TestNetwork drives the local network as validators and providers run it: many clients' tasks
@@ -400,6 +481,41 @@ func TestNetwork(t *testing.T) {
 			require.Equal(t, "TASK_STATE_COMPLETED", tk.State, "task %s: %s", tk.ID, tk.Outcome)
 			require.Contains(t, []string{provider0, provider1}, tk.Provider)
 			l.download(tk)
+		}
+		l.checkBooks()
+	})
+
+	t.Run("a thousand tasks whose bid windows end at one height: at most max_timers_per_block a block, blocks keep coming, books balance", func(t *testing.T) {
+		const n, perBlock = 1000, 256 // perBlock: the default max_timers_per_block
+		// one tx of a thousand tasks no provider here can take (B200 only): they all end at
+		// their bid window's end, one height
+		created := l.createMany(l.homes[0], names[1], n, "--m", "8", "--n", "8", "--k", "8", "--seed-a", "1", "--seed-b", "2",
+			"--max-price", coin(ogpu(1).QuoRaw(10)), "--deadline", "60", "--gpu-model", "B200")
+		var tasks []netTask
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			tasks = l.tasksOf(addrs[1])
+			require.Len(t, tasks, n)
+			if !slices.ContainsFunc(tasks, func(tk netTask) bool { return !slices.Contains(finalStates, tk.State) }) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		perHeight := map[int]int{}
+		for _, tk := range tasks {
+			require.Equal(t, strconv.FormatInt(created, 10), tk.CreatedHeight)
+			require.Equal(t, "TASK_STATE_EXPIRED", tk.State, "task %s", tk.ID)
+			perHeight[atoi(tk.FinalHeight)]++
+		}
+		heights := slices.Sorted(maps.Keys(perHeight))
+		for _, h := range heights {
+			require.LessOrEqual(t, perHeight[h], perBlock, "tasks ended at height %d", h)
+		}
+		require.Len(t, heights, (n+perBlock-1)/perBlock, "ended over %v", perHeight)
+		// the blocks that ended them came at the usual pace: none took more than the bound
+		for h := int64(heights[0]); h <= int64(heights[len(heights)-1])+1; h++ {
+			gap := blockTime(t, l.up(), h).Sub(blockTime(t, l.up(), h-1))
+			require.Less(t, gap, 5*time.Second, "block %d came %s after the one before", h, gap)
 		}
 		l.checkBooks()
 	})
