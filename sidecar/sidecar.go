@@ -384,7 +384,7 @@ func (s *Sidecar) Attestations(height int64) []committeetypes.Attestation {
 			continue
 		}
 		recordedAt := height + 1 // the extension of height is recorded in the next block
-		revealOpen := (v.reveal != 0 && recordedAt >= v.reveal) || recordedAt > v.drawn+s.commitBlocks
+		revealOpen := (v.reveal != 0 && recordedAt >= v.reveal) || recordedAt > v.lastCommit(s.commitBlocks)
 		switch {
 		case revealOpen && v.committed:
 			out = append(out, committeetypes.Attestation{TaskId: id, Verdict: ch.verdict, Digest: ch.digest, Salt: ch.salt, WrongDigests: ch.wrong})

@@ -33,7 +33,16 @@ type check struct {
 type roundView struct {
 	round               uint32
 	drawn, reveal       int64
+	commitEnd           int64 // the last height that takes commitments (0: drawn + commit_blocks)
 	committed, revealed bool
+}
+
+// lastCommit is the last height that records a commitment of the round.
+func (v roundView) lastCommit(commitBlocks int64) int64 {
+	if v.commitEnd != 0 {
+		return v.commitEnd
+	}
+	return v.drawn + commitBlocks
 }
 
 // check verifies a task for committee c and commits to the finding. Its Freivalds challenge
@@ -73,7 +82,7 @@ func settledForMember(v roundView, height, commitBlocks int64) string {
 		return "commitment recorded"
 	case v.reveal != 0:
 		return "commitments closed"
-	case commitBlocks > 0 && height >= v.drawn+commitBlocks:
+	case (v.commitEnd != 0 || commitBlocks > 0) && height >= v.lastCommit(commitBlocks):
 		// a commitment voted now is recorded after commit_blocks
 		return "commitments closed"
 	}
@@ -83,7 +92,7 @@ func settledForMember(v roundView, height, commitBlocks int64) string {
 // viewOf is what the chain has recorded of this member in the committee res.
 func (s *Sidecar) viewOf(res *committeetypes.QueryCommitteeResponse) roundView {
 	c := res.Committee
-	v := roundView{round: c.Round, drawn: c.DrawnHeight, reveal: c.RevealHeight}
+	v := roundView{round: c.Round, drawn: c.DrawnHeight, reveal: c.RevealHeight, commitEnd: c.CommitEnd}
 	for _, a := range res.Attestations {
 		if a.Validator == s.valoper {
 			v.committed, v.revealed = len(a.Commitment) > 0, a.Height != 0

@@ -121,11 +121,10 @@ func (m *market) attest(id int, round uint32, resultSHA []byte, verdict committe
 		reveals[i] = committeetypes.Attestation{TaskId: uint64(id), Verdict: verdict, Digest: digest[:], Salt: salt}
 		a.Set(committeetypes.Attestation{TaskId: uint64(id), Commitment: committeetypes.Commitment(uint64(id), round, resultSHA, verdict, digest[:], 0, salt, member)})
 	}
-	// reveals open once every member committed, or commit_blocks after the draw
+	// reveals open once every member committed, or after the committee's commit phase
 	m.waitCommittee(id, round, func(c committeeView) bool {
 		st, err := m.node.Status(context.Background())
-		return err == nil && ((c.RevealHeight != 0 && st.Height+1 >= c.RevealHeight) ||
-			st.Height+1 > c.DrawnHeight+int64(committeetypes.DefaultParams().CommitBlocks))
+		return err == nil && ((c.RevealHeight != 0 && st.Height+1 >= c.RevealHeight) || st.Height+1 > c.CommitEnd)
 	})
 	for i, a := range attestors {
 		a.Set(reveals[i])
@@ -136,6 +135,7 @@ type committeeView struct {
 	Round        uint32
 	DrawnHeight  int64
 	RevealHeight int64
+	CommitEnd    int64
 	Members      []string
 }
 
@@ -149,6 +149,7 @@ func (m *market) waitCommittee(id int, round uint32, ok func(committeeView) bool
 				Round        uint32 `json:"round"`
 				DrawnHeight  string `json:"drawn_height"`
 				RevealHeight string `json:"reveal_height"`
+				CommitEnd    string `json:"commit_end"`
 				Members      []struct {
 					Validator string `json:"validator"`
 				} `json:"members"`
@@ -159,6 +160,7 @@ func (m *market) waitCommittee(id int, round uint32, ok func(committeeView) bool
 			c := committeeView{Round: round}
 			c.DrawnHeight, _ = strconv.ParseInt(v.Committee.DrawnHeight, 10, 64)
 			c.RevealHeight, _ = strconv.ParseInt(v.Committee.RevealHeight, 10, 64)
+			c.CommitEnd, _ = strconv.ParseInt(v.Committee.CommitEnd, 10, 64)
 			for _, mem := range v.Committee.Members {
 				c.Members = append(c.Members, mem.Validator)
 			}

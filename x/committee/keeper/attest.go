@@ -76,14 +76,23 @@ func (k Keeper) RecordAttestation(ctx context.Context, val sdk.ValAddress, a typ
 	return true, k.Attestations.Set(ctx, key, rec)
 }
 
-// commitOpen: commitments are taken until every member has committed or commit_blocks have
-// passed since the draw, whichever is first; never once reveals are open.
+// commitOpen: commitments are taken until every member has committed or the committee's
+// commit phase has passed since the draw, whichever is first; never once reveals are open.
 func commitOpen(c types.Committee, p types.Params, h int64) bool {
-	return c.RevealHeight == 0 && h <= c.DrawnHeight+int64(p.CommitBlocks)
+	return c.RevealHeight == 0 && h <= commitEnd(c, p)
 }
 
 func revealOpen(c types.Committee, p types.Params, h int64) bool {
-	return (c.RevealHeight != 0 && h >= c.RevealHeight) || h > c.DrawnHeight+int64(p.CommitBlocks)
+	return (c.RevealHeight != 0 && h >= c.RevealHeight) || h > commitEnd(c, p)
+}
+
+// commitEnd is the committee's last height for commitments: set at the draw from the result's
+// size, or commit_blocks after the draw for a committee drawn before it was recorded.
+func commitEnd(c types.Committee, p types.Params) int64 {
+	if c.CommitEnd != 0 {
+		return c.CommitEnd
+	}
+	return c.DrawnHeight + int64(p.CommitBlocks)
 }
 
 // verdictFits: a result is VALID, INVALID or UNAVAILABLE; an input-unavailable report is found
@@ -174,7 +183,7 @@ func revealStart(c types.Committee, p types.Params) int64 {
 	if c.RevealHeight != 0 {
 		return c.RevealHeight
 	}
-	return c.DrawnHeight + int64(p.CommitBlocks) + 1
+	return commitEnd(c, p) + 1
 }
 
 // EndBlocker settles the verdicts whose reveal grace ended in this block. Each runs in its own

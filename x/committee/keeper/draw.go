@@ -13,6 +13,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/x/committee/types"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
 // drawSeed is the randomness of a draw in the current block: sha256 over this block's hash and
@@ -64,6 +65,13 @@ func (k Keeper) DrawCommittee(ctx context.Context, taskID uint64, exclude []sdk.
 	}
 	c.Seed = drawSeed(ctx, taskID, c.Round, "draw")
 	c.DrawnHeight = sdk.UnwrapSDKContext(ctx).BlockHeight()
+	var resultSize uint64 // none for an input report
+	if task, err := k.compute.GetTask(ctx, taskID); err == nil {
+		resultSize = task.Result.Size_
+	} else if !errors.Is(err, computetypes.ErrTaskNotFound) {
+		return nil, err
+	}
+	c.CommitEnd = c.DrawnHeight + params.CommitPhase(resultSize)
 	c.RevealHeight = 0
 	c.Members = nil
 	for i := 0; i < size && len(pool) > 0; i++ {

@@ -279,10 +279,8 @@ func (f *fixture) vote(id uint64, verdicts map[string]types.AttestedVerdict) {
 
 // openReveals moves on until reveals of task id's committee count.
 func (f *fixture) openReveals(id uint64) {
-	params, err := f.k.Params.Get(f.ctx)
-	require.NoError(f.t, err)
 	c := f.committee(id)
-	for !((c.RevealHeight != 0 && f.ctx.BlockHeight() >= c.RevealHeight) || f.ctx.BlockHeight() > c.DrawnHeight+int64(params.CommitBlocks)) {
+	for !((c.RevealHeight != 0 && f.ctx.BlockHeight() >= c.RevealHeight) || f.ctx.BlockHeight() > c.CommitEnd) {
 		f.nextBlock()
 	}
 }

@@ -26,6 +26,7 @@ func DefaultParams() Params {
 		MaxMemberFee:           math.NewIntWithDecimal(10, 18),
 		AuditProbability:       math.LegacyNewDecWithPrec(5, 2),
 		CommitBlocks:           5,
+		CommitBlocksPerMib:     math.LegacyNewDecWithPrec(1, 2),
 	}
 }
 
@@ -76,6 +77,9 @@ func (p Params) Validate() error {
 	if p.CommitBlocks < 1 || p.CommitBlocks > 10_000 {
 		return errorsmod.Wrapf(ErrInvalidParams, "commit_blocks %d: must be in [1, 10000]", p.CommitBlocks)
 	}
+	if p.CommitBlocksPerMib.IsNil() || p.CommitBlocksPerMib.IsNegative() || p.CommitBlocksPerMib.GT(math.LegacyNewDec(10_000)) {
+		return errorsmod.Wrapf(ErrInvalidParams, "commit_blocks_per_mib %v: must be in [0, 10000]", p.CommitBlocksPerMib)
+	}
 	// a lazy VALID must lose more in expectation than the most it can earn: p · s > margin · f
 	// stake first: products of two small decimals round to zero at 18 places
 	risk := p.AuditProbability.MulInt(p.MinVerifierStake).Mul(p.VerifierSlashFraction)
@@ -85,4 +89,13 @@ func (p Params) Validate() error {
 			risk.TruncateInt(), LazinessMargin, need.TruncateInt())
 	}
 	return nil
+}
+
+// CommitPhase is how many blocks after its draw a committee checking a result of size bytes
+// takes commitments: commit_blocks plus commit_blocks_per_mib per MiB, rounded up, at most
+// 10,000 more.
+func (p Params) CommitPhase(size uint64) int64 {
+	mib := math.LegacyNewDecFromInt(math.NewIntFromUint64(size)).QuoInt64(1 << 20)
+	extra := p.CommitBlocksPerMib.Mul(mib).Ceil().TruncateInt64()
+	return int64(p.CommitBlocks) + min(extra, 10_000)
 }
