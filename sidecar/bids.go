@@ -12,6 +12,7 @@ import (
 
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
 // bidState is where a bid of this provider stands.
@@ -145,6 +146,12 @@ func (s *Sidecar) bidPass(ctx context.Context, open []computetypes.Task, held []
 		if !ok {
 			continue
 		}
+		if ok, why := s.meets(t.Requirements); !ok {
+			s.setBid(t.Id, &bid{state: bidRefused})
+			s.metrics.bidsSkipped.WithLabelValues("requirements").Inc()
+			s.logger.Debug("not bidding", "task", t.Id, "why", why)
+			continue
+		}
 		price := s.cfg.Price(p.WorkUnits())
 		if price.GT(t.MaxPrice) {
 			s.setBid(t.Id, &bid{state: bidRefused})
@@ -221,4 +228,17 @@ func (s *Sidecar) setBid(id uint64, b *bid) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.bids[id] = b
+}
+
+// meets says whether the provider's registered hardware and workloads meet reqs (as the chain
+// checks a bid), so that it never sends a bid the chain must refuse; true until the record is
+// known.
+func (s *Sidecar) meets(reqs stakinggputypes.Requirements) (bool, string) {
+	s.mu.Lock()
+	self := s.self
+	s.mu.Unlock()
+	if self.Operator == "" {
+		return true, ""
+	}
+	return self.MeetsHardware(reqs)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/opengpu/ogpu/gpu/gemm"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
 // testProvider is a provider over chain whose executor runs 1 GMAC/s on 1 s blocks.
@@ -183,3 +184,21 @@ func TestRetryableBid(t *testing.T) {
 }
 
 func gemmParams(m, n, k uint32) workload.GemmInt8 { return workload.GemmInt8{M: m, N: n, K: k} }
+
+// TestBidSkipsUnmetRequirements: a provider does not send bids the chain must refuse: a task
+// asking for hardware or a workload its registered record does not offer is passed over once.
+func TestBidSkipsUnmetRequirements(t *testing.T) {
+	chain := newFakeChain()
+	chain.height = 5
+	s := testProvider(t, chain, 4)
+	s.self = stakinggputypes.Provider{Operator: s.provider.String(), Workloads: []string{workload.GemmInt8V1}} // a CPU provider
+	b200 := openTask(1, 64, 64, 64, 100, 0)
+	b200.Requirements = stakinggputypes.Requirements{Workload: workload.GemmInt8V1, GpuModel: "B200"}
+	anyHW := openTask(2, 64, 64, 64, 100, 0)
+	anyHW.Requirements = stakinggputypes.Requirements{Workload: workload.GemmInt8V1}
+	chain.setTask(b200)
+	chain.setTask(anyHW)
+	s.providerPass(context.Background())
+	s.providerPass(context.Background())
+	require.Equal(t, map[uint64]int{2: 1}, bidsOn(chain))
+}

@@ -15,7 +15,8 @@ import (
 
 // ensureRegistered keeps the provider record in step with the local devices: it registers the
 // provider (and bonds RegisterBond) when there is no record, and updates the GPU list when
-// discovery finds another one. It reports whether the provider is registered.
+// discovery finds another one. It reports whether the provider is registered, and keeps the
+// record for the bids (which requirements the provider meets).
 func (s *Sidecar) ensureRegistered(ctx context.Context) bool {
 	inv, err := device.NewNVML().Discover()
 	if err != nil {
@@ -46,6 +47,9 @@ func (s *Sidecar) ensureRegistered(ctx context.Context) bool {
 	case err != nil:
 		return false
 	}
+	s.mu.Lock()
+	s.self = res.Provider
+	s.mu.Unlock()
 	if len(res.Provider.Gpus) != len(gpus) || res.Provider.Endpoint != s.cfg.PublicURL {
 		upd := &stakinggputypes.MsgUpdateProvider{
 			Operator: s.provider.String(), Moniker: res.Provider.Moniker, Endpoint: s.cfg.PublicURL, Gpus: gpus, Workloads: res.Provider.Workloads,

@@ -27,6 +27,7 @@ import (
 	sidecartypes "github.com/opengpu/ogpu/sidecar/types"
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
 // Sidecar runs the enabled roles until its context ends.
@@ -43,6 +44,7 @@ type Sidecar struct {
 	pace          *pace
 	runs          *workQueue[computetypes.Task]
 	verifications *workQueue[verification]
+	self          stakinggputypes.Provider // the provider's record on chain, once registered
 	provider      sdk.AccAddress
 	valoper       string
 	signer        blobauth.Signer // the verifier's proof of who reads a result
