@@ -7,9 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -416,6 +419,61 @@ func appHashAt(t *testing.T, n *network.Node, h int64) string {
 	return hash
 }
 
+// commitSignatures counts the validators whose precommit for block h-1 is in block h.
+func commitSignatures(t *testing.T, n *network.Node, h int64) int {
+	var b struct {
+		Result struct {
+			Block struct {
+				LastCommit struct {
+					Signatures []struct {
+						Flag int `json:"block_id_flag"`
+					} `json:"signatures"`
+				} `json:"last_commit"`
+			} `json:"block"`
+		} `json:"result"`
+	}
+	require.NoError(t, network.GetJSON(context.Background(), fmt.Sprintf("%s/block?height=%d", n.RPC(), h), &b))
+	count := 0
+	for _, s := range b.Result.Block.LastCommit.Signatures {
+		if s.Flag == 2 { // BlockIDFlagCommit
+			count++
+		}
+	}
+	return count
+}
+
+// grepLines are the lines of text that contain sub.
+func grepLines(text, sub string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// getText GETs url and returns its body.
+func getText(ctx context.Context, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	bz, err := io.ReadAll(res.Body)
+	if err != nil {
+		return "", err
+	}
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", url, res.Status)
+	}
+	return string(bz), nil
+}
+
 // blockTime is the time in the header of block h.
 func blockTime(t *testing.T, n *network.Node, h int64) time.Time {
 	bt := headerAt(t, n, h).Time
@@ -518,6 +576,57 @@ func TestNetwork(t *testing.T) {
 			require.Less(t, gap, 5*time.Second, "block %d came %s after the one before", h, gap)
 		}
 		l.checkBooks()
+	})
+
+	t.Run("fifty of the largest tasks: the providers pass them over, every process stays within its memory bound, and the validators keep voting", func(t *testing.T) {
+		// 16384³ multiply-adds in a 10-block deadline: no CPU provider finishes one in time
+		created := l.createMany(l.homes[0], names[2], 50, "--m", "16384", "--n", "16384", "--k", "16384", "--seed-a", "3", "--seed-b", "4",
+			"--max-price", coin(ogpu(1)), "--deadline", "10")
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			var open int
+			for _, tk := range l.tasksOf(addrs[2]) {
+				if tk.CreatedHeight == strconv.FormatInt(created, 10) && !slices.Contains(finalStates, tk.State) {
+					open++
+				}
+			}
+			if open == 0 {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "%d of the largest tasks still open", open)
+			time.Sleep(time.Second)
+		}
+		for _, tk := range l.tasksOf(addrs[2]) {
+			if tk.CreatedHeight == strconv.FormatInt(created, 10) {
+				require.Equal(t, "TASK_STATE_EXPIRED", tk.State, "task %s was not bid on: %s", tk.ID, tk.Outcome)
+			}
+		}
+		// the provider sidecars passed them over for want of time, and say so
+		for i := range l.providers {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			metrics, err := getText(ctx, fmt.Sprintf("http://%s:8548/metrics", l.nodes[i].Host))
+			cancel()
+			require.NoError(t, err)
+			if !regexp.MustCompile(`ogpu_sidecar_bids_skipped_total\{reason="window"\} [1-9]`).MatchString(metrics) {
+				log, _ := os.ReadFile(filepath.Join(l.dir, fmt.Sprintf("provider%d.log", i)))
+				t.Fatalf("provider %d did not pass the largest tasks over for want of time:\n%s\n%s", i, grepLines(metrics, "ogpu_sidecar_bid"), log[max(0, len(log)-6000):])
+			}
+		}
+		// every node (with its embedded verifier) and provider is alive and within its bound
+		const nodeBound, providerBound = 2 << 30, 1 << 30
+		for i, n := range l.nodes {
+			rss, err := n.PeakRSS()
+			require.NoError(t, err, "node %d", i)
+			require.Less(t, rss, int64(nodeBound), "node %d peak RSS", i)
+		}
+		for i, p := range l.providers {
+			rss, err := p.PeakRSS()
+			require.NoError(t, err, "provider %d", i)
+			require.Less(t, rss, int64(providerBound), "provider %d peak RSS", i)
+		}
+		// and every validator still signs blocks
+		h := l.up().WaitHeight(t, created+15, time.Minute)
+		require.Equal(t, 4, commitSignatures(t, l.up(), h), "signatures in the commit of block %d", h-1)
 	})
 
 	t.Run("a provider returning wrong results is slashed and jailed; a lazy verifier on its committee is slashed and unpaid, the honest ones are paid from the provider's slash; the next task goes to an honest provider", func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -201,6 +202,25 @@ func GetJSON(ctx context.Context, url string, v any) error {
 		return fmt.Errorf("GET %s: %s", url, res.Status)
 	}
 	return json.NewDecoder(res.Body).Decode(v)
+}
+
+// PeakRSS is the most resident memory the running process has held (VmHWM in
+// /proc/PID/status), in bytes.
+func (n *Node) PeakRSS() (int64, error) {
+	if n.cmd == nil {
+		return 0, fmt.Errorf("node %s is not running", n.Home)
+	}
+	bz, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(bz), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kib << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", n.cmd.Process.Pid)
 }
 
 // Kill ends the process with SIGKILL, as a crash or a power cut would, and waits for it.
