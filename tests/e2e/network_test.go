@@ -571,7 +571,9 @@ func TestNetwork(t *testing.T) {
 		}
 		require.Len(t, heights, (n+perBlock-1)/perBlock, "ended over %v", perHeight)
 		// the blocks that ended them came at the usual pace: none took more than the bound
-		for h := int64(heights[0]); h <= int64(heights[len(heights)-1])+1; h++ {
+		last := int64(heights[len(heights)-1]) + 1
+		l.up().WaitHeight(t, last, time.Minute)
+		for h := int64(heights[0]); h <= last; h++ {
 			gap := blockTime(t, l.up(), h).Sub(blockTime(t, l.up(), h-1))
 			require.Less(t, gap, 5*time.Second, "block %d came %s after the one before", h, gap)
 		}
