@@ -60,7 +60,8 @@ bench.json beside this run's. A subcommand runs one benchmark and prints its raw
 	f.Duration("duration", 15*time.Second, "market: length of each measuring window")
 	f.Int("tasks", 10, "latency: tasks per size")
 	f.Int64("blocks", 15, "vote-extensions: blocks measured in each phase")
-	cmd.AddCommand(benchBankCmd(), benchMarketCmd(), benchVoteExtensionsCmd(), benchLatencyCmd(), benchGemmCmd())
+	cmd.AddCommand(benchBankCmd(), benchMarketCmd(), benchVoteExtensionsCmd(), benchLatencyCmd(), benchGemmCmd(),
+		benchTimersCmd(), benchVerifyMemoryCmd())
 	return cmd
 }
 

@@ -8,16 +8,18 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/opengpu/ogpu/gpu/device"
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 // The parts of the full report, in the order they run.
-var benchParts = []string{"gemm", "market", "latency", "vote-extensions"}
+var benchParts = []string{"gemm", "timers", "verify-memory", "market", "latency", "vote-extensions"}
 
 // runBenchReport is `ogpud bench` without a subcommand: every benchmark, one table.
 func runBenchReport(cmd *cobra.Command, _ []string) error {
@@ -83,6 +85,18 @@ func runBenchReport(cmd *cobra.Command, _ []string) error {
 				return fmt.Errorf("gemm: %w", err)
 			}
 			r.Gemm = &res
+		case "timers":
+			res, err := BenchTimers(ctx, self, dir, 1000, 5, 10)
+			if err != nil {
+				return fmt.Errorf("timers: %w", err)
+			}
+			r.Timers = &res
+		case "verify-memory":
+			res, err := BenchVerifyMemory(ctx, workload.GemmMaxDim, 3)
+			if err != nil {
+				return fmt.Errorf("verify-memory: %w", err)
+			}
+			r.VerifyMemory = &res
 		case "market":
 			res, err := BenchMarket(ctx, self, dir, clients, 2, duration)
 			if err != nil {
@@ -137,6 +151,8 @@ type BenchReport struct {
 	Market         *MarketBenchResult        `json:"market,omitempty"`
 	Latency        *LatencyBenchResult       `json:"latency,omitempty"`
 	VoteExtensions *VoteExtensionBenchResult `json:"vote_extensions,omitempty"`
+	Timers         *TimersBenchResult        `json:"timers,omitempty"`
+	VerifyMemory   *VerifyMemoryBenchResult  `json:"verify_memory,omitempty"`
 }
 
 // BenchMachine is where a report was measured.
@@ -189,6 +205,13 @@ func thisMachine() BenchMachine {
 
 func met(ok bool) *bool { return &ok }
 
+// timersRatioBound is the most the slowest block processing timers may take, in empty blocks
+// of the app (about 2.5 ms on 2 cores): a quarter of the dev chain's 1 s block, so blocks keep
+// their pace. A block of 256 timers takes some 20 empty blocks, up to 60 when the collector
+// runs in it; all 1,000 timers in one block would take 4 times as long, and more blocks than
+// ⌈tasks / max_timers_per_block⌉ mean the timers are not taken at the cap.
+const timersRatioBound = 100
+
 // rows turns the results into the table's rows.
 func (r *BenchReport) rows() []BenchRow {
 	var rows []BenchRow
@@ -236,6 +259,48 @@ func (r *BenchReport) rows() []BenchRow {
 			Measured: fmt.Sprintf("%.3f s", ve.FullBlockSeconds), Baseline: fmt.Sprintf("%.3f s", ve.EmptyBlockSeconds),
 			Ratio: ve.Ratio, Target: "≤ 1.1", Met: met(ve.Ratio <= 1.1),
 		})
+	}
+	if t := r.Timers; t != nil {
+		for _, v := range []struct {
+			id, how string
+			v       TimersVariant
+		}{
+			{"timers-expired", "their bid windows ending with no bid (expired)", t.Expired},
+			{"timers-matched", "their bid windows ending with a bid each (matched)", t.Matched},
+		} {
+			var per []string
+			if len(v.v.Rounds) > 0 {
+				for _, b := range v.v.Rounds[0].Blocks {
+					per = append(per, strconv.Itoa(b.Processed))
+				}
+			}
+			rows = append(rows, BenchRow{
+				ID: v.id,
+				Figure: fmt.Sprintf("Block time (FinalizeBlock + Commit, in process) with %d task timers due at one height, %s, max_timers_per_block %d, against an empty block; median of %d rounds",
+					t.Tasks, v.how, t.MaxTimersPerBlock, len(v.v.Rounds)),
+				Measured: fmt.Sprintf("slowest %.3f s (median %.3f s), %d blocks (%s)", v.v.SlowestBlockSeconds, v.v.MedianBlockSeconds, v.v.Blocks, strings.Join(per, " + ")),
+				Baseline: fmt.Sprintf("empty %.4f s", t.EmptyBlockSeconds),
+				Ratio:    v.v.Ratio,
+				Target:   fmt.Sprintf("≤ %d, in ⌈%d / %d⌉ = %d blocks", timersRatioBound, t.Tasks, t.MaxTimersPerBlock, t.BlocksWanted),
+				Met:      met(v.v.Ratio <= timersRatioBound && v.v.Blocks == t.BlocksWanted),
+			})
+		}
+	}
+	if vm := r.VerifyMemory; vm != nil {
+		row := BenchRow{
+			ID: fmt.Sprintf("verify-memory-n%d", vm.N),
+			Figure: fmt.Sprintf("Verifier peak heap, largest task (n = %d, %.0f MiB downloaded from a server in the process), streamed, against the whole-in-memory path",
+				vm.N, vm.DownloadedMiB),
+			Measured: fmt.Sprintf("%.1f MiB (%.1f s)", vm.StreamedPeakMiB, vm.StreamedSeconds),
+			Ratio:    vm.Ratio,
+		}
+		if vm.WholeInMemorySkipped != "" {
+			row.Baseline = "not run: " + vm.WholeInMemorySkipped
+		} else {
+			row.Baseline = fmt.Sprintf("%.0f MiB (%.1f s)", vm.WholeInMemoryPeakMiB, vm.WholeInMemorySeconds)
+			row.Target, row.Met = "≤ 0.01", met(vm.Ratio <= 0.01)
+		}
+		rows = append(rows, row)
 	}
 	if g := r.Gemm; g != nil {
 		rows = append(rows, BenchRow{

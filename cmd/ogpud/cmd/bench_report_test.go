@@ -26,6 +26,10 @@ func TestBenchReportRows(t *testing.T) {
 		Gemm: &GemmBenchResult{CPUGMACs: 2, NaiveGMACs: 0.5, CPUOverNaive: 4, NoGPU: "no driver",
 			Verify: []VerifyBenchShape{{N: 1024, Executor: "cpu", ExecSeconds: 1, VerifySeconds: 0.05, Ratio: 0.05}, {N: 2048, Executor: "cpu", ExecSeconds: 3, VerifySeconds: 0.09, Ratio: 0.03}}},
 		VoteExtensions: &VoteExtensionBenchResult{Validators: 4, Attestations: 256, EmptyBlockSeconds: 1, FullBlockSeconds: 1.05, Ratio: 1.05},
+		Timers: &TimersBenchResult{Tasks: 1000, MaxTimersPerBlock: 256, BlocksWanted: 4, EmptyBlockSeconds: 0.002,
+			Expired: TimersVariant{Blocks: 4, SlowestBlockSeconds: 0.08, Ratio: 40, Rounds: []TimersRound{{Blocks: []TimersBlock{{Processed: 256}, {Processed: 256}, {Processed: 256}, {Processed: 232}}}}},
+			Matched: TimersVariant{Blocks: 5, SlowestBlockSeconds: 0.06, Ratio: 30}},
+		VerifyMemory: &VerifyMemoryBenchResult{N: 16384, StreamedPeakMiB: 1.5, WholeInMemoryPeakMiB: 3000, Ratio: 0.0005},
 	}
 	r.Rows = r.rows()
 	byID := map[string]BenchRow{}
@@ -40,8 +44,19 @@ func TestBenchReportRows(t *testing.T) {
 	require.Nil(t, metOf("verify-n1024"))
 	require.False(t, *metOf("verify-n2048"), "3% > 2%")
 	require.True(t, *metOf("vote-extension-block-time"))
+	require.True(t, *metOf("timers-expired"), "40 ≤ 100, in 4 blocks")
+	require.Contains(t, byID["timers-expired"].Measured, "256 + 256 + 256 + 232")
+	require.False(t, *metOf("timers-matched"), "5 blocks where 4 were wanted")
+	require.True(t, *metOf("verify-memory-n16384"))
 	require.Equal(t, 4.0, byID["executor-cpu"].Ratio)
 	require.Contains(t, byID["executor-cuda"].Measured, "no driver")
+	r.VerifyMemory = &VerifyMemoryBenchResult{N: 16384, StreamedPeakMiB: 1.5, WholeInMemorySkipped: "needs about 3840 MiB"}
+	for _, row := range r.rows() {
+		if row.ID == "verify-memory-n16384" {
+			require.Nil(t, row.Met, "no baseline, no verdict")
+			require.Contains(t, row.Baseline, "not run")
+		}
+	}
 
 	bz, err := json.Marshal(r)
 	require.NoError(t, err)
