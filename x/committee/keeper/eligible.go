@@ -81,9 +81,7 @@ func (k Keeper) eligiblePool(ctx context.Context) ([]eligible, error) {
 			pool = append(pool, eligible{val: val, str: v.Validator, power: power})
 		}
 	}
-	if err := it.Error(); err != nil {
-		return nil, err
-	}
+	// no it.Error() here: a store's cache iterator reports an error once it is exhausted
 	k.eligible.put(ctx, pool)
 	return pool, nil
 }
