@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
@@ -30,6 +34,12 @@ func TestLocalnet(t *testing.T) {
 	homes := make([]string, 4)
 	for i := range homes {
 		homes[i] = filepath.Join(dir, fmt.Sprintf("node%d", i))
+		// a book of two bids, which squatters can fill, and a bid window long enough to try
+		editGenesis(t, filepath.Join(homes[i], "config", "genesis.json"), func(app map[string]any) {
+			p := app["compute"].(map[string]any)["params"].(map[string]any)
+			p["max_bids_per_task"] = 2
+			p["bid_window"] = "8"
+		})
 	}
 	attestors := withAttestors(t, homes)
 	nodes := make([]*network.Node, 4)
@@ -111,4 +121,65 @@ func TestLocalnet(t *testing.T) {
 
 	// same block, same app hash on the restarted node and on a node that never stopped
 	require.Equal(t, appHashAt(t, nodes[0], st.Height), appHashAt(t, stopped, st.Height))
+
+	t.Run("squatters fill a task's book: a better bid evicts one, they cannot leave in the last block, and the honest provider is matched", func(t *testing.T) {
+		// two squatters, registered and bonded providers of their own
+		squatters := []string{"squat0", "squat1"}
+		var squatAddrs []string
+		for _, name := range squatters {
+			network.Run(t, bin, "keys", "add", name, "--home", homes[0], "--output", "json")
+			squatAddrs = append(squatAddrs, strings.TrimSpace(string(network.Run(t, bin, "keys", "show", name, "-a", "--home", homes[0]))))
+		}
+		m.tx(0, append(append([]string{"bank", "multi-send", "validator"}, squatAddrs...), coin(ogpu(3_000)))...)
+		squat := func(name string, args ...string) (uint32, string) {
+			return sendTx(t, bin, homes[0], append(args, "--from", name)...)
+		}
+		for _, name := range squatters {
+			code, log := squat(name, "staking-gpu", "register-provider", "--moniker", name, "--endpoint", "http://127.0.0.9:1")
+			require.Zero(t, code, log)
+			code, log = squat(name, "staking-gpu", "bond", coin(ogpu(2_000)))
+			require.Zero(t, code, log)
+		}
+		m.tx(1, "compute", "create-task", "gemm-int8", "--m", "8", "--n", "8", "--k", "8", "--seed-a", "1", "--seed-b", "2",
+			"--max-price", coin(ogpu(100)), "--deadline", "60")
+		m.waitState(4, "TASK_STATE_OPEN", 30*time.Second)
+		// the squatters fill the book at the max price
+		var wg sync.WaitGroup
+		for _, name := range squatters {
+			wg.Add(1)
+			go func(name string) {
+				defer wg.Done()
+				code, log := squat(name, "compute", "bid", "4", ogpu(100).String())
+				assert.Zero(t, code, log)
+			}(name)
+		}
+		wg.Wait()
+		var book struct {
+			Task struct {
+				BidWindowEnd string `json:"bid_window_end"`
+			} `json:"task"`
+			Bids []struct {
+				Provider string `json:"provider"`
+			} `json:"bids"`
+		}
+		require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "task", "4", "--home", homes[0], "--output", "json"), &book))
+		require.Len(t, book.Bids, 2, "the book is full")
+		// the honest provider (validator 2's operator) bids lower: it evicts a squatter
+		m.tx(2, "compute", "bid", "4", ogpu(50).String())
+		require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "task", "4", "--home", homes[0], "--output", "json"), &book))
+		require.Len(t, book.Bids, 2)
+		require.Contains(t, []string{book.Bids[0].Provider, book.Bids[1].Provider}, m.addr(2))
+		// the squatters try to leave in the window's last block: refused
+		end, err := strconv.ParseInt(book.Task.BidWindowEnd, 10, 64)
+		require.NoError(t, err)
+		nodes[0].WaitHeight(t, end-1, time.Minute)
+		for i, name := range squatters {
+			code, log := squat(name, "compute", "withdraw-bid", "4")
+			require.NotZero(t, code, "squatter %d left at the last moment", i)
+			require.Regexp(t, "bids can be withdrawn until height|bid not found|bids can be withdrawn only while OPEN", log)
+		}
+		v := m.waitState(4, "TASK_STATE_ASSIGNED", 60*time.Second)
+		require.Equal(t, m.addr(2), v.Task.Provider)
+		require.Equal(t, ogpu(50).String(), v.Task.Price)
+	})
 }

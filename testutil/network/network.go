@@ -89,7 +89,8 @@ func (n *Node) Start(t testing.TB) {
 	t.Helper()
 	require.Nil(t, n.cmd, "node %s already running", n.Home)
 	require.NoError(t, os.MkdirAll(n.Home, 0o755))
-	logFile, err := os.OpenFile(filepath.Join(filepath.Dir(n.Home), filepath.Base(n.Home)+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	logPath := filepath.Join(filepath.Dir(n.Home), filepath.Base(n.Home)+".log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	require.NoError(t, err)
 	n.cmd = exec.Command(n.bin, n.args...)
 	n.cmd.Stdout, n.cmd.Stderr = logFile, logFile
@@ -100,7 +101,20 @@ func (n *Node) Start(t testing.TB) {
 		logFile.Close()
 		close(done)
 	}(n.cmd, n.done)
-	t.Cleanup(func() { n.Stop(t) })
+	t.Cleanup(func() {
+		n.Stop(t)
+		if t.Failed() { // the errors the process logged say what it saw
+			if bz, err := os.ReadFile(logPath); err == nil {
+				var errs []string
+				for _, line := range strings.Split(string(bz), "\n") {
+					if strings.Contains(line, "ERR") || strings.Contains(line, "panic") {
+						errs = append(errs, line)
+					}
+				}
+				t.Logf("errors in %s (last 30):\n%s", filepath.Base(logPath), strings.Join(errs[max(0, len(errs)-30):], "\n"))
+			}
+		}
+	})
 }
 
 // Stop sends SIGTERM and waits for a clean exit (SIGKILL after 30 s).
