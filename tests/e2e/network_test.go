@@ -131,23 +131,33 @@ func (l *localnet) tryTx(home string, args ...string) error {
 	if res.Code != 0 {
 		return fmt.Errorf("%v: code %d: %s", args, res.Code, res.RawLog)
 	}
+	if _, err := l.waitTx(res.TxHash); err != nil {
+		return fmt.Errorf("%v: %w", args, err)
+	}
+	return nil
+}
+
+// waitTx waits for the tx with hash in a block and returns the block's height, or the error
+// the tx ended with.
+func (l *localnet) waitTx(hash string) (int64, error) {
 	deadline := time.Now().Add(45 * time.Second)
 	for time.Now().Before(deadline) {
 		var q struct {
 			TxResponse struct {
+				Height string `json:"height"`
 				Code   uint32 `json:"code"`
 				RawLog string `json:"raw_log"`
 			} `json:"tx_response"`
 		}
-		if err := l.get("/cosmos/tx/v1beta1/txs/"+res.TxHash, &q); err == nil {
+		if err := l.get("/cosmos/tx/v1beta1/txs/"+hash, &q); err == nil {
 			if q.TxResponse.Code != 0 {
-				return fmt.Errorf("%v: code %d: %s", args, q.TxResponse.Code, q.TxResponse.RawLog)
+				return 0, fmt.Errorf("code %d: %s", q.TxResponse.Code, q.TxResponse.RawLog)
 			}
-			return nil
+			return strconv.ParseInt(q.TxResponse.Height, 10, 64)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	return fmt.Errorf("%v: tx %s not in a block within 45 s", args, res.TxHash)
+	return 0, fmt.Errorf("tx %s not in a block within 45 s", hash)
 }
 
 func (l *localnet) tx(home string, args ...string) {
@@ -250,23 +260,9 @@ func (l *localnet) createMany(home, key string, n int, args ...string) int64 {
 	}
 	require.NoError(l.t, json.Unmarshal(lastJSON(out), &res))
 	require.Zero(l.t, res.Code, res.RawLog)
-	deadline := time.Now().Add(45 * time.Second)
-	for time.Now().Before(deadline) {
-		var q struct {
-			TxResponse struct {
-				Height string `json:"height"`
-				Code   uint32 `json:"code"`
-				RawLog string `json:"raw_log"`
-			} `json:"tx_response"`
-		}
-		if err := l.get("/cosmos/tx/v1beta1/txs/"+res.TxHash, &q); err == nil {
-			require.Zero(l.t, q.TxResponse.Code, q.TxResponse.RawLog)
-			return int64(atoi(q.TxResponse.Height))
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-	l.t.Fatalf("tx %s of %d tasks not in a block within 45 s", res.TxHash, n)
-	return 0
+	height, err := l.waitTx(res.TxHash)
+	require.NoError(l.t, err, "the tx of %d tasks", n)
+	return height
 }
 
 // createTask has key on home create a gemm task and returns its id.
