@@ -616,11 +616,13 @@ func TestNetwork(t *testing.T) {
 			rss, err := n.PeakRSS()
 			require.NoError(t, err, "node %d", i)
 			require.Less(t, rss, int64(nodeBound), "node %d peak RSS", i)
+			t.Logf("node %d peak RSS %d MiB", i, rss>>20)
 		}
 		for i, p := range l.providers {
 			rss, err := p.PeakRSS()
 			require.NoError(t, err, "provider %d", i)
 			require.Less(t, rss, int64(providerBound), "provider %d peak RSS", i)
+			t.Logf("provider %d peak RSS %d MiB", i, rss>>20)
 		}
 		// and every validator still signs blocks
 		h := l.up().WaitHeight(t, created+15, time.Minute)
