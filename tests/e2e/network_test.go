@@ -199,7 +199,7 @@ func (l *localnet) tasksOf(creator string) []netTask {
 	var v struct {
 		Tasks []netTask `json:"tasks"`
 	}
-	l.mustGet("/ogpu/compute/v1/tasks?pagination.limit=1000&creator="+creator, &v)
+	l.mustGet("/ogpu/compute/v1/tasks?pagination.limit=10000&creator="+creator, &v)
 	slices.SortFunc(v.Tasks, func(a, b netTask) int { return cmp.Compare(atoi(a.ID), atoi(b.ID)) })
 	return v.Tasks
 }
@@ -227,6 +227,16 @@ func (l *localnet) waitFinal(id string, timeout time.Duration) netTask {
 	}
 	l.t.Fatalf("task %s not final within %s: %+v", id, timeout, last)
 	return last
+}
+
+// newClient adds key to home's keyring, funds it from the home's validator and returns its
+// address.
+func (l *localnet) newClient(home, key string, funds sdkmath.Int) string {
+	l.t.Helper()
+	network.Run(l.t, l.bin, "keys", "add", key, "--home", home, "--output", "json")
+	addr := l.keyAddr(home, key)
+	l.tx(home, "bank", "send", "validator", addr, coin(funds), "--from", "validator")
+	return addr
 }
 
 // createMany has key on home create n gemm tasks (create-task args) in one tx, and returns the
@@ -543,12 +553,13 @@ func TestNetwork(t *testing.T) {
 		const n, perBlock = 1000, 256 // perBlock: the default max_timers_per_block
 		// one tx of a thousand tasks no provider here can take (B200 only): they all end at
 		// their bid window's end, one height
-		created := l.createMany(l.homes[0], names[1], n, "--m", "8", "--n", "8", "--k", "8", "--seed-a", "1", "--seed-b", "2",
+		crowd := l.newClient(l.homes[0], "crowd", ogpu(1_000))
+		created := l.createMany(l.homes[0], "crowd", n, "--m", "8", "--n", "8", "--k", "8", "--seed-a", "1", "--seed-b", "2",
 			"--max-price", coin(ogpu(1).QuoRaw(10)), "--deadline", "60", "--gpu-model", "B200")
 		var tasks []netTask
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
-			tasks = l.tasksOf(addrs[1])
+			tasks = l.tasksOf(crowd)
 			require.Len(t, tasks, n)
 			if !slices.ContainsFunc(tasks, func(tk netTask) bool { return !slices.Contains(finalStates, tk.State) }) || time.Now().After(deadline) {
 				break
@@ -578,12 +589,13 @@ func TestNetwork(t *testing.T) {
 
 	t.Run("fifty of the largest tasks: the providers pass them over, every process stays within its memory bound, and the validators keep voting", func(t *testing.T) {
 		// 16384³ multiply-adds in a 10-block deadline: no CPU provider finishes one in time
-		created := l.createMany(l.homes[0], names[2], 50, "--m", "16384", "--n", "16384", "--k", "16384", "--seed-a", "3", "--seed-b", "4",
+		giant := l.newClient(l.homes[0], "giant", ogpu(1_000))
+		created := l.createMany(l.homes[0], "giant", 50, "--m", "16384", "--n", "16384", "--k", "16384", "--seed-a", "3", "--seed-b", "4",
 			"--max-price", coin(ogpu(1)), "--deadline", "10")
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			var open int
-			for _, tk := range l.tasksOf(addrs[2]) {
+			for _, tk := range l.tasksOf(giant) {
 				if tk.CreatedHeight == strconv.FormatInt(created, 10) && !slices.Contains(finalStates, tk.State) {
 					open++
 				}
@@ -594,7 +606,7 @@ func TestNetwork(t *testing.T) {
 			require.True(t, time.Now().Before(deadline), "%d of the largest tasks still open", open)
 			time.Sleep(time.Second)
 		}
-		for _, tk := range l.tasksOf(addrs[2]) {
+		for _, tk := range l.tasksOf(giant) {
 			if tk.CreatedHeight == strconv.FormatInt(created, 10) {
 				require.Equal(t, "TASK_STATE_EXPIRED", tk.State, "task %s was not bid on: %s", tk.ID, tk.Outcome)
 			}
