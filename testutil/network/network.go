@@ -73,10 +73,12 @@ func TryRun(bin string, args ...string) ([]byte, error) {
 type Node struct {
 	Home string
 	Host string // the loopback address its services listen on
-	bin  string
-	args []string
-	cmd  *exec.Cmd
-	done chan struct{}
+	// LogPath is where the process's stdout and stderr go; empty means <home>.log beside the home.
+	LogPath string
+	bin     string
+	args    []string
+	cmd     *exec.Cmd
+	done    chan struct{}
 }
 
 // NewNode describes a node; args are the ogpud arguments that start it (e.g. start --home H).
@@ -84,23 +86,18 @@ func NewNode(bin, home, host string, args ...string) *Node {
 	return &Node{bin: bin, Home: home, Host: host, args: args}
 }
 
-// Start starts the process, logging to node.log in its home; the test stops it at cleanup.
+func (n *Node) logPath() string {
+	if n.LogPath != "" {
+		return n.LogPath
+	}
+	return filepath.Join(filepath.Dir(n.Home), filepath.Base(n.Home)+".log")
+}
+
+// Start starts the process, logging to its LogPath; the test stops it at cleanup.
 func (n *Node) Start(t testing.TB) {
 	t.Helper()
-	require.Nil(t, n.cmd, "node %s already running", n.Home)
-	require.NoError(t, os.MkdirAll(n.Home, 0o755))
-	logPath := filepath.Join(filepath.Dir(n.Home), filepath.Base(n.Home)+".log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	require.NoError(t, err)
-	n.cmd = exec.Command(n.bin, n.args...)
-	n.cmd.Stdout, n.cmd.Stderr = logFile, logFile
-	require.NoError(t, n.cmd.Start())
-	n.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) {
-		_ = cmd.Wait()
-		logFile.Close()
-		close(done)
-	}(n.cmd, n.done)
+	require.NoError(t, n.Launch())
+	logPath := n.logPath()
 	t.Cleanup(func() {
 		n.Stop(t)
 		if t.Failed() { // the errors the process logged say what it saw
@@ -117,21 +114,58 @@ func (n *Node) Start(t testing.TB) {
 	})
 }
 
+// Launch starts the process, logging to its LogPath, for callers that are not tests (the
+// benchmarks); Shutdown ends it.
+func (n *Node) Launch() error {
+	if n.cmd != nil {
+		return fmt.Errorf("node %s already running", n.Home)
+	}
+	if err := os.MkdirAll(n.Home, 0o755); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(n.logPath(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(n.bin, n.args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("start %s %v: %w", n.bin, n.args, err)
+	}
+	n.cmd, n.done = cmd, make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) {
+		_ = cmd.Wait()
+		logFile.Close()
+		close(done)
+	}(n.cmd, n.done)
+	return nil
+}
+
 // Stop sends SIGTERM and waits for a clean exit (SIGKILL after 30 s).
 func (n *Node) Stop(t testing.TB) {
 	t.Helper()
-	if n.cmd == nil {
-		return
+	if err := n.Shutdown(); err != nil {
+		t.Error(err)
 	}
+}
+
+// Shutdown sends SIGTERM and waits for a clean exit; after 30 s it sends SIGKILL, waits, and
+// says so in its error.
+func (n *Node) Shutdown() error {
+	if n.cmd == nil {
+		return nil
+	}
+	defer func() { n.cmd = nil }()
 	_ = n.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-n.done:
+		return nil
 	case <-time.After(30 * time.Second):
 		_ = n.cmd.Process.Kill()
 		<-n.done
-		t.Errorf("node %s did not stop within 30 s of SIGTERM", n.Home)
+		return fmt.Errorf("node %s did not stop within 30 s of SIGTERM", n.Home)
 	}
-	n.cmd = nil
 }
 
 // Running reports whether the process is alive.
@@ -152,6 +186,9 @@ func (n *Node) RPC() string { return "http://" + n.Host + ":26657" }
 
 // REST is the node's REST (gRPC-gateway) address.
 func (n *Node) REST() string { return "http://" + n.Host + ":1317" }
+
+// GRPC is the node's gRPC address (host:port, no scheme).
+func (n *Node) GRPC() string { return n.Host + ":9090" }
 
 // JSONRPC is the node's EVM JSON-RPC address.
 func (n *Node) JSONRPC() string { return "http://" + n.Host + ":8545" }
