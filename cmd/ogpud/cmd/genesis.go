@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cosmos/gogoproto/proto"
 	"github.com/spf13/cobra"
 
 	sdkmath "cosmossdk.io/math"
@@ -70,6 +71,44 @@ func rewriteGenesis(genFile string, edit func(*genutiltypes.AppGenesis) error) e
 	return g.SaveAs(genFile)
 }
 
+// moduleStates is a genesis app state, read and written one module's genesis at a time.
+type moduleStates map[string]json.RawMessage
+
+var genesisCodec = codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
+
+func (s moduleStates) get(module string, gs proto.Message) error {
+	if err := genesisCodec.UnmarshalJSON(s[module], gs); err != nil {
+		return fmt.Errorf("genesis of %s: %w", module, err)
+	}
+	return nil
+}
+
+func (s moduleStates) set(module string, gs proto.Message) error {
+	bz, err := genesisCodec.MarshalJSON(gs)
+	if err != nil {
+		return fmt.Errorf("genesis of %s: %w", module, err)
+	}
+	s[module] = bz
+	return nil
+}
+
+// editAppState rewrites the app state of genFile with edit (which also sees the rest of the
+// genesis), then validates and saves it.
+func editAppState(genFile string, edit func(*genutiltypes.AppGenesis, moduleStates) error) error {
+	return rewriteGenesis(genFile, func(g *genutiltypes.AppGenesis) error {
+		var state moduleStates
+		if err := json.Unmarshal(g.AppState, &state); err != nil {
+			return fmt.Errorf("genesis app state: %w", err)
+		}
+		if err := edit(g, state); err != nil {
+			return err
+		}
+		var err error
+		g.AppState, err = json.Marshal(state)
+		return err
+	})
+}
+
 const (
 	flagFile            = "file"
 	flagTeam            = "team"
@@ -112,20 +151,12 @@ equally) or from --file, a JSON file:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			clientCtx := client.GetClientContextFromCmd(cmd)
 			genFile := server.GetServerContextFromCmd(cmd).Config.GenesisFile()
-			return rewriteGenesis(genFile, func(g *genutiltypes.AppGenesis) error {
+			return editAppState(genFile, func(g *genutiltypes.AppGenesis, state moduleStates) error {
 				alloc, err := allocationFromFlags(cmd, g.GenesisTime.Unix())
 				if err != nil {
 					return err
 				}
-				var appState map[string]json.RawMessage
-				if err := json.Unmarshal(g.AppState, &appState); err != nil {
-					return fmt.Errorf("genesis app state: %w", err)
-				}
-				if err := app.ApplyAllocation(clientCtx.Codec, appState, alloc); err != nil {
-					return err
-				}
-				g.AppState, err = json.Marshal(appState)
-				return err
+				return app.ApplyAllocation(clientCtx.Codec, state, alloc)
 			})
 		},
 	}
@@ -223,13 +254,9 @@ func allocationFromFlags(cmd *cobra.Command, genesisTime int64) (app.Allocation,
 // registerGenesisVerifiers makes the validators operated by these accounts verifiers from
 // genesis, so committees can be drawn from the first task on.
 func registerGenesisVerifiers(genFile string, operators []string) error {
-	return rewriteGenesis(genFile, func(g *genutiltypes.AppGenesis) error {
-		var state map[string]json.RawMessage
-		if err := json.Unmarshal(g.AppState, &state); err != nil {
-			return err
-		}
+	return editAppState(genFile, func(_ *genutiltypes.AppGenesis, state moduleStates) error {
 		var gs committeetypes.GenesisState
-		if err := genesisCodec.UnmarshalJSON(state[committeetypes.ModuleName], &gs); err != nil {
+		if err := state.get(committeetypes.ModuleName, &gs); err != nil {
 			return err
 		}
 		for _, op := range operators {
@@ -239,28 +266,16 @@ func registerGenesisVerifiers(genFile string, operators []string) error {
 			}
 			gs.Verifiers = append(gs.Verifiers, committeetypes.Verifier{Validator: sdk.ValAddress(acc).String()})
 		}
-		bz, err := genesisCodec.MarshalJSON(&gs)
-		if err != nil {
-			return err
-		}
-		state[committeetypes.ModuleName] = bz
-		g.AppState, err = json.Marshal(state)
-		return err
+		return state.set(committeetypes.ModuleName, &gs)
 	})
 }
-
-var genesisCodec = codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
 
 // registerGenesisProvider makes operator a CPU provider from genesis with bond moved from its
 // balance into the staking-gpu module account, so the dev sidecar can bid from the first block.
 func registerGenesisProvider(genFile, operator, moniker, endpoint string, bond sdkmath.Int) error {
-	return rewriteGenesis(genFile, func(g *genutiltypes.AppGenesis) error {
-		var state map[string]json.RawMessage
-		if err := json.Unmarshal(g.AppState, &state); err != nil {
-			return err
-		}
+	return editAppState(genFile, func(_ *genutiltypes.AppGenesis, state moduleStates) error {
 		var bank banktypes.GenesisState
-		if err := genesisCodec.UnmarshalJSON(state[banktypes.ModuleName], &bank); err != nil {
+		if err := state.get(banktypes.ModuleName, &bank); err != nil {
 			return err
 		}
 		moved := false
@@ -289,23 +304,16 @@ func registerGenesisProvider(genFile, operator, moniker, endpoint string, bond s
 		}
 		bank.Balances = banktypes.SanitizeGenesisBalances(bank.Balances)
 		var sg stakinggputypes.GenesisState
-		if err := genesisCodec.UnmarshalJSON(state[stakinggputypes.ModuleName], &sg); err != nil {
+		if err := state.get(stakinggputypes.ModuleName, &sg); err != nil {
 			return err
 		}
 		sg.Providers = append(sg.Providers, stakinggputypes.Provider{
 			Operator: operator, Moniker: moniker, Endpoint: endpoint, Workloads: workload.Names(),
-			Bonded: bond, WorkUnits: sdkmath.ZeroInt(),
+			Bonded: bond, WorkUnits: sdkmath.ZeroInt(), Locked: sdkmath.ZeroInt(),
 		})
-		bz, err := genesisCodec.MarshalJSON(&bank)
-		if err != nil {
+		if err := state.set(banktypes.ModuleName, &bank); err != nil {
 			return err
 		}
-		state[banktypes.ModuleName] = bz
-		if bz, err = genesisCodec.MarshalJSON(&sg); err != nil {
-			return err
-		}
-		state[stakinggputypes.ModuleName] = bz
-		g.AppState, err = json.Marshal(state)
-		return err
+		return state.set(stakinggputypes.ModuleName, &sg)
 	})
 }
