@@ -70,8 +70,7 @@ func (s msgServer) SubmitResult(ctx context.Context, msg *types.MsgSubmitResult)
 	if err != nil {
 		return nil, err
 	}
-	result := types.Blob{Uri: msg.Uri, Sha256: msg.Sha256, Size_: msg.Size_}
-	return &types.MsgSubmitResultResponse{}, s.Keeper.SubmitResult(ctx, provider, msg.TaskId, result)
+	return &types.MsgSubmitResultResponse{}, s.Keeper.SubmitResult(ctx, provider, msg.TaskId, msg.Result())
 }
 
 func (s msgServer) ReportInputUnavailable(ctx context.Context, msg *types.MsgReportInputUnavailable) (*types.MsgReportInputUnavailableResponse, error) {

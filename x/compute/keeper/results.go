@@ -33,8 +33,8 @@ func (k Keeper) SubmitResult(ctx context.Context, provider sdk.AccAddress, id ui
 	if err != nil {
 		return err
 	}
-	if err := result.Validate(); err != nil {
-		return errorsmod.Wrapf(types.ErrInvalidResult, "%v", err)
+	if err := result.ValidateResult(); err != nil {
+		return err
 	}
 	p, err := task.Workload.TypedParams()
 	if err != nil {

@@ -82,13 +82,7 @@ func (m *MsgSubmitResult) ValidateBasic() error {
 	if err := validateAddress("provider", m.Provider); err != nil {
 		return err
 	}
-	if err := ValidateSHA256(m.Sha256); err != nil {
-		return err
-	}
-	if m.Size_ == 0 {
-		return errorsmod.Wrap(ErrInvalidResult, "size 0: must be positive")
-	}
-	return ValidateURI(m.Uri)
+	return m.Result().ValidateResult()
 }
 
 // ValidateBasic checks the fields that need no state.
@@ -109,3 +103,6 @@ func (m *MsgUpdateParams) ValidateBasic() error {
 	}
 	return m.Params.Validate()
 }
+
+// Result is the blob the message submits.
+func (m *MsgSubmitResult) Result() Blob { return Blob{Uri: m.Uri, Sha256: m.Sha256, Size_: m.Size_} }

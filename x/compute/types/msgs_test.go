@@ -69,3 +69,30 @@ func FuzzMsgSubmitResult(f *testing.F) {
 		require.Len(t, m.Sha256, 64)
 	})
 }
+
+// TestBlobRulesHaveOneError: each rule of a blob gives one error, the same from
+// MsgSubmitResult.ValidateBasic and from the keeper's check (Blob.ValidateResult), coded
+// ErrInvalidResult for a result and ErrInvalidInput for a task's input.
+func TestBlobRulesHaveOneError(t *testing.T) {
+	good := types.Blob{Uri: "https://p/x", Sha256: strings.Repeat("ab", 32), Size_: 4}
+	for _, tc := range []struct {
+		name string
+		edit func(*types.Blob)
+		rule string
+	}{
+		{"uri", func(b *types.Blob) { b.Uri = "ipfs://x" }, "must be an http:// or https:// URL"},
+		{"long uri", func(b *types.Blob) { b.Uri = "https://p/" + strings.Repeat("x", 600) }, "at most 512 characters"},
+		{"sha256", func(b *types.Blob) { b.Sha256 = strings.Repeat("AB", 32) }, "64 lowercase hex characters"},
+		{"size", func(b *types.Blob) { b.Size_ = 0 }, "size 0: must be positive"},
+	} {
+		b := good
+		tc.edit(&b)
+		msg := &types.MsgSubmitResult{Provider: sdk.AccAddress(make([]byte, 20)).String(), TaskId: 1, Uri: b.Uri, Sha256: b.Sha256, Size_: b.Size_}
+		basic, keeper := msg.ValidateBasic(), b.ValidateResult()
+		require.ErrorIs(t, basic, types.ErrInvalidResult, tc.name)
+		require.ErrorContains(t, basic, tc.rule, tc.name)
+		require.Equal(t, keeper.Error(), basic.Error(), tc.name)
+		require.NotErrorIs(t, b.Validate(), types.ErrInvalidResult, "%s: the blob's own error has no code", tc.name)
+	}
+	require.NoError(t, good.ValidateResult())
+}

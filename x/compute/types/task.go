@@ -1,6 +1,8 @@
 package types
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 
 	errorsmod "cosmossdk.io/errors"
@@ -70,40 +72,32 @@ func (w Workload) Validate(inputs []Blob) (workload.Params, error) {
 	return p, nil
 }
 
-// Validate checks a blob reference: an http(s) URI, a sha256 in lowercase hex, a positive size.
+// Validate checks a blob's three fields, one rule each. The error has no code of its own: a
+// task's inputs are ErrInvalidInput and a result ErrInvalidResult (ValidateResult).
 func (b Blob) Validate() error {
-	if err := ValidateURI(b.Uri); err != nil {
-		return err
+	if len(b.Uri) > maxURILen {
+		return fmt.Errorf("uri: must be at most %d characters", maxURILen)
 	}
-	if err := ValidateSHA256(b.Sha256); err != nil {
-		return err
+	if u, err := url.Parse(b.Uri); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("uri %q: must be an http:// or https:// URL", b.Uri)
 	}
-	if b.Size_ == 0 {
-		return errorsmod.Wrap(ErrInvalidInput, "size 0: must be positive")
-	}
-	return nil
-}
-
-// ValidateSHA256 checks for 64 lowercase hex characters.
-func ValidateSHA256(s string) error {
-	ok := len(s) == 64
-	for i := 0; ok && i < len(s); i++ {
-		ok = ('0' <= s[i] && s[i] <= '9') || ('a' <= s[i] && s[i] <= 'f')
+	ok := len(b.Sha256) == 64
+	for i := 0; ok && i < len(b.Sha256); i++ {
+		ok = ('0' <= b.Sha256[i] && b.Sha256[i] <= '9') || ('a' <= b.Sha256[i] && b.Sha256[i] <= 'f')
 	}
 	if !ok {
-		return errorsmod.Wrapf(ErrInvalidResult, "sha256 %q: must be 64 lowercase hex characters", s)
+		return fmt.Errorf("sha256 %q: must be 64 lowercase hex characters", b.Sha256)
+	}
+	if b.Size_ == 0 {
+		return errors.New("size 0: must be positive")
 	}
 	return nil
 }
 
-// ValidateURI checks for an absolute http or https URL.
-func ValidateURI(s string) error {
-	if len(s) > maxURILen {
-		return errorsmod.Wrapf(ErrInvalidResult, "uri: must be at most %d characters", maxURILen)
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errorsmod.Wrapf(ErrInvalidResult, "uri %q: must be an http:// or https:// URL", s)
+// ValidateResult checks a submitted result's blob: the rules of Validate, as ErrInvalidResult.
+func (b Blob) ValidateResult() error {
+	if err := b.Validate(); err != nil {
+		return errorsmod.Wrapf(ErrInvalidResult, "result %v", err)
 	}
 	return nil
 }
