@@ -202,3 +202,28 @@ func TestBidSkipsUnmetRequirements(t *testing.T) {
 	s.providerPass(context.Background())
 	require.Equal(t, map[uint64]int{2: 1}, bidsOn(chain))
 }
+
+// TestBidPrice: the provider bids max(min-price, work units × price-per-gmac / 10⁹, rounded up)
+// and passes over a task whose max price is below that.
+func TestBidPrice(t *testing.T) {
+	chain := newFakeChain()
+	chain.height = 5
+	s := testProvider(t, chain, 8)                 // 1000 aogpu per GMAC, min price 1
+	small := openTask(1, 8, 8, 8, 100, 0)          // 512 MACs: the min price
+	big := openTask(2, 1024, 1024, 1024, 100, 0)   // 1,073,741,824 MACs: 1,074 aogpu
+	cheap := openTask(3, 1024, 1024, 1024, 100, 0) // the same, at a max price below it
+	cheap.MaxPrice = math.NewInt(1_000)
+	for _, tk := range []computetypes.Task{small, big, cheap} {
+		chain.setTask(tk)
+	}
+	s.providerPass(context.Background())
+	prices := map[uint64]math.Int{}
+	for _, m := range chain.msgs() {
+		if b, ok := m.(*computetypes.MsgBid); ok {
+			prices[b.TaskId] = b.Price
+		}
+	}
+	require.Len(t, prices, 2, "the task whose max price is below the provider's price is passed over")
+	require.Equal(t, math.NewInt(1), prices[1])
+	require.Equal(t, math.NewInt(1_074), prices[2])
+}
