@@ -1,33 +1,23 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/flags"
 	"github.com/cosmos/cosmos-sdk/client/tx"
-	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	"github.com/cosmos/cosmos-sdk/types/tx/signing"
-	authtx "github.com/cosmos/cosmos-sdk/x/auth/tx"
-	"github.com/cosmos/gogoproto/proto"
 	"github.com/spf13/cobra"
 
 	"cosmossdk.io/math"
 
+	ogpuclient "github.com/opengpu/ogpu/client"
 	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/sidecar/blobauth"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
@@ -183,7 +173,7 @@ func gemmTaskFromFlags(cmd *cobra.Command, creator sdk.AccAddress) (*computetype
 			return nil, fmt.Errorf("--%s and --%s: give both or neither", flagInputA, flagInputB)
 		}
 		for _, uri := range []string{inA, inB} {
-			b, err := describeBlob(cmd.Context(), uri)
+			b, err := ogpuclient.New(nil, nil).DescribeBlob(cmd.Context(), uri, maxInputBytes)
 			if err != nil {
 				return nil, err
 			}
@@ -225,206 +215,89 @@ func parseAogpu(s string) (sdk.Coin, error) {
 func createAndWait(cmd *cobra.Command, clientCtx client.Context, msg *computetypes.MsgCreateTask, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
-	data, err := signAndWait(ctx, cmd, clientCtx, msg)
-	if err != nil {
-		return fmt.Errorf("create-task: %w", err)
-	}
-	id, err := createdTaskID(data)
+	c := ogpuclient.New(clientCtx, clientCtx.TxConfig)
+	txf, err := tx.NewFactoryCLI(clientCtx, cmd.Flags())
 	if err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
+	res, err := sendAndWait(ctx, c, txf, out, msg)
+	if err != nil {
+		return fmt.Errorf("create-task: %w", err)
+	}
+	id, err := ogpuclient.CreatedTaskID(res)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "task %d created\n", id)
-	q := computetypes.NewQueryClient(clientCtx)
-	signer, err := newKeyringSigner(clientCtx)
+	signer, err := creatorSigner(clientCtx)
 	if err != nil {
 		return err
 	}
-	return waitTask(ctx, q, out, id, func(t computetypes.Task) error {
-		verdict := checkResult(ctx, t, signer)
-		if verdict == nil {
-			fmt.Fprintf(out, "task %d: the result passes our own check; accepting it\n", id)
-			_, err := signAndWait(ctx, cmd, clientCtx, &computetypes.MsgAcceptResult{Creator: msg.Creator, TaskId: id})
-			return err
+	judged := false
+	t, err := c.WaitTask(ctx, id, func(t computetypes.Task) {
+		fmt.Fprintln(out, taskLine(t))
+		if t.State != computetypes.TASK_STATE_VERIFIED || judged {
+			return
 		}
-		if !errors.Is(verdict, gemm.ErrWrongResult) {
-			// nothing proves it wrong: the provider is paid when the dispute window passes
-			fmt.Fprintf(out, "task %d: could not check the result (%v); neither accepting nor disputing it\n", id, verdict)
-			return nil
+		judged = true
+		if err := judgeResult(ctx, c, txf, out, msg.Creator, t, signer); err != nil {
+			fmt.Fprintf(out, "task %d: %v\n", id, err)
 		}
-		fmt.Fprintf(out, "task %d: the result fails our own check (%v); disputing it\n", id, verdict)
-		_, err := signAndWait(ctx, cmd, clientCtx, &computetypes.MsgDisputeResult{Creator: msg.Creator, TaskId: id})
-		return err
 	})
-}
-
-// signAndWait signs msg from the command's key and flags, broadcasts it and waits for it to be
-// in a block; it returns the tx result's data.
-func signAndWait(ctx context.Context, cmd *cobra.Command, clientCtx client.Context, msg sdk.Msg) (string, error) {
-	txf, err := tx.NewFactoryCLI(clientCtx, cmd.Flags())
-	if err != nil {
-		return "", err
-	}
-	if txf, err = txf.Prepare(clientCtx); err != nil {
-		return "", err
-	}
-	if txf.SimulateAndExecute() {
-		_, gas, err := tx.CalculateGas(clientCtx, txf, msg)
-		if err != nil {
-			return "", err
-		}
-		txf = txf.WithGas(gas)
-	}
-	builder, err := txf.BuildUnsignedTx(msg)
-	if err != nil {
-		return "", err
-	}
-	if err := tx.Sign(ctx, txf, clientCtx.FromName, builder, true); err != nil {
-		return "", err
-	}
-	bz, err := clientCtx.TxConfig.TxEncoder()(builder.GetTx())
-	if err != nil {
-		return "", err
-	}
-	res, err := clientCtx.BroadcastTx(bz)
-	if err != nil {
-		return "", err
-	}
-	if res.Code != 0 {
-		return "", fmt.Errorf("refused (code %d): %s", res.Code, res.RawLog)
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "tx %s sent\n", res.TxHash)
-	for {
-		if txRes, err := authtx.QueryTx(clientCtx, res.TxHash); err == nil {
-			if txRes.Code != 0 {
-				return "", fmt.Errorf("failed (code %d): %s", txRes.Code, txRes.RawLog)
-			}
-			return txRes.Data, nil
-		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
-			return "", fmt.Errorf("tx %s not in a block: %w", res.TxHash, err)
-		}
-	}
-}
-
-// checkResult downloads a verified result (capped at its size, hash-checked; the creator proves
-// who it is to the provider's blob server) and checks it against the task's inputs with
-// Freivalds' algorithm; nil means it is right.
-func checkResult(ctx context.Context, t computetypes.Task, signer blobauth.Signer) error {
-	g := t.Workload.GetGemmInt8()
-	if g == nil {
-		return fmt.Errorf("workload %s: no local check", t.Workload.Name)
-	}
-	shape := gemm.Shape{M: int(g.M), N: int(g.N), K: int(g.K)}
-	var a, b []int8
-	if len(t.Inputs) == 0 {
-		seedA, seedB, _ := t.GemmInputSeeds()
-		a, b = gemm.Generate(seedA, shape.M, shape.K), gemm.Generate(seedB, shape.K, shape.N)
-	} else {
-		for i, in := range t.Inputs {
-			body, err := fetchBlob(ctx, in.Uri, in.Sha256, in.Size_, 0, nil)
-			if err != nil {
-				return fmt.Errorf("input %d: %w", i, err)
-			}
-			m := make([]int8, len(body))
-			for j, v := range body {
-				m[j] = int8(v)
-			}
-			if i == 0 {
-				a = m
-			} else {
-				b = m
-			}
-		}
-	}
-	body, err := fetchBlob(ctx, t.Result.Uri, t.Result.Sha256, t.Result.Size_, t.Id, signer)
 	if err != nil {
 		return err
 	}
-	return gemm.Verify(bytes.NewReader(body), shape, a, b)
+	if t.State != computetypes.TASK_STATE_COMPLETED {
+		return fmt.Errorf("task %d ended %s: %s", id, t.State, t.Outcome)
+	}
+	return nil
 }
 
-// fetchBlob downloads a blob into memory, at most size bytes, and checks its sha256; with a
-// signer it reads as that reader of task.
-func fetchBlob(ctx context.Context, uri, wantSHA string, size, task uint64, signer blobauth.Signer) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := download(ctx, uri, task, signer, wantSHA, size, &buf); err != nil {
-		return nil, err
+// judgeResult checks a verified result itself and accepts it, or disputes it if it is wrong.
+func judgeResult(ctx context.Context, c *ogpuclient.Client, txf tx.Factory, out io.Writer, creator string, t computetypes.Task, signer blobauth.Signer) error {
+	verdict := c.CheckResult(ctx, t, signer)
+	if verdict == nil {
+		fmt.Fprintf(out, "task %d: the result passes our own check; accepting it\n", t.Id)
+		_, err := sendAndWait(ctx, c, txf, out, &computetypes.MsgAcceptResult{Creator: creator, TaskId: t.Id})
+		return err
 	}
-	return buf.Bytes(), nil
-}
-
-// createdTaskID reads the MsgCreateTaskResponse from a tx result's data (hex TxMsgData).
-func createdTaskID(data string) (uint64, error) {
-	bz, err := hex.DecodeString(data)
-	if err != nil {
-		return 0, fmt.Errorf("tx data: %w", err)
-	}
-	var msgData sdk.TxMsgData
-	if err := msgData.Unmarshal(bz); err != nil {
-		return 0, fmt.Errorf("tx data: %w", err)
-	}
-	for _, any := range msgData.MsgResponses {
-		var r computetypes.MsgCreateTaskResponse
-		if any.TypeUrl == "/"+proto.MessageName(&r) {
-			if err := r.Unmarshal(any.Value); err != nil {
-				return 0, err
-			}
-			return r.TaskId, nil
-		}
-	}
-	return 0, errors.New("tx data holds no MsgCreateTaskResponse")
-}
-
-// waitTask prints each state the task goes through and returns when it is final. onVerified,
-// when not nil, runs once when the task is VERIFIED.
-func waitTask(ctx context.Context, q computetypes.QueryClient, out io.Writer, id uint64, onVerified func(computetypes.Task) error) error {
-	last := computetypes.TASK_STATE_UNSPECIFIED
-	for {
-		res, err := q.Task(ctx, &computetypes.QueryTaskRequest{TaskId: id})
-		if err == nil && res.Task.State != last {
-			t := res.Task
-			last = t.State
-			line := fmt.Sprintf("task %d %s", id, t.State)
-			switch t.State {
-			case computetypes.TASK_STATE_OPEN:
-				line += fmt.Sprintf(" (bids until height %d)", t.BidWindowEnd)
-			case computetypes.TASK_STATE_ASSIGNED:
-				line += fmt.Sprintf(" to %s at %s aogpu, deadline height %d", t.Provider, t.Price, t.AssignmentDeadline)
-			case computetypes.TASK_STATE_SUBMITTED:
-				line += fmt.Sprintf(" result %s (%d bytes) at %s", t.Result.Sha256, t.Result.Size_, t.Result.Uri)
-			case computetypes.TASK_STATE_VERIFIED:
-				line += fmt.Sprintf(" by its committee; disputable until height %d", t.DisputeEnd)
-			default:
-				line += fmt.Sprintf(": %s; paid %s, refunded %s", t.Outcome, t.Paid, t.Refunded)
-			}
-			fmt.Fprintln(out, line)
-			if t.State == computetypes.TASK_STATE_VERIFIED && onVerified != nil {
-				if err := onVerified(t); err != nil {
-					fmt.Fprintf(out, "task %d: %v\n", id, err)
-				}
-				onVerified = nil
-			}
-			if t.State.IsFinal() {
-				if t.State != computetypes.TASK_STATE_COMPLETED {
-					return fmt.Errorf("task %d ended %s: %s", id, t.State, t.Outcome)
-				}
-				return nil
-			}
-		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
-			return fmt.Errorf("task %d still %s: %w", id, last, err)
-		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
+	if !errors.Is(verdict, gemm.ErrWrongResult) {
+		// nothing proves it wrong: the provider is paid when the dispute window passes
+		fmt.Fprintf(out, "task %d: could not check the result (%v); neither accepting nor disputing it\n", t.Id, verdict)
 		return nil
 	}
+	fmt.Fprintf(out, "task %d: the result fails our own check (%v); disputing it\n", t.Id, verdict)
+	_, err := sendAndWait(ctx, c, txf, out, &computetypes.MsgDisputeResult{Creator: creator, TaskId: t.Id})
+	return err
+}
+
+// sendAndWait sends msg, says so, and waits for it to be in a block.
+func sendAndWait(ctx context.Context, c *ogpuclient.Client, txf tx.Factory, out io.Writer, msg sdk.Msg) (*sdk.TxResponse, error) {
+	hash, err := c.Send(ctx, txf, msg)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "tx %s sent\n", hash)
+	return c.WaitTx(ctx, hash)
+}
+
+// taskLine is how --wait prints a task's new state.
+func taskLine(t computetypes.Task) string {
+	line := fmt.Sprintf("task %d %s", t.Id, t.State)
+	switch t.State {
+	case computetypes.TASK_STATE_OPEN:
+		line += fmt.Sprintf(" (bids until height %d)", t.BidWindowEnd)
+	case computetypes.TASK_STATE_ASSIGNED:
+		line += fmt.Sprintf(" to %s at %s aogpu, deadline height %d", t.Provider, t.Price, t.AssignmentDeadline)
+	case computetypes.TASK_STATE_SUBMITTED:
+		line += fmt.Sprintf(" result %s (%d bytes) at %s", t.Result.Sha256, t.Result.Size_, t.Result.Uri)
+	case computetypes.TASK_STATE_VERIFIED:
+		line += fmt.Sprintf(" by its committee; disputable until height %d", t.DisputeEnd)
+	default:
+		line += fmt.Sprintf(": %s; paid %s, refunded %s", t.Outcome, t.Paid, t.Refunded)
+	}
+	return line
 }
 
 func resultCmd() *cobra.Command {
@@ -442,22 +315,23 @@ func resultCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			signer, err := newKeyringSigner(clientCtx)
+			signer, err := creatorSigner(clientCtx)
 			if err != nil {
 				return err
 			}
-			res, err := computetypes.NewQueryClient(clientCtx).Task(cmd.Context(), &computetypes.QueryTaskRequest{TaskId: id})
+			c := ogpuclient.New(clientCtx, clientCtx.TxConfig)
+			t, err := c.Task(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
-			r := res.Task.Result
+			r := t.Result
 			if r.Sha256 == "" {
-				return fmt.Errorf("task %d is %s and has no result", id, res.Task.State)
+				return fmt.Errorf("task %d is %s and has no result", id, t.State)
 			}
-			if err := DownloadBlob(cmd.Context(), r.Uri, id, signer, r.Sha256, r.Size_, out); err != nil {
+			if err := c.DownloadFile(cmd.Context(), r, id, signer, out); err != nil {
 				return fmt.Errorf("task %d: %w", id, err)
 			}
-			summary, _ := json.Marshal(map[string]any{"task_id": id, "state": res.Task.State.String(), "sha256": r.Sha256, "size": r.Size_, "file": out})
+			summary, _ := json.Marshal(map[string]any{"task_id": id, "state": t.State.String(), "sha256": r.Sha256, "size": r.Size_, "file": out})
 			fmt.Fprintln(cmd.OutOrStdout(), string(summary))
 			return nil
 		},
@@ -471,125 +345,17 @@ func resultCmd() *cobra.Command {
 	return cmd
 }
 
-// ErrBlobMismatch is a download whose size or sha256 is not the one on chain.
-var ErrBlobMismatch = errors.New("downloaded blob does not match")
-
-// DownloadBlob fetches uri into path, reading at most size+1 bytes, and keeps the file only if
-// it is exactly size bytes with the given sha256. With a signer it reads as that reader of task.
-func DownloadBlob(ctx context.Context, uri string, task uint64, signer blobauth.Signer, wantSHA string, size uint64, path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".result-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	err = download(ctx, uri, task, signer, wantSHA, size, tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// download streams the blob at uri into w, reading at most size+1 bytes, and says whether it
-// was exactly size bytes with the given sha256.
-func download(ctx context.Context, uri string, task uint64, signer blobauth.Signer, wantSHA string, size uint64, w io.Writer) error {
-	resp, err := get(ctx, uri, task, signer)
-	if err != nil {
-		return fmt.Errorf("fetch %s: %w", uri, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("fetch %s: %s", uri, refusal(resp))
-	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(resp.Body, int64(size)+1))
-	if err != nil {
-		return fmt.Errorf("fetch %s: %w", uri, err)
-	}
-	if uint64(n) != size {
-		return fmt.Errorf("%w: %s gave %d bytes or more, the chain says %d", ErrBlobMismatch, uri, n, size)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != wantSHA {
-		return fmt.Errorf("%w: sha256 %s, the chain says %s", ErrBlobMismatch, got, wantSHA)
-	}
-	return nil
-}
-
-// get fetches uri, proving who reads it to the provider's blob server when signer is not nil
-// (and asking again for a few seconds while the provider's node catches up with the verdict).
-func get(ctx context.Context, uri string, task uint64, signer blobauth.Signer) (*http.Response, error) {
-	if signer != nil {
-		return blobauth.GetRetrying(ctx, http.DefaultClient, uri, task, signer, 5*time.Second)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
-	if err != nil {
-		return nil, err
-	}
-	return http.DefaultClient.Do(req)
-}
-
-// refusal is a non-OK answer with the server's reason.
-func refusal(resp *http.Response) string {
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	return strings.TrimSpace(resp.Status + ": " + strings.TrimSpace(string(msg)))
-}
-
-// keyringSigner signs blob reads with a key of the client's keyring (the --from key).
-type keyringSigner struct {
-	kr   keyring.Keyring
-	name string
-	addr string
-	pub  []byte
-}
-
-func newKeyringSigner(clientCtx client.Context) (keyringSigner, error) {
+// creatorSigner signs blob reads with the --from key, the task's creator.
+func creatorSigner(clientCtx client.Context) (ogpuclient.KeyringSigner, error) {
 	if clientCtx.FromName == "" || clientCtx.Keyring == nil {
-		return keyringSigner{}, errors.New("--from: the key of the task's creator is needed to read its result")
+		return ogpuclient.KeyringSigner{}, errors.New("--from: the key of the task's creator is needed to read its result")
 	}
-	rec, err := clientCtx.Keyring.Key(clientCtx.FromName)
+	s, err := ogpuclient.NewKeyringSigner(clientCtx.Keyring, clientCtx.FromName)
 	if err != nil {
-		return keyringSigner{}, fmt.Errorf("--from %s: %w", clientCtx.FromName, err)
+		return s, fmt.Errorf("--from: %w", err)
 	}
-	pk, err := rec.GetPubKey()
-	if err != nil {
-		return keyringSigner{}, err
-	}
-	return keyringSigner{kr: clientCtx.Keyring, name: clientCtx.FromName, addr: sdk.AccAddress(pk.Address()).String(), pub: pk.Bytes()}, nil
-}
-
-func (s keyringSigner) Signer() string { return s.addr }
-func (s keyringSigner) PubKey() []byte { return s.pub }
-func (s keyringSigner) Sign(msg []byte) ([]byte, error) {
-	sig, _, err := s.kr.Sign(s.name, msg, signing.SignMode_SIGN_MODE_DIRECT)
-	return sig, err
+	return s, nil
 }
 
 // maxInputBytes is the largest gemm input: 16384 × 16384 int8.
 const maxInputBytes = 16384 * 16384
-
-// describeBlob fetches uri once to name it by sha256 and size for the task.
-func describeBlob(ctx context.Context, uri string) (computetypes.Blob, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
-	if err != nil {
-		return computetypes.Blob{}, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return computetypes.Blob{}, fmt.Errorf("fetch %s: %w", uri, err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return computetypes.Blob{}, fmt.Errorf("fetch %s: %s", uri, res.Status)
-	}
-	h := sha256.New()
-	n, err := io.Copy(h, io.LimitReader(res.Body, maxInputBytes+1))
-	if err != nil {
-		return computetypes.Blob{}, fmt.Errorf("fetch %s: %w", uri, err)
-	}
-	if n > maxInputBytes {
-		return computetypes.Blob{}, fmt.Errorf("%s: larger than the %d bytes an input can have", uri, maxInputBytes)
-	}
-	return computetypes.Blob{Uri: uri, Sha256: hex.EncodeToString(h.Sum(nil)), Size_: uint64(n)}, nil
-}
