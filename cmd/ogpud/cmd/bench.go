@@ -5,38 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
-	dbm "github.com/cosmos/cosmos-db"
-	evmhd "github.com/cosmos/evm/crypto/hd"
-
-	"cosmossdk.io/log/v2"
-	sdkmath "cosmossdk.io/math"
-
-	"github.com/cosmos/cosmos-sdk/client"
-	clienttx "github.com/cosmos/cosmos-sdk/client/tx"
-	"github.com/cosmos/cosmos-sdk/codec"
-	"github.com/cosmos/cosmos-sdk/crypto/keyring"
-	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
-	sdk "github.com/cosmos/cosmos-sdk/types"
-	txtypes "github.com/cosmos/cosmos-sdk/types/tx"
-	"github.com/cosmos/cosmos-sdk/types/tx/signing"
-	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
-	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	"github.com/opengpu/ogpu/app"
+	"github.com/opengpu/ogpu/bench"
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 // BenchCmd groups the benchmarks.
@@ -55,7 +33,7 @@ bench.json beside this run's. A subcommand runs one benchmark and prints its raw
 	f := cmd.Flags()
 	f.String("out", "", "directory to write bench.md and bench.json to")
 	f.String("compare", "", "an earlier bench.json whose ratios are shown beside this run's")
-	f.StringSlice("only", nil, "run only these parts: "+strings.Join(benchParts, ", "))
+	f.StringSlice("only", nil, "run only these parts: "+strings.Join(bench.Parts, ", "))
 	f.Int("clients", 4, "market: concurrent clients, and as many providers")
 	f.Duration("duration", 15*time.Second, "market: length of each measuring window")
 	f.Int("tasks", 10, "latency: tasks per size")
@@ -82,8 +60,8 @@ in the blocks of the measuring window divided by the block time span of that win
 			if duration <= 0 {
 				return fmt.Errorf("--duration %s: must be positive", duration)
 			}
-			return benchRun(cmd, func(ctx context.Context, self, dir string) (any, error) {
-				return BenchBankSend(ctx, self, dir, clients, duration)
+			return benchRun(cmd, func(ctx context.Context, env bench.Env, dir string) (any, error) {
+				return bench.BankSend(ctx, env, dir, clients, duration)
 			})
 		},
 	}
@@ -94,8 +72,8 @@ in the blocks of the measuring window divided by the block time span of that win
 
 // benchRun runs a benchmark in a new directory it removes afterwards, and prints the result as
 // JSON.
-func benchRun(cmd *cobra.Command, run func(ctx context.Context, self, dir string) (any, error)) error {
-	self, err := os.Executable()
+func benchRun(cmd *cobra.Command, run func(ctx context.Context, env bench.Env, dir string) (any, error)) error {
+	env, err := benchEnv()
 	if err != nil {
 		return err
 	}
@@ -104,7 +82,7 @@ func benchRun(cmd *cobra.Command, run func(ctx context.Context, self, dir string
 		return err
 	}
 	defer os.RemoveAll(parent)
-	res, err := run(cmd.Context(), self, filepath.Join(parent, "chain"))
+	res, err := run(cmd.Context(), env, filepath.Join(parent, "chain"))
 	if err != nil {
 		return err
 	}
@@ -116,350 +94,261 @@ func benchRun(cmd *cobra.Command, run func(ctx context.Context, self, dir string
 	return nil
 }
 
-// BankBenchResult is what `ogpud bench bank` measures.
-type BankBenchResult struct {
-	Clients     int     `json:"clients"`
-	Broadcast   int64   `json:"broadcast"`
-	Rejected    int64   `json:"rejected"`
-	Committed   int64   `json:"committed"`
-	Blocks      int64   `json:"blocks"`
-	Seconds     float64 `json:"seconds"`
-	TxPerSecond float64 `json:"tx_per_second"`
-	TxPerBlock  float64 `json:"tx_per_block"`
-	NumCPU      int     `json:"num_cpu"`
-}
-
-// BenchBankSend runs the bank-send benchmark on a new dev chain in home.
-func BenchBankSend(ctx context.Context, self, home string, clients int, duration time.Duration) (BankBenchResult, error) {
-	c, err := startBenchChain(ctx, self, home)
+// benchEnv is what the benchmarks need from this command: this binary, and the ways it writes
+// a dev home and the localnet's homes and opens the application for `ogpud start`.
+func benchEnv() (bench.Env, error) {
+	self, err := os.Executable()
 	if err != nil {
-		return BankBenchResult{}, err
+		return bench.Env{}, err
 	}
-	defer c.close()
-	names, addrs, err := c.newAccounts(ctx, "bench", clients, sdkmath.NewInt(1_000).Mul(oneOGPU))
-	if err != nil {
-		return BankBenchResult{}, err
-	}
-	return c.benchBank(ctx, names, addrs, duration)
-}
-
-// benchBank has each account send 1 aogpu to the next, as fast as it can, for duration.
-func (c *benchChain) benchBank(ctx context.Context, names []string, addrs []sdk.AccAddress, duration time.Duration) (BankBenchResult, error) {
-	var broadcast, rejected atomic.Int64
-	w, err := c.measure(ctx, duration, func(runCtx context.Context) {
-		var wg sync.WaitGroup
-		for i, name := range names {
-			wg.Add(1)
-			go func(i int, name string) {
-				defer wg.Done()
-				msg := banktypes.NewMsgSend(addrs[i], addrs[(i+1)%len(addrs)], sdk.NewCoins(sdk.NewInt64Coin(app.BaseDenom, 1)))
-				c.b.sendLoop(runCtx, name, 150_000, func() sdk.Msg { return msg }, &broadcast, &rejected)
-			}(i, name)
-		}
-		wg.Wait()
-	})
-	if err != nil {
-		return BankBenchResult{}, err
-	}
-	return BankBenchResult{
-		Clients: len(names), Broadcast: broadcast.Load(), Rejected: rejected.Load(), Committed: w.committed,
-		Blocks: w.blocks, Seconds: w.seconds, TxPerSecond: w.perSecond(), TxPerBlock: float64(w.committed) / float64(w.blocks),
-		NumCPU: runtime.NumCPU(),
+	return bench.Env{
+		Binary:     self,
+		DevChainID: DevChainID,
+		WriteDevHome: func(home string) ([]bench.Account, error) {
+			devAccounts, err := SetupDevHome(self, home)
+			accounts := make([]bench.Account, len(devAccounts))
+			for i, a := range devAccounts {
+				accounts[i] = bench.Account{Name: a.Name, Address: a.Address}
+			}
+			return accounts, err
+		},
+		WriteTestnet: func(dir, chainID string, n int) error {
+			return InitTestnetFiles(self, dir, chainID, app.DefaultEVMChainID, n)
+		},
+		NodeHost: NodeHost,
+		SetSidecarAddress: func(home, addr string) error {
+			return editTOML(filepath.Join(home, "config", "app.toml"), tomlEdit{"sidecar", "address", quote(addr)})
+		},
+		NewApp: newApp,
 	}, nil
 }
 
-// benchChain is a dev chain started for a benchmark, with a gRPC connection and its keyring.
-type benchChain struct {
-	node *exec.Cmd
-	rpc  *rpchttp.HTTP
-	conn *grpc.ClientConn
-	b    *bankBench
+func benchMarketCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "market",
+		Short: "Task-market throughput (create-task + bid tx/s) against bank-send tx/s, on one fresh dev chain",
+		Long: `Start a fresh dev chain with --clients client accounts and as many provider accounts (registered
+and bonded). After a short warm-up of bank sends, --rounds times: the clients send bank transfers for
+--duration, then for another --duration they create gemm tasks while the providers bid on every open
+task. Both figures count the successful txs committed in their windows' blocks over the windows'
+block-time span; the ratio is market / bank.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			clients, _ := cmd.Flags().GetInt("clients")
+			rounds, _ := cmd.Flags().GetInt("rounds")
+			duration, _ := cmd.Flags().GetDuration("duration")
+			if clients < 1 {
+				return fmt.Errorf("--clients %d: must be at least 1", clients)
+			}
+			if rounds < 1 {
+				return fmt.Errorf("--rounds %d: must be at least 1", rounds)
+			}
+			if duration <= 0 {
+				return fmt.Errorf("--duration %s: must be positive", duration)
+			}
+			return benchRun(cmd, func(ctx context.Context, env bench.Env, dir string) (any, error) {
+				return bench.Market(ctx, env, dir, clients, rounds, duration)
+			})
+		},
+	}
+	cmd.Flags().Int("clients", 4, "concurrent clients, and as many providers")
+	cmd.Flags().Int("rounds", 2, "bank and market windows measured in turn")
+	cmd.Flags().Duration("duration", 15*time.Second, "length of each measuring window")
+	return cmd
 }
 
-func startBenchChain(ctx context.Context, self, home string) (*benchChain, error) {
-	if _, err := SetupDevHome(self, home); err != nil {
-		return nil, err
+func benchVoteExtensionsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "vote-extensions",
+		Short: "Block time of a 4-validator network with full vote extensions against empty ones",
+		Long: `Start 4 validators on 127.0.0.1-4, each with a scripted sidecar attestor. Measure the mean block
+time over --blocks blocks while the attestors return nothing, then while each returns --attestations
+attestations in every vote, and print both, their ratio, and the bytes per attestation. The
+attestations name no real task, so they are signed, carried, verified and decoded, but not stored.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			blocks, _ := cmd.Flags().GetInt64("blocks")
+			n, _ := cmd.Flags().GetInt("attestations")
+			if blocks < 1 {
+				return fmt.Errorf("--blocks %d: must be at least 1", blocks)
+			}
+			if n < 1 {
+				return fmt.Errorf("--attestations %d: must be at least 1", n)
+			}
+			return benchRun(cmd, func(ctx context.Context, env bench.Env, dir string) (any, error) {
+				return bench.VoteExtensions(ctx, env, dir, blocks, n)
+			})
+		},
 	}
-	node := exec.Command(self, "start", "--home", home, "--log_level", "error")
-	logFile, err := os.Create(filepath.Join(home, "node.log"))
-	if err != nil {
-		return nil, err
-	}
-	node.Stdout, node.Stderr = logFile, logFile
-	if err := node.Start(); err != nil {
-		return nil, err
-	}
-	c := &benchChain{node: node}
-	if c.rpc, err = rpchttp.New("http://127.0.0.1:26657", "/websocket"); err != nil {
-		c.close()
-		return nil, err
-	}
-	if _, err := waitHeight(ctx, c.rpc, 2, 2*time.Minute); err != nil {
-		c.close()
-		return nil, err
-	}
-	if c.conn, err = grpc.NewClient("127.0.0.1:9090", grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
-		c.close()
-		return nil, err
-	}
-	enc := app.New(log.NewNopLogger(), dbm.NewMemDB(), false, simtestutil.EmptyAppOptions{})
-	kr, err := keyring.New(app.Name, keyring.BackendTest, home, nil, enc.AppCodec(), evmhd.EthSecp256k1Option())
-	if err != nil {
-		c.close()
-		return nil, err
-	}
-	c.b = &bankBench{conn: c.conn, kr: kr, cdc: enc.AppCodec(), txConfig: enc.TxConfig()}
-	return c, nil
+	cmd.Flags().Int64("blocks", 20, "blocks measured in each phase")
+	cmd.Flags().Int("attestations", 256, "attestations per vote extension in the full phase")
+	return cmd
 }
 
-func (c *benchChain) close() {
-	if c.conn != nil {
-		_ = c.conn.Close()
+func benchLatencyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "latency",
+		Short: "Create-task to verdict (VERIFIED) time on a 4-validator network with real sidecars",
+		Long: `Start the network of 'make localnet' (4 validators, each with its sidecar embedded as verifier,
+and 2 provider-only sidecars) in a new directory. For each size n, create --tasks seeded n×n×n gemm
+tasks, one every 2 blocks, and report the blocks and seconds from the block that created each task
+to the block of the committee's VALID verdict (p50, p95), against the bid window + 5 blocks: one
+block more than before commit–reveal buys the draw after the submission; commit and reveal take
+the others.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tasks, _ := cmd.Flags().GetInt("tasks")
+			if tasks < 1 {
+				return fmt.Errorf("--tasks %d: must be at least 1", tasks)
+			}
+			return benchRun(cmd, func(ctx context.Context, env bench.Env, dir string) (any, error) {
+				return bench.Latency(ctx, env, dir, []int{256, 1024}, tasks)
+			})
+		},
 	}
-	_ = c.node.Process.Signal(os.Interrupt)
-	_ = c.node.Wait()
+	cmd.Flags().Int("tasks", 10, "tasks per size")
+	return cmd
 }
 
-// newAccounts makes n keys named prefix0… and funds each with amount from alice in one tx.
-func (c *benchChain) newAccounts(ctx context.Context, prefix string, n int, amount sdkmath.Int) ([]string, []sdk.AccAddress, error) {
-	names := make([]string, n)
-	addrs := make([]sdk.AccAddress, n)
-	each := sdk.NewCoins(sdk.NewCoin(app.BaseDenom, amount))
-	var outputs []banktypes.Output
-	for i := range names {
-		names[i] = fmt.Sprintf("%s%d", prefix, i)
-		rec, _, err := c.b.kr.NewMnemonic(names[i], keyring.English, evmhd.BIP44HDPath, keyring.DefaultBIP39Passphrase, evmhd.EthSecp256k1)
-		if err != nil {
-			return nil, nil, err
+func benchGemmCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "gemm",
+		Short: "Executor throughput against the naive loop (and bare cuBLAS on a GPU), and verification against execution",
+		Long: `In this process: run the CPU executor and the naive triple loop on the same 512³ product, and
+where a GPU and cuBLAS are found, the CUDA executor against a bare cublasGemmEx on resident buffers.
+Then, for n = 512, 1024 and 2048, execute an n×n×n product on the best executor and check the result
+with Freivalds as a verifier does, and report the ratio of the two times.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return benchRun(cmd, func(context.Context, bench.Env, string) (any, error) { return bench.Gemm([]int{512, 1024, 2048}) })
+		},
+	}
+}
+
+func benchTimersCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "timers",
+		Short: "Block time with --tasks task timers due at one height against an empty block, the app driven in this process",
+		Long: `Write a dev chain's home (genesis and keys only; no node starts, no port is opened), then drive the
+application in this process as CometBFT would: InitChain from the genesis, then FinalizeBlock and Commit
+block after block, one second apart, on the node's database in the home. Each block's time is that of
+FinalizeBlock and Commit together.
+
+The baseline is the median of --empty empty blocks, and of as many again measured between the rounds.
+--rounds times, one transaction creates --tasks gemm tasks that require a B200 GPU, which no provider of
+the chain has, so their bid windows all end at one height with no bid and x/compute's EndBlocker expires
+them there and after, at most max_timers_per_block a block. Then --rounds times the same with tasks the
+chain's provider can take: it bids on every one in the next block, and at the window's end they are
+matched. Reported per round: every block from the one where the timers fall due until all are
+processed, how many each processed, and the slowest; per variant, the median over rounds of the slowest
+block and its ratio to the empty block.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tasks, _ := cmd.Flags().GetInt("tasks")
+			rounds, _ := cmd.Flags().GetInt("rounds")
+			empty, _ := cmd.Flags().GetInt("empty")
+			for _, f := range []struct {
+				name  string
+				value int
+			}{{"tasks", tasks}, {"rounds", rounds}, {"empty", empty}} {
+				if f.value < 1 {
+					return fmt.Errorf("--%s %d: must be at least 1", f.name, f.value)
+				}
+			}
+			return benchRun(cmd, func(ctx context.Context, env bench.Env, dir string) (any, error) {
+				return bench.Timers(ctx, env, dir, tasks, rounds, empty)
+			})
+		},
+	}
+	cmd.Flags().Int("tasks", 1000, "tasks whose timers fall due at one height")
+	cmd.Flags().Int("rounds", 5, "times each variant (expired, matched) is measured")
+	cmd.Flags().Int("empty", 10, "empty blocks measured for the baseline")
+	return cmd
+}
+
+func benchVerifyMemoryCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "verify-memory",
+		Short: "A verifier's peak heap for the largest task (16384³), streamed, against the whole-in-memory path",
+		Long: `In this process: serve an n×n×n gemm task from a local HTTP server (A the identity, B generated, the
+result B widened: every blob made on the fly, 1.5 GiB for n = 16384) and verify its result as a committee
+member does, streaming A, B and the result through the check; the figure is the most heap the process
+holds while it runs, over what was live before (sampled every millisecond). The baseline, measured once
+in the same run, is the path it replaced: every blob read whole, the inputs copied to int8, then the
+check (about 3.1 GiB for n = 16384); it is skipped when MemAvailable is short of it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, _ := cmd.Flags().GetInt("n")
+			runs, _ := cmd.Flags().GetInt("runs")
+			if runs < 1 {
+				return fmt.Errorf("--runs %d: must be at least 1", runs)
+			}
+			return benchRun(cmd, func(ctx context.Context, _ bench.Env, _ string) (any, error) {
+				return bench.VerifyMemory(ctx, n, runs)
+			})
+		},
+	}
+	cmd.Flags().Int("n", workload.GemmMaxDim, "m = n = k of the task")
+	cmd.Flags().Int("runs", 3, "streamed verifications; the peak is the most of them")
+	return cmd
+}
+
+// runBenchReport is `ogpud bench` without a subcommand: every benchmark, one table. It checks
+// the flags and leaves the run and the table to bench.
+func runBenchReport(cmd *cobra.Command, _ []string) error {
+	f := cmd.Flags()
+	outDir, _ := f.GetString("out")
+	compare, _ := f.GetString("compare")
+	only, _ := f.GetStringSlice("only")
+	clients, _ := f.GetInt("clients")
+	duration, _ := f.GetDuration("duration")
+	blocks, _ := f.GetInt64("blocks")
+	tasks, _ := f.GetInt("tasks")
+	for _, p := range only {
+		if !slices.Contains(bench.Parts, p) {
+			return fmt.Errorf("--only %q: must be among %s", p, strings.Join(bench.Parts, ", "))
 		}
-		if addrs[i], err = rec.GetAddress(); err != nil {
-			return nil, nil, err
+	}
+	if len(only) == 0 {
+		only = bench.Parts
+	}
+	for _, f := range []struct {
+		name  string
+		value int64
+	}{{"clients", int64(clients)}, {"tasks", int64(tasks)}, {"blocks", blocks}} {
+		if f.value < 1 {
+			return fmt.Errorf("--%s %d: must be at least 1", f.name, f.value)
 		}
-		outputs = append(outputs, banktypes.Output{Address: addrs[i].String(), Coins: each})
 	}
-	alice, err := c.b.address("alice")
-	if err != nil {
-		return nil, nil, err
+	if duration <= 0 {
+		return fmt.Errorf("--duration %s: must be positive", duration)
 	}
-	total := sdk.NewCoins(sdk.NewCoin(app.BaseDenom, amount.MulRaw(int64(n))))
-	fund := &banktypes.MsgMultiSend{Inputs: []banktypes.Input{{Address: alice.String(), Coins: total}}, Outputs: outputs}
-	if err := c.b.sendOne(ctx, "alice", fund, 200_000+uint64(n)*40_000); err != nil {
-		return nil, nil, fmt.Errorf("fund %s accounts: %w", prefix, err)
+	var earlier *bench.Report
+	if compare != "" {
+		var err error
+		if earlier, err = bench.ReadReport(compare); err != nil {
+			return fmt.Errorf("--compare: %w", err)
+		}
 	}
-	return names, addrs, c.settle(ctx)
-}
-
-// settle waits two blocks, so what was sent is committed.
-func (c *benchChain) settle(ctx context.Context) error {
-	h, err := waitHeight(ctx, c.rpc, 0, time.Minute)
-	if err == nil {
-		_, err = waitHeight(ctx, c.rpc, h+2, time.Minute)
-	}
-	return err
-}
-
-// window is what a measuring window committed.
-type window struct {
-	committed, blocks int64
-	seconds           float64
-}
-
-func (w window) perSecond() float64 { return float64(w.committed) / w.seconds }
-
-func (w window) add(o window) window {
-	return window{committed: w.committed + o.committed, blocks: w.blocks + o.blocks, seconds: w.seconds + o.seconds}
-}
-
-// measure runs load for duration and counts the successful txs in the blocks of that window.
-func (c *benchChain) measure(ctx context.Context, duration time.Duration, load func(context.Context)) (window, error) {
-	start, err := waitHeight(ctx, c.rpc, 0, time.Minute)
-	if err != nil {
-		return window{}, err
-	}
-	runCtx, cancel := context.WithTimeout(ctx, duration)
-	load(runCtx)
-	cancel()
-	end, err := waitHeight(ctx, c.rpc, 0, time.Minute)
-	if err != nil {
-		return window{}, err
-	}
-	// let the blocks proposed from what is already in the mempool land
-	if end, err = waitHeight(ctx, c.rpc, end+2, time.Minute); err != nil {
-		return window{}, err
-	}
-	committed, seconds, err := committedTxs(ctx, c.rpc, start, end)
-	if err != nil {
-		return window{}, err
-	}
-	return window{committed: committed, blocks: end - start, seconds: seconds}, nil
-}
-
-type bankBench struct {
-	chainID  string // DevChainID when empty
-	conn     *grpc.ClientConn
-	kr       keyring.Keyring
-	cdc      codec.Codec
-	txConfig client.TxConfig
-}
-
-func (b *bankBench) address(name string) (sdk.AccAddress, error) {
-	rec, err := b.kr.Key(name)
-	if err != nil {
-		return nil, err
-	}
-	return rec.GetAddress()
-}
-
-// benchGasPrice is ten times the initial base fee, so rising base fees do not stall the run.
-const benchGasPrice = "10000000000" + app.BaseDenom
-
-func (b *bankBench) factory(name string, gas uint64) (clienttx.Factory, error) {
-	addr, err := b.address(name)
-	if err != nil {
-		return clienttx.Factory{}, err
-	}
-	info, err := authtypes.NewQueryClient(b.conn).AccountInfo(context.Background(), &authtypes.QueryAccountInfoRequest{Address: addr.String()})
-	if err != nil {
-		return clienttx.Factory{}, fmt.Errorf("account %s: %w", name, err)
-	}
-	chainID := b.chainID
-	if chainID == "" {
-		chainID = DevChainID
-	}
-	return clienttx.Factory{}.
-		WithTxConfig(b.txConfig).WithKeybase(b.kr).WithChainID(chainID).WithFromName(name).
-		WithAccountNumber(info.Info.AccountNumber).WithSequence(info.Info.Sequence).
-		WithGas(gas).WithGasPrices(benchGasPrice).WithSignMode(signing.SignMode_SIGN_MODE_DIRECT), nil
-}
-
-func (b *bankBench) sign(f clienttx.Factory, msgs ...sdk.Msg) ([]byte, error) {
-	builder, err := f.BuildUnsignedTx(msgs...)
-	if err != nil {
-		return nil, err
-	}
-	if err := clienttx.Sign(context.Background(), f, f.FromName(), builder, true); err != nil {
-		return nil, err
-	}
-	return b.txConfig.TxEncoder()(builder.GetTx())
-}
-
-func (b *bankBench) broadcast(ctx context.Context, txBytes []byte) (*sdk.TxResponse, error) {
-	res, err := txtypes.NewServiceClient(b.conn).BroadcastTx(ctx, &txtypes.BroadcastTxRequest{TxBytes: txBytes, Mode: txtypes.BroadcastMode_BROADCAST_MODE_SYNC})
-	if err != nil {
-		return nil, err
-	}
-	return res.TxResponse, nil
-}
-
-func (b *bankBench) sendOne(ctx context.Context, name string, msg sdk.Msg, gas uint64) error {
-	return b.sendMsgs(ctx, name, gas, msg)
-}
-
-// sendMsgs signs msgs in one tx from name and broadcasts it.
-func (b *bankBench) sendMsgs(ctx context.Context, name string, gas uint64, msgs ...sdk.Msg) error {
-	f, err := b.factory(name, gas)
+	env, err := benchEnv()
 	if err != nil {
 		return err
 	}
-	txBytes, err := b.sign(f, msgs...)
+	progress := cmd.ErrOrStderr()
+	r, err := bench.Run(cmd.Context(), env, bench.Options{Parts: only, Clients: clients, Duration: duration, Tasks: tasks, Blocks: blocks}, progress)
 	if err != nil {
 		return err
 	}
-	res, err := b.broadcast(ctx, txBytes)
+
+	md := r.Markdown(earlier)
+	fmt.Fprint(cmd.OutOrStdout(), md)
+	if outDir == "" {
+		return nil
+	}
+	mdPath, jsonPath, err := r.WriteFiles(outDir, md)
 	if err != nil {
 		return err
 	}
-	if res.Code != 0 {
-		return fmt.Errorf("code %d: %s", res.Code, res.RawLog)
-	}
+	fmt.Fprintf(progress, "bench: wrote %s and %s\n", mdPath, jsonPath)
 	return nil
-}
-
-// sendLoop signs and broadcasts next() from name until ctx ends, keeping its own sequence. A
-// nil message skips a turn.
-func (b *bankBench) sendLoop(ctx context.Context, name string, gas uint64, next func() sdk.Msg, broadcast, rejected *atomic.Int64) {
-	f, err := b.factory(name, gas)
-	if err != nil {
-		rejected.Add(1)
-		return
-	}
-	for ctx.Err() == nil {
-		msg := next()
-		if msg == nil {
-			select {
-			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
-			}
-			continue
-		}
-		txBytes, err := b.sign(f, msg)
-		if err != nil {
-			rejected.Add(1)
-			return
-		}
-		res, err := b.broadcast(ctx, txBytes)
-		switch {
-		case err != nil:
-			if ctx.Err() == nil {
-				rejected.Add(1)
-			}
-		case res.Code != 0:
-			rejected.Add(1)
-			// resynchronise the sequence with the chain after a rejection
-			if nf, err := b.factory(name, gas); err == nil {
-				f = nf
-			}
-		default:
-			broadcast.Add(1)
-			f = f.WithSequence(f.Sequence() + 1)
-		}
-	}
-}
-
-// waitHeight waits until the node's latest height is at least h (and at least 1) and returns it.
-func waitHeight(ctx context.Context, rpc *rpchttp.HTTP, h int64, timeout time.Duration) (int64, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		if st, err := rpc.Status(ctx); err == nil {
-			if cur := st.SyncInfo.LatestBlockHeight; cur >= h && cur > 0 {
-				return cur, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("height %d not reached within %s", h, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// committedTxs counts the successful txs in blocks (from, to] and the block-time span between
-// from and to.
-func committedTxs(ctx context.Context, rpc *rpchttp.HTTP, from, to int64) (int64, float64, error) {
-	var total int64
-	var first, last time.Time
-	for h := from; h <= to; h++ {
-		blk, err := rpc.Block(ctx, &h)
-		if err != nil {
-			return 0, 0, err
-		}
-		if h == from {
-			first = blk.Block.Time
-			continue
-		}
-		res, err := rpc.BlockResults(ctx, &h)
-		if err != nil {
-			return 0, 0, err
-		}
-		for _, r := range res.TxsResults {
-			if r.Code == 0 {
-				total++
-			}
-		}
-		last = blk.Block.Time
-	}
-	return total, last.Sub(first).Seconds(), nil
 }

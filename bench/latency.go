@@ -1,19 +1,15 @@
-package cmd
+package bench
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"syscall"
 	"time"
 
-	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -36,42 +32,17 @@ import (
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
-func benchLatencyCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "latency",
-		Short: "Create-task to verdict (VERIFIED) time on a 4-validator network with real sidecars",
-		Long: `Start the network of 'make localnet' (4 validators, each with its sidecar embedded as verifier,
-and 2 provider-only sidecars) in a new directory. For each size n, create --tasks seeded n×n×n gemm
-tasks, one every 2 blocks, and report the blocks and seconds from the block that created each task
-to the block of the committee's VALID verdict (p50, p95), against the bid window + 5 blocks: one
-block more than before commit–reveal buys the draw after the submission; commit and reveal take
-the others.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			tasks, _ := cmd.Flags().GetInt("tasks")
-			if tasks < 1 {
-				return fmt.Errorf("--tasks %d: must be at least 1", tasks)
-			}
-			return benchRun(cmd, func(ctx context.Context, self, dir string) (any, error) {
-				return BenchLatency(ctx, self, dir, []int{256, 1024}, tasks)
-			})
-		},
-	}
-	cmd.Flags().Int("tasks", 10, "tasks per size")
-	return cmd
+// LatencyResult is what the latency benchmark (`ogpud bench latency`) measures.
+type LatencyResult struct {
+	Validators int           `json:"validators"`
+	Providers  int           `json:"providers"`
+	BidWindow  uint64        `json:"bid_window_blocks"`
+	Sizes      []LatencySize `json:"sizes"`
+	NumCPU     int           `json:"num_cpu"`
 }
 
-// LatencyBenchResult is what `ogpud bench latency` measures.
-type LatencyBenchResult struct {
-	Validators int                 `json:"validators"`
-	Providers  int                 `json:"providers"`
-	BidWindow  uint64              `json:"bid_window_blocks"`
-	Sizes      []LatencyBenchSizes `json:"sizes"`
-	NumCPU     int                 `json:"num_cpu"`
-}
-
-// LatencyBenchSizes is the create→VERIFIED time (the committee's verdict) of the tasks of one size.
-type LatencyBenchSizes struct {
+// LatencySize is the create→VERIFIED time (the committee's verdict) of the tasks of one size.
+type LatencySize struct {
 	N           int     `json:"n"`
 	Tasks       int     `json:"tasks"`
 	Completed   int     `json:"completed"`
@@ -82,61 +53,29 @@ type LatencyBenchSizes struct {
 	MeanBlockMs float64 `json:"mean_block_ms"`
 }
 
-// procs are the processes a benchmark started; stop ends them all.
-type procs []*exec.Cmd
-
-func (p *procs) start(logPath, self string, args ...string) error {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	c := exec.Command(self, args...)
-	c.Stdout, c.Stderr = logFile, logFile
-	if err := c.Start(); err != nil {
-		logFile.Close()
-		return err
-	}
-	*p = append(*p, c)
-	return nil
-}
-
-func (p procs) stop() {
-	for _, c := range slices.Backward(p) {
-		_ = c.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = c.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = c.Process.Kill()
-			<-done
-		}
-	}
-}
-
 // startLocalnet starts the network of `make localnet` in dir: n validators with embedded
 // verifier sidecars and provider-only sidecars beside nodes 0 and 1.
-func startLocalnet(ctx context.Context, self, dir, chainID string, n int) (procs, *rpchttp.HTTP, error) {
-	if err := InitTestnetFiles(self, dir, chainID, app.DefaultEVMChainID, n); err != nil {
+func startLocalnet(ctx context.Context, env Env, dir, chainID string, n int) (processes, *rpchttp.HTTP, error) {
+	if err := env.WriteTestnet(dir, chainID, n); err != nil {
 		return nil, nil, err
 	}
-	var ps procs
+	var ps processes
 	for i := range n {
 		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
-		if err := ps.start(home+".log", self, "start", "--home", home, "--sidecar.embedded", "--log_level", "error"); err != nil {
+		if _, err := ps.start(env.Binary, home, env.NodeHost(i), home+".log", "start", "--home", home, "--sidecar.embedded", "--log_level", "error"); err != nil {
 			ps.stop()
 			return nil, nil, err
 		}
 	}
 	for i := range min(2, n) {
 		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
-		if err := ps.start(filepath.Join(dir, fmt.Sprintf("provider%d.log", i)), self,
+		if _, err := ps.start(env.Binary, home, env.NodeHost(i), filepath.Join(dir, fmt.Sprintf("provider%d.log", i)),
 			"sidecar", "--home", home, "--provider-key", "provider", "--validator-account", ""); err != nil {
 			ps.stop()
 			return nil, nil, err
 		}
 	}
-	rpc, err := rpchttp.New("http://"+NodeHost(0)+":26657", "/websocket")
+	rpc, err := rpchttp.New(ps[0].RPC(), "/websocket")
 	if err == nil {
 		_, err = waitHeight(ctx, rpc, 3, 3*time.Minute)
 	}
@@ -147,48 +86,48 @@ func startLocalnet(ctx context.Context, self, dir, chainID string, n int) (procs
 	return ps, rpc, nil
 }
 
-// BenchLatency runs the latency benchmark on a new local network in dir.
-func BenchLatency(ctx context.Context, self, dir string, sizes []int, perSize int) (LatencyBenchResult, error) {
+// Latency runs the latency benchmark on a new local network in dir.
+func Latency(ctx context.Context, env Env, dir string, sizes []int, perSize int) (LatencyResult, error) {
 	const chainID = "ogpu-bench-latency-1"
-	ps, rpc, err := startLocalnet(ctx, self, dir, chainID, 4)
+	ps, rpc, err := startLocalnet(ctx, env, dir, chainID, 4)
 	if err != nil {
-		return LatencyBenchResult{}, err
+		return LatencyResult{}, err
 	}
 	defer ps.stop()
 	home0 := filepath.Join(dir, "node0")
-	conn, err := grpc.NewClient(NodeHost(0)+":9090", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(ps[0].GRPC(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return LatencyBenchResult{}, err
+		return LatencyResult{}, err
 	}
 	defer conn.Close()
 	enc := app.New(log.NewNopLogger(), dbm.NewMemDB(), false, simtestutil.EmptyAppOptions{})
 	kr, err := keyring.New(app.Name, keyring.BackendTest, home0, nil, enc.AppCodec(), evmhd.EthSecp256k1Option())
 	if err != nil {
-		return LatencyBenchResult{}, err
+		return LatencyResult{}, err
 	}
-	b := &bankBench{chainID: chainID, conn: conn, kr: kr, cdc: enc.AppCodec(), txConfig: enc.TxConfig()}
+	b := &sender{chainID: chainID, conn: conn, kr: kr, cdc: enc.AppCodec(), txConfig: enc.TxConfig()}
 	client, err := b.address("validator")
 	if err != nil {
-		return LatencyBenchResult{}, err
+		return LatencyResult{}, err
 	}
 	q := computetypes.NewQueryClient(conn)
 	params, err := q.Params(ctx, &computetypes.QueryParamsRequest{})
 	if err != nil {
-		return LatencyBenchResult{}, err
+		return LatencyResult{}, err
 	}
 
 	// one task every 2 blocks, so each is measured on a network that is not queueing them
 	for _, n := range sizes {
 		for i := range perSize {
 			if err := b.sendOne(ctx, "validator", latencyTask(client, n, uint64(i)), 500_000); err != nil {
-				return LatencyBenchResult{}, fmt.Errorf("create task: %w", err)
+				return LatencyResult{}, fmt.Errorf("create task: %w", err)
 			}
 			h, err := waitHeight(ctx, rpc, 0, time.Minute)
 			if err != nil {
-				return LatencyBenchResult{}, err
+				return LatencyResult{}, err
 			}
 			if _, err := waitHeight(ctx, rpc, h+2, time.Minute); err != nil {
-				return LatencyBenchResult{}, err
+				return LatencyResult{}, err
 			}
 		}
 	}
@@ -197,7 +136,7 @@ func BenchLatency(ctx context.Context, self, dir string, sizes []int, perSize in
 	for {
 		res, err := q.Tasks(ctx, &computetypes.QueryTasksRequest{Creator: client.String(), Pagination: &query.PageRequest{Limit: 1000}})
 		if err != nil {
-			return LatencyBenchResult{}, err
+			return LatencyResult{}, err
 		}
 		tasks = res.Tasks
 		settled := func(t computetypes.Task) bool {
@@ -207,10 +146,12 @@ func BenchLatency(ctx context.Context, self, dir string, sizes []int, perSize in
 			break
 		}
 		if time.Now().After(deadline) {
-			return LatencyBenchResult{}, errors.New("tasks not final within 5 minutes of the last one")
+			return LatencyResult{}, errors.New("tasks not final within 5 minutes of the last one")
 		}
-		if err := sleep(ctx, time.Second); err != nil {
-			return LatencyBenchResult{}, err
+		select {
+		case <-ctx.Done():
+			return LatencyResult{}, ctx.Err()
+		case <-time.After(time.Second):
 		}
 	}
 
@@ -226,7 +167,7 @@ func BenchLatency(ctx context.Context, self, dir string, sizes []int, perSize in
 		blockTime[h] = blk.Block.Time
 		return blk.Block.Time, nil
 	}
-	res := LatencyBenchResult{Validators: 4, Providers: 2, BidWindow: params.Params.BidWindow, NumCPU: runtime.NumCPU()}
+	res := LatencyResult{Validators: 4, Providers: 2, BidWindow: params.Params.BidWindow, NumCPU: runtime.NumCPU()}
 	for _, n := range sizes {
 		var blocks []int64
 		var seconds []float64
@@ -243,16 +184,16 @@ func BenchLatency(ctx context.Context, self, dir string, sizes []int, perSize in
 			}
 			t0, err := timeAt(t.CreatedHeight)
 			if err != nil {
-				return LatencyBenchResult{}, err
+				return LatencyResult{}, err
 			}
 			t1, err := timeAt(t.VerifiedHeight)
 			if err != nil {
-				return LatencyBenchResult{}, err
+				return LatencyResult{}, err
 			}
 			blocks = append(blocks, t.VerifiedHeight-t.CreatedHeight)
 			seconds = append(seconds, t1.Sub(t0).Seconds())
 		}
-		s := LatencyBenchSizes{N: n, Tasks: count, Completed: len(blocks)}
+		s := LatencySize{N: n, Tasks: count, Completed: len(blocks)}
 		if len(blocks) > 0 {
 			slices.Sort(blocks)
 			slices.Sort(seconds)

@@ -1,48 +1,30 @@
-package cmd
+package bench
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"runtime"
 	"slices"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/opengpu/ogpu/gpu/cuda"
 	"github.com/opengpu/ogpu/gpu/gemm"
 )
 
-func benchGemmCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "gemm",
-		Short: "Executor throughput against the naive loop (and bare cuBLAS on a GPU), and verification against execution",
-		Long: `In this process: run the CPU executor and the naive triple loop on the same 512³ product, and
-where a GPU and cuBLAS are found, the CUDA executor against a bare cublasGemmEx on resident buffers.
-Then, for n = 512, 1024 and 2048, execute an n×n×n product on the best executor and check the result
-with Freivalds as a verifier does, and report the ratio of the two times.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return benchRun(cmd, func(context.Context, string, string) (any, error) { return BenchGemm([]int{512, 1024, 2048}) })
-		},
-	}
+// GemmResult is what the gemm benchmark (`ogpud bench gemm`) measures.
+type GemmResult struct {
+	NumCPU       int           `json:"num_cpu"`
+	CPUGMACs     float64       `json:"cpu_gmac_per_second"`
+	NaiveGMACs   float64       `json:"naive_gmac_per_second"`
+	CPUOverNaive float64       `json:"cpu_over_naive"`
+	GPU          string        `json:"gpu,omitempty"`
+	NoGPU        string        `json:"no_gpu,omitempty"`
+	CUDA         *CUDAResult   `json:"cuda,omitempty"`
+	Verify       []VerifyShape `json:"verify"`
 }
 
-// GemmBenchResult is what `ogpud bench gemm` measures.
-type GemmBenchResult struct {
-	NumCPU       int                `json:"num_cpu"`
-	CPUGMACs     float64            `json:"cpu_gmac_per_second"`
-	NaiveGMACs   float64            `json:"naive_gmac_per_second"`
-	CPUOverNaive float64            `json:"cpu_over_naive"`
-	GPU          string             `json:"gpu,omitempty"`
-	NoGPU        string             `json:"no_gpu,omitempty"`
-	CUDA         *CUDABenchResult   `json:"cuda,omitempty"`
-	Verify       []VerifyBenchShape `json:"verify"`
-}
-
-// CUDABenchResult compares the CUDA executor with a bare cuBLAS call and with the CPU.
-type CUDABenchResult struct {
+// CUDAResult compares the CUDA executor with a bare cuBLAS call and with the CPU.
+type CUDAResult struct {
 	N               int     `json:"n"`
 	ExecutorTOPS    float64 `json:"executor_int8_tops"`
 	BareCublasTOPS  float64 `json:"bare_cublas_int8_tops"`
@@ -51,8 +33,8 @@ type CUDABenchResult struct {
 	OverCPU         float64 `json:"executor_over_cpu"`
 }
 
-// VerifyBenchShape is execution and verification time for one size.
-type VerifyBenchShape struct {
+// VerifyShape is execution and verification time for one size.
+type VerifyShape struct {
 	N             int     `json:"n"`
 	Executor      string  `json:"executor"`
 	ExecSeconds   float64 `json:"exec_seconds"`
@@ -60,9 +42,9 @@ type VerifyBenchShape struct {
 	Ratio         float64 `json:"verify_over_exec"`
 }
 
-// BenchGemm measures the executors and verification in this process.
-func BenchGemm(sizes []int) (GemmBenchResult, error) {
-	res := GemmBenchResult{NumCPU: runtime.NumCPU()}
+// Gemm measures the executors and verification in this process.
+func Gemm(sizes []int) (GemmResult, error) {
+	res := GemmResult{NumCPU: runtime.NumCPU()}
 	const n0 = 512
 	s := gemm.Shape{M: n0, N: n0, K: n0}
 	a, b := gemm.Generate(1, n0, n0), gemm.Generate(2, n0, n0)
@@ -98,7 +80,7 @@ func BenchGemm(sizes []int) (GemmBenchResult, error) {
 		if err != nil {
 			return res, fmt.Errorf("verify n=%d: %w", n, err)
 		}
-		res.Verify = append(res.Verify, VerifyBenchShape{
+		res.Verify = append(res.Verify, VerifyShape{
 			N: n, Executor: exec.Name(), ExecSeconds: execTime, VerifySeconds: verifyTime, Ratio: verifyTime / execTime,
 		})
 	}
@@ -106,7 +88,7 @@ func BenchGemm(sizes []int) (GemmBenchResult, error) {
 }
 
 // benchCUDA runs a 4096³ product through the CUDA executor, and its GEMM alone.
-func benchCUDA(e *cuda.Executor, cpuGMACs float64) (*CUDABenchResult, error) {
+func benchCUDA(e *cuda.Executor, cpuGMACs float64) (*CUDAResult, error) {
 	const n = 4096
 	s := gemm.Shape{M: n, N: n, K: n}
 	a, b := gemm.Generate(3, n, n), gemm.Generate(4, n, n)
@@ -125,7 +107,7 @@ func benchCUDA(e *cuda.Executor, cpuGMACs float64) (*CUDABenchResult, error) {
 		copies += tm.CopyIn + tm.CopyOut
 	}
 	ops := 2 * float64(n) * n * n * runs
-	r := &CUDABenchResult{
+	r := &CUDAResult{
 		N: n, ExecutorTOPS: ops / total.Seconds() / 1e12, BareCublasTOPS: ops / bare.Seconds() / 1e12,
 		ExecutorOverRaw: bare.Seconds() / total.Seconds(), CopyShare: copies.Seconds() / total.Seconds(),
 	}

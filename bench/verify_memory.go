@@ -1,4 +1,4 @@
-package cmd
+package bench
 
 import (
 	"bufio"
@@ -11,41 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/opengpu/ogpu/sidecar"
-	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
-func benchVerifyMemoryCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "verify-memory",
-		Short: "A verifier's peak heap for the largest task (16384³), streamed, against the whole-in-memory path",
-		Long: `In this process: serve an n×n×n gemm task from a local HTTP server (A the identity, B generated, the
-result B widened: every blob made on the fly, 1.5 GiB for n = 16384) and verify its result as a committee
-member does, streaming A, B and the result through the check; the figure is the most heap the process
-holds while it runs, over what was live before (sampled every millisecond). The baseline, measured once
-in the same run, is the path it replaced: every blob read whole, the inputs copied to int8, then the
-check (about 3.1 GiB for n = 16384); it is skipped when MemAvailable is short of it.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, _ := cmd.Flags().GetInt("n")
-			runs, _ := cmd.Flags().GetInt("runs")
-			if runs < 1 {
-				return fmt.Errorf("--runs %d: must be at least 1", runs)
-			}
-			return benchRun(cmd, func(ctx context.Context, _, _ string) (any, error) {
-				return BenchVerifyMemory(ctx, n, runs)
-			})
-		},
-	}
-	cmd.Flags().Int("n", workload.GemmMaxDim, "m = n = k of the task")
-	cmd.Flags().Int("runs", 3, "streamed verifications; the peak is the most of them")
-	return cmd
-}
-
-// VerifyMemoryBenchResult is what `ogpud bench verify-memory` measures.
-type VerifyMemoryBenchResult struct {
+// VerifyMemoryResult is what the verify-memory benchmark (`ogpud bench verify-memory`) measures.
+type VerifyMemoryResult struct {
 	N               int     `json:"n"`
 	DownloadedMiB   float64 `json:"downloaded_mib"`
 	Runs            int     `json:"runs"`
@@ -59,15 +29,15 @@ type VerifyMemoryBenchResult struct {
 	NumCPU               int     `json:"num_cpu"`
 }
 
-// BenchVerifyMemory measures a verifier's peak heap for an n×n×n task in this process.
-func BenchVerifyMemory(ctx context.Context, n, runs int) (VerifyMemoryBenchResult, error) {
+// VerifyMemory measures a verifier's peak heap for an n×n×n task in this process.
+func VerifyMemory(ctx context.Context, n, runs int) (VerifyMemoryResult, error) {
 	b, err := sidecar.NewVerifyMemoryBench(n)
 	if err != nil {
-		return VerifyMemoryBenchResult{}, err
+		return VerifyMemoryResult{}, err
 	}
 	defer b.Close()
 	const mib = 1 << 20
-	res := VerifyMemoryBenchResult{N: n, DownloadedMiB: float64(b.Downloaded) / mib, Runs: runs, NumCPU: runtime.NumCPU()}
+	res := VerifyMemoryResult{N: n, DownloadedMiB: float64(b.Downloaded) / mib, Runs: runs, NumCPU: runtime.NumCPU()}
 	var peak uint64
 	for range runs {
 		start := time.Now()

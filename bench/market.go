@@ -1,4 +1,4 @@
-package cmd
+package bench
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/spf13/cobra"
 
 	sdkmath "cosmossdk.io/math"
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -20,42 +18,8 @@ import (
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
-func benchMarketCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "market",
-		Short: "Task-market throughput (create-task + bid tx/s) against bank-send tx/s, on one fresh dev chain",
-		Long: `Start a fresh dev chain with --clients client accounts and as many provider accounts (registered
-and bonded). After a short warm-up of bank sends, --rounds times: the clients send bank transfers for
---duration, then for another --duration they create gemm tasks while the providers bid on every open
-task. Both figures count the successful txs committed in their windows' blocks over the windows'
-block-time span; the ratio is market / bank.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			clients, _ := cmd.Flags().GetInt("clients")
-			rounds, _ := cmd.Flags().GetInt("rounds")
-			duration, _ := cmd.Flags().GetDuration("duration")
-			if clients < 1 {
-				return fmt.Errorf("--clients %d: must be at least 1", clients)
-			}
-			if rounds < 1 {
-				return fmt.Errorf("--rounds %d: must be at least 1", rounds)
-			}
-			if duration <= 0 {
-				return fmt.Errorf("--duration %s: must be positive", duration)
-			}
-			return benchRun(cmd, func(ctx context.Context, self, dir string) (any, error) {
-				return BenchMarket(ctx, self, dir, clients, rounds, duration)
-			})
-		},
-	}
-	cmd.Flags().Int("clients", 4, "concurrent clients, and as many providers")
-	cmd.Flags().Int("rounds", 2, "bank and market windows measured in turn")
-	cmd.Flags().Duration("duration", 15*time.Second, "length of each measuring window")
-	return cmd
-}
-
-// MarketBenchResult is what `ogpud bench market` measures.
-type MarketBenchResult struct {
+// MarketResult is what the market benchmark (`ogpud bench market`) measures.
+type MarketResult struct {
 	Clients         int     `json:"clients"`
 	Rounds          int     `json:"rounds"`
 	Providers       int     `json:"providers"`
@@ -71,20 +35,20 @@ type MarketBenchResult struct {
 	NumCPU          int     `json:"num_cpu"`
 }
 
-// BenchMarket measures bank sends and then the task market on one dev chain in home.
-func BenchMarket(ctx context.Context, self, home string, clients, rounds int, duration time.Duration) (MarketBenchResult, error) {
-	c, err := startBenchChain(ctx, self, home)
+// Market measures bank sends and then the task market on one dev chain in home.
+func Market(ctx context.Context, env Env, home string, clients, rounds int, duration time.Duration) (MarketResult, error) {
+	c, err := startDevChain(ctx, env, home)
 	if err != nil {
-		return MarketBenchResult{}, err
+		return MarketResult{}, err
 	}
 	defer c.close()
 	names, addrs, err := c.newAccounts(ctx, "client", clients, sdkmath.NewInt(1_000).Mul(oneOGPU))
 	if err != nil {
-		return MarketBenchResult{}, err
+		return MarketResult{}, err
 	}
 	provNames, provAddrs, err := c.newAccounts(ctx, "gpu", clients, sdkmath.NewInt(2_100).Mul(oneOGPU))
 	if err != nil {
-		return MarketBenchResult{}, err
+		return MarketResult{}, err
 	}
 	bond := sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(2_000).Mul(oneOGPU))
 	for i, name := range provNames {
@@ -92,31 +56,31 @@ func BenchMarket(ctx context.Context, self, home string, clients, rounds int, du
 			Operator: provAddrs[i].String(), Moniker: name, Endpoint: "http://127.0.0.1:8547", Workloads: []string{workload.GemmInt8V1},
 		}
 		if err := c.b.sendMsgs(ctx, name, 400_000, register, &stakinggputypes.MsgBond{Operator: provAddrs[i].String(), Amount: bond}); err != nil {
-			return MarketBenchResult{}, fmt.Errorf("register %s: %w", name, err)
+			return MarketResult{}, fmt.Errorf("register %s: %w", name, err)
 		}
 	}
 	if err := c.settle(ctx); err != nil {
-		return MarketBenchResult{}, err
+		return MarketResult{}, err
 	}
 
 	// a discarded warm-up round first: the first seconds of load on a fresh node measure its
 	// caches filling, not its throughput
 	if _, err := c.benchBank(ctx, names, addrs, duration/3); err != nil {
-		return MarketBenchResult{}, err
+		return MarketResult{}, err
 	}
 	// then bank and market windows in turn, so drift on a shared machine hits both alike
-	res := MarketBenchResult{Clients: clients, Providers: clients, Rounds: rounds, NumCPU: runtime.NumCPU()}
+	res := MarketResult{Clients: clients, Providers: clients, Rounds: rounds, NumCPU: runtime.NumCPU()}
 	var bankW, marketW window
 	var created, bids, rejected atomic.Int64
 	for range rounds {
 		bank, err := c.benchBank(ctx, names, addrs, duration)
 		if err != nil {
-			return MarketBenchResult{}, err
+			return MarketResult{}, err
 		}
 		bankW = bankW.add(window{committed: bank.Committed, blocks: bank.Blocks, seconds: bank.Seconds})
 		w, err := c.marketWindow(ctx, duration, names, addrs, provNames, provAddrs, &created, &bids, &rejected)
 		if err != nil {
-			return MarketBenchResult{}, err
+			return MarketResult{}, err
 		}
 		marketW = marketW.add(w)
 	}
@@ -131,7 +95,7 @@ func BenchMarket(ctx context.Context, self, home string, clients, rounds int, du
 // marketWindow measures one window of clients creating tasks while providers bid on them. Like
 // the sidecar, the providers read the open tasks once per new block, and bid once on each task
 // whose window is still open, newest first.
-func (c *benchChain) marketWindow(ctx context.Context, duration time.Duration, names []string, addrs []sdk.AccAddress,
+func (c *devChain) marketWindow(ctx context.Context, duration time.Duration, names []string, addrs []sdk.AccAddress,
 	provNames []string, provAddrs []sdk.AccAddress, created, bids, rejected *atomic.Int64,
 ) (window, error) {
 	q := computetypes.NewQueryClient(c.conn)
@@ -179,7 +143,7 @@ func (c *benchChain) marketWindow(ctx context.Context, duration time.Duration, n
 				defer wg.Done()
 				c.b.sendLoop(runCtx, name, 400_000, func() sdk.Msg {
 					created.Add(1)
-					return benchTask(addrs[i])
+					return marketTask(addrs[i])
 				}, &atomic.Int64{}, rejected)
 			}(i, name)
 		}
@@ -210,10 +174,10 @@ func (c *benchChain) marketWindow(ctx context.Context, duration time.Duration, n
 	})
 }
 
-// benchTask is a small seeded gemm task with a price every bench provider can cover. Nobody
+// marketTask is a small seeded gemm task with a price every bench provider can cover. Nobody
 // runs it; its deadline lies beyond the benchmark, so no timeout slashes the bench providers
 // out of the market between rounds.
-func benchTask(creator sdk.AccAddress) sdk.Msg {
+func marketTask(creator sdk.AccAddress) sdk.Msg {
 	return &computetypes.MsgCreateTask{
 		Creator: creator.String(),
 		Workload: computetypes.Workload{Name: workload.GemmInt8V1, Params: &computetypes.Workload_GemmInt8{

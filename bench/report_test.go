@@ -1,4 +1,4 @@
-package cmd
+package bench
 
 import (
 	"encoding/json"
@@ -16,23 +16,23 @@ func TestPercentileNearestRank(t *testing.T) {
 	require.Equal(t, 7.5, percentile([]float64{7.5}, 95))
 }
 
-// TestBenchReportRows checks each row's ratio, its target and whether it is met, and that a
+// TestReportRows checks each row's ratio, its target and whether it is met, and that a
 // report read back from its JSON puts its ratios beside a new run's.
-func TestBenchReportRows(t *testing.T) {
-	r := &BenchReport{
+func TestReportRows(t *testing.T) {
+	r := &Report{
 		Date:    "then",
-		Market:  &MarketBenchResult{MarketTxPerSec: 150, BankTxPerSecond: 200, MarketOverBank: 0.75},
-		Latency: &LatencyBenchResult{Validators: 4, Providers: 2, BidWindow: 3, Sizes: []LatencyBenchSizes{{N: 256, Tasks: 10, Completed: 10, P50Blocks: 8, P95Blocks: 9}, {N: 1024, Tasks: 10, Completed: 9, P50Blocks: 9}}},
-		Gemm: &GemmBenchResult{CPUGMACs: 2, NaiveGMACs: 0.5, CPUOverNaive: 4, NoGPU: "no driver",
-			Verify: []VerifyBenchShape{{N: 1024, Executor: "cpu", ExecSeconds: 1, VerifySeconds: 0.05, Ratio: 0.05}, {N: 2048, Executor: "cpu", ExecSeconds: 3, VerifySeconds: 0.09, Ratio: 0.03}}},
-		VoteExtensions: &VoteExtensionBenchResult{Validators: 4, Attestations: 256, EmptyBlockSeconds: 1, FullBlockSeconds: 1.05, Ratio: 1.05},
-		Timers: &TimersBenchResult{Tasks: 1000, MaxTimersPerBlock: 256, BlocksWanted: 4, EmptyBlockSeconds: 0.002,
+		Market:  &MarketResult{MarketTxPerSec: 150, BankTxPerSecond: 200, MarketOverBank: 0.75},
+		Latency: &LatencyResult{Validators: 4, Providers: 2, BidWindow: 3, Sizes: []LatencySize{{N: 256, Tasks: 10, Completed: 10, P50Blocks: 8, P95Blocks: 9}, {N: 1024, Tasks: 10, Completed: 9, P50Blocks: 9}}},
+		Gemm: &GemmResult{CPUGMACs: 2, NaiveGMACs: 0.5, CPUOverNaive: 4, NoGPU: "no driver",
+			Verify: []VerifyShape{{N: 1024, Executor: "cpu", ExecSeconds: 1, VerifySeconds: 0.05, Ratio: 0.05}, {N: 2048, Executor: "cpu", ExecSeconds: 3, VerifySeconds: 0.09, Ratio: 0.03}}},
+		VoteExtensions: &VoteExtensionsResult{Validators: 4, Attestations: 256, EmptyBlockSeconds: 1, FullBlockSeconds: 1.05, Ratio: 1.05},
+		Timers: &TimersResult{Tasks: 1000, MaxTimersPerBlock: 256, BlocksWanted: 4, EmptyBlockSeconds: 0.002,
 			Expired: TimersVariant{Blocks: 4, SlowestBlockSeconds: 0.08, Ratio: 40, Rounds: []TimersRound{{Blocks: []TimersBlock{{Processed: 256}, {Processed: 256}, {Processed: 256}, {Processed: 232}}}}},
 			Matched: TimersVariant{Blocks: 5, SlowestBlockSeconds: 0.06, Ratio: 30}},
-		VerifyMemory: &VerifyMemoryBenchResult{N: 16384, StreamedPeakMiB: 1.5, WholeInMemoryPeakMiB: 3000, Ratio: 0.0005},
+		VerifyMemory: &VerifyMemoryResult{N: 16384, StreamedPeakMiB: 1.5, WholeInMemoryPeakMiB: 3000, Ratio: 0.0005},
 	}
 	r.Rows = r.rows()
-	byID := map[string]BenchRow{}
+	byID := map[string]Row{}
 	for _, row := range r.Rows {
 		byID[row.ID] = row
 	}
@@ -50,7 +50,7 @@ func TestBenchReportRows(t *testing.T) {
 	require.True(t, *metOf("verify-memory-n16384"))
 	require.Equal(t, 4.0, byID["executor-cpu"].Ratio)
 	require.Contains(t, byID["executor-cuda"].Measured, "no driver")
-	r.VerifyMemory = &VerifyMemoryBenchResult{N: 16384, StreamedPeakMiB: 1.5, WholeInMemorySkipped: "needs about 3840 MiB"}
+	r.VerifyMemory = &VerifyMemoryResult{N: 16384, StreamedPeakMiB: 1.5, WholeInMemorySkipped: "needs about 3840 MiB"}
 	for _, row := range r.rows() {
 		if row.ID == "verify-memory-n16384" {
 			require.Nil(t, row.Met, "no baseline, no verdict")
@@ -60,10 +60,10 @@ func TestBenchReportRows(t *testing.T) {
 
 	bz, err := json.Marshal(r)
 	require.NoError(t, err)
-	var earlier BenchReport
+	var earlier Report
 	require.NoError(t, json.Unmarshal(bz, &earlier))
 
-	now := &BenchReport{Date: "now", Market: &MarketBenchResult{MarketTxPerSec: 180, BankTxPerSecond: 200, MarketOverBank: 0.9}}
+	now := &Report{Date: "now", Market: &MarketResult{MarketTxPerSec: 180, BankTxPerSecond: 200, MarketOverBank: 0.9}}
 	now.Rows = now.rows()
 	md := now.Markdown(&earlier)
 	lines := strings.Split(strings.TrimSpace(md), "\n")

@@ -1,4 +1,4 @@
-package cmd
+package bench
 
 import (
 	"context"
@@ -10,8 +10,6 @@ import (
 	"runtime"
 	"slices"
 	"time"
-
-	"github.com/spf13/cobra"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
@@ -40,49 +38,8 @@ import (
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
-func benchTimersCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "timers",
-		Short: "Block time with --tasks task timers due at one height against an empty block, the app driven in this process",
-		Long: `Write a dev chain's home (genesis and keys only; no node starts, no port is opened), then drive the
-application in this process as CometBFT would: InitChain from the genesis, then FinalizeBlock and Commit
-block after block, one second apart, on the node's database in the home. Each block's time is that of
-FinalizeBlock and Commit together.
-
-The baseline is the median of --empty empty blocks, and of as many again measured between the rounds.
---rounds times, one transaction creates --tasks gemm tasks that require a B200 GPU, which no provider of
-the chain has, so their bid windows all end at one height with no bid and x/compute's EndBlocker expires
-them there and after, at most max_timers_per_block a block. Then --rounds times the same with tasks the
-chain's provider can take: it bids on every one in the next block, and at the window's end they are
-matched. Reported per round: every block from the one where the timers fall due until all are
-processed, how many each processed, and the slowest; per variant, the median over rounds of the slowest
-block and its ratio to the empty block.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			tasks, _ := cmd.Flags().GetInt("tasks")
-			rounds, _ := cmd.Flags().GetInt("rounds")
-			empty, _ := cmd.Flags().GetInt("empty")
-			for _, f := range []struct {
-				name  string
-				value int
-			}{{"tasks", tasks}, {"rounds", rounds}, {"empty", empty}} {
-				if f.value < 1 {
-					return fmt.Errorf("--%s %d: must be at least 1", f.name, f.value)
-				}
-			}
-			return benchRun(cmd, func(ctx context.Context, self, dir string) (any, error) {
-				return BenchTimers(ctx, self, dir, tasks, rounds, empty)
-			})
-		},
-	}
-	cmd.Flags().Int("tasks", 1000, "tasks whose timers fall due at one height")
-	cmd.Flags().Int("rounds", 5, "times each variant (expired, matched) is measured")
-	cmd.Flags().Int("empty", 10, "empty blocks measured for the baseline")
-	return cmd
-}
-
-// TimersBenchResult is what `ogpud bench timers` measures.
-type TimersBenchResult struct {
+// TimersResult is what the timers benchmark (`ogpud bench timers`) measures.
+type TimersResult struct {
 	Tasks             int     `json:"tasks"`
 	MaxTimersPerBlock uint32  `json:"max_timers_per_block"`
 	BidWindow         uint64  `json:"bid_window"`
@@ -126,35 +83,35 @@ type TimersBlock struct {
 	Processed       int     `json:"processed"`
 }
 
-// BenchTimers writes a dev chain into home and measures, in this process, the blocks where the
+// Timers writes a dev chain into home and measures, in this process, the blocks where the
 // bid-window timers of that many tasks fall due at once, against empty blocks.
-func BenchTimers(ctx context.Context, self, home string, tasks, rounds, empty int) (TimersBenchResult, error) {
-	accounts, err := SetupDevHome(self, home)
+func Timers(ctx context.Context, env Env, home string, tasks, rounds, empty int) (TimersResult, error) {
+	accounts, err := env.WriteDevHome(home)
 	if err != nil {
-		return TimersBenchResult{}, err
+		return TimersResult{}, err
 	}
-	c, err := newInProcessChain(home)
+	c, err := newInProcessChain(env, home)
 	if err != nil {
-		return TimersBenchResult{}, err
+		return TimersResult{}, err
 	}
 	defer c.close()
 	addr := map[string]sdk.AccAddress{}
 	for _, a := range accounts {
 		if addr[a.Name], err = sdk.AccAddressFromBech32(a.Address); err != nil {
-			return TimersBenchResult{}, err
+			return TimersResult{}, err
 		}
 	}
 	// a few blocks first: the first blocks of a fresh node measure its caches filling
 	for range 5 {
 		if _, _, err := c.block(ctx); err != nil {
-			return TimersBenchResult{}, err
+			return TimersResult{}, err
 		}
 	}
 	params, err := c.app.ComputeKeeper.Params.Get(c.app.NewContext(true))
 	if err != nil {
-		return TimersBenchResult{}, err
+		return TimersResult{}, err
 	}
-	res := TimersBenchResult{
+	res := TimersResult{
 		Tasks: tasks, MaxTimersPerBlock: params.MaxTimersPerBlock, BidWindow: params.BidWindow,
 		BlocksWanted: (tasks + int(params.MaxTimersPerBlock) - 1) / int(params.MaxTimersPerBlock), NumCPU: runtime.NumCPU(),
 	}
@@ -301,7 +258,7 @@ type inProcessChain struct {
 // newInProcessChain opens the application of the dev home as `ogpud start` would (its
 // database, chain id and EVM chain id; invariants off and no sidecar, as on a production node)
 // and runs InitChain from the home's genesis.
-func newInProcessChain(home string) (*inProcessChain, error) {
+func newInProcessChain(env Env, home string) (*inProcessChain, error) {
 	gen, err := genutiltypes.AppGenesisFromFile(filepath.Join(home, "config", "genesis.json"))
 	if err != nil {
 		return nil, err
@@ -320,9 +277,9 @@ func newInProcessChain(home string) (*inProcessChain, error) {
 		app.FlagCheckInvariants:       false,
 		app.FlagSidecarAddress:        "",
 	}
-	a, ok := newApp(log.NewNopLogger(), db, opts).(*app.App)
+	a, ok := env.NewApp(log.NewNopLogger(), db, opts).(*app.App)
 	if !ok {
-		return nil, errors.New("newApp: not an *app.App")
+		return nil, errors.New("NewApp: not an *app.App")
 	}
 	c := &inProcessChain{app: a, chainID: gen.ChainID, start: gen.GenesisTime, height: gen.InitialHeight - 1}
 	if c.kr, err = keyring.New(app.Name, keyring.BackendTest, home, nil, a.AppCodec(), evmhd.EthSecp256k1Option()); err != nil {
@@ -397,7 +354,7 @@ func (c *inProcessChain) timedBlock(ctx context.Context, txs ...[]byte) (blockTi
 }
 
 // sign builds and signs a tx of msgs from the key name (address addr) at its next sequence,
-// paying for gas at benchGasPrice.
+// paying for gas at gasPrice.
 func (c *inProcessChain) sign(name string, addr sdk.AccAddress, gas uint64, msgs ...sdk.Msg) ([]byte, error) {
 	acc := c.app.AccountKeeper.GetAccount(c.app.NewContext(true), addr)
 	if acc == nil {
@@ -406,7 +363,7 @@ func (c *inProcessChain) sign(name string, addr sdk.AccAddress, gas uint64, msgs
 	f := clienttx.Factory{}.
 		WithTxConfig(c.app.TxConfig()).WithKeybase(c.kr).WithChainID(c.chainID).WithFromName(name).
 		WithAccountNumber(acc.GetAccountNumber()).WithSequence(acc.GetSequence()).
-		WithGas(gas).WithGasPrices(benchGasPrice).WithSignMode(signing.SignMode_SIGN_MODE_DIRECT)
+		WithGas(gas).WithGasPrices(gasPrice).WithSignMode(signing.SignMode_SIGN_MODE_DIRECT)
 	builder, err := f.BuildUnsignedTx(msgs...)
 	if err != nil {
 		return nil, err

@@ -1,162 +1,143 @@
-package cmd
+package bench
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/spf13/cobra"
 
 	"github.com/opengpu/ogpu/gpu/device"
 	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
-// The parts of the full report, in the order they run.
-var benchParts = []string{"gemm", "timers", "verify-memory", "market", "latency", "vote-extensions"}
+// Parts are the parts of the full report, in the order they run by default.
+var Parts = []string{"gemm", "timers", "verify-memory", "market", "latency", "vote-extensions"}
 
-// runBenchReport is `ogpud bench` without a subcommand: every benchmark, one table.
-func runBenchReport(cmd *cobra.Command, _ []string) error {
-	f := cmd.Flags()
-	outDir, _ := f.GetString("out")
-	compare, _ := f.GetString("compare")
-	only, _ := f.GetStringSlice("only")
-	clients, _ := f.GetInt("clients")
-	duration, _ := f.GetDuration("duration")
-	blocks, _ := f.GetInt64("blocks")
-	tasks, _ := f.GetInt("tasks")
-	for _, p := range only {
-		if !slices.Contains(benchParts, p) {
-			return fmt.Errorf("--only %q: must be among %s", p, strings.Join(benchParts, ", "))
-		}
-	}
-	if len(only) == 0 {
-		only = benchParts
-	}
-	for _, f := range []struct {
-		name  string
-		value int64
-	}{{"clients", int64(clients)}, {"tasks", int64(tasks)}, {"blocks", blocks}} {
-		if f.value < 1 {
-			return fmt.Errorf("--%s %d: must be at least 1", f.name, f.value)
-		}
-	}
-	if duration <= 0 {
-		return fmt.Errorf("--duration %s: must be positive", duration)
-	}
-	var earlier *BenchReport
-	if compare != "" {
-		bz, err := os.ReadFile(compare)
-		if err != nil {
-			return fmt.Errorf("--compare: %w", err)
-		}
-		earlier = new(BenchReport)
-		if err := json.Unmarshal(bz, earlier); err != nil {
-			return fmt.Errorf("--compare %s: %w", compare, err)
-		}
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
+// Options are the settings of a full run that `ogpud bench`'s flags choose.
+type Options struct {
+	Parts    []string      // among Parts, run in this order
+	Clients  int           // market: concurrent clients, and as many providers
+	Duration time.Duration // market: length of each measuring window
+	Tasks    int           // latency: tasks per size
+	Blocks   int64         // vote-extensions: blocks measured in each phase
+}
+
+// Run runs the parts one after another, each on its own fresh chain or network in a new
+// directory it removes afterwards, says on progress when each starts and ends, and returns
+// the report with its rows.
+func Run(ctx context.Context, env Env, o Options, progress io.Writer) (*Report, error) {
 	parent, err := os.MkdirTemp("", "ogpu-bench-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.RemoveAll(parent)
-	ctx := cmd.Context()
-	progress := cmd.ErrOrStderr()
 
-	r := &BenchReport{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: thisMachine()}
-	for _, part := range only {
+	r := &Report{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: thisMachine()}
+	for _, part := range o.Parts {
 		fmt.Fprintf(progress, "bench: %s…\n", part)
 		start := time.Now()
 		dir := filepath.Join(parent, part)
 		switch part {
 		case "gemm":
-			res, err := BenchGemm([]int{512, 1024, 2048})
+			res, err := Gemm([]int{512, 1024, 2048})
 			if err != nil {
-				return fmt.Errorf("gemm: %w", err)
+				return nil, fmt.Errorf("gemm: %w", err)
 			}
 			r.Gemm = &res
 		case "timers":
-			res, err := BenchTimers(ctx, self, dir, 1000, 5, 10)
+			res, err := Timers(ctx, env, dir, 1000, 5, 10)
 			if err != nil {
-				return fmt.Errorf("timers: %w", err)
+				return nil, fmt.Errorf("timers: %w", err)
 			}
 			r.Timers = &res
 		case "verify-memory":
-			res, err := BenchVerifyMemory(ctx, workload.GemmMaxDim, 3)
+			res, err := VerifyMemory(ctx, workload.GemmMaxDim, 3)
 			if err != nil {
-				return fmt.Errorf("verify-memory: %w", err)
+				return nil, fmt.Errorf("verify-memory: %w", err)
 			}
 			r.VerifyMemory = &res
 		case "market":
-			res, err := BenchMarket(ctx, self, dir, clients, 2, duration)
+			res, err := Market(ctx, env, dir, o.Clients, 2, o.Duration)
 			if err != nil {
-				return fmt.Errorf("market: %w", err)
+				return nil, fmt.Errorf("market: %w", err)
 			}
 			r.Market = &res
 		case "latency":
-			res, err := BenchLatency(ctx, self, dir, []int{256, 1024}, tasks)
+			res, err := Latency(ctx, env, dir, []int{256, 1024}, o.Tasks)
 			if err != nil {
-				return fmt.Errorf("latency: %w", err)
+				return nil, fmt.Errorf("latency: %w", err)
 			}
 			r.Latency = &res
 		case "vote-extensions":
-			res, err := BenchVoteExtensions(ctx, self, dir, blocks, 256)
+			res, err := VoteExtensions(ctx, env, dir, o.Blocks, 256)
 			if err != nil {
-				return fmt.Errorf("vote-extensions: %w", err)
+				return nil, fmt.Errorf("vote-extensions: %w", err)
 			}
 			r.VoteExtensions = &res
+		default:
+			return nil, fmt.Errorf("part %q: must be among %s", part, strings.Join(Parts, ", "))
 		}
 		fmt.Fprintf(progress, "bench: %s done in %s\n", part, time.Since(start).Round(time.Second))
 	}
 	r.Rows = r.rows()
+	return r, nil
+}
 
-	md := r.Markdown(earlier)
-	fmt.Fprint(cmd.OutOrStdout(), md)
-	if outDir == "" {
-		return nil
+// ReadReport reads a report from its bench.json.
+func ReadReport(path string) (*Report, error) {
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return err
+	r := new(Report)
+	if err := json.Unmarshal(bz, r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// WriteFiles writes the table (md, as Markdown renders it) to bench.md and the report to
+// bench.json in dir, and returns the two paths.
+func (r *Report) WriteFiles(dir, md string) (string, string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
 	}
 	bz, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return err
+		return "", "", err
 	}
-	if err := os.WriteFile(filepath.Join(outDir, "bench.json"), append(bz, '\n'), 0o644); err != nil {
-		return err
+	mdPath, jsonPath := filepath.Join(dir, "bench.md"), filepath.Join(dir, "bench.json")
+	if err := os.WriteFile(jsonPath, append(bz, '\n'), 0o644); err != nil {
+		return "", "", err
 	}
-	if err := os.WriteFile(filepath.Join(outDir, "bench.md"), []byte(md), 0o644); err != nil {
-		return err
+	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
+		return "", "", err
 	}
-	fmt.Fprintf(progress, "bench: wrote %s and %s\n", filepath.Join(outDir, "bench.md"), filepath.Join(outDir, "bench.json"))
-	return nil
+	return mdPath, jsonPath, nil
 }
 
-// BenchReport is the table `ogpud bench` prints, with the raw results it came from.
-type BenchReport struct {
-	Date           string                    `json:"date"`
-	Machine        BenchMachine              `json:"machine"`
-	Rows           []BenchRow                `json:"rows"`
-	Gemm           *GemmBenchResult          `json:"gemm,omitempty"`
-	Market         *MarketBenchResult        `json:"market,omitempty"`
-	Latency        *LatencyBenchResult       `json:"latency,omitempty"`
-	VoteExtensions *VoteExtensionBenchResult `json:"vote_extensions,omitempty"`
-	Timers         *TimersBenchResult        `json:"timers,omitempty"`
-	VerifyMemory   *VerifyMemoryBenchResult  `json:"verify_memory,omitempty"`
+// Report is the table `ogpud bench` prints, with the raw results it came from.
+type Report struct {
+	Date           string                `json:"date"`
+	Machine        Machine               `json:"machine"`
+	Rows           []Row                 `json:"rows"`
+	Gemm           *GemmResult           `json:"gemm,omitempty"`
+	Market         *MarketResult         `json:"market,omitempty"`
+	Latency        *LatencyResult        `json:"latency,omitempty"`
+	VoteExtensions *VoteExtensionsResult `json:"vote_extensions,omitempty"`
+	Timers         *TimersResult         `json:"timers,omitempty"`
+	VerifyMemory   *VerifyMemoryResult   `json:"verify_memory,omitempty"`
 }
 
-// BenchMachine is where a report was measured.
-type BenchMachine struct {
+// Machine is where a report was measured.
+type Machine struct {
 	CPU   string `json:"cpu"`
 	Cores int    `json:"cores"`
 	GPU   string `json:"gpu"`
@@ -164,8 +145,8 @@ type BenchMachine struct {
 	Go    string `json:"go"`
 }
 
-// BenchRow is one figure: what was measured, against what, and the ratio of the two.
-type BenchRow struct {
+// Row is one figure: what was measured, against what, and the ratio of the two.
+type Row struct {
 	ID       string  `json:"id"`
 	Figure   string  `json:"figure"`
 	Measured string  `json:"measured"`
@@ -175,8 +156,8 @@ type BenchRow struct {
 	Met      *bool   `json:"met,omitempty"`
 }
 
-func thisMachine() BenchMachine {
-	m := BenchMachine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), CPU: "unknown CPU"}
+func thisMachine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), CPU: "unknown CPU"}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
@@ -213,10 +194,10 @@ func met(ok bool) *bool { return &ok }
 const timersRatioBound = 100
 
 // rows turns the results into the table's rows.
-func (r *BenchReport) rows() []BenchRow {
-	var rows []BenchRow
+func (r *Report) rows() []Row {
+	var rows []Row
 	if m := r.Market; m != nil {
-		rows = append(rows, BenchRow{
+		rows = append(rows, Row{
 			ID: "market-throughput", Figure: "Task market: create-task + bid tx/s against bank-send tx/s (1 validator)",
 			Measured: fmt.Sprintf("%.0f tx/s", m.MarketTxPerSec), Baseline: fmt.Sprintf("%.0f tx/s", m.BankTxPerSecond),
 			Ratio: m.MarketOverBank, Target: "≥ 0.8", Met: met(m.MarketOverBank >= 0.8),
@@ -226,7 +207,7 @@ func (r *BenchReport) rows() []BenchRow {
 		// one block more than before commit–reveal buys the draw after the submission
 		bound := int64(l.BidWindow) + 5
 		for _, s := range l.Sizes {
-			row := BenchRow{
+			row := Row{
 				ID:     fmt.Sprintf("latency-n%d", s.N),
 				Figure: fmt.Sprintf("Create → VERIFIED (verdict), n = %d, %d validators + %d providers (%d/%d verified)", s.N, l.Validators, l.Providers, s.Completed, s.Tasks),
 				Measured: fmt.Sprintf("p50 %d blocks (%.1f s), p95 %d blocks (%.1f s)",
@@ -242,7 +223,7 @@ func (r *BenchReport) rows() []BenchRow {
 	}
 	if g := r.Gemm; g != nil {
 		for _, v := range g.Verify {
-			row := BenchRow{
+			row := Row{
 				ID: fmt.Sprintf("verify-n%d", v.N), Figure: fmt.Sprintf("Verification (Freivalds) against execution (%s), n = %d", v.Executor, v.N),
 				Measured: fmt.Sprintf("verify %.1f ms", v.VerifySeconds*1000), Baseline: fmt.Sprintf("execute %.3f s", v.ExecSeconds),
 				Ratio: v.Ratio,
@@ -254,7 +235,7 @@ func (r *BenchReport) rows() []BenchRow {
 		}
 	}
 	if ve := r.VoteExtensions; ve != nil {
-		rows = append(rows, BenchRow{
+		rows = append(rows, Row{
 			ID: "vote-extension-block-time", Figure: fmt.Sprintf("Block time, %d attestations per vote (commits and reveals, %.0f B each, %.0f B a commit and its reveal; a single attestation before commit–reveal: 42 B) against empty votes, %d validators", ve.Attestations, ve.BytesPerAttestation, 2*ve.BytesPerAttestation, ve.Validators),
 			Measured: fmt.Sprintf("%.3f s", ve.FullBlockSeconds), Baseline: fmt.Sprintf("%.3f s", ve.EmptyBlockSeconds),
 			Ratio: ve.Ratio, Target: "≤ 1.1", Met: met(ve.Ratio <= 1.1),
@@ -274,7 +255,7 @@ func (r *BenchReport) rows() []BenchRow {
 					per = append(per, strconv.Itoa(b.Processed))
 				}
 			}
-			rows = append(rows, BenchRow{
+			rows = append(rows, Row{
 				ID: v.id,
 				Figure: fmt.Sprintf("Block time (FinalizeBlock + Commit, in process) with %d task timers due at one height, %s, max_timers_per_block %d, against an empty block; median of %d rounds",
 					t.Tasks, v.how, t.MaxTimersPerBlock, len(v.v.Rounds)),
@@ -287,7 +268,7 @@ func (r *BenchReport) rows() []BenchRow {
 		}
 	}
 	if vm := r.VerifyMemory; vm != nil {
-		row := BenchRow{
+		row := Row{
 			ID: fmt.Sprintf("verify-memory-n%d", vm.N),
 			Figure: fmt.Sprintf("Verifier peak heap, largest task (n = %d, %.0f MiB downloaded from a server in the process), streamed, against the whole-in-memory path",
 				vm.N, vm.DownloadedMiB),
@@ -303,22 +284,22 @@ func (r *BenchReport) rows() []BenchRow {
 		rows = append(rows, row)
 	}
 	if g := r.Gemm; g != nil {
-		rows = append(rows, BenchRow{
+		rows = append(rows, Row{
 			ID: "executor-cpu", Figure: "CPU executor against the naive loop, 512³ int8",
 			Measured: fmt.Sprintf("%.2f GMAC/s", g.CPUGMACs), Baseline: fmt.Sprintf("%.2f GMAC/s", g.NaiveGMACs), Ratio: g.CPUOverNaive,
 		})
 		if c := g.CUDA; c != nil {
 			rows = append(rows,
-				BenchRow{
+				Row{
 					ID: "executor-cuda", Figure: fmt.Sprintf("CUDA executor (copies included) against bare cuBLAS, %d³ int8 on %s", c.N, g.GPU),
 					Measured: fmt.Sprintf("%.1f TOPS", c.ExecutorTOPS), Baseline: fmt.Sprintf("%.1f TOPS", c.BareCublasTOPS), Ratio: c.ExecutorOverRaw,
 				},
-				BenchRow{
+				Row{
 					ID: "executor-cuda-over-cpu", Figure: "CUDA executor against the CPU executor",
 					Measured: fmt.Sprintf("%.0f GMAC/s", c.ExecutorTOPS*1e3/2), Baseline: fmt.Sprintf("%.2f GMAC/s", g.CPUGMACs), Ratio: c.OverCPU,
 				})
 		} else {
-			rows = append(rows, BenchRow{
+			rows = append(rows, Row{
 				ID: "executor-cuda", Figure: "CUDA executor against bare cuBLAS", Measured: "not run: " + g.NoGPU, Baseline: "—",
 			})
 		}
@@ -327,7 +308,7 @@ func (r *BenchReport) rows() []BenchRow {
 }
 
 // Markdown renders the table, with the ratios of an earlier report beside them when given.
-func (r *BenchReport) Markdown(earlier *BenchReport) string {
+func (r *Report) Markdown(earlier *Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## `ogpud bench`, %s\n\n", r.Date)
 	fmt.Fprintf(&b, "Machine: %s, %d cores; GPU: %s; %s, %s.\n\n", r.Machine.CPU, r.Machine.Cores, r.Machine.GPU, r.Machine.OS, r.Machine.Go)

@@ -1,0 +1,10 @@
+// Package bench holds the benchmarks `ogpud bench` runs, one file each: gemm (the executors and
+// verification), bank and market (tx/s on a dev chain), latency (create-task to verdict on a
+// local network), vote-extensions (block time with full vote extensions), timers (the app
+// driven in this process) and verify-memory (a verifier's peak heap); the dev chain and the
+// transaction sender they share; and the report that puts their figures in one table.
+//
+// The processes a benchmark starts are testutil/network Nodes. What only the ogpud command can
+// do (write a chain's files, open its application) comes in through Env, so this package never
+// imports the command.
+package bench
