@@ -22,9 +22,13 @@
 //	kr, err := c.OpenKeyring("test", home)
 //	txf := c.TxFactory(kr, "alice")
 //	id, err := c.CreateTask(ctx, txf, msg)
-//	task, err := c.WaitTask(ctx, id, func(t computetypes.Task) { fmt.Println(t.State) })
 //	signer, err := client.NewKeyringSigner(kr, "alice")
-//	err = c.CheckResult(ctx, task, signer) // when task.State is VERIFIED
+//	task, err := c.WaitTask(ctx, id, func(t computetypes.Task) {
+//		fmt.Println(t.State)
+//		if t.State == computetypes.TASK_STATE_VERIFIED {
+//			err := c.CheckResult(ctx, t, signer) // nil: accept it; gemm.ErrWrongResult: dispute it
+//		}
+//	})
 //
 // Every method takes a context and wraps its errors with the call that failed; the package
 // prints nothing and holds no globals.
