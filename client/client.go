@@ -132,6 +132,9 @@ func (c *Client) Close() error {
 // Conn is the client's gRPC connection, for queries the Client has no method for.
 func (c *Client) Conn() gogogrpc.ClientConn { return c.conn }
 
+// GRPCConn is the connection Dial opened; nil for a Client built by New.
+func (c *Client) GRPCConn() *grpc.ClientConn { return c.grpcConn }
+
 // TxConfig is the client's tx encoding.
 func (c *Client) TxConfig() sdkclient.TxConfig { return c.txConfig }
 
