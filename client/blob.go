@@ -66,38 +66,58 @@ func (c *Client) streamBlob(ctx context.Context, b computetypes.Blob, task uint6
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("fetch %s: %s", b.Uri, strings.TrimSpace(resp.Status+": "+strings.TrimSpace(string(msg))))
 	}
-	s := &hashingReader{r: io.LimitReader(resp.Body, int64(b.Size_)+1), h: sha256.New()}
-	found := consume(s)
-	if _, err := io.Copy(io.Discard, s); err != nil && s.err == nil {
-		s.err = err
-	}
-	switch {
-	case s.err != nil:
-		return fmt.Errorf("fetch %s: %w", b.Uri, s.err)
-	case s.n != b.Size_:
-		return fmt.Errorf("%w: %s gave %d bytes or more, the chain says %d", ErrBlobMismatch, b.Uri, s.n, b.Size_)
-	case hex.EncodeToString(s.h.Sum(nil)) != b.Sha256:
-		return fmt.Errorf("%w: sha256 %s, the chain says %s", ErrBlobMismatch, hex.EncodeToString(s.h.Sum(nil)), b.Sha256)
+	br := NewBlobReader(resp.Body, b)
+	found := consume(br)
+	if err := br.Finish(); err != nil {
+		return err
 	}
 	return found
 }
 
-// hashingReader hashes and counts what passes through it and keeps its first read error.
-type hashingReader struct {
-	r   io.Reader
-	h   hash.Hash
-	n   uint64
-	err error
+// BlobReader reads a download of a blob: it stops one byte past the declared size and hashes
+// what passes, so the bytes can go straight into a check and be known to be the declared blob,
+// or not, at the end (Finish).
+type BlobReader struct {
+	want computetypes.Blob
+	r    io.Reader
+	h    hash.Hash
+	n    uint64
+	err  error // the first read error other than EOF
 }
 
-func (s *hashingReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	s.h.Write(p[:n])
-	s.n += uint64(n)
-	if err != nil && err != io.EOF && s.err == nil {
-		s.err = err
+// NewBlobReader reads body as the download of want.
+func NewBlobReader(body io.Reader, want computetypes.Blob) *BlobReader {
+	return &BlobReader{want: want, r: io.LimitReader(body, int64(want.Size_)+1), h: sha256.New()}
+}
+
+func (b *BlobReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.h.Write(p[:n])
+	b.n += uint64(n)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
 	}
 	return n, err
+}
+
+// Finish reads what the consumer left, so that all of it is hashed, and checks the size and the
+// sha256: the download's read error, or an error wrapping ErrBlobMismatch if the bytes are not
+// the declared blob.
+func (b *BlobReader) Finish() error {
+	if _, err := io.Copy(io.Discard, b); err != nil && b.err == nil {
+		b.err = err
+	}
+	switch {
+	case b.err != nil:
+		return fmt.Errorf("fetch %s: %w", b.want.Uri, b.err)
+	case b.n > b.want.Size_:
+		return fmt.Errorf("%w: %s: more than the declared %d bytes", ErrBlobMismatch, b.want.Uri, b.want.Size_)
+	case b.n < b.want.Size_:
+		return fmt.Errorf("%w: %s: %d bytes, declared %d", ErrBlobMismatch, b.want.Uri, b.n, b.want.Size_)
+	case hex.EncodeToString(b.h.Sum(nil)) != b.want.Sha256:
+		return fmt.Errorf("%w: %s: sha256 does not match the declared %s", ErrBlobMismatch, b.want.Uri, b.want.Sha256)
+	}
+	return nil
 }
 
 // get fetches uri, proving who reads it when signer is not nil (and asking again for a few

@@ -2,11 +2,8 @@ package sidecar
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	ogpuclient "github.com/opengpu/ogpu/client"
 	"github.com/opengpu/ogpu/sidecar/blobauth"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
@@ -107,44 +105,18 @@ func publicAddr(a netip.Addr) bool {
 	return true
 }
 
-// blobStream is a download being read: it stops one byte past the declared size and hashes what
-// passes, so the bytes can go straight into a check and be known to be the declared blob, or
-// not, at the end.
+// blobStream is a download being read, capped at its declared size and hashed as it passes
+// (client.BlobReader).
 type blobStream struct {
-	want   computetypes.Blob
+	*ogpuclient.BlobReader
 	body   io.ReadCloser
-	r      io.Reader
-	h      hash.Hash
-	n      uint64
-	err    error // the first read error other than EOF
 	cancel context.CancelFunc
 }
 
-func (b *blobStream) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.h.Write(p[:n])
-	b.n += uint64(n)
-	if err != nil && err != io.EOF && b.err == nil {
-		b.err = err
-	}
-	return n, err
-}
-
-// finish reads what the consumer left, so that all of it is hashed, and checks the size and the
-// sha256.
+// finish reads what the consumer left and checks the size and the sha256.
 func (b *blobStream) finish() error {
-	if _, err := io.Copy(io.Discard, b); err != nil && b.err == nil {
-		b.err = err
-	}
-	switch {
-	case b.err != nil:
-		return fmt.Errorf("%w: %s: %v", errBlobUnavailable, b.want.Uri, b.err)
-	case b.n > b.want.Size_:
-		return fmt.Errorf("%w: %s: more than the declared %d bytes", errBlobUnavailable, b.want.Uri, b.want.Size_)
-	case b.n < b.want.Size_:
-		return fmt.Errorf("%w: %s: %d bytes, declared %d", errBlobUnavailable, b.want.Uri, b.n, b.want.Size_)
-	case hex.EncodeToString(b.h.Sum(nil)) != b.want.Sha256:
-		return fmt.Errorf("%w: %s: sha256 does not match the declared %s", errBlobUnavailable, b.want.Uri, b.want.Sha256)
+	if err := b.Finish(); err != nil {
+		return fmt.Errorf("%w: %v", errBlobUnavailable, err)
 	}
 	return nil
 }
@@ -185,7 +157,7 @@ func (s *Sidecar) openBlob(ctx context.Context, b computetypes.Blob, task uint64
 		cancel()
 		return nil, fmt.Errorf("%w: %s: %s: %s", errBlobUnavailable, b.Uri, res.Status, strings.TrimSpace(string(msg)))
 	}
-	return &blobStream{want: b, body: res.Body, r: io.LimitReader(res.Body, int64(b.Size_)+1), h: sha256.New(), cancel: cancel}, nil
+	return &blobStream{BlobReader: ogpuclient.NewBlobReader(res.Body, b), body: res.Body, cancel: cancel}, nil
 }
 
 // streamBlob downloads b into consume, a piece at a time, and then checks that what consume read
