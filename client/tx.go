@@ -110,6 +110,14 @@ func (c *Client) Send(ctx context.Context, txf clienttx.Factory, msgs ...sdk.Msg
 	return "", lastErr
 }
 
+// Broadcast signs msgs with txf as it is (its account number, sequence and gas limit: nothing is
+// asked of the chain, nothing simulated, nothing retried) and broadcasts them; it returns the tx
+// hash once the node's mempool took the tx, or a *TxError. It is for a caller that keeps its own
+// sequence, such as a load generator with many txs of one key in flight; others use Send.
+func (c *Client) Broadcast(ctx context.Context, txf clienttx.Factory, msgs ...sdk.Msg) (string, error) {
+	return c.broadcast(ctx, txf.WithTxConfig(c.txConfig), msgs...)
+}
+
 // simulate is the gas msgs use, as the node simulates them, times the factory's adjustment.
 func (c *Client) simulate(ctx context.Context, f clienttx.Factory, msgs ...sdk.Msg) (uint64, error) {
 	bz, err := f.BuildSimTx(msgs...)

@@ -142,3 +142,22 @@ func TestSendSimulatesGasTimesTheAdjustment(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(250_000), node.sentGas[1], "a fixed gas limit is not simulated")
 }
+
+func TestBroadcastSignsWithTheFactorysSequenceAsItIs(t *testing.T) {
+	node := &fakeNode{chainSeq: []uint64{5}, answers: []uint32{0, wrongSequence}, gasUsed: 100_000}
+	c, kr, addr := newFakeClient(t, node)
+	msg := &computetypes.MsgAcceptResult{Creator: addr.String(), TaskId: 1}
+	txf := c.TxFactory(kr, "alice").WithAccountNumber(3).WithSequence(9).WithSimulateAndExecute(false).WithGas(250_000)
+	hash, err := c.Broadcast(context.Background(), txf, msg)
+	require.NoError(t, err)
+	require.Equal(t, "HASH1", hash)
+	require.Equal(t, []uint64{9}, node.sentSeqs)
+	require.Equal(t, []uint64{250_000}, node.sentGas)
+	require.Zero(t, node.lookups, "no account lookup")
+
+	_, err = c.Broadcast(context.Background(), txf.WithSequence(10), msg)
+	var refused *TxError
+	require.ErrorAs(t, err, &refused)
+	require.True(t, refused.Matches(sdkerrors.ErrWrongSequence))
+	require.Equal(t, []uint64{9, 10}, node.sentSeqs, "a refusal is not retried")
+}
