@@ -52,7 +52,7 @@ func (c *devChain) benchBank(ctx context.Context, names []string, addrs []sdk.Ac
 			go func(i int, name string) {
 				defer wg.Done()
 				msg := banktypes.NewMsgSend(addrs[i], addrs[(i+1)%len(addrs)], sdk.NewCoins(sdk.NewInt64Coin(app.BaseDenom, 1)))
-				c.b.sendLoop(runCtx, name, 150_000, func() sdk.Msg { return msg }, &broadcast, &rejected)
+				c.sendLoop(runCtx, name, 150_000, func() sdk.Msg { return msg }, &broadcast, &rejected)
 			}(i, name)
 		}
 		wg.Wait()

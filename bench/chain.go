@@ -2,45 +2,37 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	dbm "github.com/cosmos/cosmos-db"
 	evmhd "github.com/cosmos/evm/crypto/hd"
 
-	"cosmossdk.io/log/v2"
 	sdkmath "cosmossdk.io/math"
 
-	"github.com/cosmos/cosmos-sdk/client"
 	clienttx "github.com/cosmos/cosmos-sdk/client/tx"
-	"github.com/cosmos/cosmos-sdk/codec"
 	"github.com/cosmos/cosmos-sdk/crypto/keyring"
-	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	txtypes "github.com/cosmos/cosmos-sdk/types/tx"
-	"github.com/cosmos/cosmos-sdk/types/tx/signing"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	"github.com/opengpu/ogpu/app"
+	ogpuclient "github.com/opengpu/ogpu/client"
 )
 
 // oneOGPU is 1 ogpu in aogpu.
 var oneOGPU = sdkmath.NewIntWithDecimal(1, app.Decimals)
 
-// devChain is a dev chain started for a benchmark, with a gRPC connection and its keyring.
+// devChain is a dev chain started for a benchmark, with a client of its node and its keyring.
 type devChain struct {
-	ps   processes
-	rpc  *rpchttp.HTTP
-	conn *grpc.ClientConn
-	b    *sender
+	ps  processes
+	rpc *rpchttp.HTTP
+	cl  *ogpuclient.Client
+	kr  keyring.Keyring
 }
 
 // startDevChain writes a dev chain into home and starts its node (no sidecar), logging to
@@ -62,23 +54,21 @@ func startDevChain(ctx context.Context, env Env, home string) (*devChain, error)
 		c.close()
 		return nil, err
 	}
-	if c.conn, err = grpc.NewClient(node.GRPC(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
-		c.close()
-		return nil, err
-	}
-	enc := app.New(log.NewNopLogger(), dbm.NewMemDB(), false, simtestutil.EmptyAppOptions{})
-	kr, err := keyring.New(app.Name, keyring.BackendTest, home, nil, enc.AppCodec(), evmhd.EthSecp256k1Option())
+	c.cl, err = ogpuclient.Dial(ogpuclient.Config{GRPC: node.GRPC(), RPC: node.RPC(), ChainID: env.DevChainID, EVMChainID: app.DevEVMChainID})
 	if err != nil {
 		c.close()
 		return nil, err
 	}
-	c.b = &sender{chainID: env.DevChainID, conn: c.conn, kr: kr, cdc: enc.AppCodec(), txConfig: enc.TxConfig()}
+	if c.kr, err = c.cl.OpenKeyring(keyring.BackendTest, home); err != nil {
+		c.close()
+		return nil, err
+	}
 	return c, nil
 }
 
 func (c *devChain) close() {
-	if c.conn != nil {
-		_ = c.conn.Close()
+	if c.cl != nil {
+		_ = c.cl.Close()
 	}
 	c.ps.stop()
 }
@@ -91,7 +81,7 @@ func (c *devChain) newAccounts(ctx context.Context, prefix string, n int, amount
 	var outputs []banktypes.Output
 	for i := range names {
 		names[i] = fmt.Sprintf("%s%d", prefix, i)
-		rec, _, err := c.b.kr.NewMnemonic(names[i], keyring.English, evmhd.BIP44HDPath, keyring.DefaultBIP39Passphrase, evmhd.EthSecp256k1)
+		rec, _, err := c.kr.NewMnemonic(names[i], keyring.English, evmhd.BIP44HDPath, keyring.DefaultBIP39Passphrase, evmhd.EthSecp256k1)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -100,13 +90,13 @@ func (c *devChain) newAccounts(ctx context.Context, prefix string, n int, amount
 		}
 		outputs = append(outputs, banktypes.Output{Address: addrs[i].String(), Coins: each})
 	}
-	alice, err := c.b.address("alice")
+	alice, err := address(c.kr, "alice")
 	if err != nil {
 		return nil, nil, err
 	}
 	total := sdk.NewCoins(sdk.NewCoin(app.BaseDenom, amount.MulRaw(int64(n))))
 	fund := &banktypes.MsgMultiSend{Inputs: []banktypes.Input{{Address: alice.String(), Coins: total}}, Outputs: outputs}
-	if err := c.b.sendOne(ctx, "alice", fund, 200_000+uint64(n)*40_000); err != nil {
+	if _, err := c.cl.SendAndWait(ctx, c.cl.TxFactory(c.kr, "alice"), fund); err != nil {
 		return nil, nil, fmt.Errorf("fund %s accounts: %w", prefix, err)
 	}
 	return names, addrs, c.settle(ctx)
@@ -157,88 +147,39 @@ func (c *devChain) measure(ctx context.Context, duration time.Duration, load fun
 	return window{committed: committed, blocks: end - start, seconds: seconds}, nil
 }
 
-// sender signs and broadcasts txs from the keys of a keyring over gRPC.
-type sender struct {
-	chainID  string
-	conn     *grpc.ClientConn
-	kr       keyring.Keyring
-	cdc      codec.Codec
-	txConfig client.TxConfig
-}
-
-func (b *sender) address(name string) (sdk.AccAddress, error) {
-	rec, err := b.kr.Key(name)
+// address is the address of the key name of kr.
+func address(kr keyring.Keyring, name string) (sdk.AccAddress, error) {
+	rec, err := kr.Key(name)
 	if err != nil {
 		return nil, err
 	}
 	return rec.GetAddress()
 }
 
-// gasPrice is ten times the initial base fee, so rising base fees do not stall the run.
-const gasPrice = "10000000000" + app.BaseDenom
-
-func (b *sender) factory(name string, gas uint64) (clienttx.Factory, error) {
-	addr, err := b.address(name)
+// loadFactory signs as name with a fixed gas limit and the account's number and sequence as the
+// chain has them now.
+func (c *devChain) loadFactory(ctx context.Context, name string, gas uint64) (clienttx.Factory, error) {
+	addr, err := address(c.kr, name)
 	if err != nil {
 		return clienttx.Factory{}, err
 	}
-	info, err := authtypes.NewQueryClient(b.conn).AccountInfo(context.Background(), &authtypes.QueryAccountInfoRequest{Address: addr.String()})
+	info, err := authtypes.NewQueryClient(c.cl.Conn()).AccountInfo(ctx, &authtypes.QueryAccountInfoRequest{Address: addr.String()})
 	if err != nil {
 		return clienttx.Factory{}, fmt.Errorf("account %s: %w", name, err)
 	}
-	return clienttx.Factory{}.
-		WithTxConfig(b.txConfig).WithKeybase(b.kr).WithChainID(b.chainID).WithFromName(name).
-		WithAccountNumber(info.Info.AccountNumber).WithSequence(info.Info.Sequence).
-		WithGas(gas).WithGasPrices(gasPrice).WithSignMode(signing.SignMode_SIGN_MODE_DIRECT), nil
-}
-
-func (b *sender) sign(f clienttx.Factory, msgs ...sdk.Msg) ([]byte, error) {
-	builder, err := f.BuildUnsignedTx(msgs...)
-	if err != nil {
-		return nil, err
-	}
-	if err := clienttx.Sign(context.Background(), f, f.FromName(), builder, true); err != nil {
-		return nil, err
-	}
-	return b.txConfig.TxEncoder()(builder.GetTx())
-}
-
-func (b *sender) broadcast(ctx context.Context, txBytes []byte) (*sdk.TxResponse, error) {
-	res, err := txtypes.NewServiceClient(b.conn).BroadcastTx(ctx, &txtypes.BroadcastTxRequest{TxBytes: txBytes, Mode: txtypes.BroadcastMode_BROADCAST_MODE_SYNC})
-	if err != nil {
-		return nil, err
-	}
-	return res.TxResponse, nil
-}
-
-func (b *sender) sendOne(ctx context.Context, name string, msg sdk.Msg, gas uint64) error {
-	return b.sendMsgs(ctx, name, gas, msg)
-}
-
-// sendMsgs signs msgs in one tx from name and broadcasts it.
-func (b *sender) sendMsgs(ctx context.Context, name string, gas uint64, msgs ...sdk.Msg) error {
-	f, err := b.factory(name, gas)
-	if err != nil {
-		return err
-	}
-	txBytes, err := b.sign(f, msgs...)
-	if err != nil {
-		return err
-	}
-	res, err := b.broadcast(ctx, txBytes)
-	if err != nil {
-		return err
-	}
-	if res.Code != 0 {
-		return fmt.Errorf("code %d: %s", res.Code, res.RawLog)
-	}
-	return nil
+	return c.cl.TxFactory(c.kr, name).WithSimulateAndExecute(false).WithGas(gas).
+		WithAccountNumber(info.Info.AccountNumber).WithSequence(info.Info.Sequence), nil
 }
 
 // sendLoop signs and broadcasts next() from name until ctx ends, keeping its own sequence. A
 // nil message skips a turn.
-func (b *sender) sendLoop(ctx context.Context, name string, gas uint64, next func() sdk.Msg, broadcast, rejected *atomic.Int64) {
-	f, err := b.factory(name, gas)
+//
+// It does not use the client's Send, which asks the node for the account (and the gas) before
+// every tx and takes one tx of a Client at a time: here that would add queries to the node being
+// measured and hold back the other keys. A load generator counts its own sequence, so it signs
+// with client.Broadcast and asks the chain again only after a refusal.
+func (c *devChain) sendLoop(ctx context.Context, name string, gas uint64, next func() sdk.Msg, broadcast, rejected *atomic.Int64) {
+	f, err := c.loadFactory(ctx, name, gas)
 	if err != nil {
 		rejected.Add(1)
 		return
@@ -252,22 +193,18 @@ func (b *sender) sendLoop(ctx context.Context, name string, gas uint64, next fun
 			}
 			continue
 		}
-		txBytes, err := b.sign(f, msg)
-		if err != nil {
-			rejected.Add(1)
-			return
-		}
-		res, err := b.broadcast(ctx, txBytes)
+		_, err := c.cl.Broadcast(ctx, f, msg)
+		var refused *ogpuclient.TxError
 		switch {
+		case errors.As(err, &refused):
+			rejected.Add(1)
+			// resynchronise the sequence with the chain after a rejection
+			if nf, err := c.loadFactory(ctx, name, gas); err == nil {
+				f = nf
+			}
 		case err != nil:
 			if ctx.Err() == nil {
 				rejected.Add(1)
-			}
-		case res.Code != 0:
-			rejected.Add(1)
-			// resynchronise the sequence with the chain after a rejection
-			if nf, err := b.factory(name, gas); err == nil {
-				f = nf
 			}
 		default:
 			broadcast.Add(1)

@@ -10,23 +10,15 @@ import (
 	"slices"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	dbm "github.com/cosmos/cosmos-db"
-	evmhd "github.com/cosmos/evm/crypto/hd"
-
-	"cosmossdk.io/log/v2"
 	sdkmath "cosmossdk.io/math"
 
 	"github.com/cosmos/cosmos-sdk/crypto/keyring"
-	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/opengpu/ogpu/app"
+	ogpuclient "github.com/opengpu/ogpu/client"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
@@ -95,64 +87,55 @@ func Latency(ctx context.Context, env Env, dir string, sizes []int, perSize int)
 	}
 	defer ps.stop()
 	home0 := filepath.Join(dir, "node0")
-	conn, err := grpc.NewClient(ps[0].GRPC(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cl, err := ogpuclient.Dial(ogpuclient.Config{GRPC: ps[0].GRPC(), RPC: ps[0].RPC(), ChainID: chainID, EVMChainID: app.DefaultEVMChainID})
 	if err != nil {
 		return LatencyResult{}, err
 	}
-	defer conn.Close()
-	enc := app.New(log.NewNopLogger(), dbm.NewMemDB(), false, simtestutil.EmptyAppOptions{})
-	kr, err := keyring.New(app.Name, keyring.BackendTest, home0, nil, enc.AppCodec(), evmhd.EthSecp256k1Option())
+	defer cl.Close()
+	kr, err := cl.OpenKeyring(keyring.BackendTest, home0)
 	if err != nil {
 		return LatencyResult{}, err
 	}
-	b := &sender{chainID: chainID, conn: conn, kr: kr, cdc: enc.AppCodec(), txConfig: enc.TxConfig()}
-	client, err := b.address("validator")
+	creator, err := address(kr, "validator")
 	if err != nil {
 		return LatencyResult{}, err
 	}
-	q := computetypes.NewQueryClient(conn)
-	params, err := q.Params(ctx, &computetypes.QueryParamsRequest{})
+	params, err := computetypes.NewQueryClient(cl.Conn()).Params(ctx, &computetypes.QueryParamsRequest{})
 	if err != nil {
 		return LatencyResult{}, err
 	}
 
 	// one task every 2 blocks, so each is measured on a network that is not queueing them
+	txf := cl.TxFactory(kr, "validator")
+	var ids []uint64
 	for _, n := range sizes {
 		for i := range perSize {
-			if err := b.sendOne(ctx, "validator", latencyTask(client, n, uint64(i)), 500_000); err != nil {
-				return LatencyResult{}, fmt.Errorf("create task: %w", err)
+			id, err := cl.CreateTask(ctx, txf, latencyTask(creator, n, uint64(i)))
+			if err != nil {
+				return LatencyResult{}, err
 			}
+			ids = append(ids, id)
 			h, err := waitHeight(ctx, rpc, 0, time.Minute)
 			if err != nil {
 				return LatencyResult{}, err
 			}
-			if _, err := waitHeight(ctx, rpc, h+2, time.Minute); err != nil {
+			if _, err := waitHeight(ctx, rpc, h+1, time.Minute); err != nil {
 				return LatencyResult{}, err
 			}
 		}
 	}
-	var tasks []computetypes.Task
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		res, err := q.Tasks(ctx, &computetypes.QueryTasksRequest{Creator: client.String(), Pagination: &query.PageRequest{Limit: 1000}})
+	waitCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	tasks := make([]computetypes.Task, 0, len(ids))
+	for _, id := range ids {
+		t, err := verdict(waitCtx, cl, id)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return LatencyResult{}, errors.New("tasks not final within 5 minutes of the last one")
+		}
 		if err != nil {
 			return LatencyResult{}, err
 		}
-		tasks = res.Tasks
-		settled := func(t computetypes.Task) bool {
-			return t.State.IsFinal() || t.State == computetypes.TASK_STATE_VERIFIED
-		}
-		if len(tasks) == len(sizes)*perSize && !slices.ContainsFunc(tasks, func(t computetypes.Task) bool { return !settled(t) }) {
-			break
-		}
-		if time.Now().After(deadline) {
-			return LatencyResult{}, errors.New("tasks not final within 5 minutes of the last one")
-		}
-		select {
-		case <-ctx.Done():
-			return LatencyResult{}, ctx.Err()
-		case <-time.After(time.Second):
-		}
+		tasks = append(tasks, t)
 	}
 
 	blockTime := map[int64]time.Time{}
@@ -216,8 +199,24 @@ func Latency(ctx context.Context, env Env, dir string, sizes []int, perSize int)
 	return res, nil
 }
 
+// verdict follows task id until the committee's verdict (VERIFIED) or its end, whichever comes
+// first: WaitTask alone would wait on through the dispute window of a verified task.
+func verdict(ctx context.Context, cl *ogpuclient.Client, id uint64) (computetypes.Task, error) {
+	vctx, stop := context.WithCancel(ctx)
+	defer stop()
+	t, err := cl.WaitTask(vctx, id, func(t computetypes.Task) {
+		if t.State == computetypes.TASK_STATE_VERIFIED {
+			stop()
+		}
+	})
+	if err != nil && t.State == computetypes.TASK_STATE_VERIFIED && ctx.Err() == nil {
+		return t, nil
+	}
+	return t, err
+}
+
 // latencyTask is a seeded n×n×n gemm task that any provider's default price covers.
-func latencyTask(creator sdk.AccAddress, n int, i uint64) sdk.Msg {
+func latencyTask(creator sdk.AccAddress, n int, i uint64) *computetypes.MsgCreateTask {
 	return &computetypes.MsgCreateTask{
 		Creator: creator.String(),
 		Workload: computetypes.Workload{Name: workload.GemmInt8V1, Params: &computetypes.Workload_GemmInt8{

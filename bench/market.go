@@ -55,7 +55,7 @@ func Market(ctx context.Context, env Env, home string, clients, rounds int, dura
 		register := &stakinggputypes.MsgRegisterProvider{
 			Operator: provAddrs[i].String(), Moniker: name, Endpoint: "http://127.0.0.1:8547", Workloads: []string{workload.GemmInt8V1},
 		}
-		if err := c.b.sendMsgs(ctx, name, 400_000, register, &stakinggputypes.MsgBond{Operator: provAddrs[i].String(), Amount: bond}); err != nil {
+		if _, err := c.cl.Send(ctx, c.cl.TxFactory(c.kr, name), register, &stakinggputypes.MsgBond{Operator: provAddrs[i].String(), Amount: bond}); err != nil {
 			return MarketResult{}, fmt.Errorf("register %s: %w", name, err)
 		}
 	}
@@ -98,7 +98,8 @@ func Market(ctx context.Context, env Env, home string, clients, rounds int, dura
 func (c *devChain) marketWindow(ctx context.Context, duration time.Duration, names []string, addrs []sdk.AccAddress,
 	provNames []string, provAddrs []sdk.AccAddress, created, bids, rejected *atomic.Int64,
 ) (window, error) {
-	q := computetypes.NewQueryClient(c.conn)
+	// the newest open tasks, one page, as the sidecar reads them (client.Tasks would read them all)
+	q := computetypes.NewQueryClient(c.cl.Conn())
 	var mu sync.Mutex
 	open := map[uint64]int64{} // task id → last height that takes bids
 	var height atomic.Int64
@@ -141,7 +142,7 @@ func (c *devChain) marketWindow(ctx context.Context, duration time.Duration, nam
 			wg.Add(1)
 			go func(i int, name string) {
 				defer wg.Done()
-				c.b.sendLoop(runCtx, name, 400_000, func() sdk.Msg {
+				c.sendLoop(runCtx, name, 400_000, func() sdk.Msg {
 					created.Add(1)
 					return marketTask(addrs[i])
 				}, &atomic.Int64{}, rejected)
@@ -152,7 +153,7 @@ func (c *devChain) marketWindow(ctx context.Context, duration time.Duration, nam
 			go func(i int, name string) {
 				defer wg.Done()
 				done := map[uint64]bool{}
-				c.b.sendLoop(runCtx, name, 300_000, func() sdk.Msg {
+				c.sendLoop(runCtx, name, 300_000, func() sdk.Msg {
 					mu.Lock()
 					defer mu.Unlock()
 					best := uint64(0)

@@ -33,6 +33,7 @@ import (
 	genutiltypes "github.com/cosmos/cosmos-sdk/x/genutil/types"
 
 	"github.com/opengpu/ogpu/app"
+	ogpuclient "github.com/opengpu/ogpu/client"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
@@ -354,7 +355,7 @@ func (c *inProcessChain) timedBlock(ctx context.Context, txs ...[]byte) (blockTi
 }
 
 // sign builds and signs a tx of msgs from the key name (address addr) at its next sequence,
-// paying for gas at gasPrice.
+// paying for gas at the client's DefaultGasPrice.
 func (c *inProcessChain) sign(name string, addr sdk.AccAddress, gas uint64, msgs ...sdk.Msg) ([]byte, error) {
 	acc := c.app.AccountKeeper.GetAccount(c.app.NewContext(true), addr)
 	if acc == nil {
@@ -363,7 +364,7 @@ func (c *inProcessChain) sign(name string, addr sdk.AccAddress, gas uint64, msgs
 	f := clienttx.Factory{}.
 		WithTxConfig(c.app.TxConfig()).WithKeybase(c.kr).WithChainID(c.chainID).WithFromName(name).
 		WithAccountNumber(acc.GetAccountNumber()).WithSequence(acc.GetSequence()).
-		WithGas(gas).WithGasPrices(gasPrice).WithSignMode(signing.SignMode_SIGN_MODE_DIRECT)
+		WithGas(gas).WithGasPrices(ogpuclient.DefaultGasPrice).WithSignMode(signing.SignMode_SIGN_MODE_DIRECT)
 	builder, err := f.BuildUnsignedTx(msgs...)
 	if err != nil {
 		return nil, err
