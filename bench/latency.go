@@ -105,7 +105,8 @@ func Latency(ctx context.Context, env Env, dir string, sizes []int, perSize int)
 		return LatencyResult{}, err
 	}
 
-	// one task every 2 blocks, so each is measured on a network that is not queueing them
+	// one task every 2 blocks (CreateTask returns once its tx is in a block; the next is sent a
+	// block later), so each is measured on a network that is not queueing them
 	txf := cl.TxFactory(kr, "validator")
 	var ids []uint64
 	for _, n := range sizes {
