@@ -23,22 +23,9 @@ import (
 	"github.com/opengpu/ogpu/testutil/network"
 )
 
+// taskView is `ogpud q compute task`'s answer.
 type taskView struct {
-	Task struct {
-		ID       string `json:"id"`
-		State    string `json:"state"`
-		Provider string `json:"provider"`
-		Price    string `json:"price"`
-		Paid     string `json:"paid"`
-		Escrow   string `json:"escrow"`
-		Outcome  string `json:"outcome"`
-		Result   struct {
-			Sha256 string `json:"sha256"`
-			Size   string `json:"size"`
-		} `json:"result"`
-		InputNonce  []byte `json:"input_nonce"`
-		ProtocolFee string `json:"protocol_fee"`
-	} `json:"task"`
+	Task network.Task `json:"task"`
 }
 
 // testComputeMarket runs the dev chain's market from the CLI alone: bob creates a gemm task with
@@ -62,7 +49,7 @@ func testComputeMarket(t *testing.T, bin, home string, accounts map[string]devAc
 	var v taskView
 	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "task", "1", "--home", home, "--output", "json"), &v))
 	require.Equal(t, accounts["provider"].Address, v.Task.Provider)
-	requirePaidInFull(t, v)
+	requirePaidInFull(t, v.Task)
 	require.Equal(t, "0", v.Task.Escrow)
 	require.Equal(t, strconv.Itoa(32+4*96*80), v.Task.Result.Size)
 
@@ -285,7 +272,7 @@ func testToggledInputs(t *testing.T, bin, home string, accounts map[string]devAc
 				downB.Store(true) // the result is in: B goes away again
 			}
 			if v.Task.State == "TASK_STATE_COMPLETED" {
-				requirePaidInFull(t, v)
+				requirePaidInFull(t, v.Task)
 				break
 			}
 			require.NotContains(t, []string{"TASK_STATE_FAILED", "TASK_STATE_EXPIRED"}, v.Task.State, "states %v: %s", seen, v.Task.Outcome)
@@ -313,12 +300,12 @@ func providerBonded(t *testing.T, bin, home, addr string) sdkmath.Int {
 
 // requirePaidInFull: the provider got its price less the protocol fee, which went to the
 // provider reward pool (5% by default).
-func requirePaidInFull(t *testing.T, v taskView) {
+func requirePaidInFull(t *testing.T, tk network.Task) {
 	t.Helper()
-	price, ok1 := sdkmath.NewIntFromString(v.Task.Price)
-	paid, ok2 := sdkmath.NewIntFromString(v.Task.Paid)
-	fee, ok3 := sdkmath.NewIntFromString(v.Task.ProtocolFee)
-	require.True(t, ok1 && ok2 && ok3, "%+v", v.Task)
+	price, ok1 := sdkmath.NewIntFromString(tk.Price)
+	paid, ok2 := sdkmath.NewIntFromString(tk.Paid)
+	fee, ok3 := sdkmath.NewIntFromString(tk.ProtocolFee)
+	require.True(t, ok1 && ok2 && ok3, "%+v", tk)
 	require.Equal(t, price.MulRaw(5).QuoRaw(100).String(), fee.String(), "the protocol fee")
 	require.Equal(t, price.String(), paid.Add(fee).String(), "the provider is paid its full price less the protocol fee")
 }

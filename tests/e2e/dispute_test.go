@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -35,33 +34,19 @@ import (
 // client gets its escrow and bond back and the bond again as its reward. A second dispute, of a
 // correct result, loses its bond to the escalation committee.
 func TestDispute(t *testing.T) {
-	bin := network.Binary(t)
-	dir := filepath.Join(t.TempDir(), "localnet")
-	network.Run(t, bin, "testnet", "init-files", "--v", "4", "--output-dir", dir, "--chain-id", "ogpu-dispute-1")
-	homes := make([]string, 4)
-	for i := range homes {
-		homes[i] = filepath.Join(dir, fmt.Sprintf("node%d", i))
-		// first committees of one leave validators for an escalation committee; no random
-		// audits, so that the first verdict is what the client sees
-		editGenesis(t, filepath.Join(homes[i], "config", "genesis.json"), func(app map[string]any) {
-			p := app["committee"].(map[string]any)["params"].(map[string]any)
-			p["committee_size"] = 1
-			p["audit_probability"] = "0.000000000000000001"
-			p["max_member_fee"] = "100"
-		})
-	}
-	attestors := withAttestors(t, homes)
-	nodes := make([]*network.Node, 4)
-	for i, home := range homes {
-		nodes[i] = network.NewNode(bin, home, fmt.Sprintf("127.0.0.%d", i+1), "start", "--home", home)
-		nodes[i].Start(t)
-	}
-	nodes[0].WaitHeight(t, 4, 4*time.Minute)
-	m := &market{t: t, bin: bin, homes: homes, node: nodes[0]}
+	// first committees of one leave validators for an escalation committee; no random audits,
+	// so that the first verdict is what the client sees
+	net, attestors := startScripted(t, "ogpu-dispute-1", 4, func(app map[string]any) {
+		p := app["committee"].(map[string]any)["params"].(map[string]any)
+		p["committee_size"] = 1
+		p["audit_probability"] = "0.000000000000000001"
+		p["max_member_fee"] = "100"
+	})
+	bin, homes, nodes := net.Bin, net.Homes, net.Nodes
 	// validator 0's operator is the provider; validator 1's account the client
-	m.tx(0, "staking-gpu", "register-provider", "--moniker", "p0", "--endpoint", "http://127.0.0.1:8547")
-	m.tx(0, "staking-gpu", "bond", coin(ogpu(2_000)))
-	provider, client := m.addr(0), m.addr(1)
+	validatorTx(net, 0, "staking-gpu", "register-provider", "--moniker", "p0", "--endpoint", "http://127.0.0.1:8547")
+	validatorTx(net, 0, "staking-gpu", "bond", coin(ogpu(2_000)))
+	provider, client := net.Addr(0), net.Addr(1)
 
 	// the provider serves a result, right or wrong in one element, computed on the inputs its
 	// assignment fixed
@@ -102,15 +87,15 @@ func TestDispute(t *testing.T) {
 	// deliver has provider bid on task id and submit result; the first committee attests VALID
 	// without checking it
 	deliver := func(id, provider int, corrupt bool) []byte {
-		m.waitState(id, "TASK_STATE_OPEN", 30*time.Second)
-		m.tx(provider, "compute", "bid", strconv.Itoa(id), ogpu(50).String())
-		v := m.waitState(id, "TASK_STATE_ASSIGNED", 60*time.Second)
-		require.Len(t, v.Task.InputNonce, 32, "the assignment fixes the inputs' nonce")
-		result := result(v.Task.InputNonce, corrupt)
+		net.WaitState(strconv.Itoa(id), "TASK_STATE_OPEN", 30*time.Second)
+		validatorTx(net, provider, "compute", "bid", strconv.Itoa(id), ogpu(50).String())
+		v := net.WaitState(strconv.Itoa(id), "TASK_STATE_ASSIGNED", 60*time.Second)
+		require.Len(t, v.InputNonce, 32, "the assignment fixes the inputs' nonce")
+		result := result(v.InputNonce, corrupt)
 		sum := sha256.Sum256(result)
 		sha := hex.EncodeToString(sum[:])
-		m.tx(provider, "compute", "submit-result", strconv.Itoa(id), sha, strconv.Itoa(len(result)), srv.URL+"/v1/blobs/"+sha)
-		m.attest(id, 1, sum[:], committeetypes.ATTESTED_VALID, attestors)
+		validatorTx(net, provider, "compute", "submit-result", strconv.Itoa(id), sha, strconv.Itoa(len(result)), srv.URL+"/v1/blobs/"+sha)
+		attest(net, id, 1, sum[:], committeetypes.ATTESTED_VALID, attestors)
 		return sum[:]
 	}
 	create := []string{"tx", "compute", "create-task", "gemm-int8", "--m", "8", "--n", "8", "--k", "8",
@@ -118,10 +103,10 @@ func TestDispute(t *testing.T) {
 
 	lazy := -1 // the first-round member of the first dispute, slashed and benched by it
 	t.Run("a lazy committee passes a wrong result; the client's check disputes it and the escalation overturns it", func(t *testing.T) {
-		before := balanceOf(t, nodes[0], client)
+		before := balance(t, nodes[0], client)
 		tokens := map[string]sdkmath.Int{}
 		for i := 2; i < 4; i++ {
-			tokens[m.addr(i)] = validatorTokensOf(t, nodes[0], m.addr(i))
+			tokens[net.Addr(i)] = validatorTokensOf(t, nodes[0], net.Addr(i))
 		}
 		wait := exec.Command(bin, append(create, "--wait", "--wait-timeout", "4m", "--from", "validator", "--home", homes[1],
 			"--gas-prices", "1000000000aogpu", "--gas", "auto", "--gas-adjustment", "1.5", "--yes")...)
@@ -130,17 +115,17 @@ func TestDispute(t *testing.T) {
 		require.NoError(t, wait.Start())
 		sha := deliver(1, 0, true)
 		// --wait finds the verified result wrong and disputes it
-		m.attest(1, 2, sha, committeetypes.ATTESTED_INVALID, attestors)
+		attest(net, 1, 2, sha, committeetypes.ATTESTED_INVALID, attestors)
 		err := wait.Wait()
 		out := buf.String()
 		require.Error(t, err, out)
 		require.Contains(t, out, "fails our own check")
 		require.Contains(t, out, "TASK_STATE_FAILED")
-		v := m.task(1)
-		require.Contains(t, v.Task.Outcome, "after the creator's dispute")
+		v := net.Task("1")
+		require.Contains(t, v.Outcome, "after the creator's dispute")
 		// the client paid gas and got the bond (10% of 50 OGPU) back twice: once its own, once
 		// as its reward out of the provider's slash
-		gain := balanceOf(t, nodes[0], client).Sub(before)
+		gain := balance(t, nodes[0], client).Sub(before)
 		require.True(t, gain.GT(ogpu(4)) && gain.LT(ogpu(5)), "client gained %s", gain)
 		var p struct {
 			Provider struct {
@@ -154,8 +139,8 @@ func TestDispute(t *testing.T) {
 		// the first-round member (one of validators 2 and 3) lost 5% of its stake
 		slashed := 0
 		for i := 2; i < 4; i++ {
-			before := tokens[m.addr(i)]
-			after := validatorTokensOf(t, nodes[0], m.addr(i))
+			before := tokens[net.Addr(i)]
+			after := validatorTokensOf(t, nodes[0], net.Addr(i))
 			if !after.Equal(before) {
 				slashed++
 				lazy = i
@@ -170,43 +155,30 @@ func TestDispute(t *testing.T) {
 		// committees come from validator 0 and the other of validators 2 and 3
 		require.GreaterOrEqual(t, lazy, 2, "the first dispute slashed a member")
 		other := 5 - lazy
-		m.tx(lazy, "staking-gpu", "register-provider", "--moniker", "p2", "--endpoint", fmt.Sprintf("http://127.0.0.%d:8547", lazy+1))
-		m.tx(lazy, "staking-gpu", "bond", coin(ogpu(2_000)))
-		members := map[string]sdkmath.Int{m.addr(0): balanceOf(t, nodes[0], m.addr(0)), m.addr(other): balanceOf(t, nodes[0], m.addr(other))}
-		before := balanceOf(t, nodes[0], client)
-		m.tx(1, create[1:]...)
+		validatorTx(net, lazy, "staking-gpu", "register-provider", "--moniker", "p2", "--endpoint", fmt.Sprintf("http://127.0.0.%d:8547", lazy+1))
+		validatorTx(net, lazy, "staking-gpu", "bond", coin(ogpu(2_000)))
+		members := map[string]sdkmath.Int{net.Addr(0): balance(t, nodes[0], net.Addr(0)), net.Addr(other): balance(t, nodes[0], net.Addr(other))}
+		before := balance(t, nodes[0], client)
+		validatorTx(net, 1, create[1:]...)
 		sha := deliver(2, lazy, false)
-		m.waitState(2, "TASK_STATE_VERIFIED", 60*time.Second)
-		m.tx(1, "compute", "dispute-result", "2")
-		c := m.waitCommittee(2, 2, func(c committeeView) bool { return c.DrawnHeight > 0 })
+		net.WaitState("2", "TASK_STATE_VERIFIED", 60*time.Second)
+		validatorTx(net, 1, "compute", "dispute-result", "2")
+		c := waitCommittee(net, 2, 2, func(c committeeView) bool { return c.DrawnHeight > 0 })
 		require.Len(t, c.Members, 1, "the one validator neither a party nor on the first committee")
-		m.attest(2, 2, sha, committeetypes.ATTESTED_VALID, attestors)
-		v := m.waitState(2, "TASK_STATE_COMPLETED", 90*time.Second)
+		attest(net, 2, 2, sha, committeetypes.ATTESTED_VALID, attestors)
+		v := net.WaitState("2", "TASK_STATE_COMPLETED", 90*time.Second)
 		requirePaidInFull(t, v)
-		lost := before.Sub(balanceOf(t, nodes[0], client))
+		lost := before.Sub(balance(t, nodes[0], client))
 		// the price (50 OGPU), the bond (5 OGPU), the first member's capped fee and gas
 		require.True(t, lost.GT(ogpu(55)) && lost.LT(ogpu(56)), "client lost %s", lost)
 		gained := 0
 		for a, b := range members {
-			if d := balanceOf(t, nodes[0], a).Sub(b); d.GTE(ogpu(5)) {
+			if d := balance(t, nodes[0], a).Sub(b); d.GTE(ogpu(5)) {
 				gained++
 			}
 		}
 		require.Equal(t, 1, gained, "the escalation member takes the bond")
 	})
-}
-
-func editGenesis(t *testing.T, path string, edit func(app map[string]any)) {
-	bz, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var g map[string]any
-	dec := json.NewDecoder(bytes.NewReader(bz))
-	dec.UseNumber() // big integers stay exact
-	require.NoError(t, dec.Decode(&g))
-	edit(g["app_state"].(map[string]any))
-	bz, err = json.MarshalIndent(g, "", "  ")
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, bz, 0o600))
 }
 
 func validatorTokensOf(t *testing.T, n *network.Node, addr string) sdkmath.Int {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -41,7 +40,7 @@ func readDevAccounts(t *testing.T, home string) map[string]devAccount {
 }
 
 // balance reads an account's aogpu balance over REST at the latest height.
-func balance(t *testing.T, n *network.Node, addr string) sdkmath.Int {
+func balance(t testing.TB, n *network.Node, addr string) sdkmath.Int {
 	t.Helper()
 	var res struct {
 		Balance struct {
@@ -72,7 +71,7 @@ func sendTx(t *testing.T, bin, home string, args ...string) (uint32, string) {
 		Code   uint32 `json:"code"`
 		RawLog string `json:"raw_log"`
 	}
-	require.NoError(t, json.Unmarshal(lastJSON(out), &res), "tx output %s", out)
+	require.NoError(t, json.Unmarshal(network.LastJSON(out), &res), "tx output %s", out)
 	if res.Code != 0 {
 		return res.Code, res.RawLog
 	}
@@ -88,23 +87,13 @@ func sendTx(t *testing.T, bin, home string, args ...string) (uint32, string) {
 				Code   uint32 `json:"code"`
 				RawLog string `json:"raw_log"`
 			}
-			require.NoError(t, json.Unmarshal(lastJSON(out), &q))
+			require.NoError(t, json.Unmarshal(network.LastJSON(out), &q))
 			return q.Code, q.RawLog
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Fatalf("tx %s not found in a block within 30 s", res.TxHash)
 	return 0, ""
-}
-
-func lastJSON(out []byte) []byte {
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.HasPrefix(strings.TrimSpace(lines[i]), "{") {
-			return []byte(lines[i])
-		}
-	}
-	return out
 }
 
 // ogpu returns n OGPU in aogpu.

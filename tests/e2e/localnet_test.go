@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,30 +25,15 @@ import (
 // the catchers paid out of the slash, and with one validator stopped a third task still reaches
 // its verdict and blocks go on; the stopped validator then catches up with the same state.
 func TestLocalnet(t *testing.T) {
-	bin := network.Binary(t)
-	dir := filepath.Join(t.TempDir(), "localnet")
-	network.Run(t, bin, "testnet", "init-files", "--v", "4", "--output-dir", dir, "--chain-id", "ogpu-e2e-1")
-
-	homes := make([]string, 4)
-	for i := range homes {
-		homes[i] = filepath.Join(dir, fmt.Sprintf("node%d", i))
-		// a book of two bids, which squatters can fill, and a bid window long enough to try
-		editGenesis(t, filepath.Join(homes[i], "config", "genesis.json"), func(app map[string]any) {
-			p := app["compute"].(map[string]any)["params"].(map[string]any)
-			p["max_bids_per_task"] = 2
-			p["bid_window"] = "8"
-		})
-	}
-	attestors := withAttestors(t, homes)
-	nodes := make([]*network.Node, 4)
-	for i, home := range homes {
-		nodes[i] = network.NewNode(bin, home, fmt.Sprintf("127.0.0.%d", i+1), "start", "--home", home)
-		nodes[i].Start(t)
-	}
-	nodes[0].WaitHeight(t, 5, 4*time.Minute)
+	// a book of two bids, which squatters can fill, and a bid window long enough to try
+	net, attestors := startScripted(t, "ogpu-e2e-1", 5, func(app map[string]any) {
+		p := app["compute"].(map[string]any)["params"].(map[string]any)
+		p["max_bids_per_task"] = 2
+		p["bid_window"] = "8"
+	})
+	bin, homes, nodes := net.Bin, net.Homes, net.Nodes
 	require.Positive(t, attestors[0].Calls(), "the node asks its sidecar in every vote")
 
-	m := &market{t: t, bin: bin, homes: homes, node: nodes[0]}
 	var verifiers struct {
 		Verifiers []struct {
 			Validator string `json:"validator"`
@@ -59,32 +42,31 @@ func TestLocalnet(t *testing.T) {
 	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "committee", "verifiers", "--home", homes[0], "--output", "json"), &verifiers))
 	require.Len(t, verifiers.Verifiers, 4, "every validator is a verifier from genesis")
 	// validator 0's operator is also a GPU provider; validator 1's account is the client
-	m.tx(0, "staking-gpu", "register-provider", "--moniker", "p0", "--endpoint", "http://127.0.0.1:8547")
-	m.tx(0, "staking-gpu", "bond", coin(ogpu(2_000)))
-	addrs := []string{m.addr(0), m.addr(1), m.addr(2), m.addr(3)}
+	validatorTx(net, 0, "staking-gpu", "register-provider", "--moniker", "p0", "--endpoint", "http://127.0.0.1:8547")
+	validatorTx(net, 0, "staking-gpu", "bond", coin(ogpu(2_000)))
+	addrs := []string{net.Addr(0), net.Addr(1), net.Addr(2), net.Addr(3)}
 
 	t.Run("a valid result is COMPLETED and the committee shares the fee", func(t *testing.T) {
 		before := make([]sdkmath.Int, 4)
 		for i := range addrs {
-			before[i] = balanceOf(t, nodes[0], addrs[i])
+			before[i] = balance(t, nodes[0], addrs[i])
 		}
-		m.runTask(1, 1, 0, hexSHA("good"), committeetypes.ATTESTED_VALID, attestors)
-		m.waitState(1, "TASK_STATE_VERIFIED", 90*time.Second)
-		committee := committeeOf(t, bin, homes[0], nodes[0], 1)
+		runTask(net, 1, 1, 0, hexSHA("good"), committeetypes.ATTESTED_VALID, attestors)
+		committee := net.WaitState("1", "TASK_STATE_VERIFIED", 90*time.Second).Committee
 		require.Len(t, committee, 2, "every validator but the provider's and the client's")
 		share := ogpu(1).QuoRaw(2) // 2% of 50 OGPU over two equal members
 		for i := 2; i < 4; i++ {
-			require.Equal(t, before[i].Add(share), balanceOf(t, nodes[0], addrs[i]), "member %d gets its share", i)
+			require.Equal(t, before[i].Add(share), balance(t, nodes[0], addrs[i]), "member %d gets its share", i)
 		}
-		m.tx(1, "compute", "accept-result", "1")
-		v := m.waitState(1, "TASK_STATE_COMPLETED", 30*time.Second)
+		validatorTx(net, 1, "compute", "accept-result", "1")
+		v := net.WaitState("1", "TASK_STATE_COMPLETED", 30*time.Second)
 		requirePaidInFull(t, v)
 	})
 
 	t.Run("a wrong result is FAILED and the provider slashed and jailed", func(t *testing.T) {
-		m.runTask(2, 1, 0, hexSHA("bad"), committeetypes.ATTESTED_INVALID, attestors)
-		v := m.waitState(2, "TASK_STATE_FAILED", 90*time.Second)
-		require.Contains(t, v.Task.Outcome, "found invalid")
+		runTask(net, 2, 1, 0, hexSHA("bad"), committeetypes.ATTESTED_INVALID, attestors)
+		v := net.WaitState("2", "TASK_STATE_FAILED", 90*time.Second)
+		require.Contains(t, v.Outcome, "found invalid")
 		var p struct {
 			Provider struct {
 				Jailed bool   `json:"jailed"`
@@ -105,13 +87,12 @@ func TestLocalnet(t *testing.T) {
 	nodes[0].WaitHeight(t, st.Height+3, 2*time.Minute)
 
 	t.Run("with a validator down a task still reaches its verdict", func(t *testing.T) {
-		m.tx(2, "staking-gpu", "register-provider", "--moniker", "p2", "--endpoint", "http://127.0.0.2:8547")
-		m.tx(2, "staking-gpu", "bond", coin(ogpu(2_000)))
-		// the client is validator 3, whose node is down: it sends through node 0, and its
-		// validator, like the provider's, is kept off the committee, which is 0 and 1
-		m.via = map[int]string{3: nodes[0].RPC()}
-		m.runTask(3, 3, 2, hexSHA("good too"), committeetypes.ATTESTED_VALID, attestors[:3])
-		m.waitState(3, "TASK_STATE_VERIFIED", 90*time.Second)
+		validatorTx(net, 2, "staking-gpu", "register-provider", "--moniker", "p2", "--endpoint", "http://127.0.0.2:8547")
+		validatorTx(net, 2, "staking-gpu", "bond", coin(ogpu(2_000)))
+		// the client is validator 3, whose node is down: it sends through a running node, and
+		// its validator, like the provider's, is kept off the committee, which is 0 and 1
+		runTask(net, 3, 3, 2, hexSHA("good too"), committeetypes.ATTESTED_VALID, attestors[:3])
+		net.WaitState("3", "TASK_STATE_VERIFIED", 90*time.Second)
 	})
 
 	stopped.Start(t)
@@ -130,27 +111,24 @@ func TestLocalnet(t *testing.T) {
 			network.Run(t, bin, "keys", "add", name, "--home", homes[0], "--output", "json")
 			squatAddrs = append(squatAddrs, strings.TrimSpace(string(network.Run(t, bin, "keys", "show", name, "-a", "--home", homes[0]))))
 		}
-		m.tx(0, append(append([]string{"bank", "multi-send", "validator"}, squatAddrs...), coin(ogpu(3_000)))...)
-		squat := func(name string, args ...string) (uint32, string) {
-			return sendTx(t, bin, homes[0], append(args, "--from", name)...)
+		validatorTx(net, 0, append(append([]string{"bank", "multi-send", "validator"}, squatAddrs...), coin(ogpu(3_000)))...)
+		squat := func(name string, args ...string) error {
+			return net.TryTx(homes[0], append(args, "--from", name)...)
 		}
 		for _, name := range squatters {
-			code, log := squat(name, "staking-gpu", "register-provider", "--moniker", name, "--endpoint", "http://127.0.0.9:1")
-			require.Zero(t, code, log)
-			code, log = squat(name, "staking-gpu", "bond", coin(ogpu(2_000)))
-			require.Zero(t, code, log)
+			require.NoError(t, squat(name, "staking-gpu", "register-provider", "--moniker", name, "--endpoint", "http://127.0.0.9:1"))
+			require.NoError(t, squat(name, "staking-gpu", "bond", coin(ogpu(2_000))))
 		}
-		m.tx(1, "compute", "create-task", "gemm-int8", "--m", "8", "--n", "8", "--k", "8", "--seed-a", "1", "--seed-b", "2",
+		validatorTx(net, 1, "compute", "create-task", "gemm-int8", "--m", "8", "--n", "8", "--k", "8", "--seed-a", "1", "--seed-b", "2",
 			"--max-price", coin(ogpu(100)), "--deadline", "60")
-		m.waitState(4, "TASK_STATE_OPEN", 30*time.Second)
+		net.WaitState("4", "TASK_STATE_OPEN", 30*time.Second)
 		// the squatters fill the book at the max price
 		var wg sync.WaitGroup
 		for _, name := range squatters {
 			wg.Add(1)
 			go func(name string) {
 				defer wg.Done()
-				code, log := squat(name, "compute", "bid", "4", ogpu(100).String())
-				assert.Zero(t, code, log)
+				assert.NoError(t, squat(name, "compute", "bid", "4", ogpu(100).String()))
 			}(name)
 		}
 		wg.Wait()
@@ -165,21 +143,21 @@ func TestLocalnet(t *testing.T) {
 		require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "task", "4", "--home", homes[0], "--output", "json"), &book))
 		require.Len(t, book.Bids, 2, "the book is full")
 		// the honest provider (validator 2's operator) bids lower: it evicts a squatter
-		m.tx(2, "compute", "bid", "4", ogpu(50).String())
+		validatorTx(net, 2, "compute", "bid", "4", ogpu(50).String())
 		require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "task", "4", "--home", homes[0], "--output", "json"), &book))
 		require.Len(t, book.Bids, 2)
-		require.Contains(t, []string{book.Bids[0].Provider, book.Bids[1].Provider}, m.addr(2))
+		require.Contains(t, []string{book.Bids[0].Provider, book.Bids[1].Provider}, net.Addr(2))
 		// the squatters try to leave in the window's last block: refused
 		end, err := strconv.ParseInt(book.Task.BidWindowEnd, 10, 64)
 		require.NoError(t, err)
 		nodes[0].WaitHeight(t, end-1, time.Minute)
 		for i, name := range squatters {
-			code, log := squat(name, "compute", "withdraw-bid", "4")
-			require.NotZero(t, code, "squatter %d left at the last moment", i)
-			require.Regexp(t, "bids can be withdrawn until height|bid not found|bids can be withdrawn only while OPEN", log)
+			err := squat(name, "compute", "withdraw-bid", "4")
+			require.Error(t, err, "squatter %d left at the last moment", i)
+			require.Regexp(t, "bids can be withdrawn until height|bid not found|bids can be withdrawn only while OPEN", err.Error())
 		}
-		v := m.waitState(4, "TASK_STATE_ASSIGNED", 60*time.Second)
-		require.Equal(t, m.addr(2), v.Task.Provider)
-		require.Equal(t, ogpu(50).String(), v.Task.Price)
+		v := net.WaitState("4", "TASK_STATE_ASSIGNED", 60*time.Second)
+		require.Equal(t, net.Addr(2), v.Provider)
+		require.Equal(t, ogpu(50).String(), v.Price)
 	})
 }

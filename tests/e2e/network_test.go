@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,228 +26,16 @@ import (
 	"github.com/opengpu/ogpu/testutil/network"
 )
 
-// localnet is the network of `make localnet`, run by a test: 4 validators as separate processes
-// on 127.0.0.1-4, each with its sidecar embedded as the verifier of its validator, and a
-// provider-only sidecar beside nodes 0 and 1 whose keys are registered and bonded at genesis.
-type localnet struct {
-	t         *testing.T
-	bin       string
-	dir       string
-	homes     []string
-	nodes     []*network.Node
-	providers []*network.Node // the provider sidecars beside nodes 0 and 1
-
-	mu   sync.Mutex
-	keys map[string][2]string // address → (home, key name), to sign as a task's creator
-}
-
-func startLocalnet(t *testing.T, chainID string) *localnet {
-	bin := network.Binary(t)
-	dir := filepath.Join(t.TempDir(), "localnet")
-	network.Run(t, bin, "testnet", "init-files", "--v", "4", "--output-dir", dir, "--chain-id", chainID)
-	l := &localnet{t: t, bin: bin, dir: dir}
-	for i := range 4 {
-		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
-		l.homes = append(l.homes, home)
-		l.nodes = append(l.nodes, network.NewNode(bin, home, fmt.Sprintf("127.0.0.%d", i+1), "start", "--home", home, "--sidecar.embedded"))
-	}
-	for i := range 2 {
-		l.providers = append(l.providers, network.NewNode(bin, filepath.Join(dir, fmt.Sprintf("provider%d", i)), l.nodes[i].Host,
-			"sidecar", "--home", l.homes[i], "--provider-key", "provider", "--validator-account", ""))
-	}
-	l.startAll()
-	l.nodes[0].WaitHeight(t, 3, 4*time.Minute)
-	return l
-}
-
-func (l *localnet) startAll() {
-	for _, n := range l.nodes {
-		n.Start(l.t)
-	}
-	for _, p := range l.providers {
-		p.Start(l.t)
-	}
-}
-
-func (l *localnet) stopAll() {
-	for _, p := range l.providers {
-		p.Stop(l.t)
-	}
-	for _, n := range l.nodes {
-		n.Stop(l.t)
-	}
-}
-
-// up is a running node to query.
-func (l *localnet) up() *network.Node {
-	for _, n := range l.nodes {
-		if n.Running() {
-			return n
-		}
-	}
-	l.t.Fatal("no node is running")
-	return nil
-}
-
-func (l *localnet) get(path string, v any) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return network.GetJSON(ctx, l.up().REST()+path, v)
-}
-
-func (l *localnet) mustGet(path string, v any) {
-	l.t.Helper()
-	require.NoError(l.t, l.get(path, v), path)
-}
-
-func (l *localnet) keyAddr(home, name string) string {
-	addr := strings.TrimSpace(string(network.Run(l.t, l.bin, "keys", "show", name, "-a", "--home", home)))
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.keys == nil {
-		l.keys = map[string][2]string{}
-	}
-	l.keys[addr] = [2]string{home, name}
-	return addr
-}
-
-// tryTx sends `ogpud tx ...` from home and waits for it in a block; safe from any goroutine.
-func (l *localnet) tryTx(home string, args ...string) error {
-	args = append(append([]string{"tx"}, args...), "--home", home, "--gas-prices", "1000000000aogpu",
-		"--gas", "auto", "--gas-adjustment", "1.5", "--yes", "--output", "json", "--broadcast-mode", "sync")
-	out, err := network.TryRun(l.bin, args...)
-	if err != nil {
-		return err
-	}
-	var res struct {
-		TxHash string `json:"txhash"`
-		Code   uint32 `json:"code"`
-		RawLog string `json:"raw_log"`
-	}
-	if err := json.Unmarshal(lastJSON(out), &res); err != nil {
-		return fmt.Errorf("tx output %s: %w", out, err)
-	}
-	if res.Code != 0 {
-		return fmt.Errorf("%v: code %d: %s", args, res.Code, res.RawLog)
-	}
-	if _, err := l.waitTx(res.TxHash); err != nil {
-		return fmt.Errorf("%v: %w", args, err)
-	}
-	return nil
-}
-
-// waitTx waits for the tx with hash in a block and returns the block's height, or the error
-// the tx ended with.
-func (l *localnet) waitTx(hash string) (int64, error) {
-	deadline := time.Now().Add(45 * time.Second)
-	for time.Now().Before(deadline) {
-		var q struct {
-			TxResponse struct {
-				Height string `json:"height"`
-				Code   uint32 `json:"code"`
-				RawLog string `json:"raw_log"`
-			} `json:"tx_response"`
-		}
-		if err := l.get("/cosmos/tx/v1beta1/txs/"+hash, &q); err == nil {
-			if q.TxResponse.Code != 0 {
-				return 0, fmt.Errorf("code %d: %s", q.TxResponse.Code, q.TxResponse.RawLog)
-			}
-			return strconv.ParseInt(q.TxResponse.Height, 10, 64)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-	return 0, fmt.Errorf("tx %s not in a block within 45 s", hash)
-}
-
-func (l *localnet) tx(home string, args ...string) {
-	l.t.Helper()
-	require.NoError(l.t, l.tryTx(home, args...))
-}
-
-// netTask is a task as REST shows it.
-type netTask struct {
-	ID              string   `json:"id"`
-	Creator         string   `json:"creator"`
-	State           string   `json:"state"`
-	Provider        string   `json:"provider"`
-	Price           string   `json:"price"`
-	Paid            string   `json:"paid"`
-	Escrow          string   `json:"escrow"`
-	Outcome         string   `json:"outcome"`
-	CreatedHeight   string   `json:"created_height"`
-	FinalHeight     string   `json:"final_height"`
-	FailedProviders []string `json:"failed_providers"`
-	Result          struct {
-		Sha256 string `json:"sha256"`
-		Size   string `json:"size"`
-	} `json:"result"`
-}
-
-var finalStates = []string{"TASK_STATE_COMPLETED", "TASK_STATE_FAILED", "TASK_STATE_CANCELLED", "TASK_STATE_EXPIRED"}
-
-func (l *localnet) task(id string) netTask {
-	var v struct {
-		Task netTask `json:"task"`
-	}
-	_ = l.get("/ogpu/compute/v1/tasks/"+id, &v)
-	return v.Task
-}
-
-// tasksOf lists the tasks creator made, oldest first.
-func (l *localnet) tasksOf(creator string) []netTask {
-	var v struct {
-		Tasks []netTask `json:"tasks"`
-	}
-	l.mustGet("/ogpu/compute/v1/tasks?pagination.limit=10000&creator="+creator, &v)
-	slices.SortFunc(v.Tasks, func(a, b netTask) int { return cmp.Compare(atoi(a.ID), atoi(b.ID)) })
-	return v.Tasks
-}
-
-// waitFinal waits until the task is in a final state and returns it. A VERIFIED task is
-// accepted by its creator, as create-task --wait does, so its provider is paid at once.
-func (l *localnet) waitFinal(id string, timeout time.Duration) netTask {
-	l.t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last netTask
-	accepted := false
-	for time.Now().Before(deadline) {
-		if last = l.task(id); slices.Contains(finalStates, last.State) {
-			return last
-		}
-		if last.State == "TASK_STATE_VERIFIED" && !accepted {
-			l.mu.Lock()
-			key, ok := l.keys[last.Creator]
-			l.mu.Unlock()
-			if ok {
-				accepted = l.tryTx(key[0], "compute", "accept-result", id, "--from", key[1]) == nil
-			}
-		}
-		time.Sleep(400 * time.Millisecond)
-	}
-	l.t.Fatalf("task %s not final within %s: %+v", id, timeout, last)
-	return last
-}
-
-// newClient adds key to home's keyring, funds it from the home's validator and returns its
-// address.
-func (l *localnet) newClient(home, key string, funds sdkmath.Int) string {
-	l.t.Helper()
-	network.Run(l.t, l.bin, "keys", "add", key, "--home", home, "--output", "json")
-	addr := l.keyAddr(home, key)
-	l.tx(home, "bank", "send", "validator", addr, coin(funds), "--from", "validator")
-	return addr
-}
-
 // createMany has key on home create n gemm tasks (create-task args) in one tx, and returns the
 // height of the block it landed in.
-func (l *localnet) createMany(home, key string, n int, args ...string) int64 {
-	l.t.Helper()
-	dir := l.t.TempDir()
+func createMany(l *network.Network, home, key string, n int, args ...string) int64 {
+	l.T.Helper()
+	dir := l.T.TempDir()
 	gas := 80_000 * n
-	one := network.Run(l.t, l.bin, append(append([]string{"tx", "compute", "create-task", "gemm-int8"}, args...),
+	one := network.Run(l.T, l.Bin, append(append([]string{"tx", "compute", "create-task", "gemm-int8"}, args...),
 		"--from", key, "--home", home, "--generate-only", "--gas", strconv.Itoa(gas), "--fees", coin(sdkmath.NewInt(int64(gas)).MulRaw(1_000_000_000)))...)
 	var tx map[string]any
-	require.NoError(l.t, json.Unmarshal(lastJSON(one), &tx))
+	require.NoError(l.T, json.Unmarshal(network.LastJSON(one), &tx))
 	body := tx["body"].(map[string]any)
 	msg := body["messages"].([]any)[0]
 	msgs := make([]any, n)
@@ -257,60 +44,58 @@ func (l *localnet) createMany(home, key string, n int, args ...string) int64 {
 	}
 	body["messages"] = msgs
 	bz, err := json.Marshal(tx)
-	require.NoError(l.t, err)
+	require.NoError(l.T, err)
 	unsigned, signed := filepath.Join(dir, "unsigned.json"), filepath.Join(dir, "signed.json")
-	require.NoError(l.t, os.WriteFile(unsigned, bz, 0o600))
-	out := network.Run(l.t, l.bin, "tx", "sign", unsigned, "--from", key, "--home", home, "--node", l.up().RPC())
-	require.NoError(l.t, os.WriteFile(signed, lastJSON(out), 0o600))
-	out = network.Run(l.t, l.bin, "tx", "broadcast", signed, "--home", home, "--node", l.up().RPC(), "--output", "json")
+	require.NoError(l.T, os.WriteFile(unsigned, bz, 0o600))
+	out := network.Run(l.T, l.Bin, "tx", "sign", unsigned, "--from", key, "--home", home, "--node", l.Up().RPC())
+	require.NoError(l.T, os.WriteFile(signed, network.LastJSON(out), 0o600))
+	out = network.Run(l.T, l.Bin, "tx", "broadcast", signed, "--home", home, "--node", l.Up().RPC(), "--output", "json")
 	var res struct {
 		TxHash string `json:"txhash"`
 		Code   uint32 `json:"code"`
 		RawLog string `json:"raw_log"`
 	}
-	require.NoError(l.t, json.Unmarshal(lastJSON(out), &res))
-	require.Zero(l.t, res.Code, res.RawLog)
-	height, err := l.waitTx(res.TxHash)
-	require.NoError(l.t, err, "the tx of %d tasks", n)
+	require.NoError(l.T, json.Unmarshal(network.LastJSON(out), &res))
+	require.Zero(l.T, res.Code, res.RawLog)
+	height, err := l.WaitTx(res.TxHash)
+	require.NoError(l.T, err, "the tx of %d tasks", n)
 	return height
 }
 
 // createTask has key on home create a gemm task and returns its id.
-func (l *localnet) createTask(home, key string, m, n, k int, extra ...string) string {
-	l.t.Helper()
-	before := len(l.tasksOf(l.keyAddr(home, key)))
-	l.tx(home, append([]string{"compute", "create-task", "gemm-int8", "--m", strconv.Itoa(m), "--n", strconv.Itoa(n), "--k", strconv.Itoa(k),
+func createTask(l *network.Network, home, key string, m, n, k int, extra ...string) string {
+	l.T.Helper()
+	before := len(l.TasksOf(l.KeyAddr(home, key)))
+	l.Tx(home, append([]string{"compute", "create-task", "gemm-int8", "--m", strconv.Itoa(m), "--n", strconv.Itoa(n), "--k", strconv.Itoa(k),
 		"--seed-a", strconv.Itoa(m*7 + k), "--seed-b", strconv.Itoa(n*13 + k), "--max-price", coin(ogpu(10)), "--from", key}, extra...)...)
-	list := l.tasksOf(l.keyAddr(home, key))
-	require.Len(l.t, list, before+1)
+	list := l.TasksOf(l.KeyAddr(home, key))
+	require.Len(l.T, list, before+1)
 	return list[len(list)-1].ID
 }
 
-func (l *localnet) provider(addr string) (bonded sdkmath.Int, jailed bool) {
+func providerOf(l *network.Network, addr string) (bonded sdkmath.Int, jailed bool) {
 	var v struct {
 		Provider struct {
 			Bonded string `json:"bonded"`
 			Jailed bool   `json:"jailed"`
 		} `json:"provider"`
 	}
-	l.mustGet("/ogpu/stakinggpu/v1/providers/"+addr, &v)
+	l.MustGet("/ogpu/stakinggpu/v1/providers/"+addr, &v)
 	amt, ok := sdkmath.NewIntFromString(v.Provider.Bonded)
-	require.True(l.t, ok)
+	require.True(l.T, ok)
 	return amt, v.Provider.Jailed
 }
 
-func (l *localnet) balance(addr string) sdkmath.Int { return balance(l.t, l.up(), addr) }
-
-func (l *localnet) moduleBalance(name string) sdkmath.Int {
+func moduleBalance(l *network.Network, name string) sdkmath.Int {
 	var raw map[string]any
-	l.mustGet("/cosmos/auth/v1beta1/module_accounts/"+name, &raw)
+	l.MustGet("/cosmos/auth/v1beta1/module_accounts/"+name, &raw)
 	addr := findString(raw, "address")
-	require.NotEmpty(l.t, addr, "module account %s: %v", name, raw)
-	return l.balance(addr)
+	require.NotEmpty(l.T, addr, "module account %s: %v", name, raw)
+	return balance(l.T, l.Up(), addr)
 }
 
 // balancesSum adds up the aogpu of every holder.
-func (l *localnet) balancesSum() sdkmath.Int {
+func balancesSum(l *network.Network) sdkmath.Int {
 	var v struct {
 		DenomOwners []struct {
 			Balance struct {
@@ -318,11 +103,11 @@ func (l *localnet) balancesSum() sdkmath.Int {
 			} `json:"balance"`
 		} `json:"denom_owners"`
 	}
-	l.mustGet("/cosmos/bank/v1beta1/denom_owners/aogpu?pagination.limit=10000", &v)
+	l.MustGet("/cosmos/bank/v1beta1/denom_owners/aogpu?pagination.limit=10000", &v)
 	sum := sdkmath.ZeroInt()
 	for _, o := range v.DenomOwners {
 		amt, ok := sdkmath.NewIntFromString(o.Balance.Amount)
-		require.True(l.t, ok)
+		require.True(l.T, ok)
 		sum = sum.Add(amt)
 	}
 	return sum
@@ -331,41 +116,41 @@ func (l *localnet) balancesSum() sdkmath.Int {
 // checkBooks checks what the chain's invariants promise from outside: every holder's balance
 // adds up to the fixed supply, the compute module holds exactly the escrow of the open tasks,
 // and the provider bond account exactly what providers have bonded and unbonding.
-func (l *localnet) checkBooks() {
-	l.t.Helper()
-	require.Equal(l.t, ogpu(21_000_000).String(), l.balancesSum().String(), "sum of all balances")
+func checkBooks(l *network.Network) {
+	l.T.Helper()
+	require.Equal(l.T, ogpu(21_000_000).String(), balancesSum(l).String(), "sum of all balances")
 
 	var tasks struct {
-		Tasks []netTask `json:"tasks"`
+		Tasks []network.Task `json:"tasks"`
 	}
-	l.mustGet("/ogpu/compute/v1/tasks?pagination.limit=10000", &tasks)
+	l.MustGet("/ogpu/compute/v1/tasks?pagination.limit=10000", &tasks)
 	escrow := sdkmath.ZeroInt()
 	for _, tk := range tasks.Tasks {
 		amt, ok := sdkmath.NewIntFromString(tk.Escrow)
-		require.True(l.t, ok)
+		require.True(l.T, ok)
 		escrow = escrow.Add(amt)
 	}
-	require.Equal(l.t, escrow.String(), l.moduleBalance("compute").String(), "escrow account")
+	require.Equal(l.T, escrow.String(), moduleBalance(l, "compute").String(), "escrow account")
 
 	var providers struct {
 		Providers []struct {
 			Operator string `json:"operator"`
 		} `json:"providers"`
 	}
-	l.mustGet("/ogpu/stakinggpu/v1/providers?pagination.limit=1000", &providers)
+	l.MustGet("/ogpu/stakinggpu/v1/providers?pagination.limit=1000", &providers)
 	stake := sdkmath.ZeroInt()
 	for _, p := range providers.Providers {
 		var s struct {
 			Bonded    string `json:"bonded"`
 			Unbonding string `json:"unbonding"`
 		}
-		l.mustGet("/ogpu/stakinggpu/v1/providers/"+p.Operator+"/stake", &s)
+		l.MustGet("/ogpu/stakinggpu/v1/providers/"+p.Operator+"/stake", &s)
 		b, ok1 := sdkmath.NewIntFromString(s.Bonded)
 		u, ok2 := sdkmath.NewIntFromString(s.Unbonding)
-		require.True(l.t, ok1 && ok2, "%+v", s)
+		require.True(l.T, ok1 && ok2, "%+v", s)
 		stake = stake.Add(b).Add(u)
 	}
-	require.Equal(l.t, stake.String(), l.moduleBalance("stakinggpu").String(), "provider bond account")
+	require.Equal(l.T, stake.String(), moduleBalance(l, "stakinggpu").String(), "provider bond account")
 
 	var pool struct {
 		Pool struct {
@@ -374,30 +159,28 @@ func (l *localnet) checkBooks() {
 			Recycled  string `json:"recycled"`
 		} `json:"pool"`
 	}
-	l.mustGet("/ogpu/stakinggpu/v1/reward_pool", &pool)
+	l.MustGet("/ogpu/stakinggpu/v1/reward_pool", &pool)
 	total, ok1 := sdkmath.NewIntFromString(pool.Pool.Total)
 	withdrawn, ok2 := sdkmath.NewIntFromString(pool.Pool.Withdrawn)
 	recycled, ok3 := sdkmath.NewIntFromString(pool.Pool.Recycled)
-	require.True(l.t, ok1 && ok2 && ok3, "%+v", pool)
-	require.Equal(l.t, total.Add(recycled).Sub(withdrawn).String(), l.moduleBalance("provider_rewards").String(), "provider reward pool: total + recycled protocol fees − withdrawn")
+	require.True(l.T, ok1 && ok2 && ok3, "%+v", pool)
+	require.Equal(l.T, total.Add(recycled).Sub(withdrawn).String(), moduleBalance(l, "provider_rewards").String(), "provider reward pool: total + recycled protocol fees − withdrawn")
 }
 
 // download fetches a completed task's result with the CLI, which checks size and hash, and
 // checks the file against the hash on chain once more.
-func (l *localnet) download(tk netTask) {
-	l.t.Helper()
-	file := filepath.Join(l.t.TempDir(), "task-"+tk.ID+".bin")
-	l.mu.Lock()
-	key, ok := l.keys[tk.Creator]
-	l.mu.Unlock()
-	require.True(l.t, ok, "the key of %s, creator of task %s", tk.Creator, tk.ID)
+func download(l *network.Network, tk network.Task) {
+	l.T.Helper()
+	file := filepath.Join(l.T.TempDir(), "task-"+tk.ID+".bin")
+	home, key, ok := l.Key(tk.Creator)
+	require.True(l.T, ok, "the key of %s, creator of task %s", tk.Creator, tk.ID)
 	// the provider serves the result to its creator only
-	network.Run(l.t, l.bin, "q", "compute", "result", tk.ID, "--out", file, "--home", key[0], "--from", key[1], "--node", l.up().RPC())
+	network.Run(l.T, l.Bin, "q", "compute", "result", tk.ID, "--out", file, "--home", home, "--from", key, "--node", l.Up().RPC())
 	bz, err := os.ReadFile(file)
-	require.NoError(l.t, err)
+	require.NoError(l.T, err)
 	sum := sha256.Sum256(bz)
-	require.Equal(l.t, tk.Result.Sha256, hex.EncodeToString(sum[:]), "task %s", tk.ID)
-	require.Equal(l.t, tk.Result.Size, strconv.Itoa(len(bz)))
+	require.Equal(l.T, tk.Result.Sha256, hex.EncodeToString(sum[:]), "task %s", tk.ID)
+	require.Equal(l.T, tk.Result.Size, strconv.Itoa(len(bz)))
 }
 
 // blockHeader is the header of block h as node n serves it.
@@ -492,7 +275,9 @@ func blockTime(t *testing.T, n *network.Node, h int64) time.Time {
 // after winning, and the whole network stopped and started again. With -short (inside
 // `make test`) the load is smaller; every scenario runs.
 func TestNetwork(t *testing.T) {
-	l := startLocalnet(t, "ogpu-net-1")
+	// the network of `make localnet`: each validator's sidecar embedded as its verifier, and a
+	// provider-only sidecar beside nodes 0 and 1 whose keys are registered and bonded at genesis
+	l := network.New(t, network.Config{ChainID: "ogpu-net-1", StartArgs: []string{"--sidecar.embedded"}, Providers: 2})
 	clients, perClient := 6, 2
 	sizes := [][3]int{{64, 64, 64}, {128, 96, 80}, {256, 256, 256}, {200, 136, 72}, {512, 256, 128}, {33, 17, 9}}
 	if !testing.Short() {
@@ -505,13 +290,13 @@ func TestNetwork(t *testing.T) {
 	addrs := make([]string, clients)
 	for i := range names {
 		names[i] = fmt.Sprintf("client%d", i)
-		network.Run(t, l.bin, "keys", "add", names[i], "--home", l.homes[0], "--output", "json")
-		addrs[i] = l.keyAddr(l.homes[0], names[i])
+		network.Run(t, l.Bin, "keys", "add", names[i], "--home", l.Homes[0], "--output", "json")
+		addrs[i] = l.KeyAddr(l.Homes[0], names[i])
 	}
-	l.tx(l.homes[0], append(append([]string{"bank", "multi-send", "validator"}, addrs...), coin(ogpu(1_000)), "--from", "validator")...)
-	l.checkBooks()
-	provider0 := l.keyAddr(l.homes[0], "provider")
-	provider1 := l.keyAddr(l.homes[1], "provider")
+	l.Tx(l.Homes[0], append(append([]string{"bank", "multi-send", "validator"}, addrs...), coin(ogpu(1_000)), "--from", "validator")...)
+	checkBooks(l)
+	provider0 := l.KeyAddr(l.Homes[0], "provider")
+	provider1 := l.KeyAddr(l.Homes[1], "provider")
 
 	t.Run("many clients, mixed sizes: every task final, results download, books balance", func(t *testing.T) {
 		var wg sync.WaitGroup
@@ -522,7 +307,7 @@ func TestNetwork(t *testing.T) {
 				defer wg.Done()
 				for j := range perClient {
 					s := sizes[(c*perClient+j)%len(sizes)]
-					errs <- l.tryTx(l.homes[0], "compute", "create-task", "gemm-int8",
+					errs <- l.TryTx(l.Homes[0], "compute", "create-task", "gemm-int8",
 						"--m", strconv.Itoa(s[0]), "--n", strconv.Itoa(s[1]), "--k", strconv.Itoa(s[2]),
 						"--seed-a", strconv.Itoa(c*100+j), "--seed-b", strconv.Itoa(c*100+j+50),
 						"--max-price", coin(ogpu(10)), "--deadline", "120", "--from", names[c])
@@ -534,34 +319,34 @@ func TestNetwork(t *testing.T) {
 		for err := range errs {
 			require.NoError(t, err)
 		}
-		var all []netTask
+		var all []network.Task
 		for _, a := range addrs {
-			mine := l.tasksOf(a)
+			mine := l.TasksOf(a)
 			require.Len(t, mine, perClient, "tasks of %s", a)
 			all = append(all, mine...)
 		}
 		for _, tk := range all {
-			tk = l.waitFinal(tk.ID, 4*time.Minute)
+			tk = l.WaitFinal(tk.ID, 4*time.Minute)
 			require.Equal(t, "TASK_STATE_COMPLETED", tk.State, "task %s: %s", tk.ID, tk.Outcome)
 			require.Contains(t, []string{provider0, provider1}, tk.Provider)
-			l.download(tk)
+			download(l, tk)
 		}
-		l.checkBooks()
+		checkBooks(l)
 	})
 
 	t.Run("a thousand tasks whose bid windows end at one height: at most max_timers_per_block a block, blocks keep coming, books balance", func(t *testing.T) {
 		const n, perBlock = 1000, 256 // perBlock: the default max_timers_per_block
 		// one tx of a thousand tasks no provider here can take (B200 only): they all end at
 		// their bid window's end, one height
-		crowd := l.newClient(l.homes[0], "crowd", ogpu(1_000))
-		created := l.createMany(l.homes[0], "crowd", n, "--m", "8", "--n", "8", "--k", "8", "--seed-a", "1", "--seed-b", "2",
+		crowd := l.NewAccount(l.Homes[0], "crowd", coin(ogpu(1_000)))
+		created := createMany(l, l.Homes[0], "crowd", n, "--m", "8", "--n", "8", "--k", "8", "--seed-a", "1", "--seed-b", "2",
 			"--max-price", coin(ogpu(1).QuoRaw(10)), "--deadline", "60", "--gpu-model", "B200")
-		var tasks []netTask
+		var tasks []network.Task
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
-			tasks = l.tasksOf(crowd)
+			tasks = l.TasksOf(crowd)
 			require.Len(t, tasks, n)
-			if !slices.ContainsFunc(tasks, func(tk netTask) bool { return !slices.Contains(finalStates, tk.State) }) || time.Now().After(deadline) {
+			if !slices.ContainsFunc(tasks, func(tk network.Task) bool { return !slices.Contains(network.FinalStates, tk.State) }) || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(time.Second)
@@ -579,24 +364,24 @@ func TestNetwork(t *testing.T) {
 		require.Len(t, heights, (n+perBlock-1)/perBlock, "ended over %v", perHeight)
 		// the blocks that ended them came at the usual pace: none took more than the bound
 		last := int64(heights[len(heights)-1]) + 1
-		l.up().WaitHeight(t, last, time.Minute)
+		l.Up().WaitHeight(t, last, time.Minute)
 		for h := int64(heights[0]); h <= last; h++ {
-			gap := blockTime(t, l.up(), h).Sub(blockTime(t, l.up(), h-1))
+			gap := blockTime(t, l.Up(), h).Sub(blockTime(t, l.Up(), h-1))
 			require.Less(t, gap, 5*time.Second, "block %d came %s after the one before", h, gap)
 		}
-		l.checkBooks()
+		checkBooks(l)
 	})
 
 	t.Run("fifty of the largest tasks: the providers pass them over, every process stays within its memory bound, and the validators keep voting", func(t *testing.T) {
 		// 16384³ multiply-adds in a 10-block deadline: no CPU provider finishes one in time
-		giant := l.newClient(l.homes[0], "giant", ogpu(1_000))
-		created := l.createMany(l.homes[0], "giant", 50, "--m", "16384", "--n", "16384", "--k", "16384", "--seed-a", "3", "--seed-b", "4",
+		giant := l.NewAccount(l.Homes[0], "giant", coin(ogpu(1_000)))
+		created := createMany(l, l.Homes[0], "giant", 50, "--m", "16384", "--n", "16384", "--k", "16384", "--seed-a", "3", "--seed-b", "4",
 			"--max-price", coin(ogpu(1)), "--deadline", "10")
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			var open int
-			for _, tk := range l.tasksOf(giant) {
-				if tk.CreatedHeight == strconv.FormatInt(created, 10) && !slices.Contains(finalStates, tk.State) {
+			for _, tk := range l.TasksOf(giant) {
+				if tk.CreatedHeight == strconv.FormatInt(created, 10) && !slices.Contains(network.FinalStates, tk.State) {
 					open++
 				}
 			}
@@ -606,118 +391,118 @@ func TestNetwork(t *testing.T) {
 			require.True(t, time.Now().Before(deadline), "%d of the largest tasks still open", open)
 			time.Sleep(time.Second)
 		}
-		for _, tk := range l.tasksOf(giant) {
+		for _, tk := range l.TasksOf(giant) {
 			if tk.CreatedHeight == strconv.FormatInt(created, 10) {
 				require.Equal(t, "TASK_STATE_EXPIRED", tk.State, "task %s was not bid on: %s", tk.ID, tk.Outcome)
 			}
 		}
 		// the provider sidecars passed them over for want of time, and say so
-		for i := range l.providers {
+		for i := range l.Providers {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			metrics, err := getText(ctx, fmt.Sprintf("http://%s:8548/metrics", l.nodes[i].Host))
+			metrics, err := getText(ctx, fmt.Sprintf("http://%s:8548/metrics", l.Nodes[i].Host))
 			cancel()
 			require.NoError(t, err)
 			if !regexp.MustCompile(`ogpu_sidecar_bids_skipped_total\{reason="window"\} [1-9]`).MatchString(metrics) {
-				log, _ := os.ReadFile(filepath.Join(l.dir, fmt.Sprintf("provider%d.log", i)))
+				log, _ := os.ReadFile(filepath.Join(l.Dir, fmt.Sprintf("provider%d.log", i)))
 				t.Fatalf("provider %d did not pass the largest tasks over for want of time:\n%s\n%s", i, grepLines(metrics, "ogpu_sidecar_bid"), log[max(0, len(log)-6000):])
 			}
 		}
 		// every node (with its embedded verifier) and provider is alive and within its bound
 		const nodeBound, providerBound = 2 << 30, 1 << 30
-		for i, n := range l.nodes {
+		for i, n := range l.Nodes {
 			rss, err := n.PeakRSS()
 			require.NoError(t, err, "node %d", i)
 			require.Less(t, rss, int64(nodeBound), "node %d peak RSS", i)
 			t.Logf("node %d peak RSS %d MiB", i, rss>>20)
 		}
-		for i, p := range l.providers {
+		for i, p := range l.Providers {
 			rss, err := p.PeakRSS()
 			require.NoError(t, err, "provider %d", i)
 			require.Less(t, rss, int64(providerBound), "provider %d peak RSS", i)
 			t.Logf("provider %d peak RSS %d MiB", i, rss>>20)
 		}
 		// and every validator still signs blocks
-		h := l.up().WaitHeight(t, created+15, time.Minute)
-		require.Equal(t, 4, commitSignatures(t, l.up(), h), "signatures in the commit of block %d", h-1)
+		h := l.Up().WaitHeight(t, created+15, time.Minute)
+		require.Equal(t, 4, commitSignatures(t, l.Up(), h), "signatures in the commit of block %d", h-1)
 	})
 
 	t.Run("a provider returning wrong results is slashed and jailed; a lazy verifier on its committee is slashed and unpaid, the honest ones are paid from the provider's slash; the next task goes to an honest provider", func(t *testing.T) {
 		// node1's embedded sidecar turns lazy: it attests VALID without fetching anything
-		l.setSidecarOption(1, "lazy-verifier", "true")
-		defer l.setSidecarOption(1, "lazy-verifier", "")
+		setSidecarOption(l, 1, "lazy-verifier", "true")
+		defer setSidecarOption(l, 1, "lazy-verifier", "")
 		// node2's validator account turns provider and runs a sidecar that underbids everyone
 		// and corrupts one element of every result
-		home := l.homes[2]
-		cheat := l.keyAddr(home, "validator")
-		l.tx(home, "staking-gpu", "register-provider", "--moniker", "cheat", "--endpoint", "http://127.0.0.3:8549", "--from", "validator")
-		l.tx(home, "staking-gpu", "bond", coin(ogpu(2_000)), "--from", "validator")
-		sc := network.NewNode(l.bin, filepath.Join(l.dir, "cheat"), "127.0.0.3", "sidecar", "--home", home,
+		home := l.Homes[2]
+		cheat := l.KeyAddr(home, "validator")
+		l.Tx(home, "staking-gpu", "register-provider", "--moniker", "cheat", "--endpoint", "http://127.0.0.3:8549", "--from", "validator")
+		l.Tx(home, "staking-gpu", "bond", coin(ogpu(2_000)), "--from", "validator")
+		sc := network.NewNode(l.Bin, filepath.Join(l.Dir, "cheat"), "127.0.0.3", "sidecar", "--home", home,
 			"--provider-key", "validator", "--listen", "127.0.0.3:8549", "--public-url", "http://127.0.0.3:8549",
 			"--min-price", "1000", "--price-per-gmac", "0", "--validator-account", "", "--corrupt-results")
 		sc.Start(t)
 		defer sc.Stop(t)
 		waitServing(t, "http://127.0.0.3:8549")
 
-		members := []string{l.keyAddr(l.homes[0], "validator"), l.keyAddr(l.homes[1], "validator"), l.keyAddr(l.homes[3], "validator")}
+		members := []string{l.KeyAddr(l.Homes[0], "validator"), l.KeyAddr(l.Homes[1], "validator"), l.KeyAddr(l.Homes[3], "validator")}
 		balances, tokens := map[string]sdkmath.Int{}, map[string]sdkmath.Int{}
 		for _, a := range members {
-			balances[a], tokens[a] = l.balance(a), l.validatorTokens(a)
+			balances[a], tokens[a] = balance(l.T, l.Up(), a), validatorTokensOf(t, l.Up(), a)
 		}
-		client := l.keyAddr(l.homes[0], names[0])
-		before := l.balance(client)
-		id := l.createTask(l.homes[0], names[0], 96, 64, 48, "--deadline", "60")
-		tk := l.waitFinal(id, 3*time.Minute)
+		client := l.KeyAddr(l.Homes[0], names[0])
+		before := balance(l.T, l.Up(), client)
+		id := createTask(l, l.Homes[0], names[0], 96, 64, 48, "--deadline", "60")
+		tk := l.WaitFinal(id, 3*time.Minute)
 		require.Equal(t, "TASK_STATE_FAILED", tk.State, tk.Outcome)
 		require.Equal(t, cheat, tk.Provider, "the lowest bid won")
-		bonded, jailed := l.provider(cheat)
+		bonded, jailed := providerOf(l, cheat)
 		require.True(t, jailed)
 		require.Equal(t, ogpu(1_800).String(), bonded.String(), "slashed 10%")
-		require.True(t, before.Sub(l.balance(client)).LT(ogpu(1)), "the client paid only gas")
+		require.True(t, before.Sub(balance(l.T, l.Up(), client)).LT(ogpu(1)), "the client paid only gas")
 
 		// the committee is the three other validators; two of them caught it
 		lazy, honest := members[1], []string{members[0], members[2]}
-		require.Equal(t, balances[lazy].String(), l.balance(lazy).String(), "the lazy member is not paid")
+		require.Equal(t, balances[lazy].String(), balance(l.T, l.Up(), lazy).String(), "the lazy member is not paid")
 		power := tokens[lazy].Quo(ogpu(1))
-		require.Equal(t, tokens[lazy].Sub(ogpu(1).Mul(power).QuoRaw(20)).String(), l.validatorTokens(lazy).String(),
+		require.Equal(t, tokens[lazy].Sub(ogpu(1).Mul(power).QuoRaw(20)).String(), validatorTokensOf(t, l.Up(), lazy).String(),
 			"the lazy member loses 5% of its stake through x/staking")
 		for _, a := range honest {
 			// 2% of the cheat's price of 1000 aogpu, shared by two
-			require.Equal(t, balances[a].AddRaw(10).String(), l.balance(a).String(), "honest member %s is paid out of the slash", a)
-			require.Equal(t, tokens[a].String(), l.validatorTokens(a).String())
+			require.Equal(t, balances[a].AddRaw(10).String(), balance(l.T, l.Up(), a).String(), "honest member %s is paid out of the slash", a)
+			require.Equal(t, tokens[a].String(), validatorTokensOf(t, l.Up(), a).String())
 		}
 
-		id = l.createTask(l.homes[0], names[0], 96, 64, 48, "--deadline", "60")
-		tk = l.waitFinal(id, 3*time.Minute)
+		id = createTask(l, l.Homes[0], names[0], 96, 64, 48, "--deadline", "60")
+		tk = l.WaitFinal(id, 3*time.Minute)
 		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
 		require.Contains(t, []string{provider0, provider1}, tk.Provider, "the jailed provider's bid does not count")
-		l.checkBooks()
+		checkBooks(l)
 	})
 
 	t.Run("a provider whose result URI never answers is slashed for the miss, no verifier is benched, and the task completes elsewhere", func(t *testing.T) {
 		// node3's validator account turns provider; its sidecar submits results at a URL
 		// nobody serves
-		home := l.homes[3]
-		ghost := l.keyAddr(home, "validator")
-		l.tx(home, "staking-gpu", "register-provider", "--moniker", "ghost", "--endpoint", "http://127.0.0.4:8549", "--from", "validator")
-		l.tx(home, "staking-gpu", "bond", coin(ogpu(2_000)), "--from", "validator")
-		sc := network.NewNode(l.bin, filepath.Join(l.dir, "ghost"), "127.0.0.4", "sidecar", "--home", home,
+		home := l.Homes[3]
+		ghost := l.KeyAddr(home, "validator")
+		l.Tx(home, "staking-gpu", "register-provider", "--moniker", "ghost", "--endpoint", "http://127.0.0.4:8549", "--from", "validator")
+		l.Tx(home, "staking-gpu", "bond", coin(ogpu(2_000)), "--from", "validator")
+		sc := network.NewNode(l.Bin, filepath.Join(l.Dir, "ghost"), "127.0.0.4", "sidecar", "--home", home,
 			"--provider-key", "validator", "--listen", "127.0.0.4:8549", "--public-url", "http://127.0.0.4:1",
 			"--min-price", "1000", "--price-per-gmac", "0", "--validator-account", "")
 		sc.Start(t)
 		waitServing(t, "http://127.0.0.4:8549")
-		id := l.createTask(l.homes[0], names[1], 96, 64, 48, "--deadline", "60")
-		var tk netTask
+		id := createTask(l, l.Homes[0], names[1], 96, 64, 48, "--deadline", "60")
+		var tk network.Task
 		deadline := time.Now().Add(2 * time.Minute)
-		for tk = l.task(id); len(tk.FailedProviders) == 0 && !slices.Contains(finalStates, tk.State); tk = l.task(id) {
+		for tk = l.Task(id); len(tk.FailedProviders) == 0 && !slices.Contains(network.FinalStates, tk.State); tk = l.Task(id) {
 			require.True(t, time.Now().Before(deadline), "task %s: %+v", id, tk)
 			time.Sleep(300 * time.Millisecond)
 		}
 		sc.Stop(t) // it would win every later task with its price
-		tk = l.waitFinal(id, 3*time.Minute)
+		tk = l.WaitFinal(id, 3*time.Minute)
 		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
 		require.Equal(t, []string{ghost}, tk.FailedProviders)
 		require.Contains(t, []string{provider0, provider1}, tk.Provider)
-		bonded, jailed := l.provider(ghost)
+		bonded, jailed := providerOf(l, ghost)
 		require.False(t, jailed, "unavailable is a miss, not fraud")
 		require.Equal(t, ogpu(1_980).String(), bonded.String(), "slashed 1%")
 		var v struct {
@@ -727,105 +512,105 @@ func TestNetwork(t *testing.T) {
 				Missed       int    `json:"missed"`
 			} `json:"verifiers"`
 		}
-		l.mustGet("/ogpu/committee/v1/verifiers", &v)
-		st, err := l.up().Status(context.Background())
+		l.MustGet("/ogpu/committee/v1/verifiers", &v)
+		st, err := l.Up().Status(context.Background())
 		require.NoError(t, err)
 		for _, ver := range v.Verifiers {
-			if ver.Validator == l.valoper(l.homes[1]) {
+			if ver.Validator == l.Valoper(1) {
 				continue // benched for its lazy VALID in the scenario before
 			}
 			require.LessOrEqual(t, int64(atoi(ver.BenchedUntil)), st.Height, "verifier %s benched", ver.Validator)
 		}
-		l.download(tk)
-		l.checkBooks()
+		download(l, tk)
+		checkBooks(l)
 	})
 
 	t.Run("a provider killed after winning times out, is slashed, and the task completes elsewhere", func(t *testing.T) {
 		before := map[string]sdkmath.Int{}
 		for _, p := range []string{provider0, provider1} {
-			before[p], _ = l.provider(p)
+			before[p], _ = providerOf(l, p)
 		}
-		l.tx(l.homes[0], "compute", "create-task", "gemm-int8", "--m", "2048", "--n", "2048", "--k", "1024",
+		l.Tx(l.Homes[0], "compute", "create-task", "gemm-int8", "--m", "2048", "--n", "2048", "--k", "1024",
 			"--seed-a", "71", "--seed-b", "72", "--max-price", coin(ogpu(10)), "--deadline", "100",
 			"--execution-blocks", "12", "--from", names[1])
-		mine := l.tasksOf(addrs[1])
+		mine := l.TasksOf(addrs[1])
 		id := mine[len(mine)-1].ID
-		var tk netTask
+		var tk network.Task
 		deadline := time.Now().Add(time.Minute)
-		for tk = l.task(id); tk.State != "TASK_STATE_ASSIGNED"; tk = l.task(id) {
+		for tk = l.Task(id); tk.State != "TASK_STATE_ASSIGNED"; tk = l.Task(id) {
 			require.True(t, time.Now().Before(deadline), "task %s never assigned: %+v", id, tk)
 			time.Sleep(100 * time.Millisecond)
 		}
 		winner := tk.Provider
-		killed := l.providers[0]
+		killed := l.Providers[0]
 		if winner == provider1 {
-			killed = l.providers[1]
+			killed = l.Providers[1]
 		}
 		killed.Kill(t) // a few seconds into 4.3·10^9 multiply-adds
-		tk = l.waitFinal(id, 4*time.Minute)
+		tk = l.WaitFinal(id, 4*time.Minute)
 		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
 		require.Equal(t, []string{winner}, tk.FailedProviders)
 		require.NotEqual(t, winner, tk.Provider)
-		bonded, jailed := l.provider(winner)
+		bonded, jailed := providerOf(l, winner)
 		require.False(t, jailed)
 		require.Equal(t, before[winner].Sub(before[winner].QuoRaw(100)).String(), bonded.String(), "slashed 1% for the timeout")
-		killed.Start(l.t) // the network outlives this subtest
-		l.download(tk)
-		l.checkBooks()
+		killed.Start(l.T) // the network outlives this subtest
+		download(l, tk)
+		checkBooks(l)
 	})
 
 	t.Run("a validator killed mid-run: verdicts go on, it restarts and catches up", func(t *testing.T) {
-		down := l.nodes[3]
-		id := l.createTask(l.homes[0], names[2], 256, 256, 256, "--deadline", "60")
+		down := l.Nodes[3]
+		id := createTask(l, l.Homes[0], names[2], 256, 256, 256, "--deadline", "60")
 		down.Kill(t)
-		ids := []string{id, l.createTask(l.homes[1], "validator", 128, 128, 128, "--deadline", "60")}
+		ids := []string{id, createTask(l, l.Homes[1], "validator", 128, 128, 128, "--deadline", "60")}
 		for _, id := range ids {
-			tk := l.waitFinal(id, 3*time.Minute)
+			tk := l.WaitFinal(id, 3*time.Minute)
 			require.Equal(t, "TASK_STATE_COMPLETED", tk.State, "task %s: %s", id, tk.Outcome)
 		}
-		down.Start(l.t)
-		st, err := l.nodes[0].Status(context.Background())
+		down.Start(l.T)
+		st, err := l.Nodes[0].Status(context.Background())
 		require.NoError(t, err)
 		down.WaitHeight(t, st.Height, 3*time.Minute)
-		require.Equal(t, appHashAt(t, l.nodes[0], st.Height), appHashAt(t, down, st.Height))
-		l.checkBooks()
+		require.Equal(t, appHashAt(t, l.Nodes[0], st.Height), appHashAt(t, down, st.Height))
+		checkBooks(l)
 	})
 
 	t.Run("the whole network stopped and started: nothing lost, open tasks carry on", func(t *testing.T) {
-		id := l.createTask(l.homes[0], names[3], 2048, 2048, 2048, "--deadline", "150")
+		id := createTask(l, l.Homes[0], names[3], 2048, 2048, 2048, "--deadline", "150")
 		deadline := time.Now().Add(time.Minute)
-		for tk := l.task(id); tk.State != "TASK_STATE_ASSIGNED"; tk = l.task(id) {
+		for tk := l.Task(id); tk.State != "TASK_STATE_ASSIGNED"; tk = l.Task(id) {
 			require.True(t, time.Now().Before(deadline), "task %s never assigned: %+v", id, tk)
 			time.Sleep(100 * time.Millisecond)
 		}
 		// the clients' balances: nothing changes them while the network is down
 		balances := map[string]sdkmath.Int{}
 		for _, a := range addrs {
-			balances[a] = l.balance(a)
+			balances[a] = balance(l.T, l.Up(), a)
 		}
-		st, err := l.nodes[0].Status(context.Background())
+		st, err := l.Nodes[0].Status(context.Background())
 		require.NoError(t, err)
-		l.stopAll()
+		l.StopAll()
 
-		l.startAll()
-		l.nodes[0].WaitHeight(t, st.Height+2, 3*time.Minute)
+		l.StartAll()
+		l.Nodes[0].WaitHeight(t, st.Height+2, 3*time.Minute)
 		for a, b := range balances {
-			require.Equal(t, b.String(), l.balance(a).String(), a)
+			require.Equal(t, b.String(), balance(l.T, l.Up(), a).String(), a)
 		}
-		tk := l.waitFinal(id, 4*time.Minute)
+		tk := l.WaitFinal(id, 4*time.Minute)
 		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
-		l.download(tk)
-		l.checkBooks()
+		download(l, tk)
+		checkBooks(l)
 	})
 }
 
 // setSidecarOption sets key = value in node i's [sidecar] section of app.toml (value "" removes
 // it) and restarts the node, whose embedded sidecar reads it.
-func (l *localnet) setSidecarOption(i int, key, value string) {
-	l.t.Helper()
-	path := filepath.Join(l.homes[i], "config", "app.toml")
+func setSidecarOption(l *network.Network, i int, key, value string) {
+	l.T.Helper()
+	path := filepath.Join(l.Homes[i], "config", "app.toml")
 	bz, err := os.ReadFile(path)
-	require.NoError(l.t, err)
+	require.NoError(l.T, err)
 	var lines []string
 	for _, line := range strings.Split(strings.TrimRight(string(bz), "\n"), "\n") {
 		if !strings.HasPrefix(line, key+" =") {
@@ -835,22 +620,8 @@ func (l *localnet) setSidecarOption(i int, key, value string) {
 	if value != "" {
 		lines = append(lines, key+" = "+value) // [sidecar] is the last section
 	}
-	require.NoError(l.t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
-	st, err := l.up().Status(context.Background())
-	require.NoError(l.t, err)
-	l.nodes[i].Stop(l.t)
-	l.nodes[i].Start(l.t)
-	l.nodes[i].WaitHeight(l.t, st.Height+1, 2*time.Minute)
-}
-
-// valoper is the validator operator address of a node's validator key.
-func (l *localnet) valoper(home string) string {
-	return strings.TrimSpace(string(network.Run(l.t, l.bin, "keys", "show", "validator", "--bech", "val", "-a", "--home", home)))
-}
-
-// validatorTokens is the bonded tokens of the validator operated by account addr.
-func (l *localnet) validatorTokens(addr string) sdkmath.Int {
-	return validatorTokensOf(l.t, l.up(), addr)
+	require.NoError(l.T, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+	l.Restart(i)
 }
 
 // findString returns the first string value under key anywhere in a decoded JSON value.
