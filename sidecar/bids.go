@@ -10,6 +10,7 @@ import (
 
 	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 
+	ogpuclient "github.com/opengpu/ogpu/client"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
@@ -51,7 +52,7 @@ const (
 // sequence settle. A task that is no longer open, a bid window that closed, a bid already
 // placed or a price over the task's maximum do not change; neither does any refusal not listed.
 func retryableBid(err error) bool {
-	var te *txError
+	var te *ogpuclient.TxError
 	if !errors.As(err, &te) {
 		return true // no answer from the chain: the node or the connection
 	}
@@ -63,7 +64,7 @@ func retryableBid(err error) bool {
 		sdkerrors.ErrWrongSequence, sdkerrors.ErrInsufficientFunds, sdkerrors.ErrInsufficientFee,
 		sdkerrors.ErrOutOfGas, sdkerrors.ErrMempoolIsFull, sdkerrors.ErrTxInMempoolCache,
 	} {
-		if te.is(e) {
+		if te.Matches(e) {
 			return true
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 
+	ogpuclient "github.com/opengpu/ogpu/client"
 	"github.com/opengpu/ogpu/gpu/gemm"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
@@ -56,7 +57,7 @@ func refusal(e interface {
 	Codespace() string
 	ABCICode() uint32
 }) error {
-	return &txError{Codespace: e.Codespace(), Code: e.ABCICode(), Log: "refused"}
+	return &ogpuclient.TxError{Codespace: e.Codespace(), Code: e.ABCICode(), Log: "refused"}
 }
 
 // TestBidSkipsTooShortWindow: at 1 GMAC/s and 1 s blocks, the provider bids on a task it can
@@ -177,7 +178,7 @@ func TestRetryableBid(t *testing.T) {
 		{refusal(computetypes.ErrTaskNotFound), false},
 		{refusal(computetypes.ErrInvalidPrice), false},
 		{refusal(sdkerrors.ErrUnauthorized), false},
-		{&txError{Codespace: "other", Code: 16}, false},
+		{&ogpuclient.TxError{Codespace: "other", Code: 16}, false},
 	} {
 		require.Equal(t, tc.want, retryableBid(tc.err), "%v", tc.err)
 	}

@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -29,31 +28,14 @@ type ledger interface {
 	// latestBlock is the height and time of the newest block.
 	latestBlock(ctx context.Context) (int64, time.Time, error)
 	// send signs msgs as key and broadcasts them; it returns the tx hash once the mempool took
-	// the tx, or a *txError when the chain refused it.
+	// the tx, or a *client.TxError when the chain refused it.
 	send(ctx context.Context, key string, gas uint64, msgs ...sdk.Msg) (string, error)
-	// txResult says whether the tx with hash is in a block, and its *txError if it failed there.
+	// txResult says whether the tx with hash is in a block, and its *client.TxError if it failed there.
 	txResult(ctx context.Context, hash string) (bool, error)
 }
 
-// txError is a transaction the chain refused, with the code that says why.
-type txError struct {
-	Codespace string
-	Code      uint32
-	Log       string
-}
-
-func (e *txError) Error() string { return fmt.Sprintf("%s code %d: %s", e.Codespace, e.Code, e.Log) }
-
-// is reports whether the refusal is the registered error want.
-func (e *txError) is(want interface {
-	Codespace() string
-	ABCICode() uint32
-}) bool {
-	return e.Codespace == want.Codespace() && e.Code == want.ABCICode()
-}
-
 // chain is the sidecar's connection to its node: queries and signed transactions, through the
-// ogpu ogpuclient.
+// ogpu client.
 type chain struct {
 	conn *grpc.ClientConn
 	cl   *ogpuclient.Client
@@ -89,24 +71,14 @@ const gasPrice = ogpuclient.DefaultGasPrice
 // the sequence and tries again on a mismatch.
 func (c *chain) send(ctx context.Context, name string, gas uint64, msgs ...sdk.Msg) (string, error) {
 	f := c.cl.TxFactory(c.kr, name).WithSimulateAndExecute(false).WithGas(gas).WithGasPrices(gasPrice)
-	hash, err := c.cl.Send(ctx, f, msgs...)
-	return hash, asTxError(err)
-}
-
-// asTxError is err with the client's refusal as the sidecar's *txError.
-func asTxError(err error) error {
-	var te *ogpuclient.TxError
-	if errors.As(err, &te) {
-		return &txError{Codespace: te.Codespace, Code: te.Code, Log: te.Log}
-	}
-	return err
+	return c.cl.Send(ctx, f, msgs...)
 }
 
 // txResult implements ledger.
 func (c *chain) txResult(ctx context.Context, hash string) (bool, error) {
 	res, err := c.cl.TxResult(ctx, hash)
 	if err != nil {
-		return res != nil, asTxError(err)
+		return res != nil, err
 	}
 	return res != nil, nil
 }
