@@ -60,3 +60,36 @@ func BenchmarkVerifyOverExecute(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkKernel reports GMAC/s at 1024³ for every kernel path (B packed on every call) and for
+// the VNNI path with B packed once ("packed").
+func BenchmarkKernel(b *testing.B) {
+	s := gemm.Shape{M: 1024, N: 1024, K: 1024}
+	a, bm := gemm.Generate(1, s.M, s.K), gemm.Generate(2, s.K, s.N)
+	c := make([]int32, s.M*s.N)
+	macs := float64(s.M * s.N * s.K)
+	for _, name := range gemm.Paths {
+		b.Run(name, func(b *testing.B) {
+			restore, ok := gemm.ForcePath(name)
+			defer restore()
+			if !ok {
+				b.Skipf("no %s path on this CPU", name)
+			}
+			for b.Loop() {
+				if err := (gemm.CPU{}).GemmInt8(s, a, bm, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
+	}
+	b.Run("packed", func(b *testing.B) {
+		pb := gemm.PackB(s.K, s.N, bm)
+		for b.Loop() {
+			if err := (gemm.CPU{}).GemmInt8Packed(s.M, a, pb, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+	})
+}

@@ -1,0 +1,346 @@
+package gemm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// kernelPath is one implementation of the int8 product.
+type kernelPath uint8
+
+const (
+	pathGeneric kernelPath = iota // blocked Go
+	pathBW                        // AVX-512BW VPMADDWD
+	pathVNNI                      // AVX-512 VNNI VPDPBUSD
+)
+
+func (p kernelPath) String() string {
+	return [...]string{"generic", "bw", "vnni"}[p]
+}
+
+// activePath is the path every product takes, chosen once from the CPU's features.
+var activePath = choosePath()
+
+const (
+	tileM      = 6   // rows of A in a tile
+	tileN      = 64  // columns of B in a tile, a panel
+	groupBytes = 4   // one k-group of one row or column: 4 int8 (vnni) or 2 int16 (bw)
+	kcGroups   = 64  // k-groups per block: a 16 KiB sliver of a B panel stays in L1
+	bandRows   = 96  // rows of A a worker takes at a time: 16 tiles, 24 KiB per block in L2
+	panelGroup = tileN * groupBytes
+	aGroup     = tileM * groupBytes
+)
+
+// groupK is how many k values a 4-byte group holds on path p.
+func (p kernelPath) groupK() int {
+	if p == pathBW {
+		return 2
+	}
+	return 4
+}
+
+// PackedB is a k×n int8 matrix B laid out once for the kernel this CPU runs, so that a weight
+// matrix can be reused across many products (GemmInt8Packed).
+type PackedB struct {
+	k, n   int
+	path   kernelPath
+	groups int    // k-groups in a panel
+	data   []byte // asm paths: ⌈n/64⌉ panels of groups × 64 columns × 4 bytes
+	raw    []int8 // generic path: B as given
+}
+
+// K is the number of rows of B.
+func (pb *PackedB) K() int { return pb.k }
+
+// N is the number of columns of B.
+func (pb *PackedB) N() int { return pb.n }
+
+// PackB packs the row-major k×n matrix b for GemmInt8Packed; it panics if len(b) ≠ k·n.
+func PackB(k, n int, b []int8) *PackedB {
+	if k < 0 || n < 0 || len(b) != k*n {
+		panic(fmt.Sprintf("gemm.PackB: %d values for %dx%d", len(b), k, n))
+	}
+	pb := newPacked(activePath, k, n)
+	packBParallel(pb, b, CPU{}.workers())
+	return pb
+}
+
+func newPacked(p kernelPath, k, n int) *PackedB {
+	pb := &PackedB{k: k, n: n, path: p}
+	if p != pathGeneric {
+		pb.groups = (k + p.groupK() - 1) / p.groupK()
+		pb.data = make([]byte, (n+tileN-1)/tileN*pb.groups*panelGroup)
+	}
+	return pb
+}
+
+// packedPool keeps the packed B of GemmInt8 from one call to the next.
+var packedPool sync.Pool
+
+func getPacked(p kernelPath, k, n int) *PackedB {
+	pb, _ := packedPool.Get().(*PackedB)
+	if pb == nil {
+		return newPacked(p, k, n)
+	}
+	groups := (k + p.groupK() - 1) / p.groupK()
+	size := (n + tileN - 1) / tileN * groups * panelGroup
+	if cap(pb.data) < size {
+		pb.data = make([]byte, size)
+	}
+	*pb = PackedB{k: k, n: n, path: p, groups: groups, data: pb.data[:size]}
+	return pb
+}
+
+func putPacked(pb *PackedB) { pb.raw = nil; packedPool.Put(pb) }
+
+// parallel runs f(i) for i in [0, n) on up to workers goroutines.
+func parallel(n, workers int, f func(i int)) {
+	workers = min(workers, n)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func packBParallel(pb *PackedB, b []int8, workers int) {
+	if pb.path == pathGeneric {
+		pb.raw = append([]int8(nil), b...)
+		return
+	}
+	panels := (pb.n + tileN - 1) / tileN
+	parallel(panels, workers, func(j int) { packPanel(pb, b, j) })
+}
+
+// packPanel lays out columns [64j, 64j+64) of b: for each k-group, 64 columns of 4 bytes, the
+// bytes b+128 of 4 consecutive k (vnni) or the int16 of 2 (bw). Columns past n and k past the
+// end hold b = 0.
+func packPanel(pb *PackedB, b []int8, j int) {
+	k, n, gk := pb.k, pb.n, pb.path.groupK()
+	dst := pb.data[j*pb.groups*panelGroup : (j+1)*pb.groups*panelGroup]
+	j0 := j * tileN
+	full := j0+tileN <= n
+	for g := 0; g < pb.groups; g++ {
+		out := dst[g*panelGroup : (g+1)*panelGroup]
+		p0 := g * gk
+		if full && p0+gk <= k {
+			if gk == 4 {
+				r0 := b[p0*n+j0:][:tileN]
+				r1 := b[(p0+1)*n+j0:][:tileN]
+				r2 := b[(p0+2)*n+j0:][:tileN]
+				r3 := b[(p0+3)*n+j0:][:tileN]
+				for c := 0; c < tileN; c++ {
+					v := uint32(uint8(r0[c])) | uint32(uint8(r1[c]))<<8 | uint32(uint8(r2[c]))<<16 | uint32(uint8(r3[c]))<<24
+					binary.LittleEndian.PutUint32(out[4*c:], v^0x80808080)
+				}
+			} else {
+				r0 := b[p0*n+j0:][:tileN]
+				r1 := b[(p0+1)*n+j0:][:tileN]
+				for c := 0; c < tileN; c++ {
+					binary.LittleEndian.PutUint32(out[4*c:], uint32(uint16(r0[c]))|uint32(uint16(r1[c]))<<16)
+				}
+			}
+			continue
+		}
+		for c := 0; c < tileN; c++ {
+			var v uint32
+			for t := 0; t < gk; t++ {
+				var x int8
+				if p := p0 + t; p < k && j0+c < n {
+					x = b[p*n+j0+c]
+				}
+				if gk == 4 {
+					v |= uint32(uint8(x)^0x80) << (8 * t)
+				} else {
+					v |= uint32(uint16(x)) << (16 * t)
+				}
+			}
+			binary.LittleEndian.PutUint32(out[4*c:], v)
+		}
+	}
+}
+
+// GemmInt8Packed is C = A·B for the m×k matrix a and the B packed by PackB, into the m×n c.
+func (e CPU) GemmInt8Packed(m int, a []int8, pb *PackedB, c []int32) error {
+	if pb == nil {
+		return fmt.Errorf("gemm: nil PackedB")
+	}
+	if m < 0 || len(a) != m*pb.k || len(c) != m*pb.n {
+		return fmt.Errorf("gemm %dx%dx%d: got A %d, C %d values", m, pb.n, pb.k, len(a), len(c))
+	}
+	if pb.path == pathGeneric {
+		gemmGeneric(Shape{M: m, N: pb.n, K: pb.k}, a, pb.raw, c, e.workers())
+		return nil
+	}
+	e.run(m, a, pb, c)
+	return nil
+}
+
+// work is one worker's buffers: its band of A packed, the row corrections, an edge tile.
+type work struct {
+	a    []byte
+	corr []int32
+	tmp  [tileM * tileN]int32
+}
+
+var workPool = sync.Pool{New: func() any { return new(work) }}
+
+// run is C = A·B on an asm path: units of work are bands of rows of A, and when there are
+// too few bands for the workers, ranges of panels of B too.
+func (e CPU) run(m int, a []int8, pb *PackedB, c []int32) {
+	n, k := pb.n, pb.k
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		clear(c)
+		return
+	}
+	workers := e.workers()
+	bands := (m + bandRows - 1) / bandRows
+	panels := (n + tileN - 1) / tileN
+	chunks := 1
+	if bands < 2*workers {
+		chunks = min(panels, (2*workers+bands-1)/bands)
+	}
+	units := bands * chunks
+	var next atomic.Int64
+	body := func() {
+		w := workPool.Get().(*work)
+		defer workPool.Put(w)
+		for u := int(next.Add(1) - 1); u < units; u = int(next.Add(1) - 1) {
+			band, chunk := u/chunks, u%chunks
+			i0 := band * bandRows
+			band1 := min(m, i0+bandRows)
+			w.band(a, pb, c, i0, band1, chunk*panels/chunks, (chunk+1)*panels/chunks)
+		}
+	}
+	workers = min(workers, units)
+	var wg sync.WaitGroup
+	for i := 1; i < workers; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); body() }()
+	}
+	body()
+	wg.Wait()
+}
+
+// band computes rows [i0, i1) of C over the panels [j0, j1) of B: full tiles block by block of
+// k, loading C after the first block; edge tiles over all of k into tmp, then their valid part.
+func (w *work) band(a []int8, pb *PackedB, c []int32, i0, i1, j0, j1 int) {
+	n, G, p := pb.n, pb.groups, pb.path
+	rp := (i1 - i0 + tileM - 1) / tileM
+	w.packA(a, pb, i0, i1, rp)
+	fullRP := (i1 - i0) / tileM
+	jf1 := min(j1, n/tileN)
+	for g0 := 0; g0 < G; g0 += kcGroups {
+		kg := min(kcGroups, G-g0)
+		for jp := j0; jp < jf1; jp++ {
+			bp := &pb.data[(jp*G+g0)*panelGroup]
+			for ip := 0; ip < fullRP; ip++ {
+				tile(p, &w.a[(ip*G+g0)*aGroup], bp, kg, &c[(i0+ip*tileM)*n+jp*tileN], n, &w.corr[ip*tileM], g0 > 0)
+			}
+		}
+	}
+	for jp := j0; jp < j1; jp++ {
+		for ip := 0; ip < rp; ip++ {
+			if jp < jf1 && ip < fullRP {
+				continue
+			}
+			tile(p, &w.a[ip*G*aGroup], &pb.data[jp*G*panelGroup], G, &w.tmp[0], tileN, &w.corr[ip*tileM], false)
+			cols := min(tileN, n-jp*tileN)
+			for r := 0; r < min(tileM, i1-i0-ip*tileM); r++ {
+				row := i0 + ip*tileM + r
+				copy(c[row*n+jp*tileN:][:cols], w.tmp[r*tileN:][:cols])
+			}
+		}
+	}
+}
+
+// packA lays out rows [i0, i1) of a in rp panels of 6 rows: for each k-group, 6 rows of 4 bytes
+// (4 int8 for vnni, 2 int16 for bw), zero past k and past i1; corr is −128·rowsum for vnni.
+func (w *work) packA(a []int8, pb *PackedB, i0, i1, rp int) {
+	k, G, gk := pb.k, pb.groups, pb.path.groupK()
+	size := rp * G * aGroup
+	if cap(w.a) < size {
+		w.a = make([]byte, size)
+	}
+	w.a = w.a[:size]
+	if cap(w.corr) < rp*tileM {
+		w.corr = make([]int32, rp*tileM)
+	}
+	w.corr = w.corr[:rp*tileM]
+	ab := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(a))), len(a))
+	full := k / gk
+	for ip := 0; ip < rp; ip++ {
+		panel := w.a[ip*G*aGroup : (ip+1)*G*aGroup]
+		for r := 0; r < tileM; r++ {
+			i := i0 + ip*tileM + r
+			if i >= i1 {
+				for g := 0; g < G; g++ {
+					binary.LittleEndian.PutUint32(panel[g*aGroup+4*r:], 0)
+				}
+				w.corr[ip*tileM+r] = 0
+				continue
+			}
+			row := ab[i*k : (i+1)*k]
+			if gk == 4 {
+				for g := 0; g < full; g++ {
+					binary.LittleEndian.PutUint32(panel[g*aGroup+4*r:], binary.LittleEndian.Uint32(row[4*g:]))
+				}
+				w.corr[ip*tileM+r] = -128 * rowSum(a[i*k:(i+1)*k])
+			} else {
+				for g := 0; g < full; g++ {
+					v := uint32(uint16(int8(row[2*g]))) | uint32(uint16(int8(row[2*g+1])))<<16
+					binary.LittleEndian.PutUint32(panel[g*aGroup+4*r:], v)
+				}
+				w.corr[ip*tileM+r] = 0
+			}
+			for g := full; g < G; g++ {
+				var v uint32
+				for t := 0; t < gk; t++ {
+					if p := g*gk + t; p < k {
+						if gk == 4 {
+							v |= uint32(row[p]) << (8 * t)
+						} else {
+							v |= uint32(uint16(int8(row[p]))) << (16 * t)
+						}
+					}
+				}
+				binary.LittleEndian.PutUint32(panel[g*aGroup+4*r:], v)
+			}
+		}
+	}
+}
+
+// rowSum is Σ v.
+func rowSum(v []int8) int32 {
+	var s0, s1, s2, s3 int32
+	for len(v) >= 4 {
+		s0 += int32(v[0])
+		s1 += int32(v[1])
+		s2 += int32(v[2])
+		s3 += int32(v[3])
+		v = v[4:]
+	}
+	for _, x := range v {
+		s0 += int32(x)
+	}
+	return s0 + s1 + s2 + s3
+}
