@@ -19,6 +19,8 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	cdc.RegisterConcrete(&MsgDisputeResult{}, "ogpu/compute/MsgDisputeResult", nil)
 	cdc.RegisterConcrete(&MsgUpdateParams{}, "ogpu/compute/MsgUpdateParams", nil)
 	cdc.RegisterConcrete(&GemmInt8Params{}, "ogpu/compute/GemmInt8Params", nil)
+	cdc.RegisterConcrete(&InferMlpInt8Params{}, "ogpu/compute/InferMlpInt8Params", nil)
+	cdc.RegisterConcrete(&TrainMlpInt8Params{}, "ogpu/compute/TrainMlpInt8Params", nil)
 }
 
 // RegisterInterfaces registers the module's messages.

@@ -35,6 +35,17 @@ func (w Workload) TypedParams() (workload.Params, error) {
 		}
 		g := p.GemmInt8
 		return workload.GemmInt8{M: g.M, N: g.N, K: g.K, SeedA: g.SeedA, SeedB: g.SeedB}, nil
+	case *Workload_InferMlpInt8:
+		if p.InferMlpInt8 == nil {
+			break
+		}
+		return workload.InferMlpInt8{Widths: p.InferMlpInt8.Widths, Rows: p.InferMlpInt8.Rows}, nil
+	case *Workload_TrainMlpInt8:
+		if p.TrainMlpInt8 == nil {
+			break
+		}
+		g := p.TrainMlpInt8
+		return workload.TrainMlpInt8{Widths: g.Widths, DatasetRows: g.DatasetRows, Steps: g.Steps, Batch: g.Batch, LRShift: g.LrShift, Seed: g.Seed}, nil
 	}
 	return nil, errorsmod.Wrapf(ErrInvalidWorkload, "workload %s: parameters missing", w.Name)
 }

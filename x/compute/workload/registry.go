@@ -55,6 +55,14 @@ var registry = []Spec{
 		Name: GemmInt8V1, Kind: Batch, Verifier: "freivalds-p61",
 		Summary: "C (m×n, int32) = A (m×k, int8) · B (k×n, int8), inputs from seeds or uploaded blobs",
 	},
+	{
+		Name: InferMlpInt8V1, Kind: Batch, Verifier: "freivalds-layers-p61",
+		Summary: "an integer MLP (int8 weights, int32 biases, fixed-point requantization) over a batch of int8 rows: every layer's accumulators, the logits and each row's argmax",
+	},
+	{
+		Name: TrainMlpInt8V1, Kind: Batch, Verifier: "sampled-steps",
+		Summary: "integer-only training of an MLP on a labelled int8 dataset: the trained model and the hash of the state after every step",
+	},
 }
 
 // Lookup returns the spec registered under name.
