@@ -13,22 +13,30 @@ var out bytes.Buffer
 
 func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
 
+// arow is the address of row r's current k-group: rows 0-2 from AX, 3-5 from R11 = AX+3·lda.
+func arow(r int) string {
+	return [...]string{"(AX)", "(AX)(R10*1)", "(AX)(R10*2)", "(R11)", "(R11)(R10*1)", "(R11)(R10*2)"}[r]
+}
+
 // acc is the accumulator of row r, columns 16q..16q+15.
 func acc(r, q int) string { return fmt.Sprintf("Z%d", 4*r+q) }
 
 // kernel writes one tile function; step emits the multiply-adds of one k-group.
 func kernel(name, doc string, step func()) {
 	fmt.Fprintf(&out, "\n// %s\n", doc)
-	fmt.Fprintf(&out, "// func %s(a, b *byte, kg int, c *int32, ldc int, corr *int32, load int)\n", name)
-	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	fmt.Fprintf(&out, "// func %s(a *byte, lda int, b *byte, kg int, c *int32, ldc int, corr *int32, load int)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
 	p("MOVQ a+0(FP), AX")
-	p("MOVQ b+8(FP), BX")
-	p("MOVQ kg+16(FP), CX")
-	p("MOVQ c+24(FP), DI")
-	p("MOVQ ldc+32(FP), R8")
+	p("MOVQ lda+8(FP), R10")
+	p("LEAQ (AX)(R10*2), R11")
+	p("ADDQ R10, R11")
+	p("MOVQ b+16(FP), BX")
+	p("MOVQ kg+24(FP), CX")
+	p("MOVQ c+32(FP), DI")
+	p("MOVQ ldc+40(FP), R8")
 	p("SHLQ $2, R8")
-	p("MOVQ corr+40(FP), SI")
-	p("MOVQ load+48(FP), DX")
+	p("MOVQ corr+48(FP), SI")
+	p("MOVQ load+56(FP), DX")
 	p("TESTQ DX, DX")
 	p("JNZ %s_load", name)
 	for r := 0; r < 6; r++ {
@@ -54,7 +62,8 @@ func kernel(name, doc string, step func()) {
 		p("VMOVDQU32 %d(BX), Z%d", 64*q, 24+q)
 	}
 	step()
-	p("ADDQ $24, AX")
+	p("ADDQ $4, AX")
+	p("ADDQ $4, R11")
 	p("ADDQ $256, BX")
 	p("DECQ CX")
 	p("JNZ %s_loop", name)
@@ -75,7 +84,7 @@ func main() {
 	kernel("tileVNNI", "tileVNNI: VPDPBUSD of u8 B (b+128, 4 k per dword) by the broadcast int8 A, 6×64 accumulators.", func() {
 		for r := 0; r < 6; r++ {
 			a := 28 + r%4
-			p("VPBROADCASTD %d(AX), Z%d", 4*r, a)
+			p("VPBROADCASTD %s, Z%d", arow(r), a)
 			for q := 0; q < 4; q++ {
 				p("VPDPBUSD Z%d, Z%d, %s", a, 24+q, acc(r, q))
 			}
@@ -84,7 +93,7 @@ func main() {
 	kernel("tileBW", "tileBW: VPMADDWD of int16 B (2 k per dword) by the broadcast int16 A, then VPADDD.", func() {
 		for r := 0; r < 6; r++ {
 			a := 28 + r%2
-			p("VPBROADCASTD %d(AX), Z%d", 4*r, a)
+			p("VPBROADCASTD %s, Z%d", arow(r), a)
 			for q := 0; q < 4; q++ {
 				t := 30 + q%2
 				p("VPMADDWD Z%d, Z%d, Z%d", 24+q, a, t)

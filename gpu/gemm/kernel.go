@@ -192,11 +192,12 @@ func (e CPU) GemmInt8Packed(m int, a []int8, pb *PackedB, c []int32) error {
 	return nil
 }
 
-// work is one worker's buffers: its band of A packed, the row corrections, an edge tile.
+// work is one worker's buffers: its band of A packed, a partial panel of A, the row
+// corrections, an edge tile.
 type work struct {
-	a    []byte
-	corr []int32
-	tmp  [tileM * tileN]int32
+	a, edge []byte
+	corr    []int32
+	tmp     [tileM * tileN]int32
 }
 
 var workPool = sync.Pool{New: func() any { return new(work) }}
@@ -246,7 +247,13 @@ func (e CPU) run(m int, a []int8, pb *PackedB, c []int32) {
 func (w *work) band(a []int8, pb *PackedB, c []int32, i0, i1, j0, j1 int) {
 	n, G, p := pb.n, pb.groups, pb.path
 	rp := (i1 - i0 + tileM - 1) / tileM
-	w.packA(a, pb, i0, i1, rp)
+	base, lda := w.packA(a, pb, i0, i1, rp)
+	panel := func(ip, g0 int) *byte {
+		if ip*tileM+tileM > i1-i0 && len(w.edge) > 0 {
+			return &w.edge[4*g0]
+		}
+		return &base[ip*tileM*lda+4*g0]
+	}
 	fullRP := (i1 - i0) / tileM
 	jf1 := min(j1, n/tileN)
 	for g0 := 0; g0 < G; g0 += kcGroups {
@@ -254,7 +261,7 @@ func (w *work) band(a []int8, pb *PackedB, c []int32, i0, i1, j0, j1 int) {
 		for jp := j0; jp < jf1; jp++ {
 			bp := &pb.data[(jp*G+g0)*panelGroup]
 			for ip := 0; ip < fullRP; ip++ {
-				tile(p, &w.a[(ip*G+g0)*aGroup], bp, kg, &c[(i0+ip*tileM)*n+jp*tileN], n, &w.corr[ip*tileM], g0 > 0)
+				tile(p, panel(ip, g0), lda, bp, kg, &c[(i0+ip*tileM)*n+jp*tileN], n, &w.corr[ip*tileM], g0 > 0)
 			}
 		}
 	}
@@ -263,7 +270,7 @@ func (w *work) band(a []int8, pb *PackedB, c []int32, i0, i1, j0, j1 int) {
 			if jp < jf1 && ip < fullRP {
 				continue
 			}
-			tile(p, &w.a[ip*G*aGroup], &pb.data[jp*G*panelGroup], G, &w.tmp[0], tileN, &w.corr[ip*tileM], false)
+			tile(p, panel(ip, 0), lda, &pb.data[jp*G*panelGroup], G, &w.tmp[0], tileN, &w.corr[ip*tileM], false)
 			cols := min(tileN, n-jp*tileN)
 			for r := 0; r < min(tileM, i1-i0-ip*tileM); r++ {
 				row := i0 + ip*tileM + r
@@ -273,74 +280,69 @@ func (w *work) band(a []int8, pb *PackedB, c []int32, i0, i1, j0, j1 int) {
 	}
 }
 
-// packA lays out rows [i0, i1) of a in rp panels of 6 rows: for each k-group, 6 rows of 4 bytes
-// (4 int8 for vnni, 2 int16 for bw), zero past k and past i1; corr is −128·rowsum for vnni.
-func (w *work) packA(a []int8, pb *PackedB, i0, i1, rp int) {
-	k, G, gk := pb.k, pb.groups, pb.path.groupK()
-	size := rp * G * aGroup
-	if cap(w.a) < size {
-		w.a = make([]byte, size)
-	}
-	w.a = w.a[:size]
-	if cap(w.corr) < rp*tileM {
-		w.corr = make([]int32, rp*tileM)
-	}
-	w.corr = w.corr[:rp*tileM]
+// packA makes rows [i0, i1) of a readable by the tiles, rp panels of 6 rows, row r of panel ip at
+// base[(6·ip + r)·lda]: in place when k is a multiple of 4 on vnni (w.edge then holds a
+// partial last panel), else copied into w.a with each row padded with zeros to whole groups
+// (int16 on bw). corr is −128·rowsum for vnni, 0 for bw.
+func (w *work) packA(a []int8, pb *PackedB, i0, i1, rp int) (base []byte, lda int) {
+	k, G, p := pb.k, pb.groups, pb.path
+	w.corr = grow(w.corr, rp*tileM)
+	clear(w.corr)
 	ab := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(a))), len(a))
-	full := k / gk
-	for ip := 0; ip < rp; ip++ {
-		panel := w.a[ip*G*aGroup : (ip+1)*G*aGroup]
-		for r := 0; r < tileM; r++ {
-			i := i0 + ip*tileM + r
-			if i >= i1 {
-				for g := 0; g < G; g++ {
-					binary.LittleEndian.PutUint32(panel[g*aGroup+4*r:], 0)
-				}
-				w.corr[ip*tileM+r] = 0
-				continue
-			}
-			row := ab[i*k : (i+1)*k]
-			if gk == 4 {
-				for g := 0; g < full; g++ {
-					binary.LittleEndian.PutUint32(panel[g*aGroup+4*r:], binary.LittleEndian.Uint32(row[4*g:]))
-				}
-				w.corr[ip*tileM+r] = -128 * rowSum(a[i*k:(i+1)*k])
-			} else {
-				for g := 0; g < full; g++ {
-					v := uint32(uint16(int8(row[2*g]))) | uint32(uint16(int8(row[2*g+1])))<<16
-					binary.LittleEndian.PutUint32(panel[g*aGroup+4*r:], v)
-				}
-				w.corr[ip*tileM+r] = 0
-			}
-			for g := full; g < G; g++ {
-				var v uint32
-				for t := 0; t < gk; t++ {
-					if p := g*gk + t; p < k {
-						if gk == 4 {
-							v |= uint32(row[p]) << (8 * t)
-						} else {
-							v |= uint32(uint16(int8(row[p]))) << (16 * t)
-						}
-					}
-				}
-				binary.LittleEndian.PutUint32(panel[g*aGroup+4*r:], v)
-			}
+	if p == pathVNNI {
+		for i := i0; i < i1; i++ {
+			w.corr[i-i0] = -128 * rowSum(ab[i*k:(i+1)*k])
 		}
 	}
+	w.edge = w.edge[:0]
+	if p == pathVNNI && k%4 == 0 {
+		if rows := (i1 - i0) % tileM; rows != 0 {
+			w.edge = grow(w.edge, tileM*k)
+			clear(w.edge)
+			copy(w.edge, ab[(i1-rows)*k:i1*k])
+		}
+		return ab[i0*k:], k
+	}
+	lda = G * groupBytes
+	w.a = grow(w.a, rp*tileM*lda)
+	clear(w.a)
+	for i := i0; i < i1; i++ {
+		dst := w.a[(i-i0)*lda : (i-i0+1)*lda]
+		if p == pathVNNI {
+			copy(dst, ab[i*k:(i+1)*k])
+			continue
+		}
+		d16 := unsafe.Slice((*int16)(unsafe.Pointer(&dst[0])), lda/2)[:k]
+		for j, x := range a[i*k : (i+1)*k] {
+			d16[j] = int16(x)
+		}
+	}
+	return w.a, lda
 }
 
-// rowSum is Σ v.
-func rowSum(v []int8) int32 {
-	var s0, s1, s2, s3 int32
-	for len(v) >= 4 {
-		s0 += int32(v[0])
-		s1 += int32(v[1])
-		s2 += int32(v[2])
-		s3 += int32(v[3])
-		v = v[4:]
+func grow[T any](v []T, n int) []T {
+	if cap(v) < n {
+		return make([]T, n)
+	}
+	return v[:n]
+}
+
+// rowSum is Σ v for int8 bytes v: 8 at a time, each biased to unsigned, in four 16-bit lanes
+// that take 128 words before they could overflow.
+func rowSum(v []byte) int32 {
+	var total int32
+	for len(v) >= 8 {
+		words := min(len(v)/8, 128)
+		var s uint64
+		for i := 0; i < words; i++ {
+			x := binary.LittleEndian.Uint64(v[8*i:]) ^ 0x8080808080808080
+			s += x&0x00ff00ff00ff00ff + x>>8&0x00ff00ff00ff00ff
+		}
+		total += int32(s&0xffff+s>>16&0xffff+s>>32&0xffff+s>>48) - int32(128*8*words)
+		v = v[8*words:]
 	}
 	for _, x := range v {
-		s0 += int32(x)
+		total += int32(int8(x))
 	}
-	return s0 + s1 + s2 + s3
+	return total
 }

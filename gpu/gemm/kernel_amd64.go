@@ -14,16 +14,16 @@ package gemm
 
 import "golang.org/x/sys/cpu"
 
-// tileVNNI adds, for kg k-groups of 4, the 6×64 tile a·b into c (ldc int32 a row): the
-// accumulators start from c when load ≠ 0, else from corr[r] for row r.
+// tileVNNI adds, for kg k-groups of 4, the 6×64 tile a·b into c (ldc int32 a row); row r of A
+// starts at a + r·lda bytes. The accumulators start from c when load ≠ 0, else from corr[r].
 //
 //go:noescape
-func tileVNNI(a, b *byte, kg int, c *int32, ldc int, corr *int32, load int)
+func tileVNNI(a *byte, lda int, b *byte, kg int, c *int32, ldc int, corr *int32, load int)
 
 // tileBW is tileVNNI for int16 values, k-groups of 2.
 //
 //go:noescape
-func tileBW(a, b *byte, kg int, c *int32, ldc int, corr *int32, load int)
+func tileBW(a *byte, lda int, b *byte, kg int, c *int32, ldc int, corr *int32, load int)
 
 func choosePath() kernelPath {
 	switch {
@@ -47,14 +47,14 @@ func supported(p kernelPath) bool {
 	return true
 }
 
-func tile(p kernelPath, a, b *byte, kg int, c *int32, ldc int, corr *int32, load bool) {
+func tile(p kernelPath, a *byte, lda int, b *byte, kg int, c *int32, ldc int, corr *int32, load bool) {
 	l := 0
 	if load {
 		l = 1
 	}
 	if p == pathVNNI {
-		tileVNNI(a, b, kg, c, ldc, corr, l)
+		tileVNNI(a, lda, b, kg, c, ldc, corr, l)
 	} else {
-		tileBW(a, b, kg, c, ldc, corr, l)
+		tileBW(a, lda, b, kg, c, ldc, corr, l)
 	}
 }
