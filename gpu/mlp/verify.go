@@ -1,0 +1,227 @@
+package mlp
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/opengpu/ogpu/gpu/gemm"
+)
+
+// ErrMismatch is a result that is not the model's output on the inputs: a wrong header or size,
+// a layer's accumulators that fail Freivalds' check, or wrong logits or argmax.
+var ErrMismatch = errors.New("mlp result is wrong")
+
+// LayerSeed is the seed of layer l's challenge for a member's seed: sha256(seed ‖ l as uint32
+// little-endian). The challenge vector is gemm.Challenge(LayerSeed(seed, l), Out of layer l).
+func LayerSeed(seed [32]byte, l int) [32]byte {
+	var buf [36]byte
+	copy(buf[:], seed[:])
+	binary.LittleEndian.PutUint32(buf[32:], uint32(l))
+	return sha256.Sum256(buf[:])
+}
+
+// Verify checks the result read from r for the model m over the inputs x (rows×In of layer 0)
+// in O(n²): for every layer l it runs Freivalds' check acc_l·r_l == x_l·(W_l·r_l) over
+// GF(2^61 − 1), where x_0 is x and x_{l+1} is requantized from the result's own acc_l, then
+// recomputes the logits and argmax from acc_last and compares them exactly. A wrong result
+// passes with probability below 2^-60 per layer. The result is streamed, never held.
+//
+// There is one challenge per seed (at least one); the verdict uses seeds[0]'s. digests[i] is
+// sha256 over the gemm digests (sha256 of z_l = x_l·(W_l·r_l), see gemm.Digest) of every layer
+// in order for seeds[i]: what a member attests to prove it did the check. It depends only on the
+// model, the inputs and the accumulators the result holds (bytes missing read as zero), so it is
+// returned with any verdict; err wraps ErrMismatch, naming the layer and row, when the result is
+// wrong, and digests are nil only when the arguments themselves are invalid.
+func Verify(r io.Reader, m *Model, x []int8, rows int, seeds ...[32]byte) (digests [][32]byte, err error) {
+	if err := checkTask(m, x, rows); err != nil {
+		return nil, err
+	}
+	if len(seeds) == 0 {
+		return nil, errors.New("verify: at least one seed is needed")
+	}
+	widths := m.Widths()
+	br := bufio.NewReaderSize(r, 1<<16)
+	var verdict error
+	fail := func(format string, args ...any) {
+		if verdict == nil {
+			verdict = fmt.Errorf("%w: "+format, append([]any{ErrMismatch}, args...)...)
+		}
+	}
+
+	want := resultHeader(widths, rows)
+	h := make([]byte, len(want))
+	if n, _ := io.ReadFull(br, h); n < len(h) {
+		fail("header: %d bytes, want %d", n, len(h))
+	} else if !bytes.Equal(h, want) {
+		fail("header: %s", describeHeader(h, widths, rows))
+	}
+
+	hashes := make([][]byte, len(seeds))
+	var logits []int32
+	for l, ly := range m.Layers {
+		s := gemm.Shape{M: rows, N: ly.Out, K: ly.In}
+		xs := make([][]uint64, len(seeds))
+		for i, seed := range seeds {
+			xs[i] = gemm.Challenge(LayerSeed(seed, l), ly.Out)
+		}
+		f, err := gemm.NewFreivalds(s, xs...)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", l, err)
+		}
+		if err := f.ReadB(&int8Reader{v: ly.W}); err != nil {
+			return nil, fmt.Errorf("layer %d: %w", l, err)
+		}
+		if err := f.ReadA(&int8Reader{v: x}); err != nil {
+			return nil, fmt.Errorf("layer %d: %w", l, err)
+		}
+		for i := range seeds {
+			d, _ := f.Digest(i)
+			hashes[i] = append(hashes[i], d[:]...)
+		}
+
+		// Every byte of the layer's section passes once through sink, which requantizes it into
+		// the next layer's inputs (or adds the biases of the last layer), whether the check reads
+		// it or the drain below does.
+		sink := newSink(ly, rows, l == len(m.Layers)-1)
+		section := io.TeeReader(io.LimitReader(br, 4*int64(rows)*int64(ly.Out)), sink)
+		if verdict == nil {
+			if err := f.Check(io.MultiReader(bytes.NewReader(gemm.Header(s)), section), 0); err != nil {
+				fail("layer %d accumulators: %w", l, err)
+			}
+		}
+		if _, err := io.Copy(io.Discard, section); err != nil {
+			fail("layer %d accumulators: %v", l, err)
+		}
+		x, logits = sink.x, sink.logits
+	}
+
+	digests = make([][32]byte, len(seeds))
+	for i := range seeds {
+		digests[i] = sha256.Sum256(hashes[i])
+	}
+	if verdict != nil {
+		return digests, verdict
+	}
+	return digests, checkOutputs(br, logits, m.Layers[len(m.Layers)-1].Out)
+}
+
+// checkOutputs compares the result's logits and argmax, read from r, with the ones recomputed
+// from its verified accumulators, and checks that nothing follows them.
+func checkOutputs(r io.Reader, logits []int32, cols int) error {
+	row := make([]byte, 4*cols)
+	for i := 0; i < len(logits)/cols; i++ {
+		if _, err := io.ReadFull(r, row); err != nil {
+			return fmt.Errorf("%w: logits row %d: %v", ErrMismatch, i, err)
+		}
+		for j, v := range logits[i*cols : (i+1)*cols] {
+			if got := int32(binary.LittleEndian.Uint32(row[4*j:])); got != v {
+				return fmt.Errorf("%w: logits row %d column %d: %d, want %d", ErrMismatch, i, j, got, v)
+			}
+		}
+	}
+	var buf [4]byte
+	for i, want := range argmaxOf(logits, cols) {
+		if _, err := io.ReadFull(r, buf[:]); err != nil {
+			return fmt.Errorf("%w: argmax row %d: %v", ErrMismatch, i, err)
+		}
+		if got := binary.LittleEndian.Uint32(buf[:]); got != want {
+			return fmt.Errorf("%w: argmax row %d: %d, want %d", ErrMismatch, i, got, want)
+		}
+	}
+	if n, _ := io.Copy(io.Discard, io.LimitReader(r, 1)); n != 0 {
+		return fmt.Errorf("%w: bytes after the argmax", ErrMismatch)
+	}
+	return nil
+}
+
+// describeHeader says which field of a result header differs from the task's.
+func describeHeader(h []byte, widths []int, rows int) string {
+	want := resultHeader(widths, rows)
+	switch {
+	case !bytes.Equal(h[:8], want[:8]):
+		return "magic: not an OGPUINFR result"
+	case !bytes.Equal(h[8:12], want[8:12]):
+		return fmt.Sprintf("version %d, want %d", binary.LittleEndian.Uint32(h[8:]), Version)
+	case !bytes.Equal(h[12:16], want[12:16]):
+		return fmt.Sprintf("rows %d, want %d", binary.LittleEndian.Uint32(h[12:]), rows)
+	case !bytes.Equal(h[16:20], want[16:20]):
+		return fmt.Sprintf("layer count %d, want %d", binary.LittleEndian.Uint32(h[16:]), len(widths)-1)
+	}
+	for i, w := range widths {
+		if got := binary.LittleEndian.Uint32(h[20+4*i:]); got != uint32(w) {
+			return fmt.Sprintf("widths[%d] %d, want %d", i, got, w)
+		}
+	}
+	return "differs"
+}
+
+// sink takes a layer's accumulators as little-endian int32 bytes, in any chunking, and keeps
+// what follows from them: the next layer's inputs, or the logits of the last layer.
+type sink struct {
+	ly     Layer
+	x      []int8
+	logits []int32
+	n      int // values taken
+	part   [4]byte
+	np     int
+}
+
+func newSink(ly Layer, rows int, last bool) *sink {
+	s := &sink{ly: ly}
+	if last {
+		s.logits = make([]int32, rows*ly.Out)
+	} else {
+		s.x = make([]int8, rows*ly.Out)
+	}
+	return s
+}
+
+// Write implements io.Writer; the caller never writes more than the layer's values.
+func (s *sink) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if s.np > 0 || len(p) < 4 {
+			k := copy(s.part[s.np:], p)
+			s.np += k
+			p = p[k:]
+			if s.np == 4 {
+				s.take(int32(binary.LittleEndian.Uint32(s.part[:])))
+				s.np = 0
+			}
+			continue
+		}
+		s.take(int32(binary.LittleEndian.Uint32(p)))
+		p = p[4:]
+	}
+	return n, nil
+}
+
+func (s *sink) take(acc int32) {
+	b := s.ly.Bias[s.n%s.ly.Out]
+	if s.logits != nil {
+		s.logits[s.n] = acc + b
+	} else {
+		s.x[s.n] = Requant(acc, b, s.ly.Mult, s.ly.Shift, s.ly.ReLU)
+	}
+	s.n++
+}
+
+// int8Reader reads int8 values as bytes.
+type int8Reader struct{ v []int8 }
+
+func (r *int8Reader) Read(p []byte) (int, error) {
+	if len(r.v) == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), len(r.v))
+	for i, v := range r.v[:n] {
+		p[i] = byte(v)
+	}
+	r.v = r.v[n:]
+	return n, nil
+}
