@@ -11,6 +11,7 @@ import (
 
 	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/gpu/mlp"
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 // reference is the definition of the forward pass, one output element at a time.
@@ -108,11 +109,11 @@ func TestForwardRefusesBadArguments(t *testing.T) {
 	m := mlp.RandomModel(1, []int{4, 3})
 	_, _, _, err := mlp.Forward(gemm.CPU{}, m, make([]int8, 7), 2)
 	require.EqualError(t, err, "inputs: 7 values, want 2 rows × 4")
-	require.EqualError(t, mlp.Infer(gemm.CPU{}, m, nil, 0, &bytes.Buffer{}), "rows 0: must be in 1..16384")
+	require.EqualError(t, mlp.Infer(gemm.CPU{}, m, nil, 0, &bytes.Buffer{}), "rows 0: must be in 1..1048576")
 	m.Layers[0].ReLU = true
 	_, _, _, err = mlp.Forward(gemm.CPU{}, m, make([]int8, 8), 2)
 	require.EqualError(t, err, "model: layers[0].relu: must be false in the last layer")
-	require.Equal(t, uint64(0), mlp.ResultSize([]int{4, 3}, 16385))
+	require.Equal(t, uint64(0), mlp.ResultSize([]int{4, 3}, mlp.MaxRows+1))
 }
 
 // TestResultIsFixed pins the result bytes of a small seeded model: the layout and the arithmetic
@@ -123,4 +124,20 @@ func TestResultIsFixed(t *testing.T) {
 	require.NoError(t, mlp.Infer(gemm.CPU{}, mlp.RandomModel(1, widths), gemm.Generate(2, rows, widths[0]), rows, &out))
 	sum := sha256.Sum256(out.Bytes())
 	require.Equal(t, "f516589370c5e4f0d3cf0bbf7b362c9d0082db444a672bea2897e4a0d957041c", hex.EncodeToString(sum[:]))
+}
+
+// TestSizesAreTheChains checks the sizes against the ones the chain checks a task's inputs and
+// result with.
+func TestSizesAreTheChains(t *testing.T) {
+	for _, widths := range [][]int{{1, 1}, {784, 128, 10}, {2048, 2048, 2048, 10}} {
+		w32 := make([]uint32, len(widths))
+		for i, w := range widths {
+			w32[i] = uint32(w)
+		}
+		require.Equal(t, workload.MlpModelSize(w32), mlp.ModelSize(widths))
+		for _, rows := range []int{1, 1000, 16385} {
+			require.Equal(t, workload.MlpInferResultSize(w32, uint32(rows)), mlp.ResultSize(widths, rows))
+			require.Equal(t, workload.MlpRowsSize(uint32(rows), w32[0]), mlp.RowsSize(rows, widths[0]))
+		}
+	}
 }

@@ -4,21 +4,23 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
-// Bounds of the workload.
+// Bounds of the workload, the chain's (x/compute/workload) where it has them.
 const (
 	// MaxWidth bounds every layer width: with k ≤ 16384, int32 accumulation of int8 products is
 	// exact (|acc| ≤ 16384·128² = 2^28), as gemm-int8/v1 requires.
-	MaxWidth = 16384
+	MaxWidth = workload.MlpMaxWidth
 	// MaxLayers bounds the number of layers.
-	MaxLayers = 16
+	MaxLayers = workload.MlpMaxLayers
+	// MaxRows bounds the rows of an inference batch.
+	MaxRows = workload.MlpMaxRows
 	// MaxBias bounds |Bias|, so a logit acc + Bias (|acc| ≤ 2^28) cannot overflow int32.
 	MaxBias = 1 << 30
 	// MaxShift bounds a hidden layer's requantization shift.
 	MaxShift = 62
-	// MaxRows bounds the rows of a batch, as gemm-int8/v1 bounds m.
-	MaxRows = 16384
 )
 
 // Version of the model, inputs and result layouts.

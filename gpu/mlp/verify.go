@@ -10,6 +10,7 @@ import (
 	"io"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 // ErrMismatch is a result that is not the model's output on the inputs: a wrong header or size,
@@ -33,7 +34,8 @@ func LayerSeed(seed [32]byte, l int) [32]byte {
 //
 // There is one challenge per seed (at least one); the verdict uses seeds[0]'s. digests[i] is
 // sha256 over the gemm digests (sha256 of z_l = x_l·(W_l·r_l), see gemm.Digest) of every layer
-// in order for seeds[i]: what a member attests to prove it did the check. It depends only on the
+// in order for seeds[i], one per band of up to 16384 rows (one band for most batches): what a
+// member attests to prove it did the check. It depends only on the
 // model, the inputs and the accumulators the result holds (bytes missing read as zero), so it is
 // returned with any verdict; err wraps ErrMismatch, naming the layer and row, when the result is
 // wrong, and digests are nil only when the arguments themselves are invalid.
@@ -64,38 +66,38 @@ func Verify(r io.Reader, m *Model, x []int8, rows int, seeds ...[32]byte) (diges
 	hashes := make([][]byte, len(seeds))
 	var logits []int32
 	for l, ly := range m.Layers {
-		s := gemm.Shape{M: rows, N: ly.Out, K: ly.In}
 		xs := make([][]uint64, len(seeds))
 		for i, seed := range seeds {
 			xs[i] = gemm.Challenge(LayerSeed(seed, l), ly.Out)
 		}
-		f, err := gemm.NewFreivalds(s, xs...)
-		if err != nil {
-			return nil, fmt.Errorf("layer %d: %w", l, err)
-		}
-		if err := f.ReadB(&int8Reader{v: ly.W}); err != nil {
-			return nil, fmt.Errorf("layer %d: %w", l, err)
-		}
-		if err := f.ReadA(&int8Reader{v: x}); err != nil {
-			return nil, fmt.Errorf("layer %d: %w", l, err)
-		}
-		for i := range seeds {
-			d, _ := f.Digest(i)
-			hashes[i] = append(hashes[i], d[:]...)
-		}
-
-		// Every byte of the layer's section passes once through sink, which requantizes it into
-		// the next layer's inputs (or adds the biases of the last layer), whether the check reads
-		// it or the drain below does.
+		// Every byte of the layer's accumulators passes once through sink, which requantizes it
+		// into the next layer's inputs (or adds the biases of the last layer), whether the check
+		// reads it or a drain does.
 		sink := newSink(ly, rows, l == len(m.Layers)-1)
-		section := io.TeeReader(io.LimitReader(br, 4*int64(rows)*int64(ly.Out)), sink)
-		if verdict == nil {
-			if err := f.Check(io.MultiReader(bytes.NewReader(gemm.Header(s)), section), 0); err != nil {
-				fail("layer %d accumulators: %w", l, err)
+		for b0 := 0; b0 < rows; b0 += bandRows {
+			n := min(bandRows, rows-b0)
+			f, err := layerProducts(ly, x[b0*ly.In:(b0+n)*ly.In], n, xs)
+			if err != nil {
+				return nil, fmt.Errorf("layer %d: %w", l, err)
 			}
-		}
-		if _, err := io.Copy(io.Discard, section); err != nil {
-			fail("layer %d accumulators: %v", l, err)
+			for i := range seeds {
+				d, _ := f.Digest(i)
+				hashes[i] = append(hashes[i], d[:]...)
+			}
+			s := gemm.Shape{M: n, N: ly.Out, K: ly.In}
+			section := io.TeeReader(io.LimitReader(br, 4*int64(n)*int64(ly.Out)), sink)
+			if verdict == nil {
+				if err := f.Check(io.MultiReader(bytes.NewReader(gemm.Header(s)), section), 0); err != nil {
+					if rows <= bandRows {
+						fail("layer %d accumulators: %w", l, err)
+					} else {
+						fail("layer %d accumulators, the band of rows from %d: %w", l, b0, err)
+					}
+				}
+			}
+			if _, err := io.Copy(io.Discard, section); err != nil {
+				fail("layer %d accumulators: %v", l, err)
+			}
 		}
 		x, logits = sink.x, sink.logits
 	}
@@ -108,6 +110,26 @@ func Verify(r io.Reader, m *Model, x []int8, rows int, seeds ...[32]byte) (diges
 		return digests, verdict
 	}
 	return digests, checkOutputs(br, logits, m.Layers[len(m.Layers)-1].Out)
+}
+
+// bandRows is how many rows one gemm-int8/v1 check takes (its m is at most 16384): a batch of more
+// rows is checked a band at a time, each band against the same challenge.
+const bandRows = workload.GemmMaxDim
+
+// layerProducts is the Freivalds check of one band of a layer, n rows of x, for the challenges
+// xs: z = x·(W·r) for each.
+func layerProducts(ly Layer, x []int8, n int, xs [][]uint64) (*gemm.Freivalds, error) {
+	f, err := gemm.NewFreivalds(gemm.Shape{M: n, N: ly.Out, K: ly.In}, xs...)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.ReadB(&int8Reader{v: ly.W}); err != nil {
+		return nil, err
+	}
+	if err := f.ReadA(&int8Reader{v: x}); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // checkOutputs compares the result's logits and argmax, read from r, with the ones recomputed

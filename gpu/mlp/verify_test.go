@@ -163,3 +163,37 @@ func TestVerifyRefusesBadArguments(t *testing.T) {
 	require.EqualError(t, err, "inputs: 7 values, want 2 rows × 4")
 	require.NotErrorIs(t, err, mlp.ErrMismatch, "bad arguments are the caller's, not the provider's")
 }
+
+// TestVerifyChecksABigBatchByBands runs a batch of more rows than one gemm-int8/v1 check takes.
+func TestVerifyChecksABigBatchByBands(t *testing.T) {
+	const band = 16384
+	tk := newTask(t, 51, []int{3, 4, 2}, band+100)
+	digests, err := mlp.Verify(bytes.NewReader(tk.result), tk.m, tk.x, tk.rows, seedOf(7))
+	require.NoError(t, err)
+
+	// the digest takes each layer's bands in order
+	accs, _, _, err := mlp.Forward(gemm.CPU{}, tk.m, tk.x, tk.rows)
+	require.NoError(t, err)
+	h := sha256.New()
+	x := tk.x
+	for l, ly := range tk.m.Layers {
+		r := gemm.Challenge(mlp.LayerSeed(seedOf(7), l), ly.Out)
+		for b0 := 0; b0 < tk.rows; b0 += band {
+			n := min(band, tk.rows-b0)
+			d := gemm.Digest(gemm.Shape{M: n, N: ly.Out, K: ly.In}, x[b0*ly.In:(b0+n)*ly.In], ly.W, r)
+			h.Write(d[:])
+		}
+		next := make([]int8, len(accs[l]))
+		for k, a := range accs[l] {
+			next[k] = mlp.Requant(a, ly.Bias[k%ly.Out], ly.Mult, ly.Shift, ly.ReLU)
+		}
+		x = next
+	}
+	require.Equal(t, h.Sum(nil), digests[0][:])
+
+	offs, _, _ := tk.offsets()
+	bad := addAt(tk.result, offs[1]+4*((band+5)*2+1), 1)
+	_, err = mlp.Verify(bytes.NewReader(bad), tk.m, tk.x, tk.rows, seedOf(7))
+	require.ErrorIs(t, err, mlp.ErrMismatch)
+	require.ErrorContains(t, err, "layer 1 accumulators, the band of rows from 16384: gemm result is wrong: row 5 fails the check")
+}
