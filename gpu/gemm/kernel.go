@@ -136,25 +136,19 @@ func packPanel(pb *PackedB, b []int8, j int) {
 	dst := pb.data[j*pb.groups*panelGroup : (j+1)*pb.groups*panelGroup]
 	j0 := j * tileN
 	full := j0+tileN <= n
-	for g := 0; g < pb.groups; g++ {
+	g0 := 0 // groups done by packVNNI
+	if full && gk == 4 && k >= 4 {
+		g0 = k / 4
+		packFullVNNI(dst, b[j0:], n, g0)
+	}
+	for g := g0; g < pb.groups; g++ {
 		out := dst[g*panelGroup : (g+1)*panelGroup]
 		p0 := g * gk
-		if full && p0+gk <= k {
-			if gk == 4 {
-				r0 := b[p0*n+j0:][:tileN]
-				r1 := b[(p0+1)*n+j0:][:tileN]
-				r2 := b[(p0+2)*n+j0:][:tileN]
-				r3 := b[(p0+3)*n+j0:][:tileN]
-				for c := 0; c < tileN; c++ {
-					v := uint32(uint8(r0[c])) | uint32(uint8(r1[c]))<<8 | uint32(uint8(r2[c]))<<16 | uint32(uint8(r3[c]))<<24
-					binary.LittleEndian.PutUint32(out[4*c:], v^0x80808080)
-				}
-			} else {
-				r0 := b[p0*n+j0:][:tileN]
-				r1 := b[(p0+1)*n+j0:][:tileN]
-				for c := 0; c < tileN; c++ {
-					binary.LittleEndian.PutUint32(out[4*c:], uint32(uint16(r0[c]))|uint32(uint16(r1[c]))<<16)
-				}
+		if full && gk == 2 && p0+2 <= k {
+			r0 := b[p0*n+j0:][:tileN]
+			r1 := b[(p0+1)*n+j0:][:tileN]
+			for c := 0; c < tileN; c++ {
+				binary.LittleEndian.PutUint32(out[4*c:], uint32(uint16(r0[c]))|uint32(uint16(r1[c]))<<16)
 			}
 			continue
 		}
@@ -291,7 +285,7 @@ func (w *work) packA(a []int8, pb *PackedB, i0, i1, rp int) (base []byte, lda in
 	ab := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(a))), len(a))
 	if p == pathVNNI {
 		for i := i0; i < i1; i++ {
-			w.corr[i-i0] = -128 * rowSum(ab[i*k:(i+1)*k])
+			w.corr[i-i0] = -128 * rowSumFast(ab[i*k:(i+1)*k])
 		}
 	}
 	w.edge = w.edge[:0]

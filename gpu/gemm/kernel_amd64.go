@@ -12,7 +12,11 @@
 
 package gemm
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // tileVNNI adds, for kg k-groups of 4, the 6×64 tile a·b into c (ldc int32 a row); row r of A
 // starts at a + r·lda bytes. The accumulators start from c when load ≠ 0, else from corr[r].
@@ -57,4 +61,29 @@ func tile(p kernelPath, a *byte, lda int, b *byte, kg int, c *int32, ldc int, co
 	} else {
 		tileBW(a, lda, b, kg, c, ldc, corr, l)
 	}
+}
+
+// packVNNI packs groups full k-groups of a full 64-column panel of B, rows ldb bytes apart.
+//
+//go:noescape
+func packVNNI(dst, b *byte, ldb, groups int)
+
+// rowSumVNNI is Σ of the n int8 at v, n a multiple of 64.
+//
+//go:noescape
+func rowSumVNNI(v *byte, n int) int32
+
+// packFullVNNI packs groups full k-groups of the full panel starting at b.
+func packFullVNNI(dst []byte, b []int8, ldb, groups int) {
+	packVNNI(&dst[0], (*byte)(unsafe.Pointer(&b[0])), ldb, groups)
+}
+
+// rowSumFast is rowSum with the vnni instructions, on the vnni path only.
+func rowSumFast(v []byte) int32 {
+	n := len(v) &^ 63
+	var s int32
+	if n > 0 {
+		s = rowSumVNNI(&v[0], n)
+	}
+	return s + rowSum(v[n:])
 }

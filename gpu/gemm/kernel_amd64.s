@@ -329,3 +329,81 @@ tileBW_store:
 	ADDQ R8, R9
 	VZEROUPPER
 	RET
+
+// packVNNI packs groups k-groups of a full 64-column panel: row t of group g at
+// b + (4g+t)·ldb, each 256-byte group 4 zmm of 16 columns × 4 k bytes, xor 0x80: byte
+// unpacks interleave the 4 rows, then a 4×4 transpose of 128-bit lanes restores column order.
+// func packVNNI(dst, b *byte, ldb, groups int)
+TEXT ·packVNNI(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ b+8(FP), SI
+	MOVQ ldb+16(FP), R8
+	MOVQ groups+24(FP), CX
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	TESTQ CX, CX
+	JZ packVNNI_done
+packVNNI_loop:
+	LEAQ (SI)(R8*2), R9
+	VPXORD (SI), Z31, Z0
+	VPXORD (SI)(R8*1), Z31, Z1
+	VPXORD (R9), Z31, Z2
+	VPXORD (R9)(R8*1), Z31, Z3
+	VPUNPCKLBW Z1, Z0, Z4
+	VPUNPCKHBW Z1, Z0, Z5
+	VPUNPCKLBW Z3, Z2, Z6
+	VPUNPCKHBW Z3, Z2, Z7
+	VPUNPCKLWD Z6, Z4, Z8
+	VPUNPCKHWD Z6, Z4, Z9
+	VPUNPCKLWD Z7, Z5, Z10
+	VPUNPCKHWD Z7, Z5, Z11
+	VSHUFI32X4 $0x44, Z9, Z8, Z12
+	VSHUFI32X4 $0x44, Z11, Z10, Z13
+	VSHUFI32X4 $0xEE, Z9, Z8, Z14
+	VSHUFI32X4 $0xEE, Z11, Z10, Z15
+	VSHUFI32X4 $0x88, Z13, Z12, Z0
+	VSHUFI32X4 $0xDD, Z13, Z12, Z1
+	VSHUFI32X4 $0x88, Z15, Z14, Z2
+	VSHUFI32X4 $0xDD, Z15, Z14, Z3
+	VMOVDQU32 Z0, (DI)
+	VMOVDQU32 Z1, 64(DI)
+	VMOVDQU32 Z2, 128(DI)
+	VMOVDQU32 Z3, 192(DI)
+	LEAQ (R9)(R8*2), SI
+	ADDQ $256, DI
+	DECQ CX
+	JNZ packVNNI_loop
+packVNNI_done:
+	VZEROUPPER
+	RET
+
+// rowSumVNNI is the sum of the n int8 at v, n a multiple of 64: VPDPBUSD by bytes of 1.
+// func rowSumVNNI(v *byte, n int) int32
+TEXT ·rowSumVNNI(SB), NOSPLIT, $0-20
+	MOVQ v+0(FP), SI
+	MOVQ n+8(FP), CX
+	SHRQ $6, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z2, Z2, Z2
+	MOVL $0x01010101, AX
+	VPBROADCASTD AX, Z1
+	TESTQ CX, CX
+	JZ rowSumVNNI_reduce
+rowSumVNNI_loop:
+	VPDPBUSD (SI), Z1, Z0
+	ADDQ $64, SI
+	DECQ CX
+	JNZ rowSumVNNI_loop
+rowSumVNNI_reduce:
+	VEXTRACTI64X4 $1, Z0, Y2
+	VPADDD Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X2
+	VPADDD X2, X0, X0
+	VPSHUFD $0x4E, X0, X2
+	VPADDD X2, X0, X0
+	VPSHUFD $0xB1, X0, X2
+	VPADDD X2, X0, X0
+	VMOVD X0, AX
+	MOVL AX, ret+16(FP)
+	VZEROUPPER
+	RET
