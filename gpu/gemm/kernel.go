@@ -25,13 +25,13 @@ func (p kernelPath) String() string {
 var activePath = choosePath()
 
 const (
-	tileM      = 6   // rows of A in a tile
-	tileN      = 64  // columns of B in a tile, a panel
-	groupBytes = 4   // one k-group of one row or column: 4 int8 (vnni) or 2 int16 (bw)
-	kcGroups   = 64  // k-groups per block: a 16 KiB sliver of a B panel stays in L1
-	bandRows   = 96  // rows of A a worker takes at a time: 16 tiles, 24 KiB per block in L2
-	panelGroup = tileN * groupBytes
-	aGroup     = tileM * groupBytes
+	tileM       = 6  // rows of A in a tile
+	tileN       = 64 // columns of B in a tile, a panel
+	groupBytes  = 4  // one k-group of one row or column: 4 int8 (vnni) or 2 int16 (bw)
+	kcGroups    = 64 // k-groups per block: a 16 KiB sliver of a B panel stays in L1
+	bandRows    = 96 // rows of A a worker takes at a time: 16 tiles, 24 KiB per block in L2
+	chunkPanels = 4  // panels of B a worker takes at a time
+	panelGroup  = tileN * groupBytes
 )
 
 // groupK is how many k values a 4-byte group holds on path p.
@@ -196,8 +196,8 @@ type work struct {
 
 var workPool = sync.Pool{New: func() any { return new(work) }}
 
-// run is C = A·B on an asm path: units of work are bands of rows of A, and when there are
-// too few bands for the workers, ranges of panels of B too.
+// run is C = A·B on an asm path: units of work are a band of rows of A by a chunk of panels of
+// B, small and many enough that the workers finish together.
 func (e CPU) run(m int, a []int8, pb *PackedB, c []int32) {
 	n, k := pb.n, pb.k
 	if m == 0 || n == 0 {
@@ -210,9 +210,9 @@ func (e CPU) run(m int, a []int8, pb *PackedB, c []int32) {
 	workers := e.workers()
 	bands := (m + bandRows - 1) / bandRows
 	panels := (n + tileN - 1) / tileN
-	chunks := 1
-	if bands < 2*workers {
-		chunks = min(panels, (2*workers+bands-1)/bands)
+	chunks := (panels + chunkPanels - 1) / chunkPanels
+	if bands*chunks < 4*workers {
+		chunks = min(panels, (4*workers+bands-1)/bands)
 	}
 	units := bands * chunks
 	var next atomic.Int64

@@ -5,8 +5,8 @@
 // The AVX-512 tiles multiply a 6-row panel of A by a 64-column panel of B into 24 zmm
 // accumulators. VPDPBUSD multiplies unsigned bytes by signed bytes, so B is packed as
 // b xor 0x80 = b+128 (an unsigned byte) and A stays signed: Σ a·(b+128) = Σ a·b + 128·Σa, so each
-// accumulator starts at −128·rowsum(A row) and ends at the exact Σ a·b (every partial sum stays
-// within int32 for k < 131072). k is padded to a multiple of 4 with a = 0, which adds nothing to
+// accumulator starts at −128·rowsum(A row) and ends at Σ a·b, exact since int32 wraps and
+// |Σ a·b| < 2³¹ for k < 131072. k is padded to a multiple of 4 with a = 0, which adds nothing to
 // the products or to the row sum. The AVX-512BW fallback uses VPMADDWD on int16 A and B and
 // needs no correction.
 

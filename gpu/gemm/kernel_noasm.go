@@ -11,6 +11,8 @@ func tile(p kernelPath, a *byte, lda int, b *byte, kg int, c *int32, ldc int, co
 	panic("gemm: no " + p.String() + " kernel in this build")
 }
 
-func packFullVNNI(dst []byte, b []int8, ldb, groups int) { panic("gemm: no vnni packing in this build") }
+func packFullVNNI(dst []byte, b []int8, ldb, groups int) {
+	panic("gemm: no vnni packing in this build")
+}
 
 func rowSumFast(v []byte) int32 { return rowSum(v) }
