@@ -4,10 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
-// MaxDatasetRows bounds the rows of a training dataset.
-const MaxDatasetRows = 1 << 22
+// MaxDatasetRows bounds the rows of a training dataset, as the chain does.
+const MaxDatasetRows = workload.MlpMaxDatasetRows
 
 // Dataset is a labelled training set: Rows rows of Cols int8 features, each with a label below
 // Classes.

@@ -8,6 +8,7 @@ import (
 	"math/bits"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 // Training (train-mlp-int8/v1) is integer arithmetic only, so every honest provider and every
@@ -65,15 +66,18 @@ func inFrac(l int) int {
 // accFrac is the fraction bits of layer l's accumulators (and of its biases).
 func accFrac(widths []int, l int) int { return inFrac(l) + weightFrac(widths[l]) }
 
-// Bounds of a training run.
+// Bounds of a training run, the chain's (x/compute/workload).
 const (
-	MaxSteps   = 1 << 20
-	MaxBatch   = 4096
-	MaxLRShift = 31
-	// MaxTrainWeights bounds the weights of a trained model, so a state stays small to fetch.
-	MaxTrainWeights = 1 << 24
+	// MaxSteps bounds the steps: the result holds one hash per step.
+	MaxSteps = workload.MlpMaxSteps
+	// MaxBatch bounds the rows of a step.
+	MaxBatch = workload.MlpMaxBatch
+	// MaxLRShift bounds the learning-rate shift.
+	MaxLRShift = workload.MlpMaxLRShift
+	// MaxTrainWeights bounds the weights of a trained model, so a State stays small to fetch.
+	MaxTrainWeights = workload.MlpMaxTrainWeights
 	// MaxClasses bounds the classes: labels are one byte.
-	MaxClasses = 256
+	MaxClasses = workload.MlpMaxClasses
 )
 
 // TrainParams are the parameters of a train-mlp-int8/v1 run.
@@ -715,45 +719,22 @@ func DecodeResult(p TrainParams, b []byte) (*Result, error) {
 	return r, nil
 }
 
-// Accuracy runs the model over the dataset with the infer-mlp-int8/v1 forward pass (each
-// layer's product on e, Requant between layers) and counts the rows whose argmax of the logits
-// is their label.
+// Accuracy runs the model over the dataset with infer-mlp-int8/v1's Forward and counts the rows
+// whose argmax is their label.
 func Accuracy(e gemm.Executor, m *Model, ds *Dataset) (correct, total int, err error) {
-	if err := m.Validate(); err != nil {
-		return 0, 0, err
-	}
 	if err := ds.Validate(); err != nil {
 		return 0, 0, err
 	}
-	if in := m.Layers[0].In; ds.Cols != in {
-		return 0, 0, fmt.Errorf("dataset: cols %d: must be the model's input width %d", ds.Cols, in)
-	}
 	const chunk = 4096
 	for r0 := 0; r0 < ds.Rows; r0 += chunk {
-		rows := min(ds.Rows, r0+chunk) - r0
-		x := ds.Features[r0*ds.Cols : (r0+rows)*ds.Cols]
-		for l, ly := range m.Layers {
-			acc := make([]int32, rows*ly.Out)
-			if err := e.GemmInt8(gemm.Shape{M: rows, N: ly.Out, K: ly.In}, x, ly.W, acc); err != nil {
-				return 0, 0, fmt.Errorf("rows %d..%d, layer %d on %s: %w", r0, r0+rows, l, e.Name(), err)
-			}
-			if l < len(m.Layers)-1 {
-				x = make([]int8, len(acc))
-				for i, a := range acc {
-					x[i] = Requant(a, ly.Bias[i%ly.Out], ly.Mult, ly.Shift, ly.ReLU)
-				}
-				continue
-			}
-			for i := range rows {
-				row, best := acc[i*ly.Out:(i+1)*ly.Out], 0
-				for j, a := range row {
-					if a+ly.Bias[j] > row[best]+ly.Bias[best] {
-						best = j
-					}
-				}
-				if best == int(ds.Labels[r0+i]) {
-					correct++
-				}
+		r1 := min(ds.Rows, r0+chunk)
+		_, _, argmax, err := Forward(e, m, ds.Features[r0*ds.Cols:r1*ds.Cols], r1-r0)
+		if err != nil {
+			return 0, 0, fmt.Errorf("rows %d..%d: %w", r0, r1, err)
+		}
+		for i, a := range argmax {
+			if a == uint32(ds.Labels[r0+i]) {
+				correct++
 			}
 		}
 	}

@@ -395,22 +395,16 @@ func TestStateModelIsTheTrainingForward(t *testing.T) {
 	}
 	_, logits, err := forwardBatch(gemm.CPU{}, p.Widths, ws, bs, ds.Features, ds.Rows)
 	require.NoError(t, err)
-	// the model blob's layers, run as infer-mlp-int8/v1 runs them
-	x := ds.Features
-	for l, ly := range m.Layers {
-		acc := gemm.Naive(gemm.Shape{M: ds.Rows, N: ly.Out, K: ly.In}, x, ly.W)
-		if l == len(m.Layers)-1 {
-			for i := range acc {
-				acc[i] += ly.Bias[i%ly.Out]
-			}
-			require.Equal(t, logits, acc)
-			break
-		}
-		x = make([]int8, len(acc))
-		for i, a := range acc {
-			x[i] = Requant(a, ly.Bias[i%ly.Out], ly.Mult, ly.Shift, ly.ReLU)
-		}
-	}
+	// infer-mlp-int8/v1 over the same rows gives the same logits
+	_, got, _, err := Forward(gemm.CPU{}, m, ds.Features, ds.Rows)
+	require.NoError(t, err)
+	require.Equal(t, logits, got)
+	// and so does the model blob, decoded
+	decoded, err := DecodeModel(m.Encode())
+	require.NoError(t, err)
+	_, got, _, err = Forward(gemm.CPU{}, decoded, ds.Features, ds.Rows)
+	require.NoError(t, err)
+	require.Equal(t, logits, got)
 }
 
 // The target of the workload: 784-128-10 on MNIST to at least 95 % test accuracy, integers only.
