@@ -14,6 +14,16 @@ import (
 	"github.com/opengpu/ogpu/gpu/gemm"
 )
 
+// naiveExecutor multiplies with gemm.Naive, the plain triple loop.
+type naiveExecutor struct{}
+
+func (naiveExecutor) Name() string { return "naive" }
+
+func (naiveExecutor) GemmInt8(s gemm.Shape, a, b []int8, c []int32) error {
+	copy(c, gemm.Naive(s, a, b))
+	return nil
+}
+
 // tinyParams is a run small enough to check every step of.
 func tinyParams(seed uint64) TrainParams {
 	return TrainParams{Widths: []int{12, 8, 3}, Steps: 16, Batch: 5, LRShift: 1, Seed: seed}
@@ -83,6 +93,10 @@ func TestTrainIsDeterministic(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, res.StateHashes, again.StateHashes)
 	require.Equal(t, res.Model, again.Model)
+	// any executor: the same chain
+	naive, err := Train(naiveExecutor{}, p, ds, nil)
+	require.NoError(t, err)
+	require.Equal(t, res.StateHashes, naive.StateHashes)
 	// trainStates steps with TrainStep: the same chain
 	same, _ := trainStates(t, p, ds, nil)
 	require.Equal(t, res.StateHashes, same.StateHashes)
@@ -426,4 +440,21 @@ func TestTrainMNIST(t *testing.T) {
 	fc, ft, err := TrainFloat32(p, train, test)
 	require.NoError(t, err)
 	t.Logf("float32 reference: %d/%d = %.2f%%, trained in %v", fc, ft, 100*float64(fc)/float64(ft), time.Since(start).Round(time.Millisecond))
+}
+
+// BenchmarkTrainStep is the training throughput at 784-128-10, batch 64, on MNIST.
+func BenchmarkTrainStep(b *testing.B) {
+	train, _ := loadMNIST(b)
+	p := MNISTParams(1)
+	s := InitState(p)
+	b.ResetTimer()
+	for b.Loop() {
+		if s.Step == p.Steps {
+			s = InitState(p)
+		}
+		if err := TrainStep(gemm.CPU{}, p, train, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -152,4 +153,38 @@ func TestCatchProbability(t *testing.T) {
 	// and a tenth with probability ≥ 1 − 0.9^10 ≈ 0.651
 	bound := new(big.Rat).Sub(big.NewRat(1, 1), new(big.Rat).SetFrac(big.NewInt(3486784401), big.NewInt(10000000000)))
 	require.GreaterOrEqual(t, CatchProbability(2000, 200, DefaultSamples).Cmp(bound), 0)
+}
+
+// BenchmarkVerifySteps is a member's check of a 784-128-10 MNIST run (DefaultSamples steps
+// re-executed, the final State checked) against the provider's full training.
+func BenchmarkVerifySteps(b *testing.B) {
+	train, _ := loadMNIST(b)
+	p := MNISTParams(1)
+	seed := sha256.Sum256([]byte("member"))
+	keep := map[int]*State{}
+	for _, s := range SampleSteps(seed, p.Steps, DefaultSamples) {
+		keep[s] = nil
+	}
+	keep[p.Steps] = nil
+	start := time.Now()
+	res, err := Train(gemm.CPU{}, p, train, func(step int, s *State) error {
+		if _, ok := keep[step]; ok {
+			keep[step] = s.Clone()
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	trainTime := time.Since(start)
+	state := func(step int) (*State, error) { return keep[step], nil }
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := VerifySteps(gemm.CPU{}, p, train, res, state, seed, DefaultSamples); err != nil {
+			b.Fatal(err)
+		}
+	}
+	verify := b.Elapsed() / time.Duration(b.N)
+	b.ReportMetric(trainTime.Seconds()*1000, "train-ms")
+	b.ReportMetric(float64(verify)/float64(trainTime), "verify/train")
 }
