@@ -136,18 +136,11 @@ func (c *Client) get(ctx context.Context, uri string, task uint64, signer blobau
 // DescribeBlob fetches uri once and names it by its sha256 and size for a task's inputs,
 // refusing one over maxSize bytes.
 func (c *Client) DescribeBlob(ctx context.Context, uri string, maxSize uint64) (computetypes.Blob, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	res, err := c.fetchInput(ctx, uri)
 	if err != nil {
 		return computetypes.Blob{}, err
 	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		return computetypes.Blob{}, fmt.Errorf("fetch %s: %w", uri, err)
-	}
 	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return computetypes.Blob{}, fmt.Errorf("fetch %s: %s", uri, res.Status)
-	}
 	h := sha256.New()
 	n, err := io.Copy(h, io.LimitReader(res.Body, int64(maxSize)+1))
 	if err != nil {
@@ -157,4 +150,40 @@ func (c *Client) DescribeBlob(ctx context.Context, uri string, maxSize uint64) (
 		return computetypes.Blob{}, fmt.Errorf("%s: larger than the %d bytes an input can have", uri, maxSize)
 	}
 	return computetypes.Blob{Uri: uri, Sha256: hex.EncodeToString(h.Sum(nil)), Size_: uint64(n)}, nil
+}
+
+// fetchInput GETs an input's uri, which must answer 200.
+func (c *Client) fetchInput(ctx context.Context, uri string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", uri, err)
+	}
+	if res.StatusCode != http.StatusOK {
+		res.Body.Close()
+		return nil, fmt.Errorf("fetch %s: %s", uri, res.Status)
+	}
+	return res, nil
+}
+
+// FetchBlob is DescribeBlob that also returns the bytes, for a caller that reads what it names
+// (a model or dataset whose shape goes into the task).
+func (c *Client) FetchBlob(ctx context.Context, uri string, maxSize uint64) (computetypes.Blob, []byte, error) {
+	res, err := c.fetchInput(ctx, uri)
+	if err != nil {
+		return computetypes.Blob{}, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, int64(maxSize)+1))
+	if err != nil {
+		return computetypes.Blob{}, nil, fmt.Errorf("fetch %s: %w", uri, err)
+	}
+	if uint64(len(b)) > maxSize {
+		return computetypes.Blob{}, nil, fmt.Errorf("%s: larger than the %d bytes an input can have", uri, maxSize)
+	}
+	sum := sha256.Sum256(b)
+	return computetypes.Blob{Uri: uri, Sha256: hex.EncodeToString(sum[:]), Size_: uint64(len(b))}, b, nil
 }

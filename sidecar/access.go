@@ -25,7 +25,12 @@ import (
 // chainAuthorizer lets a reader have a blob of a task when x/compute says it may: the validators
 // on the task's current committee (its result and inputs, in any round), and the task's
 // creator once the committee's verdict is in (its result only).
-type chainAuthorizer struct{ conn *grpc.ClientConn }
+type chainAuthorizer struct {
+	conn *grpc.ClientConn
+	// states says whether a blob is a state of the task's training run, which its committee
+	// may fetch as well (nil: none is)
+	states func(ctx context.Context, task uint64, sha string) bool
+}
 
 // Authorize checks the reader's signature against its on-chain key and its right to the blob.
 func (a chainAuthorizer) Authorize(ctx context.Context, r blobauth.Request) error {
@@ -33,14 +38,16 @@ func (a chainAuthorizer) Authorize(ctx context.Context, r blobauth.Request) erro
 	if err != nil {
 		return fmt.Errorf("task %d: %v", r.Task, err)
 	}
-	return authorize(res.Task, r, func(valoper string) ([]byte, error) { return a.consensusKey(ctx, valoper) })
+	isState := a.states != nil && a.states(ctx, r.Task, r.SHA)
+	return authorize(res.Task, r, isState, func(valoper string) ([]byte, error) { return a.consensusKey(ctx, valoper) })
 }
 
-// authorize is the rule: consensusKey gives a validator's ed25519 consensus key.
-func authorize(t computetypes.Task, r blobauth.Request, consensusKey func(valoper string) ([]byte, error)) error {
+// authorize is the rule: consensusKey gives a validator's ed25519 consensus key; isState says
+// the blob is a state of the task's training run (committee only, as inputs are).
+func authorize(t computetypes.Task, r blobauth.Request, isState bool, consensusKey func(valoper string) ([]byte, error)) error {
 	isResult := t.Result.Sha256 == r.SHA
-	if !isResult && !slices.ContainsFunc(t.Inputs, func(b computetypes.Blob) bool { return b.Sha256 == r.SHA }) {
-		return fmt.Errorf("blob %s is neither the result nor an input of task %d", r.SHA, r.Task)
+	if !isResult && !isState && !slices.ContainsFunc(t.Inputs, func(b computetypes.Blob) bool { return b.Sha256 == r.SHA }) {
+		return fmt.Errorf("blob %s is neither the result, an input nor a training state of task %d", r.SHA, r.Task)
 	}
 	if _, err := sdk.ValAddressFromBech32(r.Signer); err == nil {
 		key, err := consensusKey(r.Signer)
@@ -69,7 +76,7 @@ func authorize(t computetypes.Task, r blobauth.Request, consensusKey func(valope
 		return fmt.Errorf("%s is neither the creator of task %d nor on its committee", r.Signer, r.Task)
 	}
 	if !isResult {
-		return fmt.Errorf("the inputs of task %d are served to its committee only", r.Task)
+		return fmt.Errorf("the inputs and training states of task %d are served to its committee only", r.Task)
 	}
 	if t.VerifiedHeight == 0 && t.State != computetypes.TASK_STATE_FAILED {
 		return fmt.Errorf("task %d is %s: its result is served to its creator once the committee's verdict is in", r.Task, t.State)

@@ -44,7 +44,7 @@ func (a taskAuthorizer) Authorize(_ context.Context, r blobauth.Request) error {
 	if r.Task != a.task.Id {
 		return errors.New("task not found")
 	}
-	return authorize(*a.task, r, func(v string) ([]byte, error) {
+	return authorize(*a.task, r, false, func(v string) ([]byte, error) {
 		if k, ok := a.keys[v]; ok {
 			return k, nil
 		}
@@ -85,7 +85,7 @@ func TestResultsArePrivate(t *testing.T) {
 		Result: computetypes.Blob{Sha256: result}, Inputs: []computetypes.Blob{{Sha256: input}},
 	}
 	keys := map[string][]byte{member: pv.Key.PubKey.Bytes(), outsiderVal.Signer(): ed25519.PublicKey(make([]byte, 32))}
-	srv := httptest.NewServer(server.Handler(st, prometheus.NewRegistry(), taskAuthorizer{task, keys}))
+	srv := httptest.NewServer(server.Handler(st, prometheus.NewRegistry(), taskAuthorizer{task, keys}, nil))
 	defer srv.Close()
 	get := func(sha string, s blobauth.Signer) int {
 		res, err := blobauth.Get(context.Background(), http.DefaultClient, srv.URL+"/v1/blobs/"+sha, 4, s)

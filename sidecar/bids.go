@@ -83,17 +83,25 @@ func executionBlocks(t computetypes.Task, height int64) int64 {
 	return end - start - submitMarginBlocks
 }
 
-// gemmBytes are the bytes of inputs and result a gemm task moves.
-func gemmBytes(p workload.GemmInt8) uint64 {
-	m, n, k := uint64(p.M), uint64(p.N), uint64(p.K)
-	return m*k + k*n + p.ResultSize()
+// taskBytes are the bytes of inputs and result a task moves: its input blobs (a seeded gemm
+// task's generated A and B) and its result.
+func taskBytes(t computetypes.Task, p workload.Params) uint64 {
+	n := p.ResultSize()
+	for _, in := range t.Inputs {
+		n += in.Size_
+	}
+	if g, ok := p.(workload.GemmInt8); ok && len(t.Inputs) == 0 {
+		m, nn, k := uint64(g.M), uint64(g.N), uint64(g.K)
+		n += m*k + k*nn
+	}
+	return n
 }
 
 // bidRefusal says why the provider does not bid on t now, or "" when it may: it already holds
 // max-concurrent won tasks, or the task's execution window is shorter than what is ahead of it
 // (the tasks it holds and the bids it has out, as if all were won) and the task itself would
 // take at its measured pace.
-func (s *Sidecar) bidRefusal(t computetypes.Task, p workload.GemmInt8, height int64, held int, aheadMacs, aheadBytes uint64) (reason, detail string) {
+func (s *Sidecar) bidRefusal(t computetypes.Task, p workload.Params, height int64, held int, aheadMacs, aheadBytes uint64) (reason, detail string) {
 	if held >= s.cfg.MaxConcurrent {
 		return "capacity", fmt.Sprintf("holds %d won tasks, max-concurrent is %d", held, s.cfg.MaxConcurrent)
 	}
@@ -101,7 +109,7 @@ func (s *Sidecar) bidRefusal(t computetypes.Task, p workload.GemmInt8, height in
 	if blocks <= 0 {
 		return "window", fmt.Sprintf("execution window of %d blocks leaves no time to run", blocks+submitMarginBlocks)
 	}
-	need, ok := s.pace.runTime(aheadMacs+p.WorkUnits(), aheadBytes+gemmBytes(p))
+	need, ok := s.pace.runTime(aheadMacs+p.WorkUnits(), aheadBytes+taskBytes(t, p))
 	if !ok {
 		return "window", "the executor's speed is not measured yet"
 	}
@@ -119,10 +127,8 @@ func (s *Sidecar) bidPass(ctx context.Context, open []computetypes.Task, held []
 	s.followBids(ctx, open, height)
 	var aheadMacs, aheadBytes uint64
 	for _, t := range held {
-		if p, err := t.Workload.TypedParams(); err == nil {
-			if g, ok := p.(workload.GemmInt8); ok {
-				aheadMacs, aheadBytes = aheadMacs+g.WorkUnits(), aheadBytes+gemmBytes(g)
-			}
+		if p, err := t.Workload.TypedParams(); err == nil && runs(t.Workload.Name) {
+			aheadMacs, aheadBytes = aheadMacs+p.WorkUnits(), aheadBytes+taskBytes(t, p)
 		}
 	}
 	s.mu.Lock()
@@ -136,15 +142,11 @@ func (s *Sidecar) bidPass(ctx context.Context, open []computetypes.Task, held []
 		s.mu.Lock()
 		b := s.bids[t.Id]
 		s.mu.Unlock()
-		if (b != nil && b.state != bidRetry) || t.Workload.Name != workload.GemmInt8V1 {
+		if (b != nil && b.state != bidRetry) || !runs(t.Workload.Name) {
 			continue
 		}
-		params, err := t.Workload.TypedParams()
+		p, err := t.Workload.TypedParams()
 		if err != nil {
-			continue
-		}
-		p, ok := params.(workload.GemmInt8)
-		if !ok {
 			continue
 		}
 		if ok, why := s.meets(t.Requirements); !ok {
@@ -165,7 +167,7 @@ func (s *Sidecar) bidPass(ctx context.Context, open []computetypes.Task, held []
 			continue
 		}
 		if b == nil {
-			b = &bid{macs: p.WorkUnits(), bytes: gemmBytes(p)}
+			b = &bid{macs: p.WorkUnits(), bytes: taskBytes(t, p)}
 		}
 		b.attempts++
 		hash, err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgBid{Provider: s.provider.String(), TaskId: t.Id, Price: price})

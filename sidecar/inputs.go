@@ -56,27 +56,25 @@ func (s *Sidecar) streamInputs(ctx context.Context, t computetypes.Task, shape g
 		return fmt.Errorf("task %d: %d inputs, want A and B", t.Id, len(t.Inputs))
 	}
 	// B first: y = B·x needs all of B before any row of A is of use
-	if err := s.streamInput(ctx, t, 1, signer, f.ReadB); err != nil {
+	if err := s.streamGemmInput(ctx, t, shape, 1, signer, f.ReadB); err != nil {
 		return err
 	}
-	return s.streamInput(ctx, t, 0, signer, f.ReadA)
+	return s.streamGemmInput(ctx, t, shape, 0, signer, f.ReadA)
 }
 
-// streamInput streams input i (0: A, 1: B) of t into consume. An input the client no longer
-// serves is fetched from the provider's blob server, which keeps the inputs it ran on
-// (content-addressed): once a result is in, the client cannot take its inputs away from the
-// committee (signer proves the reader is on it).
-func (s *Sidecar) streamInput(ctx context.Context, t computetypes.Task, i int, signer blobauth.Signer, consume func(io.Reader) error) error {
-	shape, err := gemmShape(t)
-	if err != nil {
-		return err
+// streamInput streams input i of t, named name and of want bytes, into consume. An input the
+// client no longer serves is fetched from the provider's blob server, which keeps the inputs it
+// ran on (content-addressed): once a result is in, the client cannot take its inputs away from
+// the committee (signer proves the reader is on it).
+func (s *Sidecar) streamInput(ctx context.Context, t computetypes.Task, i int, name string, want uint64, signer blobauth.Signer, consume func(io.Reader) error) error {
+	if i >= len(t.Inputs) {
+		return fmt.Errorf("%w: task %d has no input %s", errInputUnavailable, t.Id, name)
 	}
-	in, want := t.Inputs[i], inputSizes(shape)[i]
-	name := [2]string{"A", "B"}[i]
+	in := t.Inputs[i]
 	if in.Size_ != want {
-		return fmt.Errorf("%w: input %s of task %d: %d bytes declared, a %dx%dx%d task's is %d", errInputUnavailable, name, t.Id, in.Size_, shape.M, shape.N, shape.K, want)
+		return fmt.Errorf("%w: input %s of task %d: %d bytes declared, its parameters make it %d", errInputUnavailable, name, t.Id, in.Size_, want)
 	}
-	err = s.streamBlob(ctx, in, t.Id, nil, want, consume)
+	err := s.streamBlob(ctx, in, t.Id, nil, want, consume)
 	if err != nil && t.Result.Uri != "" && !t.InputUnavailable && signer != nil {
 		if mirror, ok := providerCopy(t.Result.Uri, in.Sha256); ok {
 			err = s.streamBlob(ctx, computetypes.Blob{Uri: mirror, Sha256: in.Sha256, Size_: in.Size_}, t.Id, signer, want, consume)
@@ -86,6 +84,45 @@ func (s *Sidecar) streamInput(ctx context.Context, t computetypes.Task, i int, s
 		return fmt.Errorf("%w: input %s of task %d: %v", errInputUnavailable, name, t.Id, err)
 	}
 	return nil
+}
+
+// streamGemmInput streams a gemm task's A (i = 0) or B (i = 1) into consume.
+func (s *Sidecar) streamGemmInput(ctx context.Context, t computetypes.Task, shape gemm.Shape, i int, signer blobauth.Signer, consume func(io.Reader) error) error {
+	return s.streamInput(ctx, t, i, [2]string{"A", "B"}[i], inputSizes(shape)[i], signer, consume)
+}
+
+// loadInput reads input i of t (named name, of want bytes) whole. The provider's own run
+// (signer nil) keeps a copy in the blob store as it streams, where the committee may fetch it
+// from this provider (held for the task until its retention ends); a member (signer set) keeps
+// nothing.
+func (s *Sidecar) loadInput(ctx context.Context, t computetypes.Task, i int, name string, want uint64, signer blobauth.Signer) ([]byte, error) {
+	buf := make([]byte, want)
+	keep := signer == nil && s.store != nil
+	var k *keeper
+	err := s.streamInput(ctx, t, i, name, want, signer, func(r io.Reader) error {
+		if keep {
+			k.abort() // a second source starts over
+			k = s.newKeeper()
+			r = io.TeeReader(r, k)
+		}
+		if n, err := io.ReadFull(r, buf); err != nil {
+			return fmt.Errorf("read %d of %d bytes: %w", n, want, err)
+		}
+		if extra, _ := r.Read(make([]byte, 1)); extra > 0 {
+			return fmt.Errorf("more than the %d bytes expected", want)
+		}
+		return nil
+	})
+	if err != nil {
+		k.abort()
+		return nil, err
+	}
+	if keep {
+		if err := k.commit(t.Id); err != nil {
+			s.logger.Error("keep input", "task", t.Id, "input", name, "err", err)
+		}
+	}
+	return buf, nil
 }
 
 // loadInputs returns a gemm task's A and B whole, as the executors take them. Fetched inputs
@@ -104,7 +141,7 @@ func (s *Sidecar) loadInputs(ctx context.Context, t computetypes.Task, shape gem
 	for i := range t.Inputs {
 		m[i] = make([]int8, inputSizes(shape)[i])
 		var k *keeper
-		err := s.streamInput(ctx, t, i, nil, func(r io.Reader) error {
+		err := s.streamGemmInput(ctx, t, shape, i, nil, func(r io.Reader) error {
 			k.abort() // a second source starts over
 			k = s.newKeeper()
 			return copyInt8(m[i], k, r)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 	sidecartypes "github.com/opengpu/ogpu/sidecar/types"
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
+	"github.com/opengpu/ogpu/x/compute/workload"
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
@@ -53,6 +55,8 @@ type Sidecar struct {
 	bids         map[uint64]*bid      // this provider's bids on open tasks
 	sent         map[uint64]bool      // won tasks whose result or report is sent
 	checks       map[uint64]check     // this validator's verdicts, one per task and round
+	trainRuns    map[uint64]*trainRun // training runs submitted, whose states this provider serves
+	replay       sync.Mutex           // one training replay at a time
 	rounds       map[uint64]roundView // what the chain recorded of those rounds
 	commitBlocks int64
 }
@@ -105,7 +109,7 @@ func newSidecar(cfg Config, logger log.Logger, chain ledger, st *store.Store, ex
 	s := &Sidecar{
 		cfg: cfg, logger: logger, chain: chain, store: st, exec: exec, metrics: newMetrics(),
 		fetch: newFetchClient(cfg.AllowPrivateFetch), fetchTimeout: fetchTimeout, pace: &pace{configured: cfg.BlockTime},
-		bids: map[uint64]*bid{}, sent: map[uint64]bool{}, checks: map[uint64]check{}, rounds: map[uint64]roundView{},
+		bids: map[uint64]*bid{}, sent: map[uint64]bool{}, checks: map[uint64]check{}, trainRuns: map[uint64]*trainRun{}, rounds: map[uint64]roundView{},
 	}
 	s.runs = newWorkQueue(cfg.MaxConcurrent, maxQueued, s.run, s.metrics.runsQueued, s.metrics.runsInFlight)
 	s.verifications = newWorkQueue(cfg.MaxConcurrentVerifications, maxQueued, s.verify, s.metrics.verificationsQueued, s.metrics.verificationsInFlight)
@@ -116,7 +120,7 @@ func newSidecar(cfg Config, logger log.Logger, chain ledger, st *store.Store, ex
 func (s *Sidecar) Run(ctx context.Context) error {
 	errs := make(chan error, 2)
 	if s.cfg.Provider {
-		srv := &http.Server{Addr: s.cfg.Listen, Handler: server.Handler(s.store, s.metrics.reg, chainAuthorizer{s.conn}), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Addr: s.cfg.Listen, Handler: server.Handler(s.store, s.metrics.reg, chainAuthorizer{conn: s.conn, states: s.isTrainState}, trainStates{s}), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errs <- srv.ListenAndServe() }()
 		defer srv.Close()
 		s.calibrate()
@@ -274,9 +278,56 @@ func (s *Sidecar) markSent(id uint64) {
 	s.sent[id] = true
 }
 
-// execute runs a gemm-int8/v1 task on the executor and stores its result, held for the task;
-// it returns the result's sha256 and size.
+// execute runs a task on the executor and stores its result, held for the task; it returns the
+// result's sha256 and size.
 func (s *Sidecar) execute(ctx context.Context, t computetypes.Task) (string, uint64, error) {
+	var run func(context.Context, computetypes.Task, io.Writer) error
+	switch t.Workload.Params.(type) {
+	case *computetypes.Workload_GemmInt8:
+		return s.executeGemm(ctx, t)
+	case *computetypes.Workload_InferMlpInt8:
+		run = s.executeInfer
+	case *computetypes.Workload_TrainMlpInt8:
+		run = s.executeTrain
+	default:
+		return "", 0, fmt.Errorf("task %d: workload %s is not run here", t.Id, t.Workload.Name)
+	}
+	p, err := t.Workload.TypedParams()
+	if err != nil {
+		return "", 0, err
+	}
+	w, err := s.store.Create()
+	if err != nil {
+		return "", 0, fmt.Errorf("store result: %w", err)
+	}
+	defer w.Abort()
+	_, before := s.runs.counts()
+	start := time.Now()
+	if err := run(ctx, t, w); err != nil {
+		return "", 0, err
+	}
+	if _, after := s.runs.counts(); before == 1 && after == 1 {
+		s.pace.observeRun(p.WorkUnits(), time.Since(start))
+		s.metrics.throughput.Set(s.pace.rate())
+	}
+	sha, err := w.Commit(t.Id)
+	if err != nil {
+		return "", 0, fmt.Errorf("store result: %w", err)
+	}
+	return sha, p.ResultSize(), nil
+}
+
+// runs says whether the sidecar runs and checks the workload called name.
+func runs(name string) bool {
+	switch name {
+	case workload.GemmInt8V1, workload.InferMlpInt8V1, workload.TrainMlpInt8V1:
+		return true
+	}
+	return false
+}
+
+// executeGemm runs a gemm-int8/v1 task; see execute.
+func (s *Sidecar) executeGemm(ctx context.Context, t computetypes.Task) (string, uint64, error) {
 	shape, err := gemmShape(t)
 	if err != nil {
 		return "", 0, err

@@ -153,6 +153,12 @@ func (s *Sidecar) judge(ctx context.Context, t computetypes.Task, c committeetyp
 		_, _ = rand.Read(junk)
 		return committeetypes.ATTESTED_VALID, junk, 0
 	}
+	switch t.Workload.Params.(type) {
+	case *computetypes.Workload_InferMlpInt8:
+		return s.judgeSeeded(ctx, t, c, member, s.judgeInfer)
+	case *computetypes.Workload_TrainMlpInt8:
+		return s.judgeSeeded(ctx, t, c, member, s.judgeTrain)
+	}
 	shape, err := gemmShape(t)
 	if err != nil {
 		return committeetypes.ATTESTED_UNAVAILABLE, nil, 0
@@ -200,4 +206,55 @@ func (s *Sidecar) judge(ctx context.Context, t computetypes.Task, c committeetyp
 		return committeetypes.ATTESTED_INVALID, d[:], wrong
 	}
 	return committeetypes.ATTESTED_VALID, d[:], wrong
+}
+
+// seededCheck checks a task for each seed (this member's first, then the first-round members'
+// in an escalation round): the digest for each, and an error for this member's check, wrapping
+// errInputUnavailable or errBlobUnavailable when the inputs or the result cannot be had. With
+// inputsOnly it only fetches the inputs (a report that they are unavailable).
+type seededCheck func(ctx context.Context, t computetypes.Task, seeds [][32]byte, inputsOnly bool) ([][32]byte, error)
+
+// judgeSeeded is judge for the workloads whose check takes seeds (infer-mlp-int8, train-mlp-int8):
+// the same verdicts as for gemm, with each member's digest from its own challenge seed.
+func (s *Sidecar) judgeSeeded(ctx context.Context, t computetypes.Task, c committeetypes.Committee, member []byte, check seededCheck) (committeetypes.AttestedVerdict, []byte, uint64) {
+	seeds := [][32]byte{committeetypes.ChallengeSeed(c.Seed, member)}
+	priors := map[int]int{} // first-round member → its seed in seeds
+	for i, m := range c.Prior {
+		if i >= 64 || len(m.Digest) == 0 {
+			continue
+		}
+		prior, err := sdk.ValAddressFromBech32(m.Validator)
+		if err != nil {
+			continue
+		}
+		priors[i] = len(seeds)
+		seeds = append(seeds, committeetypes.ChallengeSeed(c.PriorSeed, prior))
+	}
+	reported := t.InputUnavailable && c.Round == 1
+	digests, err := check(ctx, t, seeds, reported)
+	switch {
+	case errors.Is(err, errInputUnavailable) && reported:
+		return committeetypes.ATTESTED_INPUT_UNAVAILABLE, nil, 0
+	case errors.Is(err, errInputUnavailable):
+		return committeetypes.ATTESTED_UNAVAILABLE, nil, 0
+	case reported && err == nil:
+		return committeetypes.ATTESTED_VALID, digests[0][:], 0
+	}
+	var d []byte
+	var wrong uint64
+	if len(digests) == len(seeds) {
+		d = digests[0][:]
+		for i, j := range priors {
+			if !bytes.Equal(digests[j][:], c.Prior[i].Digest) {
+				wrong |= 1 << uint(i)
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, errBlobUnavailable):
+		return committeetypes.ATTESTED_UNAVAILABLE, d, wrong
+	case err != nil:
+		return committeetypes.ATTESTED_INVALID, d, wrong
+	}
+	return committeetypes.ATTESTED_VALID, d, wrong
 }

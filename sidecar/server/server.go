@@ -22,12 +22,18 @@ type Authorizer interface {
 	Authorize(ctx context.Context, r blobauth.Request) error
 }
 
+// Filler makes a blob of a task that the store lacks but can be made on demand (a training
+// run's state between checkpoints); it is asked only for an authorized reader.
+type Filler interface {
+	Fill(ctx context.Context, task uint64, sha string) error
+}
+
 // maxChallenges bounds the outstanding challenges.
 const maxChallenges = 10_000
 
 // Handler serves the blobs of st to the readers auth lets through (to anyone when auth is
-// nil) and the metrics of reg.
-func Handler(st *store.Store, reg *prometheus.Registry, auth Authorizer) http.Handler {
+// nil), those fill makes on demand (none when nil), and the metrics of reg.
+func Handler(st *store.Store, reg *prometheus.Registry, auth Authorizer, fill Filler) http.Handler {
 	mux := http.NewServeMux()
 	challenges := blobauth.NewChallenges(maxChallenges)
 	mux.HandleFunc("GET "+blobauth.ChallengePath, func(w http.ResponseWriter, _ *http.Request) {
@@ -41,6 +47,7 @@ func Handler(st *store.Store, reg *prometheus.Registry, auth Authorizer) http.Ha
 	})
 	mux.HandleFunc("GET /v1/blobs/{sha256}", func(w http.ResponseWriter, r *http.Request) {
 		sha := r.PathValue("sha256")
+		var task uint64
 		if auth != nil {
 			req, ch, err := blobauth.ParseRequest(r, sha)
 			if err != nil {
@@ -53,6 +60,13 @@ func Handler(st *store.Store, reg *prometheus.Registry, auth Authorizer) http.Ha
 			}
 			if err := auth.Authorize(r.Context(), req); err != nil {
 				http.Error(w, err.Error(), http.StatusForbidden)
+				return
+			}
+			task = req.Task
+		}
+		if fill != nil && auth != nil && !st.Has(sha) {
+			if err := fill.Fill(r.Context(), task, sha); err != nil {
+				http.Error(w, "blob "+sha+": "+err.Error(), http.StatusNotFound)
 				return
 			}
 		}

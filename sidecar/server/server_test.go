@@ -25,7 +25,7 @@ func TestBlobsAndMetrics(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "ogpu_sidecar_bids_total", Help: "bids"})
 	reg.MustRegister(c)
 	c.Add(3)
-	srv := httptest.NewServer(server.Handler(st, reg, nil))
+	srv := httptest.NewServer(server.Handler(st, reg, nil, nil))
 	defer srv.Close()
 
 	get := func(path, rng string) (*http.Response, string) {

@@ -18,7 +18,6 @@ import (
 	"cosmossdk.io/math"
 
 	ogpuclient "github.com/opengpu/ogpu/client"
-	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/sidecar/blobauth"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
@@ -39,7 +38,7 @@ func computeTxCommand() *cobra.Command {
 		SuggestionsMinimumDistance: 2,
 		RunE:                       client.ValidateCmd,
 	}
-	create.AddCommand(createGemmTaskCmd())
+	create.AddCommand(createGemmTaskCmd(), createInferTaskCmd(), createTrainTaskCmd())
 	cmd.AddCommand(create)
 	return cmd
 }
@@ -87,28 +86,7 @@ fixed unless --decay-after is set: then full until that many blocks after creati
 to --min-fraction of the price at the deadline. With --wait the command follows the task and prints
 every change of state until it ends; it exits non-zero if the task FAILED, EXPIRED or was CANCELLED.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			clientCtx, err := client.GetClientTxContext(cmd)
-			if err != nil {
-				return err
-			}
-			msg, err := gemmTaskFromFlags(cmd, clientCtx.GetFromAddress())
-			if err != nil {
-				return err
-			}
-			if err := msg.ValidateBasic(); err != nil {
-				return err
-			}
-			wait, _ := cmd.Flags().GetBool(flagWait)
-			if !wait {
-				return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
-			}
-			if clientCtx.GenerateOnly || clientCtx.Simulate {
-				return fmt.Errorf("--%s follows a broadcast task: it cannot go with --%s or --%s", flagWait, flags.FlagGenerateOnly, flags.FlagDryRun)
-			}
-			timeout, _ := cmd.Flags().GetDuration(flagWaitTimeout)
-			return createAndWait(cmd, clientCtx, msg, timeout)
-		},
+		RunE: runCreateTask(gemmTaskFromFlags),
 	}
 	f := cmd.Flags()
 	f.Uint32(flagM, 0, "rows of A and C (1..16384)")
@@ -116,23 +94,12 @@ every change of state until it ends; it exits non-zero if the task FAILED, EXPIR
 	f.Uint32(flagK, 0, "columns of A, rows of B (1..16384)")
 	f.Uint64(flagSeedA, 0, "seed of A")
 	f.Uint64(flagSeedB, 0, "seed of B")
-	f.String(flagMaxPrice, "", "the most you pay the provider, in aogpu (required)")
-	f.Uint64(flagDeadline, 0, "blocks after creation by which the result must be submitted (required)")
-	f.Uint64(flagExecutionBlocks, 0, "blocks each assigned provider gets before the task moves to the next bid (0: until the deadline)")
-	f.Int64(flagDecayAfter, -1, "pay in full until this many blocks after creation, then decay linearly (default: fixed payment)")
-	f.String(flagMinFraction, "0.5", "with --decay-after: the fraction of the price paid at the deadline")
-	f.Uint64(flagMinVRAM, 0, "least GPU memory in MiB (0: any, CPU providers included)")
-	f.String(flagGPUModel, "", "GPU model the provider must have, e.g. H100")
-	f.Uint32(flagGPUCount, 0, "how many matching GPUs the provider must have")
-	f.String(flagMinCC, "", "least CUDA compute capability, e.g. 8.0")
 	f.String(flagInputA, "", "http(s) URI of A (m·k int8 bytes, row-major) instead of --seed-a; fetched once here for its sha256 and size")
 	f.String(flagInputB, "", "http(s) URI of B (k·n int8 bytes, row-major) instead of --seed-b")
-	f.Bool(flagWait, false, "follow the task until it ends and print each change of state")
-	f.Duration(flagWaitTimeout, 10*time.Minute, "with --wait: give up after this long")
-	for _, req := range []string{flagM, flagN, flagK, flagMaxPrice, flagDeadline} {
+	addTaskFlags(cmd)
+	for _, req := range []string{flagM, flagN, flagK} {
 		_ = cmd.MarkFlagRequired(req)
 	}
-	flags.AddTxFlagsToCmd(cmd)
 	return cmd
 }
 
@@ -143,6 +110,30 @@ func gemmTaskFromFlags(cmd *cobra.Command, creator sdk.AccAddress) (*computetype
 	k, _ := f.GetUint32(flagK)
 	seedA, _ := f.GetUint64(flagSeedA)
 	seedB, _ := f.GetUint64(flagSeedB)
+	var inputs []computetypes.Blob
+	inA, _ := f.GetString(flagInputA)
+	inB, _ := f.GetString(flagInputB)
+	if inA != "" || inB != "" {
+		if inA == "" || inB == "" {
+			return nil, fmt.Errorf("--%s and --%s: give both or neither", flagInputA, flagInputB)
+		}
+		for _, uri := range []string{inA, inB} {
+			b, err := ogpuclient.New(nil, nil).DescribeBlob(cmd.Context(), uri, maxInputBytes)
+			if err != nil {
+				return nil, err
+			}
+			inputs = append(inputs, b)
+		}
+	}
+	return taskFromFlags(cmd, creator, computetypes.Workload{Name: workload.GemmInt8V1, Params: &computetypes.Workload_GemmInt8{
+		GemmInt8: &computetypes.GemmInt8Params{M: m, N: n, K: k, SeedA: seedA, SeedB: seedB},
+	}}, inputs)
+}
+
+// taskFromFlags is the task of workload w on inputs with the price, deadline, payment and
+// hardware flags every create-task command has.
+func taskFromFlags(cmd *cobra.Command, creator sdk.AccAddress, w computetypes.Workload, inputs []computetypes.Blob) (*computetypes.MsgCreateTask, error) {
+	f := cmd.Flags()
 	priceStr, _ := f.GetString(flagMaxPrice)
 	deadline, _ := f.GetUint64(flagDeadline)
 	execution, _ := f.GetUint64(flagExecutionBlocks)
@@ -165,35 +156,65 @@ func gemmTaskFromFlags(cmd *cobra.Command, creator sdk.AccAddress) (*computetype
 		}
 		payment = computetypes.PaymentFunction{Kind: computetypes.PAYMENT_KIND_LINEAR_DECAY, FullUntilBlocks: uint64(decayAfter), MinFraction: frac}
 	}
-	var inputs []computetypes.Blob
-	inA, _ := f.GetString(flagInputA)
-	inB, _ := f.GetString(flagInputB)
-	if inA != "" || inB != "" {
-		if inA == "" || inB == "" {
-			return nil, fmt.Errorf("--%s and --%s: give both or neither", flagInputA, flagInputB)
-		}
-		for _, uri := range []string{inA, inB} {
-			b, err := ogpuclient.New(nil, nil).DescribeBlob(cmd.Context(), uri, maxInputBytes)
-			if err != nil {
-				return nil, err
-			}
-			inputs = append(inputs, b)
-		}
-	}
 	return &computetypes.MsgCreateTask{
-		Inputs:  inputs,
-		Creator: creator.String(),
-		Workload: computetypes.Workload{Name: workload.GemmInt8V1, Params: &computetypes.Workload_GemmInt8{
-			GemmInt8: &computetypes.GemmInt8Params{M: m, N: n, K: k, SeedA: seedA, SeedB: seedB},
-		}},
+		Inputs:   inputs,
+		Creator:  creator.String(),
+		Workload: w,
 		Requirements: stakinggputypes.Requirements{
-			Workload: workload.GemmInt8V1, MinVramMib: minVRAM, GpuModel: model, GpuCount: count, MinComputeCapability: minCC,
+			Workload: w.Name, MinVramMib: minVRAM, GpuModel: model, GpuCount: count, MinComputeCapability: minCC,
 		},
 		MaxPrice:        price,
 		Deadline:        deadline,
 		ExecutionBlocks: execution,
 		Payment:         payment,
 	}, nil
+}
+
+// addTaskFlags adds the flags of taskFromFlags, --wait and the tx flags.
+func addTaskFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String(flagMaxPrice, "", "the most you pay the provider, in aogpu (required)")
+	f.Uint64(flagDeadline, 0, "blocks after creation by which the result must be submitted (required)")
+	f.Uint64(flagExecutionBlocks, 0, "blocks each assigned provider gets before the task moves to the next bid (0: until the deadline)")
+	f.Int64(flagDecayAfter, -1, "pay in full until this many blocks after creation, then decay linearly (default: fixed payment)")
+	f.String(flagMinFraction, "0.5", "with --decay-after: the fraction of the price paid at the deadline")
+	f.Uint64(flagMinVRAM, 0, "least GPU memory in MiB (0: any, CPU providers included)")
+	f.String(flagGPUModel, "", "GPU model the provider must have, e.g. H100")
+	f.Uint32(flagGPUCount, 0, "how many matching GPUs the provider must have")
+	f.String(flagMinCC, "", "least CUDA compute capability, e.g. 8.0")
+	f.Bool(flagWait, false, "follow the task until it ends and print each change of state")
+	f.Duration(flagWaitTimeout, 10*time.Minute, "with --wait: give up after this long")
+	for _, req := range []string{flagMaxPrice, flagDeadline} {
+		_ = cmd.MarkFlagRequired(req)
+	}
+	flags.AddTxFlagsToCmd(cmd)
+}
+
+// runCreateTask is the RunE of a create-task command: build the task, then broadcast it, or
+// with --wait follow it to its end.
+func runCreateTask(build func(cmd *cobra.Command, creator sdk.AccAddress) (*computetypes.MsgCreateTask, error)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		clientCtx, err := client.GetClientTxContext(cmd)
+		if err != nil {
+			return err
+		}
+		msg, err := build(cmd, clientCtx.GetFromAddress())
+		if err != nil {
+			return err
+		}
+		if err := msg.ValidateBasic(); err != nil {
+			return err
+		}
+		wait, _ := cmd.Flags().GetBool(flagWait)
+		if !wait {
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		}
+		if clientCtx.GenerateOnly || clientCtx.Simulate {
+			return fmt.Errorf("--%s follows a broadcast task: it cannot go with --%s or --%s", flagWait, flags.FlagGenerateOnly, flags.FlagDryRun)
+		}
+		timeout, _ := cmd.Flags().GetDuration(flagWaitTimeout)
+		return createAndWait(cmd, clientCtx, msg, timeout)
+	}
 }
 
 // parseAogpu reads "123aogpu" or "123".
@@ -262,7 +283,7 @@ func judgeResult(ctx context.Context, c *ogpuclient.Client, txf tx.Factory, out 
 		_, err := sendAndWait(ctx, c, txf, out, &computetypes.MsgAcceptResult{Creator: creator, TaskId: t.Id})
 		return err
 	}
-	if !errors.Is(verdict, gemm.ErrWrongResult) {
+	if !errors.Is(verdict, ogpuclient.ErrWrongResult) {
 		// nothing proves it wrong: the provider is paid when the dispute window passes
 		fmt.Fprintf(out, "task %d: could not check the result (%v); neither accepting nor disputing it\n", t.Id, verdict)
 		return nil

@@ -158,6 +158,7 @@ func addCommands(rootCmd *cobra.Command, tempApp *app.App) {
 		TestnetCmd(),
 		BenchCmd(),
 		SidecarCmd(),
+		WorkloadCommand(),
 	)
 
 	evmserver.AddCommands(rootCmd, evmserver.NewDefaultStartOptions(newApp, DefaultNodeHome), exportApp, func(*cobra.Command) {})

@@ -43,9 +43,9 @@ const (
 	mlpModelHeader   = 16 // magic, version, layer count; the widths follow
 	mlpLayerHeader   = 8  // mult, shift, relu, two zero bytes
 	mlpRowsHeader    = 20 // magic, version, rows, cols
-	mlpDatasetHeader = 28 // magic, version, rows, cols, classes
+	mlpDatasetHeader = 24 // magic, version, rows, cols, classes
 	mlpInferHeader   = 20 // magic, version, rows, layer count; the widths follow
-	mlpTrainHeader   = 24 // magic, version, steps, layer count, then the widths
+	mlpTrainHeader   = 20 // magic, version, steps, layer count; the widths follow
 )
 
 // MlpModelSize is the exact size of a model blob with these widths.

@@ -88,12 +88,12 @@ func TestInferMlpInt8(t *testing.T) {
 func TestTrainMlpInt8(t *testing.T) {
 	widths := []uint32{784, 128, 10}
 	data := workload.MlpDatasetSize(60000, 784)
-	require.Equal(t, uint64(28+60000*785), data)
+	require.Equal(t, uint64(24+60000*785), data)
 	p := workload.TrainMlpInt8{Widths: widths, DatasetRows: 60000, Steps: 3000, Batch: 64, LRShift: 8, Seed: 1}
 	ok := []workload.Input{{Size: data}}
 	require.NoError(t, workload.ValidateParams(workload.TrainMlpInt8V1, p, ok))
 	require.Equal(t, uint64(3*3000*64*(784*128+128*10)), p.WorkUnits())
-	require.Equal(t, uint64(24+4*3)+32*3001+32+workload.MlpModelSize(widths), p.ResultSize())
+	require.Equal(t, uint64(20+4*3)+32*3001+32+workload.MlpModelSize(widths), p.ResultSize())
 	require.NotEqual(t, p.InitSeed([]byte{1}), p.InitSeed([]byte{2}), "the nonce changes the run")
 
 	with := func(f func(*workload.TrainMlpInt8)) workload.TrainMlpInt8 {
