@@ -24,6 +24,7 @@ func BenchmarkInferAndVerify(b *testing.B) {
 			m := mlp.RandomModel(1, tc.widths)
 			x := gemm.Generate(2, tc.rows, tc.widths[0])
 			var out bytes.Buffer
+			out.Grow(int(mlp.ResultSize(tc.widths, tc.rows)))
 			var tInfer, tVerify time.Duration
 			for i := 0; i < b.N; i++ {
 				out.Reset()

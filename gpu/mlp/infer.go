@@ -80,18 +80,52 @@ func forward(e gemm.Executor, m *Model, x []int8, rows int, emit func(l int, acc
 
 // requantAll is the next layer's inputs from a hidden layer's accumulators.
 func requantAll(ly Layer, acc []int32) []int8 {
+	rq := newRequantizer(ly)
 	x := make([]int8, len(acc))
-	for i, a := range acc {
-		x[i] = Requant(a, ly.Bias[i%ly.Out], ly.Mult, ly.Shift, ly.ReLU)
+	for i := 0; i < len(acc); i += ly.Out {
+		row, out := acc[i:i+ly.Out], x[i:i+ly.Out]
+		for j, b := range ly.Bias {
+			out[j] = rq.apply(row[j], b)
+		}
 	}
 	return x
+}
+
+// requantizer is Requant for the multiplier and shift of a valid hidden layer (0 < mult < 2^31,
+// shift ≤ 62), the same values without Requant's general cases, for the hot loops: the product
+// fits int64 even with 2^(shift−1) added, and rounding half away from zero is an arithmetic shift
+// of p + 2^(shift−1), less one when p < 0 (unless shift is 0: nothing to round).
+type requantizer struct {
+	mult, half, lo int64
+	neg            int64 // −1 when shift > 0: masks p's sign into the "less one"
+	shift          uint
+}
+
+func newRequantizer(ly Layer) requantizer {
+	rq := requantizer{mult: int64(ly.Mult), shift: uint(ly.Shift), lo: -128}
+	if ly.Shift > 0 {
+		rq.half, rq.neg = 1<<(ly.Shift-1), -1
+	}
+	if ly.ReLU {
+		rq.lo = 0
+	}
+	return rq
+}
+
+func (rq requantizer) apply(acc, bias int32) int8 {
+	p := (int64(acc) + int64(bias)) * rq.mult
+	q := (p + rq.half + p>>63&rq.neg) >> (rq.shift & 63)
+	return int8(max(min(q, 127), rq.lo))
 }
 
 // logitsOf is the last layer's accumulators plus its biases; the bounds keep them within int32.
 func logitsOf(ly Layer, acc []int32) []int32 {
 	out := make([]int32, len(acc))
-	for i, a := range acc {
-		out[i] = a + ly.Bias[i%ly.Out]
+	for i := 0; i < len(acc); i += ly.Out {
+		row, o := acc[i:i+ly.Out], out[i:i+ly.Out]
+		for j, b := range ly.Bias {
+			o[j] = row[j] + b
+		}
 	}
 	return out
 }
@@ -143,24 +177,29 @@ func Infer(e gemm.Executor, m *Model, x []int8, rows int, w io.Writer) error {
 		return err
 	}
 	argmax := argmaxOf(logits, m.Layers[len(m.Layers)-1].Out)
-	var buf [4]byte
-	for _, a := range argmax {
-		binary.LittleEndian.PutUint32(buf[:], a)
-		if _, err := bw.Write(buf[:]); err != nil {
-			return err
-		}
+	buf := make([]byte, 4*len(argmax))
+	for i, a := range argmax {
+		binary.LittleEndian.PutUint32(buf[4*i:], a)
+	}
+	if _, err := bw.Write(buf); err != nil {
+		return err
 	}
 	return bw.Flush()
 }
 
-// writeInt32s writes v as little-endian int32.
-func writeInt32s(w *bufio.Writer, v []int32) error {
-	var buf [4]byte
-	for _, x := range v {
-		binary.LittleEndian.PutUint32(buf[:], uint32(x))
-		if _, err := w.Write(buf[:]); err != nil {
+// writeInt32s writes v as little-endian int32, 64 KiB at a time.
+func writeInt32s(w io.Writer, v []int32) error {
+	buf := make([]byte, 0, 1<<16)
+	for len(v) > 0 {
+		n := min(len(v), cap(buf)/4)
+		buf = buf[:4*n]
+		for i, x := range v[:n] {
+			binary.LittleEndian.PutUint32(buf[4*i:], uint32(x))
+		}
+		if _, err := w.Write(buf); err != nil {
 			return err
 		}
+		v = v[n:]
 	}
 	return nil
 }

@@ -52,40 +52,18 @@ type Model struct{ Layers []Layer }
 // any arguments: |acc + bias| ≤ 2^32 and |mult| ≤ 2^31 keep the product's magnitude within 2^63.
 func Requant(acc int32, bias int32, mult int32, shift uint8, relu bool) int8 {
 	v, m := int64(acc)+int64(bias), int64(mult)
-	neg := (v < 0) != (m < 0)
-	mag := uint64(abs(v)) * uint64(abs(m))
-	var q uint64
-	switch {
-	case shift == 0:
-		q = mag
-	case shift < 64:
-		// the bit just below the cut is set when the remainder is at least half
-		q = mag>>shift + (mag>>(shift-1))&1
-	case shift == 64:
-		q = mag >> 63
-	}
-	var out int8
-	switch {
-	case neg && q >= 128:
-		out = -128
-	case neg:
-		out = -int8(q)
-	case q >= 127:
-		out = 127
-	default:
-		out = int8(q)
-	}
-	if relu && out < 0 {
-		return 0
+	sv, sm := v>>63, m>>63 // 0 or -1: the signs
+	neg := sv ^ sm
+	mag := uint64((v^sv)-sv) * uint64((m^sm)-sm)
+	// The bit just below the cut is set when the remainder is at least half. A shift of 64 or
+	// more gives 0 in Go, and shift−1 wraps to 255 when shift is 0, so no case is special.
+	q := mag>>shift + (mag>>(shift-1))&1
+	q = min(q, uint64(127-neg)) // 127, or 128 before negation
+	out := int8((int64(q) ^ neg) - neg)
+	if relu {
+		out = max(out, 0)
 	}
 	return out
-}
-
-func abs(v int64) int64 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
 
 // Widths is the model's widths: the input width, then each layer's output width.

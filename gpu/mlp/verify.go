@@ -65,6 +65,10 @@ func Verify(r io.Reader, m *Model, x []int8, rows int, seeds ...[32]byte) (diges
 
 	hashes := make([][]byte, len(seeds))
 	var logits []int32
+	xb := make([]byte, len(x)) // x_l, as the bytes the checks read
+	for i, v := range x {
+		xb[i] = byte(v)
+	}
 	for l, ly := range m.Layers {
 		xs := make([][]uint64, len(seeds))
 		for i, seed := range seeds {
@@ -76,7 +80,7 @@ func Verify(r io.Reader, m *Model, x []int8, rows int, seeds ...[32]byte) (diges
 		sink := newSink(ly, rows, l == len(m.Layers)-1)
 		for b0 := 0; b0 < rows; b0 += bandRows {
 			n := min(bandRows, rows-b0)
-			f, err := layerProducts(ly, x[b0*ly.In:(b0+n)*ly.In], n, xs)
+			f, err := layerProducts(ly, xb[b0*ly.In:(b0+n)*ly.In], n, xs)
 			if err != nil {
 				return nil, fmt.Errorf("layer %d: %w", l, err)
 			}
@@ -99,7 +103,7 @@ func Verify(r io.Reader, m *Model, x []int8, rows int, seeds ...[32]byte) (diges
 				fail("layer %d accumulators: %v", l, err)
 			}
 		}
-		x, logits = sink.x, sink.logits
+		xb, logits = sink.x, sink.logits
 	}
 
 	digests = make([][32]byte, len(seeds))
@@ -116,9 +120,9 @@ func Verify(r io.Reader, m *Model, x []int8, rows int, seeds ...[32]byte) (diges
 // rows is checked a band at a time, each band against the same challenge.
 const bandRows = workload.GemmMaxDim
 
-// layerProducts is the Freivalds check of one band of a layer, n rows of x, for the challenges
-// xs: z = x·(W·r) for each.
-func layerProducts(ly Layer, x []int8, n int, xs [][]uint64) (*gemm.Freivalds, error) {
+// layerProducts is the Freivalds check of one band of a layer, n rows of x (int8 as bytes), for
+// the challenges xs: z = x·(W·r) for each.
+func layerProducts(ly Layer, x []byte, n int, xs [][]uint64) (*gemm.Freivalds, error) {
 	f, err := gemm.NewFreivalds(gemm.Shape{M: n, N: ly.Out, K: ly.In}, xs...)
 	if err != nil {
 		return nil, err
@@ -126,7 +130,7 @@ func layerProducts(ly Layer, x []int8, n int, xs [][]uint64) (*gemm.Freivalds, e
 	if err := f.ReadB(&int8Reader{v: ly.W}); err != nil {
 		return nil, err
 	}
-	if err := f.ReadA(&int8Reader{v: x}); err != nil {
+	if err := f.ReadA(bytes.NewReader(x)); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -186,9 +190,10 @@ func describeHeader(h []byte, widths []int, rows int) string {
 // what follows from them: the next layer's inputs, or the logits of the last layer.
 type sink struct {
 	ly     Layer
-	x      []int8
+	rq     requantizer
+	x      []byte // int8 values
 	logits []int32
-	n      int // values taken
+	n, j   int // values taken, and the column of the next one
 	part   [4]byte
 	np     int
 }
@@ -198,7 +203,8 @@ func newSink(ly Layer, rows int, last bool) *sink {
 	if last {
 		s.logits = make([]int32, rows*ly.Out)
 	} else {
-		s.x = make([]int8, rows*ly.Out)
+		s.rq = newRequantizer(ly)
+		s.x = make([]byte, rows*ly.Out)
 	}
 	return s
 }
@@ -206,31 +212,43 @@ func newSink(ly Layer, rows int, last bool) *sink {
 // Write implements io.Writer; the caller never writes more than the layer's values.
 func (s *sink) Write(p []byte) (int, error) {
 	n := len(p)
-	for len(p) > 0 {
-		if s.np > 0 || len(p) < 4 {
-			k := copy(s.part[s.np:], p)
-			s.np += k
-			p = p[k:]
-			if s.np == 4 {
-				s.take(int32(binary.LittleEndian.Uint32(s.part[:])))
-				s.np = 0
-			}
-			continue
+	if s.np > 0 {
+		k := copy(s.part[s.np:], p)
+		s.np += k
+		p = p[k:]
+		if s.np < 4 {
+			return n, nil
 		}
-		s.take(int32(binary.LittleEndian.Uint32(p)))
-		p = p[4:]
+		s.take(s.part[:])
+		s.np = 0
 	}
+	whole := len(p) &^ 3
+	s.take(p[:whole])
+	s.np = copy(s.part[:], p[whole:])
 	return n, nil
 }
 
-func (s *sink) take(acc int32) {
-	b := s.ly.Bias[s.n%s.ly.Out]
-	if s.logits != nil {
-		s.logits[s.n] = acc + b
-	} else {
-		s.x[s.n] = Requant(acc, b, s.ly.Mult, s.ly.Shift, s.ly.ReLU)
+// take adds the values in b, a whole number of them, a stretch of one row at a time.
+func (s *sink) take(b []byte) {
+	for len(b) > 0 {
+		k := min(len(b)/4, s.ly.Out-s.j)
+		acc, bias := b[:4*k], s.ly.Bias[s.j:s.j+k]
+		if s.logits != nil {
+			out := s.logits[s.n : s.n+k]
+			for i, c := range bias {
+				out[i] = int32(binary.LittleEndian.Uint32(acc[4*i:])) + c
+			}
+		} else {
+			out, rq := s.x[s.n:s.n+k], s.rq
+			for i, c := range bias {
+				out[i] = byte(rq.apply(int32(binary.LittleEndian.Uint32(acc[4*i:])), c))
+			}
+		}
+		b, s.n, s.j = b[4*k:], s.n+k, s.j+k
+		if s.j == s.ly.Out {
+			s.j = 0
+		}
 	}
-	s.n++
 }
 
 // int8Reader reads int8 values as bytes.
