@@ -566,7 +566,7 @@ func quantizeError(v []int32, rs uint64) ([]int8, int) {
 }
 
 // update subtracts g·2^shift/den from master, each stochastically rounded from the stream rs,
-// and clamps to ±limit.
+// and clamps to ±limit. An update of 2^62 or more saturates the master value at once.
 func update(master, g []int32, shift int, den int64, limit int32, rs uint64) {
 	if shift < -40 { // keeps den·2^−shift within int64; the bits dropped are below any update
 		for i := range g {
@@ -580,6 +580,14 @@ func update(master, g []int32, shift int, den int64, limit int32, rs uint64) {
 	}
 	for i, v := range g {
 		if v == 0 {
+			continue
+		}
+		if bits.Len64(uint64(max(int64(v), -int64(v))))+shift > 62 {
+			// beyond any master value: the clamp below decides
+			master[i] = -limit
+			if v < 0 {
+				master[i] = limit
+			}
 			continue
 		}
 		num := int64(v) << shift

@@ -458,3 +458,38 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
 }
+
+func TestUpdateRoundsStochastically(t *testing.T) {
+	// 1/4 per weight: a quarter of the weights move by one
+	master, g := make([]int32, 10000), make([]int32, 10000)
+	for i := range g {
+		g[i] = 1
+	}
+	update(master, g, 0, 4, masterLimit, 99)
+	var moved int
+	for _, v := range master {
+		require.Contains(t, []int32{0, -1}, v)
+		if v == -1 {
+			moved++
+		}
+	}
+	require.InDelta(t, 2500, moved, 4*43)
+	// −3/2: −1 or −2, half each, so +1 or +2 to the master
+	clear(master)
+	for i := range g {
+		g[i] = -3
+	}
+	update(master, g, -1, 1, masterLimit, 99)
+	var two int
+	for _, v := range master {
+		require.Contains(t, []int32{1, 2}, v)
+		if v == 2 {
+			two++
+		}
+	}
+	require.InDelta(t, 5000, two, 4*50)
+	// an update past 2^62 saturates; the clamp holds the master within its limit
+	m := []int32{5, 5, masterLimit - 1}
+	update(m, []int32{1 << 20, -(1 << 20), -7}, 50, 1, masterLimit, 1)
+	require.Equal(t, []int32{-masterLimit, masterLimit, masterLimit}, m)
+}
