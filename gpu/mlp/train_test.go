@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 // naiveExecutor multiplies with gemm.Naive, the plain triple loop.
@@ -492,4 +493,23 @@ func TestUpdateRoundsStochastically(t *testing.T) {
 	m := []int32{5, 5, masterLimit - 1}
 	update(m, []int32{1 << 20, -(1 << 20), -7}, 50, 1, masterLimit, 1)
 	require.Equal(t, []int32{-masterLimit, masterLimit, masterLimit}, m)
+}
+
+// The chain checks a task's dataset and result sizes with x/compute/workload's formulas.
+func TestTrainSizesAreTheChains(t *testing.T) {
+	for _, widths := range [][]int{{784, 128, 10}, {12, 8, 3}, {300, 40, 17, 5}, {2, 2}} {
+		w32 := make([]uint32, len(widths))
+		for i, w := range widths {
+			w32[i] = uint32(w)
+		}
+		for _, steps := range []int{1, 16, 2000} {
+			p := TrainParams{Widths: widths, Steps: steps, Batch: 4, LRShift: 1, Seed: 1}
+			require.Equal(t, workload.MlpTrainResultSize(w32, uint32(steps)), TrainResultSize(p))
+		}
+		require.Equal(t, workload.MlpDatasetSize(60000, w32[0]), DatasetSize(60000, widths[0]))
+	}
+	p := tinyParams(1)
+	res, _ := trainStates(t, p, syntheticDataset(3, 40, 12, 3), nil)
+	require.Len(t, res.Encode(p), int(TrainResultSize(p)))
+	require.Len(t, syntheticDataset(3, 40, 12, 3).Encode(), int(workload.MlpDatasetSize(40, 12)))
 }
