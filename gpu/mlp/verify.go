@@ -35,10 +35,11 @@ func LayerSeed(seed [32]byte, l int) [32]byte {
 // There is one challenge per seed (at least one); the verdict uses seeds[0]'s. digests[i] is
 // sha256 over the gemm digests (sha256 of z_l = x_l·(W_l·r_l), see gemm.Digest) of every layer
 // in order for seeds[i], one per band of up to 16384 rows (one band for most batches): what a
-// member attests to prove it did the check. It depends only on the
-// model, the inputs and the accumulators the result holds (bytes missing read as zero), so it is
-// returned with any verdict; err wraps ErrMismatch, naming the layer and row, when the result is
-// wrong, and digests are nil only when the arguments themselves are invalid.
+// member attests to prove it did the check. It depends only on the model, the inputs and the
+// accumulators the result holds (bytes missing read as zero), so it is returned with any
+// verdict. err wraps ErrMismatch, naming the layer and row, when the result is wrong; digests
+// are nil when the arguments are invalid or r fails with an error other than io.EOF, which is
+// returned as it is: a failed download is not the provider's fault.
 func Verify(r io.Reader, m *Model, x []int8, rows int, seeds ...[32]byte) (digests [][32]byte, err error) {
 	if err := checkTask(m, x, rows); err != nil {
 		return nil, err
@@ -47,7 +48,8 @@ func Verify(r io.Reader, m *Model, x []int8, rows int, seeds ...[32]byte) (diges
 		return nil, errors.New("verify: at least one seed is needed")
 	}
 	widths := m.Widths()
-	br := bufio.NewReaderSize(r, 1<<16)
+	src := &failReader{r: r}
+	br := bufio.NewReaderSize(src, 1<<16)
 	var verdict error
 	fail := func(format string, args ...any) {
 		if verdict == nil {
@@ -110,10 +112,28 @@ func Verify(r io.Reader, m *Model, x []int8, rows int, seeds ...[32]byte) (diges
 	for i := range seeds {
 		digests[i] = sha256.Sum256(hashes[i])
 	}
-	if verdict != nil {
-		return digests, verdict
+	if verdict == nil {
+		verdict = checkOutputs(br, logits, m.Layers[len(m.Layers)-1].Out)
 	}
-	return digests, checkOutputs(br, logits, m.Layers[len(m.Layers)-1].Out)
+	if src.err != nil {
+		return nil, fmt.Errorf("read result: %w", src.err)
+	}
+	return digests, verdict
+}
+
+// failReader keeps the first error of r other than io.EOF: the checks see a short read either
+// way, and Verify tells a failed read from a short result by it.
+type failReader struct {
+	r   io.Reader
+	err error
+}
+
+func (f *failReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil && err != io.EOF && f.err == nil {
+		f.err = err
+	}
+	return n, err
 }
 
 // bandRows is how many rows one gemm-int8/v1 check takes (its m is at most 16384): a batch of more

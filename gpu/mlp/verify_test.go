@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
 
@@ -153,6 +155,15 @@ func TestVerifyCatchesAnyChangedAccumulator(t *testing.T) {
 		_, err := mlp.Verify(bytes.NewReader(addAt(tk.result, at, d)), tk.m, tk.x, tk.rows, seed)
 		require.ErrorIs(t, err, mlp.ErrMismatch, "trial %d: byte %d changed by %d", trial, at, d)
 	}
+}
+
+func TestVerifyTellsAFailedReadFromAWrongResult(t *testing.T) {
+	tk := newTask(t, 61, []int{8, 6, 4}, 5)
+	failed := io.MultiReader(bytes.NewReader(tk.result[:100]), iotest.ErrReader(errors.New("connection reset")))
+	digests, err := mlp.Verify(failed, tk.m, tk.x, tk.rows, seedOf(1))
+	require.EqualError(t, err, "read result: connection reset")
+	require.NotErrorIs(t, err, mlp.ErrMismatch)
+	require.Nil(t, digests)
 }
 
 func TestVerifyRefusesBadArguments(t *testing.T) {
