@@ -42,12 +42,7 @@ func (e CPU) GemmInt8(s Shape, a, b []int8, c []int32) error {
 	if err := checkSizes(s, a, b, c); err != nil {
 		return err
 	}
-	p := activePath
-	if p == pathGeneric {
-		gemmGeneric(s, a, b, c, e.workers())
-		return nil
-	}
-	pb := getPacked(p, s.K, s.N)
+	pb := getPacked(activePath, s.K, s.N)
 	defer putPacked(pb)
 	packBParallel(pb, b, e.workers())
 	e.run(s.M, a, pb, c)

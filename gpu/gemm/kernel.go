@@ -47,9 +47,9 @@ func (p kernelPath) groupK() int {
 type PackedB struct {
 	k, n   int
 	path   kernelPath
-	groups int    // k-groups in a panel
-	data   []byte // asm paths: ⌈n/64⌉ panels of groups × 64 columns × 4 bytes
-	raw    []int8 // generic path: B as given
+	groups int     // k-groups in a panel
+	data   []byte  // asm paths: ⌈n/64⌉ panels of groups × 64 columns × 4 bytes
+	pairs  []int64 // generic path: see packPairs
 }
 
 // K is the number of rows of B.
@@ -69,11 +69,18 @@ func PackB(k, n int, b []int8) *PackedB {
 }
 
 func newPacked(p kernelPath, k, n int) *PackedB {
-	pb := &PackedB{k: k, n: n, path: p}
-	if p != pathGeneric {
-		pb.groups = (k + p.groupK() - 1) / p.groupK()
-		pb.data = make([]byte, (n+tileN-1)/tileN*pb.groups*panelGroup)
+	return sized(&PackedB{}, p, k, n)
+}
+
+// sized makes pb a k×n PackedB for path p, reusing its buffers.
+func sized(pb *PackedB, p kernelPath, k, n int) *PackedB {
+	*pb = PackedB{k: k, n: n, path: p, data: pb.data[:0], pairs: pb.pairs[:0]}
+	if p == pathGeneric {
+		pb.pairs = grow(pb.pairs, pairsLen(k, n))
+		return pb
 	}
+	pb.groups = (k + p.groupK() - 1) / p.groupK()
+	pb.data = grow(pb.data, (n+tileN-1)/tileN*pb.groups*panelGroup)
 	return pb
 }
 
@@ -83,45 +90,43 @@ var packedPool sync.Pool
 func getPacked(p kernelPath, k, n int) *PackedB {
 	pb, _ := packedPool.Get().(*PackedB)
 	if pb == nil {
-		return newPacked(p, k, n)
+		pb = &PackedB{}
 	}
-	groups := (k + p.groupK() - 1) / p.groupK()
-	size := (n + tileN - 1) / tileN * groups * panelGroup
-	if cap(pb.data) < size {
-		pb.data = make([]byte, size)
-	}
-	*pb = PackedB{k: k, n: n, path: p, groups: groups, data: pb.data[:size]}
-	return pb
+	return sized(pb, p, k, n)
 }
 
-func putPacked(pb *PackedB) { pb.raw = nil; packedPool.Put(pb) }
+func putPacked(pb *PackedB) { packedPool.Put(pb) }
 
 // parallel runs f(i) for i in [0, n) on up to workers goroutines.
 func parallel(n, workers int, f func(i int)) {
-	workers = min(workers, n)
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			f(i)
-		}
-		return
-	}
+	parallelWork(n, workers, func(_ *work, i int) { f(i) })
+}
+
+// parallelWork runs f(w, i) for i in [0, n) on up to workers goroutines (the caller's among
+// them), each with its own buffers w.
+func parallelWork(n, workers int, f func(w *work, i int)) {
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(i)
-			}
-		}()
+	body := func() {
+		w := workPool.Get().(*work)
+		defer workPool.Put(w)
+		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			f(w, i)
+		}
 	}
+	var wg sync.WaitGroup
+	for range min(workers, n) - 1 {
+		wg.Add(1)
+		go func() { defer wg.Done(); body() }()
+	}
+	body()
 	wg.Wait()
 }
 
 func packBParallel(pb *PackedB, b []int8, workers int) {
 	if pb.path == pathGeneric {
-		pb.raw = append([]int8(nil), b...)
+		n2 := (pb.n + 1) / 2
+		chunks := min(n2, workers)
+		parallel(chunks, workers, func(i int) { packPairs(pb.k, pb.n, b, pb.pairs, i*n2/chunks, (i+1)*n2/chunks) })
 		return
 	}
 	panels := (pb.n + tileN - 1) / tileN
@@ -178,10 +183,6 @@ func (e CPU) GemmInt8Packed(m int, a []int8, pb *PackedB, c []int32) error {
 	if m < 0 || len(a) != m*pb.k || len(c) != m*pb.n {
 		return fmt.Errorf("gemm %dx%dx%d: got A %d, C %d values", m, pb.n, pb.k, len(a), len(c))
 	}
-	if pb.path == pathGeneric {
-		gemmGeneric(Shape{M: m, N: pb.n, K: pb.k}, a, pb.raw, c, e.workers())
-		return nil
-	}
 	e.run(m, a, pb, c)
 	return nil
 }
@@ -192,11 +193,12 @@ type work struct {
 	a, edge []byte
 	corr    []int32
 	tmp     [tileM * tileN]int32
+	acc     []int64 // generic path: the pair sums of a band
 }
 
 var workPool = sync.Pool{New: func() any { return new(work) }}
 
-// run is C = A·B on an asm path: units of work are a band of rows of A by a chunk of panels of
+// run is C = A·B. On the asm paths units of work are a band of rows of A by a chunk of panels of
 // B, small and many enough that the workers finish together.
 func (e CPU) run(m int, a []int8, pb *PackedB, c []int32) {
 	n, k := pb.n, pb.k
@@ -207,6 +209,10 @@ func (e CPU) run(m int, a []int8, pb *PackedB, c []int32) {
 		clear(c)
 		return
 	}
+	if pb.path == pathGeneric {
+		e.runGeneric(m, a, pb, c)
+		return
+	}
 	workers := e.workers()
 	bands := (m + bandRows - 1) / bandRows
 	panels := (n + tileN - 1) / tileN
@@ -214,26 +220,11 @@ func (e CPU) run(m int, a []int8, pb *PackedB, c []int32) {
 	if bands*chunks < 4*workers {
 		chunks = min(panels, (4*workers+bands-1)/bands)
 	}
-	units := bands * chunks
-	var next atomic.Int64
-	body := func() {
-		w := workPool.Get().(*work)
-		defer workPool.Put(w)
-		for u := int(next.Add(1) - 1); u < units; u = int(next.Add(1) - 1) {
-			band, chunk := u/chunks, u%chunks
-			i0 := band * bandRows
-			band1 := min(m, i0+bandRows)
-			w.band(a, pb, c, i0, band1, chunk*panels/chunks, (chunk+1)*panels/chunks)
-		}
-	}
-	workers = min(workers, units)
-	var wg sync.WaitGroup
-	for i := 1; i < workers; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); body() }()
-	}
-	body()
-	wg.Wait()
+	parallelWork(bands*chunks, workers, func(w *work, u int) {
+		band, chunk := u/chunks, u%chunks
+		i0 := band * bandRows
+		w.band(a, pb, c, i0, min(m, i0+bandRows), chunk*panels/chunks, (chunk+1)*panels/chunks)
+	})
 }
 
 // band computes rows [i0, i1) of C over the panels [j0, j1) of B: full tiles block by block of
