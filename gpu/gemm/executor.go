@@ -20,8 +20,8 @@ func checkSizes(s Shape, a, b []int8, c []int32) error {
 	return nil
 }
 
-// CPU is the CPU executor: AVX-512 VNNI or BW tiles where the CPU has them, else blocked Go, on
-// every core.
+// CPU is the CPU executor: AVX-512 VNNI or BW tiles where the CPU has them, else Go, on every
+// core.
 type CPU struct {
 	// Workers is the number of goroutines; 0 means GOMAXPROCS.
 	Workers int

@@ -58,7 +58,8 @@ func (pb *PackedB) K() int { return pb.k }
 // N is the number of columns of B.
 func (pb *PackedB) N() int { return pb.n }
 
-// PackB packs the row-major k×n matrix b for GemmInt8Packed; it panics if len(b) ≠ k·n.
+// PackB packs the row-major k×n matrix b for GemmInt8Packed; it panics if len(b) ≠ k·n. The
+// PackedB is read-only and serves any number of products, concurrent ones included.
 func PackB(k, n int, b []int8) *PackedB {
 	if k < 0 || n < 0 || len(b) != k*n {
 		panic(fmt.Sprintf("gemm.PackB: %d values for %dx%d", len(b), k, n))
@@ -175,7 +176,8 @@ func packPanel(pb *PackedB, b []int8, j int) {
 	}
 }
 
-// GemmInt8Packed is C = A·B for the m×k matrix a and the B packed by PackB, into the m×n c.
+// GemmInt8Packed is C = A·B for the row-major m×k matrix a and the B packed by PackB, into the
+// row-major m×n c; it gives the same result as GemmInt8.
 func (e CPU) GemmInt8Packed(m int, a []int8, pb *PackedB, c []int32) error {
 	if pb == nil {
 		return fmt.Errorf("gemm: nil PackedB")

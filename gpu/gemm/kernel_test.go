@@ -92,3 +92,26 @@ func TestPackB(t *testing.T) {
 		}
 	})
 }
+
+// TestPackBConcurrent: one PackedB serves products on several goroutines at once.
+func TestPackBConcurrent(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	k, n, m := 100, 130, 20
+	b := fill(r, k*n, "rand")
+	pb := gemm.PackB(k, n, b)
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		a := fill(r, m*k, "rand")
+		go func() {
+			c := make([]int32, m*n)
+			err := gemm.CPU{Workers: 2}.GemmInt8Packed(m, a, pb, c)
+			if err == nil && fmt.Sprint(c) != fmt.Sprint(gemm.Naive(gemm.Shape{M: m, N: n, K: k}, a, b)) {
+				err = fmt.Errorf("goroutine %d: wrong product", g)
+			}
+			errs <- err
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		require.NoError(t, <-errs)
+	}
+}
