@@ -195,10 +195,17 @@ type work struct {
 	a, edge []byte
 	corr    []int32
 	tmp     [tileM * tileN]int32
+	// the band of A that a, edge and corr hold: run number and first row
+	run, i0 int
+	base    []byte
+	lda     int
 	acc     []int64 // generic path: the pair sums of a band
 }
 
 var workPool = sync.Pool{New: func() any { return new(work) }}
+
+// runs numbers the products, so that a worker knows the band of A it holds is of this one.
+var runs atomic.Int64
 
 // run is C = A·B. On the asm paths units of work are a band of rows of A by a chunk of panels of
 // B, small and many enough that the workers finish together.
@@ -222,19 +229,24 @@ func (e CPU) run(m int, a []int8, pb *PackedB, c []int32) {
 	if bands*chunks < 4*workers {
 		chunks = min(panels, (4*workers+bands-1)/bands)
 	}
+	id := int(runs.Add(1))
 	parallelWork(bands*chunks, workers, func(w *work, u int) {
 		band, chunk := u/chunks, u%chunks
 		i0 := band * bandRows
-		w.band(a, pb, c, i0, min(m, i0+bandRows), chunk*panels/chunks, (chunk+1)*panels/chunks)
+		w.band(id, a, pb, c, i0, min(m, i0+bandRows), chunk*panels/chunks, (chunk+1)*panels/chunks)
 	})
 }
 
 // band computes rows [i0, i1) of C over the panels [j0, j1) of B: full tiles block by block of
 // k, loading C after the first block; edge tiles over all of k into tmp, then their valid part.
-func (w *work) band(a []int8, pb *PackedB, c []int32, i0, i1, j0, j1 int) {
+func (w *work) band(run int, a []int8, pb *PackedB, c []int32, i0, i1, j0, j1 int) {
 	n, G, p := pb.n, pb.groups, pb.path
 	rp := (i1 - i0 + tileM - 1) / tileM
-	base, lda := w.packA(a, pb, i0, i1, rp)
+	if w.run != run || w.i0 != i0 { // a worker often takes the next chunk of the same band
+		w.base, w.lda = w.packA(a, pb, i0, i1, rp)
+		w.run, w.i0 = run, i0
+	}
+	base, lda := w.base, w.lda
 	panel := func(ip, g0 int) *byte {
 		if ip*tileM+tileM > i1-i0 && len(w.edge) > 0 {
 			return &w.edge[4*g0]
