@@ -188,3 +188,20 @@ func BenchmarkVerifySteps(b *testing.B) {
 	b.ReportMetric(trainTime.Seconds()*1000, "train-ms")
 	b.ReportMetric(float64(verify)/float64(trainTime), "verify/train")
 }
+
+func FuzzDecodeTrainBlobs(f *testing.F) {
+	p := TrainParams{Widths: []int{3, 2}, Steps: 2, Batch: 2, LRShift: 1, Seed: 1}
+	ds := &Dataset{Rows: 4, Cols: 3, Classes: 2, Features: []int8{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, Labels: []uint8{0, 1, 1, 0}}
+	res, err := Train(gemm.CPU{}, p, ds, nil)
+	require.NoError(f, err)
+	f.Add(res.Encode(p))
+	f.Add(InitState(p).Encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if s, err := DecodeState(p, b); err == nil {
+			require.Equal(t, b, s.Encode())
+		}
+		if r, err := DecodeResult(p, b); err == nil {
+			require.Equal(t, b, r.Encode(p))
+		}
+	})
+}
