@@ -93,3 +93,21 @@ func BenchmarkKernel(b *testing.B) {
 		b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 	})
 }
+
+// BenchmarkPackedLayer reports GMAC/s of GemmInt8Packed on layer shapes (m = batch, k = in,
+// n = out) on the path chosen for this CPU.
+func BenchmarkPackedLayer(b *testing.B) {
+	for _, s := range []gemm.Shape{{M: 1, K: 784, N: 128}, {M: 64, K: 784, N: 128}, {M: 1000, K: 784, N: 128}, {M: 1000, K: 128, N: 10}} {
+		b.Run(fmt.Sprintf("%dx%dx%d", s.M, s.K, s.N), func(b *testing.B) {
+			a, bm := gemm.Generate(1, s.M, s.K), gemm.Generate(2, s.K, s.N)
+			pb := gemm.PackB(s.K, s.N, bm)
+			c := make([]int32, s.M*s.N)
+			for b.Loop() {
+				if err := (gemm.CPU{}).GemmInt8Packed(s.M, a, pb, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(s.M*s.N*s.K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
+	}
+}

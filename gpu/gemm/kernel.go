@@ -222,7 +222,7 @@ func (e CPU) run(m int, a []int8, pb *PackedB, c []int32) {
 		e.runGeneric(m, a, pb, c)
 		return
 	}
-	workers := e.workers()
+	workers := min(e.workers(), max(1, m*n*k>>21)) // a goroutine for every 2M multiply-adds, ≈5 µs
 	bands := (m + bandRows - 1) / bandRows
 	panels := (n + tileN - 1) / tileN
 	chunks := (panels + chunkPanels - 1) / chunkPanels

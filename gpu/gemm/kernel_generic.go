@@ -87,7 +87,8 @@ func pairRows(k, n int, a []int8, bp []int64, c []int32, i0, i1 int, acc []int64
 // runGeneric is C = A·B from the pairs of B, bands of mc rows on the workers.
 func (e CPU) runGeneric(m int, a []int8, pb *PackedB, c []int32) {
 	bands := (m + mc - 1) / mc
-	parallelWork(bands, e.workers(), func(w *work, band int) {
+	workers := min(e.workers(), max(1, m*pb.n*pb.k>>16)) // a goroutine for every 64K multiply-adds
+	parallelWork(bands, workers, func(w *work, band int) {
 		w.acc = grow(w.acc, mc*((pb.n+1)/2))
 		pairRows(pb.k, pb.n, a, pb.pairs, c, band*mc, min(m, band*mc+mc), w.acc)
 	})
