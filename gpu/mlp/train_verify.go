@@ -72,6 +72,9 @@ func VerifySteps(e gemm.Executor, p TrainParams, ds *Dataset, res *Result, state
 		if err != nil {
 			return nil, fmt.Errorf("fetch state %d: %w", step, err)
 		}
+		if s == nil {
+			return nil, fmt.Errorf("fetch state %d: none served", step)
+		}
 		if err := s.checkShape(p); err != nil {
 			return nil, fmt.Errorf("state %d: %v: %w", step, err, ErrStepMismatch)
 		}

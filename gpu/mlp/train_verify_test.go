@@ -128,6 +128,8 @@ func TestVerifySteps(t *testing.T) {
 	_, err = VerifySteps(e, p, ds, honest, func(int) (*State, error) { return nil, errors.New("gone") }, seed, DefaultSamples)
 	require.ErrorContains(t, err, "gone")
 	require.NotErrorIs(t, err, ErrStepMismatch)
+	_, err = VerifySteps(e, p, ds, honest, func(int) (*State, error) { return nil, nil }, seed, DefaultSamples)
+	require.ErrorContains(t, err, "none served")
 }
 
 func TestCatchProbability(t *testing.T) {
