@@ -260,7 +260,7 @@ func (w *work) band(run int, a []int8, pb *PackedB, c []int32, i0, i1, j0, j1 in
 		for jp := j0; jp < jf1; jp++ {
 			bp := &pb.data[(jp*G+g0)*panelGroup]
 			for ip := 0; ip < fullRP; ip++ {
-				tile(p, panel(ip, g0), lda, bp, kg, &c[(i0+ip*tileM)*n+jp*tileN], n, &w.corr[ip*tileM], g0 > 0)
+				tile(p, tileM, tileN, panel(ip, g0), lda, bp, kg, &c[(i0+ip*tileM)*n+jp*tileN], n, &w.corr[ip*tileM], g0 > 0)
 			}
 		}
 	}
@@ -269,9 +269,9 @@ func (w *work) band(run int, a []int8, pb *PackedB, c []int32, i0, i1, j0, j1 in
 			if jp < jf1 && ip < fullRP {
 				continue
 			}
-			tile(p, panel(ip, 0), lda, &pb.data[jp*G*panelGroup], G, &w.tmp[0], tileN, &w.corr[ip*tileM], false)
-			cols := min(tileN, n-jp*tileN)
-			for r := 0; r < min(tileM, i1-i0-ip*tileM); r++ {
+			rows, cols := min(tileM, i1-i0-ip*tileM), min(tileN, n-jp*tileN)
+			tile(p, rows, cols, panel(ip, 0), lda, &pb.data[jp*G*panelGroup], G, &w.tmp[0], tileN, &w.corr[ip*tileM], false)
+			for r := 0; r < rows; r++ {
 				row := i0 + ip*tileM + r
 				copy(c[row*n+jp*tileN:][:cols], w.tmp[r*tileN:][:cols])
 			}

@@ -18,16 +18,11 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// tileVNNI adds, for kg k-groups of 4, the 6×64 tile a·b into c (ldc int32 a row); row r of A
-// starts at a + r·lda bytes. The accumulators start from c when load ≠ 0, else from corr[r].
-//
-//go:noescape
-func tileVNNI(a *byte, lda int, b *byte, kg int, c *int32, ldc int, corr *int32, load int)
-
-// tileBW is tileVNNI for int16 values, k-groups of 2.
-//
-//go:noescape
-func tileBW(a *byte, lda int, b *byte, kg int, c *int32, ldc int, corr *int32, load int)
+// A tileFunc adds, for kg k-groups, the tile a·b into c (ldc int32 a row); row r of A starts at
+// a + r·lda bytes, a k-group of 4 int8 (vnni) or 2 int16 (bw) is 4 bytes of A and 256 of B. The
+// accumulators start from c when load ≠ 0, else from corr[r]. vnniTiles and bwTiles in
+// kernel_tiles_amd64.go hold one for every size up to 6 rows by 4 zmm of 16 columns.
+type tileFunc func(a *byte, lda int, b *byte, kg int, c *int32, ldc int, corr *int32, load int)
 
 func choosePath() kernelPath {
 	switch {
@@ -51,15 +46,19 @@ func supported(p kernelPath) bool {
 	return true
 }
 
-func tile(p kernelPath, a *byte, lda int, b *byte, kg int, c *int32, ldc int, corr *int32, load bool) {
+// tile runs the tile of rows×cols (rows ≤ 6, cols ≤ 64) on path p.
+func tile(p kernelPath, rows, cols int, a *byte, lda int, b *byte, kg int, c *int32, ldc int, corr *int32, load bool) {
 	l := 0
 	if load {
 		l = 1
 	}
-	if p == pathVNNI {
-		tileVNNI(a, lda, b, kg, c, ldc, corr, l)
-	} else {
-		tileBW(a, lda, b, kg, c, ldc, corr, l)
+	switch {
+	case p == pathVNNI && rows == tileM && cols == tileN:
+		vnni6x4(a, lda, b, kg, c, ldc, corr, l) // the full tile, called directly
+	case p == pathVNNI:
+		vnniTiles[rows][(cols+15)/16](a, lda, b, kg, c, ldc, corr, l)
+	default:
+		bwTiles[rows][(cols+15)/16](a, lda, b, kg, c, ldc, corr, l)
 	}
 }
 

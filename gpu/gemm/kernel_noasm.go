@@ -7,7 +7,7 @@ func choosePath() kernelPath { return pathGeneric }
 func supported(p kernelPath) bool { return p == pathGeneric }
 
 // tile is never called: only the generic path exists here.
-func tile(p kernelPath, a *byte, lda int, b *byte, kg int, c *int32, ldc int, corr *int32, load bool) {
+func tile(p kernelPath, rows, cols int, a *byte, lda int, b *byte, kg int, c *int32, ldc int, corr *int32, load bool) {
 	panic("gemm: no " + p.String() + " kernel in this build")
 }
 

@@ -115,3 +115,22 @@ func TestPackBConcurrent(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 }
+
+// TestEdgeTiles: every size of edge tile, 1 to 6 rows by 1 to 64 columns, with A read in place
+// (k a multiple of 4) and copied.
+func TestEdgeTiles(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for m := 1; m <= 12; m++ {
+			for _, n := range []int{15, 16, 17, 31, 33, 47, 49, 63, 64, 127} {
+				for _, k := range []int{8, 13} {
+					s := gemm.Shape{M: m, N: n, K: k}
+					a, b := fill(r, m*k, "rand"), fill(r, k*n, "rand")
+					c := make([]int32, m*n)
+					require.NoError(t, gemm.CPU{}.GemmInt8(s, a, b, c))
+					require.Equal(t, gemm.Naive(s, a, b), c, "%dx%dx%d", m, n, k)
+				}
+			}
+		}
+	})
+}
