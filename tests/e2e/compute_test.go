@@ -5,39 +5,34 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	sdkmath "cosmossdk.io/math"
-
 	"github.com/opengpu/ogpu/testutil/network"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
-// taskView is `ogpud q compute task`'s answer.
-type taskView struct {
-	Task network.Task `json:"task"`
-}
-
-// testComputeMarket runs the dev chain's market from the CLI alone: bob creates a gemm task with
+// testComputeMarket runs the dev chain's market from the CLI: bob creates a gemm task with
 // --wait; the embedded sidecar bids as the provider, runs it on the CPU executor, serves and
 // submits the result, verifies it as the validator, and the vote extensions complete it. The
-// result then downloads with the hash on chain. A task priced below every bid expires.
-func testComputeMarket(t *testing.T, bin, home string, accounts map[string]devAccount) {
+// result then downloads with `q compute result` and the hash on chain. A task priced below every
+// bid expires.
+func testComputeMarket(t *testing.T, net *network.Network, accounts map[string]network.DevAccount) {
+	bin, home := net.Bin, net.Homes[0]
 	createArgs := func(extra ...string) []string {
 		return append([]string{"tx", "compute", "create-task", "gemm-int8",
 			"--m", "96", "--n", "80", "--k", "64", "--seed-a", "11", "--seed-b", "12",
 			"--from", "bob", "--home", home, "--gas-prices", "1000000000aogpu", "--gas", "auto", "--gas-adjustment", "1.5", "--yes"}, extra...)
 	}
+	// create-task --wait is what this checks
 	wait := exec.Command(bin, createArgs("--max-price", coin(ogpu(100)), "--deadline", "40", "--wait", "--wait-timeout", "2m")...)
 	var out bytes.Buffer
 	wait.Stdout, wait.Stderr = &out, &out
@@ -46,14 +41,14 @@ func testComputeMarket(t *testing.T, bin, home string, accounts map[string]devAc
 		require.Contains(t, out.String(), s)
 	}
 
-	var v taskView
-	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "task", "1", "--home", home, "--output", "json"), &v))
-	require.Equal(t, accounts["provider"].Address, v.Task.Provider)
-	requirePaidInFull(t, v.Task)
-	require.Equal(t, "0", v.Task.Escrow)
-	require.Equal(t, strconv.Itoa(32+4*96*80), v.Task.Result.Size)
+	tk := net.Task(1)
+	require.Equal(t, accounts["provider"].Address, tk.Provider)
+	requirePaidInFull(t, tk)
+	require.True(t, tk.Escrow.IsZero(), "escrow %s", tk.Escrow)
+	require.Equal(t, uint64(32+4*96*80), tk.Result.Size_)
 
-	// the result is private: an outsider is refused, its creator served
+	// the result is private: an outsider is refused, its creator served (by the CLI, which this
+	// checks)
 	file := filepath.Join(t.TempDir(), "c.bin")
 	refused, err := network.TryRun(bin, "q", "compute", "result", "1", "--out", file, "--home", home, "--from", "alice")
 	require.Error(t, err, "%s", refused)
@@ -62,7 +57,7 @@ func testComputeMarket(t *testing.T, bin, home string, accounts map[string]devAc
 	got, err := os.ReadFile(file)
 	require.NoError(t, err)
 	sum := sha256.Sum256(got)
-	require.Equal(t, v.Task.Result.Sha256, hex.EncodeToString(sum[:]))
+	require.Equal(t, tk.Result.Sha256, hex.EncodeToString(sum[:]))
 
 	// below the sidecar's minimum price nobody bids: the task expires, --wait exits non-zero
 	start := time.Now()
@@ -75,81 +70,48 @@ func testComputeMarket(t *testing.T, bin, home string, accounts map[string]devAc
 
 // testCheatingProvider runs a second sidecar for alice's provider record that underbids the dev
 // provider and corrupts one element of every result: the validator's sidecar finds it out, the
-// task FAILS, alice is slashed and jailed, and bob gets his escrow back.
-func testCheatingProvider(t *testing.T, bin, home string, accounts map[string]devAccount) {
-	cheat := exec.Command(bin, "sidecar", "--home", home, "--provider-key", "alice",
+// task FAILS (create-task --wait says so), alice is slashed and jailed, and bob gets his escrow
+// back.
+func testCheatingProvider(t *testing.T, net *network.Network, accounts map[string]network.DevAccount) {
+	bin, home := net.Bin, net.Homes[0]
+	cheat := network.NewNode(bin, filepath.Join(net.Dir, "cheat"), "127.0.0.1", "sidecar", "--home", home, "--provider-key", "alice",
 		"--listen", "127.0.0.1:8548", "--public-url", "http://127.0.0.1:8548",
 		"--min-price", "1000", "--price-per-gmac", "0", "--validator-account", "", "--corrupt-results")
-	var log bytes.Buffer
-	cheat.Stdout, cheat.Stderr = &log, &log
-	require.NoError(t, cheat.Start())
-	defer func() {
-		_ = cheat.Process.Kill()
-		_ = cheat.Wait()
-	}()
+	cheat.Start(t)
+	defer cheat.Stop(t)
 	waitServing(t, "http://127.0.0.1:8548")
 
-	before := balance(t, network.NewNode(bin, home, "127.0.0.1"), accounts["bob"].Address)
+	before := balance(t, net.Up(), accounts["bob"].Address)
 	out, err := network.TryRun(bin, "tx", "compute", "create-task", "gemm-int8", "--m", "32", "--n", "32", "--k", "32",
 		"--seed-a", "5", "--seed-b", "6", "--max-price", coin(ogpu(100)), "--deadline", "40", "--wait", "--wait-timeout", "2m",
 		"--from", "bob", "--home", home, "--gas-prices", "1000000000aogpu", "--gas", "auto", "--gas-adjustment", "1.5", "--yes")
-	require.Error(t, err, "the task fails: %s\n%s", out, log.String())
+	if err == nil {
+		log, _ := os.ReadFile(filepath.Join(net.Dir, "cheat.log"))
+		t.Fatalf("the task did not fail: %s\n%s", out, log)
+	}
 	require.Contains(t, err.Error(), "TASK_STATE_FAILED")
 	require.Contains(t, string(out), accounts["alice"].Address, "alice's low bid won")
 
-	var p struct {
-		Provider struct {
-			Jailed bool `json:"jailed"`
-		} `json:"provider"`
-	}
-	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "staking-gpu", "provider", accounts["alice"].Address, "--home", home, "--output", "json"), &p))
-	require.True(t, p.Provider.Jailed)
+	require.True(t, providerRecord(t, net, accounts["alice"].Address).Jailed)
 	// bob paid only the gas of his create-task: the escrow came back
-	after := balance(t, network.NewNode(bin, home, "127.0.0.1"), accounts["bob"].Address)
+	after := balance(t, net.Up(), accounts["bob"].Address)
 	require.True(t, before.Sub(after).LT(ogpu(1)), "bob was refunded: %s → %s", before, after)
 }
 
 // testRestartMidTask stops the dev node, and with it the embedded sidecar, right after a large
 // task is assigned, and starts it again: the sidecar finds the task still assigned to it, runs it
 // again (the inputs come from seeds, so the result is the same) and the task completes.
-// parent owns the restarted node: a subtest's cleanup would stop it.
-func testRestartMidTask(t, parent *testing.T, bin, home string, node *network.Node) {
-	var list struct {
-		Tasks []struct {
-			ID string `json:"id"`
-		} `json:"tasks"`
-	}
-	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "tasks", "--home", home, "--output", "json"), &list))
-	id := len(list.Tasks) + 1
-	code, log := sendTx(t, bin, home, "compute", "create-task", "gemm-int8", "--m", "2048", "--n", "2048", "--k", "1024",
-		"--seed-a", "7", "--seed-b", "8", "--max-price", coin(ogpu(100)), "--deadline", "80", "--from", "bob")
-	require.Zero(t, code, log)
-	state := func() string {
-		var v taskView
-		out, err := network.TryRun(bin, "q", "compute", "task", strconv.Itoa(id), "--home", home, "--output", "json")
-		if err != nil || json.Unmarshal(out, &v) != nil {
-			return ""
-		}
-		return v.Task.State
-	}
-	deadline := time.Now().Add(time.Minute)
-	for state() != "TASK_STATE_ASSIGNED" {
-		require.True(t, time.Now().Before(deadline), "task %d never assigned", id)
-		time.Sleep(200 * time.Millisecond)
-	}
-	node.Stop(t) // the sidecar is a few seconds into 4.3·10^9 multiply-adds
-	node.Start(parent)
-	deadline = time.Now().Add(3 * time.Minute)
-	for s := state(); s != "TASK_STATE_COMPLETED"; s = state() {
-		require.NotContains(t, []string{"TASK_STATE_FAILED", "TASK_STATE_EXPIRED"}, s)
-		require.True(t, time.Now().Before(deadline), "task %d is %s", id, s)
-		time.Sleep(500 * time.Millisecond)
-	}
+func testRestartMidTask(t *testing.T, net *network.Network) {
+	id := create(net, net.Homes[0], "bob", gemmTask(net.KeyAddr(net.Homes[0], "bob"), 2048, 2048, 1024, 7, 8, ogpu(100), 80))
+	net.WaitState(id, computetypes.TASK_STATE_ASSIGNED, time.Minute)
+	net.Stop(0) // the sidecar is a few seconds into 4.3·10^9 multiply-adds
+	net.Start(0)
+	net.WaitState(id, computetypes.TASK_STATE_COMPLETED, 3*time.Minute)
 	// the REST server is up again too
-	deadline = time.Now().Add(time.Minute)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		var info map[string]any
-		err := network.GetJSON(context.Background(), node.REST()+"/cosmos/base/tendermint/v1beta1/node_info", &info)
+		err := network.GetJSON(context.Background(), net.Up().REST()+"/cosmos/base/tendermint/v1beta1/node_info", &info)
 		if err == nil {
 			return
 		}
@@ -161,7 +123,8 @@ func testRestartMidTask(t, parent *testing.T, bin, home string, node *network.No
 // testUploadedInputs runs tasks whose A and B are blobs the client serves: one completes with
 // the product of the served matrices; for the other the client stops serving B after creating
 // it, the provider reports it, the committee confirms, and the provider gets the deposit.
-func testUploadedInputs(t *testing.T, bin, home string) {
+func testUploadedInputs(t *testing.T, net *network.Network) {
+	bin, home := net.Bin, net.Homes[0]
 	const m, n, k = 24, 40, 56
 	a, b := make([]byte, m*k), make([]byte, k*n)
 	for i := range a {
@@ -190,27 +153,18 @@ func testUploadedInputs(t *testing.T, bin, home string) {
 			"--input-a", srv.URL + "/a", "--input-b", srv.URL + "/b", "--max-price", coin(ogpu(100)),
 			"--from", "bob", "--home", home, "--gas-prices", "1000000000aogpu", "--gas", "auto", "--gas-adjustment", "1.5", "--yes"}, extra...)
 	}
+	// create-task --wait, which fetches the inputs for their hashes, is what this checks
 	out, err := network.TryRun(bin, args("--deadline", "40", "--wait", "--wait-timeout", "2m")...)
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), "TASK_STATE_COMPLETED")
 
 	// B disappears right after the task is created
-	var list struct {
-		Tasks []json.RawMessage `json:"tasks"`
-	}
-	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "tasks", "--home", home, "--output", "json"), &list))
-	next := strconv.Itoa(len(list.Tasks) + 1)
+	next := uint64(len(net.Tasks(&computetypes.QueryTasksRequest{})) + 1)
 	cmd := exec.Command(bin, args("--deadline", "40", "--wait", "--wait-timeout", "2m")...)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	require.NoError(t, cmd.Start())
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := network.TryRun(bin, "q", "compute", "task", next, "--home", home); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	net.WaitTask(next, 30*time.Second, func(computetypes.Task) bool { return true }) // it exists
 	serveB.Store(false)
 	err = cmd.Wait()
 	require.Error(t, err, "%s", buf.String())
@@ -223,7 +177,7 @@ func testUploadedInputs(t *testing.T, bin, home string) {
 // runs the task. Once the result is in, the client takes B down again: the committee fetches B
 // from the provider, which keeps the inputs it ran on, finds the result valid, and the provider
 // is paid the full price when the dispute window passes.
-func testToggledInputs(t *testing.T, bin, home string, accounts map[string]devAccount) {
+func testToggledInputs(t *testing.T, net *network.Network, accounts map[string]network.DevAccount) {
 	const m, n, k = 16, 24, 32
 	a, b := make([]byte, m*k), make([]byte, k*n)
 	for i := range a {
@@ -239,7 +193,8 @@ func testToggledInputs(t *testing.T, bin, home string, accounts map[string]devAc
 		case "/a":
 			_, _ = w.Write(a)
 		case "/b":
-			// the create-task command's own fetch is the first request, the provider's the second
+			// the client's own fetch, for the task's hashes, is the first request, the provider's
+			// the second
 			if requestsB.Add(1) == 2 || downB.Load() {
 				http.NotFound(w, r)
 				return
@@ -248,64 +203,38 @@ func testToggledInputs(t *testing.T, bin, home string, accounts map[string]devAc
 		}
 	}))
 	defer srv.Close()
-	provider := accounts["provider"].Address
-	bondedBefore := providerBonded(t, bin, home, provider)
+	providerAddr := accounts["provider"].Address
+	bondedBefore := providerRecord(t, net, providerAddr).Bonded
 
-	var list struct {
-		Tasks []json.RawMessage `json:"tasks"`
+	msg := gemmTask(accounts["bob"].Address, m, n, k, 0, 0, ogpu(100), 60)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, uri := range []string{srv.URL + "/a", srv.URL + "/b"} {
+		blob, err := net.Client().DescribeBlob(ctx, uri, m*k+k*n)
+		require.NoError(t, err)
+		msg.Inputs = append(msg.Inputs, blob)
 	}
-	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "tasks", "--home", home, "--output", "json"), &list))
-	id := strconv.Itoa(len(list.Tasks) + 1)
-	code, log := sendTx(t, bin, home, "compute", "create-task", "gemm-int8", "--m", strconv.Itoa(m), "--n", strconv.Itoa(n), "--k", strconv.Itoa(k),
-		"--input-a", srv.URL+"/a", "--input-b", srv.URL+"/b", "--max-price", coin(ogpu(100)), "--deadline", "60", "--from", "bob")
-	require.Zero(t, code, log)
-	var seen []string
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		var v taskView
-		out, err := network.TryRun(bin, "q", "compute", "task", id, "--home", home, "--output", "json")
-		if err == nil && json.Unmarshal(out, &v) == nil {
-			if len(seen) == 0 || seen[len(seen)-1] != v.Task.State {
-				seen = append(seen, v.Task.State)
-			}
-			if v.Task.State == "TASK_STATE_SUBMITTED" && v.Task.Result.Sha256 != "" {
-				downB.Store(true) // the result is in: B goes away again
-			}
-			if v.Task.State == "TASK_STATE_COMPLETED" {
-				requirePaidInFull(t, v.Task)
-				break
-			}
-			require.NotContains(t, []string{"TASK_STATE_FAILED", "TASK_STATE_EXPIRED"}, v.Task.State, "states %v: %s", seen, v.Task.Outcome)
+	id := create(net, net.Homes[0], "bob", msg)
+	var seen []computetypes.TaskState
+	tk := net.WaitTask(id, 3*time.Minute, func(tk computetypes.Task) bool {
+		seen = append(seen, tk.State)
+		if tk.State == computetypes.TASK_STATE_SUBMITTED && tk.Result.Sha256 != "" {
+			downB.Store(true) // the result is in: B goes away again
 		}
-		require.True(t, time.Now().Before(deadline), "task %s: states %v", id, seen)
-		time.Sleep(200 * time.Millisecond)
-	}
+		return false // to its end
+	})
+	require.Equal(t, computetypes.TASK_STATE_COMPLETED, tk.State, "states %v: %s", seen, tk.Outcome)
+	requirePaidInFull(t, tk)
 	require.GreaterOrEqual(t, requestsB.Load(), int32(3), "the committee fetched B while it was back")
-	require.Equal(t, bondedBefore.String(), providerBonded(t, bin, home, provider).String(), "nobody slashed the provider")
+	require.Equal(t, bondedBefore.String(), providerRecord(t, net, providerAddr).Bonded.String(), "nobody slashed the provider")
 	// it went back to ASSIGNED after the rejected report, then on to a result
-	require.Contains(t, seen, "TASK_STATE_VERIFIED")
-}
-
-func providerBonded(t *testing.T, bin, home, addr string) sdkmath.Int {
-	var p struct {
-		Provider struct {
-			Bonded string `json:"bonded"`
-		} `json:"provider"`
-	}
-	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "staking-gpu", "provider", addr, "--home", home, "--output", "json"), &p))
-	amt, ok := sdkmath.NewIntFromString(p.Provider.Bonded)
-	require.True(t, ok)
-	return amt
+	require.Contains(t, seen, computetypes.TASK_STATE_VERIFIED)
 }
 
 // requirePaidInFull: the provider got its price less the protocol fee, which went to the
 // provider reward pool (5% by default).
-func requirePaidInFull(t *testing.T, tk network.Task) {
+func requirePaidInFull(t *testing.T, tk computetypes.Task) {
 	t.Helper()
-	price, ok1 := sdkmath.NewIntFromString(tk.Price)
-	paid, ok2 := sdkmath.NewIntFromString(tk.Paid)
-	fee, ok3 := sdkmath.NewIntFromString(tk.ProtocolFee)
-	require.True(t, ok1 && ok2 && ok3, "%+v", tk)
-	require.Equal(t, price.MulRaw(5).QuoRaw(100).String(), fee.String(), "the protocol fee")
-	require.Equal(t, price.String(), paid.Add(fee).String(), "the provider is paid its full price less the protocol fee")
+	require.Equal(t, tk.Price.MulRaw(5).QuoRaw(100).String(), tk.ProtocolFee.String(), "the protocol fee")
+	require.Equal(t, tk.Price.String(), tk.Paid.Add(tk.ProtocolFee).String(), "the provider is paid its full price less the protocol fee")
 }

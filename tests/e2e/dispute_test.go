@@ -5,13 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/testutil/network"
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
@@ -44,9 +43,9 @@ func TestDispute(t *testing.T) {
 	})
 	bin, homes, nodes := net.Bin, net.Homes, net.Nodes
 	// validator 0's operator is the provider; validator 1's account the client
-	validatorTx(net, 0, "staking-gpu", "register-provider", "--moniker", "p0", "--endpoint", "http://127.0.0.1:8547")
-	validatorTx(net, 0, "staking-gpu", "bond", coin(ogpu(2_000)))
 	provider, client := net.Addr(0), net.Addr(1)
+	validatorTx(net, 0, registerProvider(provider, "p0", "http://127.0.0.1:8547"))
+	validatorTx(net, 0, bond(provider, ogpu(2_000)))
 
 	// the provider serves a result, right or wrong in one element, computed on the inputs its
 	// assignment fixed
@@ -86,19 +85,20 @@ func TestDispute(t *testing.T) {
 
 	// deliver has provider bid on task id and submit result; the first committee attests VALID
 	// without checking it
-	deliver := func(id, provider int, corrupt bool) []byte {
-		net.WaitState(strconv.Itoa(id), "TASK_STATE_OPEN", 30*time.Second)
-		validatorTx(net, provider, "compute", "bid", strconv.Itoa(id), ogpu(50).String())
-		v := net.WaitState(strconv.Itoa(id), "TASK_STATE_ASSIGNED", 60*time.Second)
+	deliver := func(id uint64, provider int, corrupt bool) []byte {
+		net.WaitState(id, computetypes.TASK_STATE_OPEN, 30*time.Second)
+		validatorTx(net, provider, &computetypes.MsgBid{Provider: net.Addr(provider), TaskId: id, Price: ogpu(50)})
+		v := net.WaitState(id, computetypes.TASK_STATE_ASSIGNED, 60*time.Second)
 		require.Len(t, v.InputNonce, 32, "the assignment fixes the inputs' nonce")
 		result := result(v.InputNonce, corrupt)
 		sum := sha256.Sum256(result)
 		sha := hex.EncodeToString(sum[:])
-		validatorTx(net, provider, "compute", "submit-result", strconv.Itoa(id), sha, strconv.Itoa(len(result)), srv.URL+"/v1/blobs/"+sha)
+		validatorTx(net, provider, &computetypes.MsgSubmitResult{Provider: net.Addr(provider), TaskId: id, Sha256: sha, Size_: uint64(len(result)),
+			Uri: srv.URL + "/v1/blobs/" + sha})
 		attest(net, id, 1, sum[:], committeetypes.ATTESTED_VALID, attestors)
 		return sum[:]
 	}
-	create := []string{"tx", "compute", "create-task", "gemm-int8", "--m", "8", "--n", "8", "--k", "8",
+	createArgs := []string{"tx", "compute", "create-task", "gemm-int8", "--m", "8", "--n", "8", "--k", "8",
 		"--seed-a", "1", "--seed-b", "2", "--max-price", coin(ogpu(100)), "--deadline", "60"}
 
 	lazy := -1 // the first-round member of the first dispute, slashed and benched by it
@@ -108,7 +108,8 @@ func TestDispute(t *testing.T) {
 		for i := 2; i < 4; i++ {
 			tokens[net.Addr(i)] = validatorTokensOf(t, nodes[0], net.Addr(i))
 		}
-		wait := exec.Command(bin, append(create, "--wait", "--wait-timeout", "4m", "--from", "validator", "--home", homes[1],
+		// create-task --wait, which checks the result itself and disputes it, is what this checks
+		wait := exec.Command(bin, append(createArgs, "--wait", "--wait-timeout", "4m", "--from", "validator", "--home", homes[1],
 			"--gas-prices", "1000000000aogpu", "--gas", "auto", "--gas-adjustment", "1.5", "--yes")...)
 		var buf bytes.Buffer
 		wait.Stdout, wait.Stderr = &buf, &buf
@@ -121,21 +122,15 @@ func TestDispute(t *testing.T) {
 		require.Error(t, err, out)
 		require.Contains(t, out, "fails our own check")
 		require.Contains(t, out, "TASK_STATE_FAILED")
-		v := net.Task("1")
+		v := net.Task(1)
 		require.Contains(t, v.Outcome, "after the creator's dispute")
 		// the client paid gas and got the bond (10% of 50 OGPU) back twice: once its own, once
 		// as its reward out of the provider's slash
 		gain := balance(t, nodes[0], client).Sub(before)
 		require.True(t, gain.GT(ogpu(4)) && gain.LT(ogpu(5)), "client gained %s", gain)
-		var p struct {
-			Provider struct {
-				Jailed bool   `json:"jailed"`
-				Bonded string `json:"bonded"`
-			} `json:"provider"`
-		}
-		require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "staking-gpu", "provider", provider, "--home", homes[0], "--output", "json"), &p))
-		require.True(t, p.Provider.Jailed)
-		require.Equal(t, ogpu(1_800).String(), p.Provider.Bonded)
+		p := providerRecord(t, net, provider)
+		require.True(t, p.Jailed)
+		require.Equal(t, ogpu(1_800).String(), p.Bonded.String())
 		// the first-round member (one of validators 2 and 3) lost 5% of its stake
 		slashed := 0
 		for i := 2; i < 4; i++ {
@@ -155,18 +150,18 @@ func TestDispute(t *testing.T) {
 		// committees come from validator 0 and the other of validators 2 and 3
 		require.GreaterOrEqual(t, lazy, 2, "the first dispute slashed a member")
 		other := 5 - lazy
-		validatorTx(net, lazy, "staking-gpu", "register-provider", "--moniker", "p2", "--endpoint", fmt.Sprintf("http://127.0.0.%d:8547", lazy+1))
-		validatorTx(net, lazy, "staking-gpu", "bond", coin(ogpu(2_000)))
+		validatorTx(net, lazy, registerProvider(net.Addr(lazy), "p2", fmt.Sprintf("http://127.0.0.%d:8547", lazy+1)))
+		validatorTx(net, lazy, bond(net.Addr(lazy), ogpu(2_000)))
 		members := map[string]sdkmath.Int{net.Addr(0): balance(t, nodes[0], net.Addr(0)), net.Addr(other): balance(t, nodes[0], net.Addr(other))}
 		before := balance(t, nodes[0], client)
-		validatorTx(net, 1, create[1:]...)
+		require.Equal(t, uint64(2), create(net, homes[1], "validator", gemmTask(client, 8, 8, 8, 1, 2, ogpu(100), 60)))
 		sha := deliver(2, lazy, false)
-		net.WaitState("2", "TASK_STATE_VERIFIED", 60*time.Second)
-		validatorTx(net, 1, "compute", "dispute-result", "2")
-		c := waitCommittee(net, 2, 2, func(c committeeView) bool { return c.DrawnHeight > 0 })
+		net.WaitState(2, computetypes.TASK_STATE_VERIFIED, 60*time.Second)
+		validatorTx(net, 1, &computetypes.MsgDisputeResult{Creator: client, TaskId: 2})
+		c := waitCommittee(net, 2, 2, func(c committeetypes.Committee) bool { return c.DrawnHeight > 0 })
 		require.Len(t, c.Members, 1, "the one validator neither a party nor on the first committee")
 		attest(net, 2, 2, sha, committeetypes.ATTESTED_VALID, attestors)
-		v := net.WaitState("2", "TASK_STATE_COMPLETED", 90*time.Second)
+		v := net.WaitState(2, computetypes.TASK_STATE_COMPLETED, 90*time.Second)
 		requirePaidInFull(t, v)
 		lost := before.Sub(balance(t, nodes[0], client))
 		// the price (50 OGPU), the bond (5 OGPU), the first member's capped fee and gas

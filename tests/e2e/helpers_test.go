@@ -2,42 +2,21 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/testutil/network"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
+	"github.com/opengpu/ogpu/x/compute/workload"
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
-
-// devAccount is an entry of dev-keys.json.
-type devAccount struct {
-	Name     string `json:"name"`
-	Address  string `json:"address"`
-	EthAddr  string `json:"eth_address"`
-	Mnemonic string `json:"mnemonic"`
-}
-
-func readDevAccounts(t *testing.T, home string) map[string]devAccount {
-	t.Helper()
-	bz, err := os.ReadFile(filepath.Join(home, "dev-keys.json"))
-	require.NoError(t, err)
-	var list []devAccount
-	require.NoError(t, json.Unmarshal(bz, &list))
-	m := map[string]devAccount{}
-	for _, a := range list {
-		m[a.Name] = a
-	}
-	return m
-}
 
 // balance reads an account's aogpu balance over REST at the latest height.
 func balance(t testing.TB, n *network.Node, addr string) sdkmath.Int {
@@ -55,51 +34,58 @@ func balance(t testing.TB, n *network.Node, addr string) sdkmath.Int {
 	return amt
 }
 
-// sendTx sends `ogpud tx ...` from the dev home and waits until the tx is in a block; it
-// returns the tx's result code and raw log.
-func sendTx(t *testing.T, bin, home string, args ...string) (uint32, string) {
-	t.Helper()
-	args = append(append([]string{"tx"}, args...), "--home", home, "--gas-prices", "1000000000aogpu",
-		"--gas", "auto", "--gas-adjustment", "1.5", "--yes", "--output", "json")
-	out, err := network.TryRun(bin, args...)
-	if err != nil {
-		// a tx rejected by simulation or CheckTx never reaches a block
-		return 1, err.Error()
-	}
-	var res struct {
-		TxHash string `json:"txhash"`
-		Code   uint32 `json:"code"`
-		RawLog string `json:"raw_log"`
-	}
-	require.NoError(t, json.Unmarshal(network.LastJSON(out), &res), "tx output %s", out)
-	if res.Code != 0 {
-		return res.Code, res.RawLog
-	}
-	query := []string{"q", "tx", res.TxHash, "--home", home, "--output", "json"}
-	if i := slices.Index(args, "--node"); i >= 0 && i+1 < len(args) {
-		query = append(query, "--node", args[i+1]) // the home's own node may be down
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		out, err := network.TryRun(bin, query...)
-		if err == nil {
-			var q struct {
-				Code   uint32 `json:"code"`
-				RawLog string `json:"raw_log"`
-			}
-			require.NoError(t, json.Unmarshal(network.LastJSON(out), &q))
-			return q.Code, q.RawLog
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("tx %s not found in a block within 30 s", res.TxHash)
-	return 0, ""
-}
-
 // ogpu returns n OGPU in aogpu.
 func ogpu(n int64) sdkmath.Int { return sdkmath.NewInt(n).Mul(sdkmath.NewIntWithDecimal(1, 18)) }
 
 func coin(amt sdkmath.Int) string { return fmt.Sprintf("%saogpu", amt) }
+
+// aogpu is amt as a coin.
+func aogpu(amt sdkmath.Int) sdk.Coin { return sdk.NewCoin("aogpu", amt) }
+
+// gemmTask is the MsgCreateTask of `create-task gemm-int8` with seeded inputs, a fixed payment
+// and no GPU requirement; callers change what differs.
+func gemmTask(creator string, m, n, k int, seedA, seedB uint64, maxPrice sdkmath.Int, deadline uint64) *computetypes.MsgCreateTask {
+	return &computetypes.MsgCreateTask{
+		Creator: creator,
+		Workload: computetypes.Workload{Name: workload.GemmInt8V1, Params: &computetypes.Workload_GemmInt8{
+			GemmInt8: &computetypes.GemmInt8Params{M: uint32(m), N: uint32(n), K: uint32(k), SeedA: seedA, SeedB: seedB},
+		}},
+		Requirements: stakinggputypes.Requirements{Workload: workload.GemmInt8V1},
+		MaxPrice:     aogpu(maxPrice),
+		Deadline:     deadline,
+		Payment:      computetypes.PaymentFunction{Kind: computetypes.PAYMENT_KIND_FIXED, MinFraction: sdkmath.LegacyZeroDec()},
+	}
+}
+
+// create has key of home send msg and returns the new task's id.
+func create(net *network.Network, home, key string, msg *computetypes.MsgCreateTask) uint64 {
+	net.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	id, err := net.Client().CreateTask(ctx, net.TxFactory(home, key), msg)
+	require.NoError(net.T, err)
+	return id
+}
+
+// registerProvider registers operator as a provider of gemm-int8, as `tx staking-gpu
+// register-provider` without --auto does.
+func registerProvider(operator, moniker, endpoint string) sdk.Msg {
+	return &stakinggputypes.MsgRegisterProvider{Operator: operator, Moniker: moniker, Endpoint: endpoint, Workloads: []string{workload.GemmInt8V1}}
+}
+
+func bond(operator string, amt sdkmath.Int) sdk.Msg {
+	return &stakinggputypes.MsgBond{Operator: operator, Amount: aogpu(amt)}
+}
+
+// providerRecord is the provider record of operator (an account address).
+func providerRecord(t testing.TB, net *network.Network, operator string) stakinggputypes.Provider {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, err := net.Client().Provider(ctx, operator)
+	require.NoError(t, err)
+	return p
+}
 
 // waitServing waits until a sidecar answers on its blob and metrics server at base: it bids and
 // verifies from its first pass after that.

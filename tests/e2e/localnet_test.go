@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,9 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/testutil/network"
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
 // TestLocalnet starts 4 validators as separate processes on 127.0.0.1-4, each with a scripted
@@ -42,9 +42,9 @@ func TestLocalnet(t *testing.T) {
 	require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "committee", "verifiers", "--home", homes[0], "--output", "json"), &verifiers))
 	require.Len(t, verifiers.Verifiers, 4, "every validator is a verifier from genesis")
 	// validator 0's operator is also a GPU provider; validator 1's account is the client
-	validatorTx(net, 0, "staking-gpu", "register-provider", "--moniker", "p0", "--endpoint", "http://127.0.0.1:8547")
-	validatorTx(net, 0, "staking-gpu", "bond", coin(ogpu(2_000)))
 	addrs := []string{net.Addr(0), net.Addr(1), net.Addr(2), net.Addr(3)}
+	validatorTx(net, 0, registerProvider(addrs[0], "p0", "http://127.0.0.1:8547"))
+	validatorTx(net, 0, bond(addrs[0], ogpu(2_000)))
 
 	t.Run("a valid result is COMPLETED and the committee shares the fee", func(t *testing.T) {
 		before := make([]sdkmath.Int, 4)
@@ -52,34 +52,28 @@ func TestLocalnet(t *testing.T) {
 			before[i] = balance(t, nodes[0], addrs[i])
 		}
 		runTask(net, 1, 1, 0, hexSHA("good"), committeetypes.ATTESTED_VALID, attestors)
-		committee := net.WaitState("1", "TASK_STATE_VERIFIED", 90*time.Second).Committee
+		committee := net.WaitState(1, computetypes.TASK_STATE_VERIFIED, 90*time.Second).Committee
 		require.Len(t, committee, 2, "every validator but the provider's and the client's")
 		share := ogpu(1).QuoRaw(2) // 2% of 50 OGPU over two equal members
 		for i := 2; i < 4; i++ {
 			require.Equal(t, before[i].Add(share), balance(t, nodes[0], addrs[i]), "member %d gets its share", i)
 		}
-		validatorTx(net, 1, "compute", "accept-result", "1")
-		v := net.WaitState("1", "TASK_STATE_COMPLETED", 30*time.Second)
+		validatorTx(net, 1, &computetypes.MsgAcceptResult{Creator: addrs[1], TaskId: 1})
+		v := net.WaitState(1, computetypes.TASK_STATE_COMPLETED, 30*time.Second)
 		requirePaidInFull(t, v)
 	})
 
 	t.Run("a wrong result is FAILED and the provider slashed and jailed", func(t *testing.T) {
 		runTask(net, 2, 1, 0, hexSHA("bad"), committeetypes.ATTESTED_INVALID, attestors)
-		v := net.WaitState("2", "TASK_STATE_FAILED", 90*time.Second)
+		v := net.WaitState(2, computetypes.TASK_STATE_FAILED, 90*time.Second)
 		require.Contains(t, v.Outcome, "found invalid")
-		var p struct {
-			Provider struct {
-				Jailed bool   `json:"jailed"`
-				Bonded string `json:"bonded"`
-			} `json:"provider"`
-		}
-		require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "staking-gpu", "provider", addrs[0], "--home", homes[0], "--output", "json"), &p))
-		require.True(t, p.Provider.Jailed)
-		require.Equal(t, ogpu(1_800).String(), p.Provider.Bonded)
+		p := providerRecord(t, net, addrs[0])
+		require.True(t, p.Jailed)
+		require.Equal(t, ogpu(1_800).String(), p.Bonded.String())
 	})
 
 	stopped := nodes[3]
-	stopped.Stop(t)
+	net.Stop(3)
 	ctx := context.Background()
 	st, err := nodes[0].Status(ctx)
 	require.NoError(t, err)
@@ -87,15 +81,15 @@ func TestLocalnet(t *testing.T) {
 	nodes[0].WaitHeight(t, st.Height+3, 2*time.Minute)
 
 	t.Run("with a validator down a task still reaches its verdict", func(t *testing.T) {
-		validatorTx(net, 2, "staking-gpu", "register-provider", "--moniker", "p2", "--endpoint", "http://127.0.0.2:8547")
-		validatorTx(net, 2, "staking-gpu", "bond", coin(ogpu(2_000)))
+		validatorTx(net, 2, registerProvider(addrs[2], "p2", "http://127.0.0.2:8547"))
+		validatorTx(net, 2, bond(addrs[2], ogpu(2_000)))
 		// the client is validator 3, whose node is down: it sends through a running node, and
 		// its validator, like the provider's, is kept off the committee, which is 0 and 1
 		runTask(net, 3, 3, 2, hexSHA("good too"), committeetypes.ATTESTED_VALID, attestors[:3])
-		net.WaitState("3", "TASK_STATE_VERIFIED", 90*time.Second)
+		net.WaitState(3, computetypes.TASK_STATE_VERIFIED, 90*time.Second)
 	})
 
-	stopped.Start(t)
+	net.Start(3)
 	st, err = nodes[0].Status(ctx)
 	require.NoError(t, err)
 	stopped.WaitHeight(t, st.Height, 3*time.Minute)
@@ -109,55 +103,51 @@ func TestLocalnet(t *testing.T) {
 		var squatAddrs []string
 		for _, name := range squatters {
 			network.Run(t, bin, "keys", "add", name, "--home", homes[0], "--output", "json")
-			squatAddrs = append(squatAddrs, strings.TrimSpace(string(network.Run(t, bin, "keys", "show", name, "-a", "--home", homes[0]))))
+			squatAddrs = append(squatAddrs, net.KeyAddr(homes[0], name))
 		}
-		validatorTx(net, 0, append(append([]string{"bank", "multi-send", "validator"}, squatAddrs...), coin(ogpu(3_000)))...)
-		squat := func(name string, args ...string) error {
-			return net.TryTx(homes[0], append(args, "--from", name)...)
+		validatorTx(net, 0, multiSend(addrs[0], ogpu(3_000), squatAddrs...))
+		squat := func(i int, msg sdk.Msg) error {
+			_, err := net.Send(homes[0], squatters[i], msg)
+			return err
 		}
-		for _, name := range squatters {
-			require.NoError(t, squat(name, "staking-gpu", "register-provider", "--moniker", name, "--endpoint", "http://127.0.0.9:1"))
-			require.NoError(t, squat(name, "staking-gpu", "bond", coin(ogpu(2_000))))
+		for i, name := range squatters {
+			require.NoError(t, squat(i, registerProvider(squatAddrs[i], name, "http://127.0.0.9:1")))
+			require.NoError(t, squat(i, bond(squatAddrs[i], ogpu(2_000))))
 		}
-		validatorTx(net, 1, "compute", "create-task", "gemm-int8", "--m", "8", "--n", "8", "--k", "8", "--seed-a", "1", "--seed-b", "2",
-			"--max-price", coin(ogpu(100)), "--deadline", "60")
-		net.WaitState("4", "TASK_STATE_OPEN", 30*time.Second)
+		require.Equal(t, uint64(4), create(net, homes[1], "validator", gemmTask(addrs[1], 8, 8, 8, 1, 2, ogpu(100), 60)))
+		net.WaitState(4, computetypes.TASK_STATE_OPEN, 30*time.Second)
 		// the squatters fill the book at the max price
 		var wg sync.WaitGroup
-		for _, name := range squatters {
+		for i := range squatters {
 			wg.Add(1)
-			go func(name string) {
+			go func(i int) {
 				defer wg.Done()
-				assert.NoError(t, squat(name, "compute", "bid", "4", ogpu(100).String()))
-			}(name)
+				assert.NoError(t, squat(i, &computetypes.MsgBid{Provider: squatAddrs[i], TaskId: 4, Price: ogpu(100)}))
+			}(i)
 		}
 		wg.Wait()
-		var book struct {
-			Task struct {
-				BidWindowEnd string `json:"bid_window_end"`
-			} `json:"task"`
-			Bids []struct {
-				Provider string `json:"provider"`
-			} `json:"bids"`
+		book := func() *computetypes.QueryTaskResponse {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			res, err := computetypes.NewQueryClient(net.Client().Conn()).Task(ctx, &computetypes.QueryTaskRequest{TaskId: 4})
+			require.NoError(t, err)
+			return res
 		}
-		require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "task", "4", "--home", homes[0], "--output", "json"), &book))
-		require.Len(t, book.Bids, 2, "the book is full")
+		require.Len(t, book().Bids, 2, "the book is full")
 		// the honest provider (validator 2's operator) bids lower: it evicts a squatter
-		validatorTx(net, 2, "compute", "bid", "4", ogpu(50).String())
-		require.NoError(t, json.Unmarshal(network.Run(t, bin, "q", "compute", "task", "4", "--home", homes[0], "--output", "json"), &book))
-		require.Len(t, book.Bids, 2)
-		require.Contains(t, []string{book.Bids[0].Provider, book.Bids[1].Provider}, net.Addr(2))
+		validatorTx(net, 2, &computetypes.MsgBid{Provider: addrs[2], TaskId: 4, Price: ogpu(50)})
+		b := book()
+		require.Len(t, b.Bids, 2)
+		require.Contains(t, []string{b.Bids[0].Provider, b.Bids[1].Provider}, addrs[2])
 		// the squatters try to leave in the window's last block: refused
-		end, err := strconv.ParseInt(book.Task.BidWindowEnd, 10, 64)
-		require.NoError(t, err)
-		nodes[0].WaitHeight(t, end-1, time.Minute)
-		for i, name := range squatters {
-			err := squat(name, "compute", "withdraw-bid", "4")
+		nodes[0].WaitHeight(t, b.Task.BidWindowEnd-1, time.Minute)
+		for i := range squatters {
+			err := squat(i, &computetypes.MsgWithdrawBid{Provider: squatAddrs[i], TaskId: 4})
 			require.Error(t, err, "squatter %d left at the last moment", i)
 			require.Regexp(t, "bids can be withdrawn until height|bid not found|bids can be withdrawn only while OPEN", err.Error())
 		}
-		v := net.WaitState("4", "TASK_STATE_ASSIGNED", 60*time.Second)
-		require.Equal(t, net.Addr(2), v.Provider)
-		require.Equal(t, ogpu(50).String(), v.Price)
+		v := net.WaitState(4, computetypes.TASK_STATE_ASSIGNED, 60*time.Second)
+		require.Equal(t, addrs[2], v.Provider)
+		require.Equal(t, ogpu(50).String(), v.Price.String())
 	})
 }

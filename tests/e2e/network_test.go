@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -22,68 +21,38 @@ import (
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	"github.com/opengpu/ogpu/testutil/network"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
-// createMany has key on home create n gemm tasks (create-task args) in one tx, and returns the
-// height of the block it landed in.
-func createMany(l *network.Network, home, key string, n int, args ...string) int64 {
+// createMany has key on home create n copies of msg in one tx, and returns the height of the
+// block it landed in.
+func createMany(l *network.Network, home, key string, n int, msg *computetypes.MsgCreateTask) int64 {
 	l.T.Helper()
-	dir := l.T.TempDir()
-	gas := 80_000 * n
-	one := network.Run(l.T, l.Bin, append(append([]string{"tx", "compute", "create-task", "gemm-int8"}, args...),
-		"--from", key, "--home", home, "--generate-only", "--gas", strconv.Itoa(gas), "--fees", coin(sdkmath.NewInt(int64(gas)).MulRaw(1_000_000_000)))...)
-	var tx map[string]any
-	require.NoError(l.T, json.Unmarshal(network.LastJSON(one), &tx))
-	body := tx["body"].(map[string]any)
-	msg := body["messages"].([]any)[0]
-	msgs := make([]any, n)
+	msgs := make([]sdk.Msg, n)
 	for i := range msgs {
 		msgs[i] = msg
 	}
-	body["messages"] = msgs
-	bz, err := json.Marshal(tx)
-	require.NoError(l.T, err)
-	unsigned, signed := filepath.Join(dir, "unsigned.json"), filepath.Join(dir, "signed.json")
-	require.NoError(l.T, os.WriteFile(unsigned, bz, 0o600))
-	out := network.Run(l.T, l.Bin, "tx", "sign", unsigned, "--from", key, "--home", home, "--node", l.Up().RPC())
-	require.NoError(l.T, os.WriteFile(signed, network.LastJSON(out), 0o600))
-	out = network.Run(l.T, l.Bin, "tx", "broadcast", signed, "--home", home, "--node", l.Up().RPC(), "--output", "json")
-	var res struct {
-		TxHash string `json:"txhash"`
-		Code   uint32 `json:"code"`
-		RawLog string `json:"raw_log"`
-	}
-	require.NoError(l.T, json.Unmarshal(network.LastJSON(out), &res))
-	require.Zero(l.T, res.Code, res.RawLog)
-	height, err := l.WaitTx(res.TxHash)
+	// a fixed gas limit: simulating a thousand tasks costs as much as running them
+	txf := l.TxFactory(home, key).WithGas(uint64(80_000 * n)).WithSimulateAndExecute(false)
+	res, err := l.SendWith(txf, msgs...)
 	require.NoError(l.T, err, "the tx of %d tasks", n)
-	return height
+	return res.Height
 }
 
-// createTask has key on home create a gemm task and returns its id.
-func createTask(l *network.Network, home, key string, m, n, k int, extra ...string) string {
+// createTask has key on home create an m×n×k gemm task with deadline and returns its id.
+func createTask(l *network.Network, home, key string, m, n, k int, deadline uint64) uint64 {
 	l.T.Helper()
-	before := len(l.TasksOf(l.KeyAddr(home, key)))
-	l.Tx(home, append([]string{"compute", "create-task", "gemm-int8", "--m", strconv.Itoa(m), "--n", strconv.Itoa(n), "--k", strconv.Itoa(k),
-		"--seed-a", strconv.Itoa(m*7 + k), "--seed-b", strconv.Itoa(n*13 + k), "--max-price", coin(ogpu(10)), "--from", key}, extra...)...)
-	list := l.TasksOf(l.KeyAddr(home, key))
-	require.Len(l.T, list, before+1)
-	return list[len(list)-1].ID
+	msg := gemmTask(l.KeyAddr(home, key), m, n, k, uint64(m*7+k), uint64(n*13+k), ogpu(10), deadline)
+	return create(l, home, key, msg)
 }
 
 func providerOf(l *network.Network, addr string) (bonded sdkmath.Int, jailed bool) {
-	var v struct {
-		Provider struct {
-			Bonded string `json:"bonded"`
-			Jailed bool   `json:"jailed"`
-		} `json:"provider"`
-	}
-	l.MustGet("/ogpu/stakinggpu/v1/providers/"+addr, &v)
-	amt, ok := sdkmath.NewIntFromString(v.Provider.Bonded)
-	require.True(l.T, ok)
-	return amt, v.Provider.Jailed
+	p := providerRecord(l.T, l, addr)
+	return p.Bonded, p.Jailed
 }
 
 func moduleBalance(l *network.Network, name string) sdkmath.Int {
@@ -120,15 +89,9 @@ func checkBooks(l *network.Network) {
 	l.T.Helper()
 	require.Equal(l.T, ogpu(21_000_000).String(), balancesSum(l).String(), "sum of all balances")
 
-	var tasks struct {
-		Tasks []network.Task `json:"tasks"`
-	}
-	l.MustGet("/ogpu/compute/v1/tasks?pagination.limit=10000", &tasks)
 	escrow := sdkmath.ZeroInt()
-	for _, tk := range tasks.Tasks {
-		amt, ok := sdkmath.NewIntFromString(tk.Escrow)
-		require.True(l.T, ok)
-		escrow = escrow.Add(amt)
+	for _, tk := range l.Tasks(&computetypes.QueryTasksRequest{}) {
+		escrow = escrow.Add(tk.Escrow)
 	}
 	require.Equal(l.T, escrow.String(), moduleBalance(l, "compute").String(), "escrow account")
 
@@ -169,18 +132,19 @@ func checkBooks(l *network.Network) {
 
 // download fetches a completed task's result with the CLI, which checks size and hash, and
 // checks the file against the hash on chain once more.
-func download(l *network.Network, tk network.Task) {
+func download(l *network.Network, tk computetypes.Task) {
 	l.T.Helper()
-	file := filepath.Join(l.T.TempDir(), "task-"+tk.ID+".bin")
+	id := strconv.FormatUint(tk.Id, 10)
+	file := filepath.Join(l.T.TempDir(), "task-"+id+".bin")
 	home, key, ok := l.Key(tk.Creator)
-	require.True(l.T, ok, "the key of %s, creator of task %s", tk.Creator, tk.ID)
-	// the provider serves the result to its creator only
-	network.Run(l.T, l.Bin, "q", "compute", "result", tk.ID, "--out", file, "--home", home, "--from", key, "--node", l.Up().RPC())
+	require.True(l.T, ok, "the key of %s, creator of task %d", tk.Creator, tk.Id)
+	// the provider serves the result to its creator only; `q compute result` is what users run
+	network.Run(l.T, l.Bin, "q", "compute", "result", id, "--out", file, "--home", home, "--from", key, "--node", l.Up().RPC())
 	bz, err := os.ReadFile(file)
 	require.NoError(l.T, err)
 	sum := sha256.Sum256(bz)
-	require.Equal(l.T, tk.Result.Sha256, hex.EncodeToString(sum[:]), "task %s", tk.ID)
-	require.Equal(l.T, tk.Result.Size, strconv.Itoa(len(bz)))
+	require.Equal(l.T, tk.Result.Sha256, hex.EncodeToString(sum[:]), "task %d", tk.Id)
+	require.Equal(l.T, tk.Result.Size_, uint64(len(bz)))
 }
 
 // blockHeader is the header of block h as node n serves it.
@@ -293,7 +257,7 @@ func TestNetwork(t *testing.T) {
 		network.Run(t, l.Bin, "keys", "add", names[i], "--home", l.Homes[0], "--output", "json")
 		addrs[i] = l.KeyAddr(l.Homes[0], names[i])
 	}
-	l.Tx(l.Homes[0], append(append([]string{"bank", "multi-send", "validator"}, addrs...), coin(ogpu(1_000)), "--from", "validator")...)
+	l.MustSend(l.Homes[0], "validator", multiSend(l.Addr(0), ogpu(1_000), addrs...))
 	checkBooks(l)
 	provider0 := l.KeyAddr(l.Homes[0], "provider")
 	provider1 := l.KeyAddr(l.Homes[1], "provider")
@@ -307,10 +271,8 @@ func TestNetwork(t *testing.T) {
 				defer wg.Done()
 				for j := range perClient {
 					s := sizes[(c*perClient+j)%len(sizes)]
-					errs <- l.TryTx(l.Homes[0], "compute", "create-task", "gemm-int8",
-						"--m", strconv.Itoa(s[0]), "--n", strconv.Itoa(s[1]), "--k", strconv.Itoa(s[2]),
-						"--seed-a", strconv.Itoa(c*100+j), "--seed-b", strconv.Itoa(c*100+j+50),
-						"--max-price", coin(ogpu(10)), "--deadline", "120", "--from", names[c])
+					_, err := l.Send(l.Homes[0], names[c], gemmTask(addrs[c], s[0], s[1], s[2], uint64(c*100+j), uint64(c*100+j+50), ogpu(10), 120))
+					errs <- err
 				}
 			}(c)
 		}
@@ -319,15 +281,15 @@ func TestNetwork(t *testing.T) {
 		for err := range errs {
 			require.NoError(t, err)
 		}
-		var all []network.Task
+		var all []computetypes.Task
 		for _, a := range addrs {
 			mine := l.TasksOf(a)
 			require.Len(t, mine, perClient, "tasks of %s", a)
 			all = append(all, mine...)
 		}
 		for _, tk := range all {
-			tk = l.WaitFinal(tk.ID, 4*time.Minute)
-			require.Equal(t, "TASK_STATE_COMPLETED", tk.State, "task %s: %s", tk.ID, tk.Outcome)
+			tk = l.WaitFinal(tk.Id, 4*time.Minute)
+			require.Equal(t, computetypes.TASK_STATE_COMPLETED, tk.State, "task %d: %s", tk.Id, tk.Outcome)
 			require.Contains(t, []string{provider0, provider1}, tk.Provider)
 			download(l, tk)
 		}
@@ -338,24 +300,25 @@ func TestNetwork(t *testing.T) {
 		const n, perBlock = 1000, 256 // perBlock: the default max_timers_per_block
 		// one tx of a thousand tasks no provider here can take (B200 only): they all end at
 		// their bid window's end, one height
-		crowd := l.NewAccount(l.Homes[0], "crowd", coin(ogpu(1_000)))
-		created := createMany(l, l.Homes[0], "crowd", n, "--m", "8", "--n", "8", "--k", "8", "--seed-a", "1", "--seed-b", "2",
-			"--max-price", coin(ogpu(1).QuoRaw(10)), "--deadline", "60", "--gpu-model", "B200")
-		var tasks []network.Task
+		crowd := l.NewAccount(l.Homes[0], "crowd", aogpu(ogpu(1_000)))
+		msg := gemmTask(crowd, 8, 8, 8, 1, 2, ogpu(1).QuoRaw(10), 60)
+		msg.Requirements.GpuModel = "B200"
+		created := createMany(l, l.Homes[0], "crowd", n, msg)
+		var tasks []computetypes.Task
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			tasks = l.TasksOf(crowd)
 			require.Len(t, tasks, n)
-			if !slices.ContainsFunc(tasks, func(tk network.Task) bool { return !slices.Contains(network.FinalStates, tk.State) }) || time.Now().After(deadline) {
+			if !slices.ContainsFunc(tasks, func(tk computetypes.Task) bool { return !tk.State.IsFinal() }) || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(time.Second)
 		}
-		perHeight := map[int]int{}
+		perHeight := map[int64]int{}
 		for _, tk := range tasks {
-			require.Equal(t, strconv.FormatInt(created, 10), tk.CreatedHeight)
-			require.Equal(t, "TASK_STATE_EXPIRED", tk.State, "task %s", tk.ID)
-			perHeight[atoi(tk.FinalHeight)]++
+			require.Equal(t, created, tk.CreatedHeight)
+			require.Equal(t, computetypes.TASK_STATE_EXPIRED, tk.State, "task %d", tk.Id)
+			perHeight[tk.FinalHeight]++
 		}
 		heights := slices.Sorted(maps.Keys(perHeight))
 		for _, h := range heights {
@@ -363,9 +326,9 @@ func TestNetwork(t *testing.T) {
 		}
 		require.Len(t, heights, (n+perBlock-1)/perBlock, "ended over %v", perHeight)
 		// the blocks that ended them came at the usual pace: none took more than the bound
-		last := int64(heights[len(heights)-1]) + 1
+		last := heights[len(heights)-1] + 1
 		l.Up().WaitHeight(t, last, time.Minute)
-		for h := int64(heights[0]); h <= last; h++ {
+		for h := heights[0]; h <= last; h++ {
 			gap := blockTime(t, l.Up(), h).Sub(blockTime(t, l.Up(), h-1))
 			require.Less(t, gap, 5*time.Second, "block %d came %s after the one before", h, gap)
 		}
@@ -374,14 +337,13 @@ func TestNetwork(t *testing.T) {
 
 	t.Run("fifty of the largest tasks: the providers pass them over, every process stays within its memory bound, and the validators keep voting", func(t *testing.T) {
 		// 16384³ multiply-adds in a 10-block deadline: no CPU provider finishes one in time
-		giant := l.NewAccount(l.Homes[0], "giant", coin(ogpu(1_000)))
-		created := createMany(l, l.Homes[0], "giant", 50, "--m", "16384", "--n", "16384", "--k", "16384", "--seed-a", "3", "--seed-b", "4",
-			"--max-price", coin(ogpu(1)), "--deadline", "10")
+		giant := l.NewAccount(l.Homes[0], "giant", aogpu(ogpu(1_000)))
+		created := createMany(l, l.Homes[0], "giant", 50, gemmTask(giant, 16384, 16384, 16384, 3, 4, ogpu(1), 10))
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			var open int
 			for _, tk := range l.TasksOf(giant) {
-				if tk.CreatedHeight == strconv.FormatInt(created, 10) && !slices.Contains(network.FinalStates, tk.State) {
+				if tk.CreatedHeight == created && !tk.State.IsFinal() {
 					open++
 				}
 			}
@@ -392,8 +354,8 @@ func TestNetwork(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 		for _, tk := range l.TasksOf(giant) {
-			if tk.CreatedHeight == strconv.FormatInt(created, 10) {
-				require.Equal(t, "TASK_STATE_EXPIRED", tk.State, "task %s was not bid on: %s", tk.ID, tk.Outcome)
+			if tk.CreatedHeight == created {
+				require.Equal(t, computetypes.TASK_STATE_EXPIRED, tk.State, "task %d was not bid on: %s", tk.Id, tk.Outcome)
 			}
 		}
 		// the provider sidecars passed them over for want of time, and say so
@@ -434,8 +396,7 @@ func TestNetwork(t *testing.T) {
 		// and corrupts one element of every result
 		home := l.Homes[2]
 		cheat := l.KeyAddr(home, "validator")
-		l.Tx(home, "staking-gpu", "register-provider", "--moniker", "cheat", "--endpoint", "http://127.0.0.3:8549", "--from", "validator")
-		l.Tx(home, "staking-gpu", "bond", coin(ogpu(2_000)), "--from", "validator")
+		l.MustSend(home, "validator", registerProvider(cheat, "cheat", "http://127.0.0.3:8549"), bond(cheat, ogpu(2_000)))
 		sc := network.NewNode(l.Bin, filepath.Join(l.Dir, "cheat"), "127.0.0.3", "sidecar", "--home", home,
 			"--provider-key", "validator", "--listen", "127.0.0.3:8549", "--public-url", "http://127.0.0.3:8549",
 			"--min-price", "1000", "--price-per-gmac", "0", "--validator-account", "", "--corrupt-results")
@@ -450,9 +411,9 @@ func TestNetwork(t *testing.T) {
 		}
 		client := l.KeyAddr(l.Homes[0], names[0])
 		before := balance(l.T, l.Up(), client)
-		id := createTask(l, l.Homes[0], names[0], 96, 64, 48, "--deadline", "60")
+		id := createTask(l, l.Homes[0], names[0], 96, 64, 48, 60)
 		tk := l.WaitFinal(id, 3*time.Minute)
-		require.Equal(t, "TASK_STATE_FAILED", tk.State, tk.Outcome)
+		require.Equal(t, computetypes.TASK_STATE_FAILED, tk.State, tk.Outcome)
 		require.Equal(t, cheat, tk.Provider, "the lowest bid won")
 		bonded, jailed := providerOf(l, cheat)
 		require.True(t, jailed)
@@ -471,9 +432,9 @@ func TestNetwork(t *testing.T) {
 			require.Equal(t, tokens[a].String(), validatorTokensOf(t, l.Up(), a).String())
 		}
 
-		id = createTask(l, l.Homes[0], names[0], 96, 64, 48, "--deadline", "60")
+		id = createTask(l, l.Homes[0], names[0], 96, 64, 48, 60)
 		tk = l.WaitFinal(id, 3*time.Minute)
-		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
+		require.Equal(t, computetypes.TASK_STATE_COMPLETED, tk.State, tk.Outcome)
 		require.Contains(t, []string{provider0, provider1}, tk.Provider, "the jailed provider's bid does not count")
 		checkBooks(l)
 	})
@@ -483,23 +444,17 @@ func TestNetwork(t *testing.T) {
 		// nobody serves
 		home := l.Homes[3]
 		ghost := l.KeyAddr(home, "validator")
-		l.Tx(home, "staking-gpu", "register-provider", "--moniker", "ghost", "--endpoint", "http://127.0.0.4:8549", "--from", "validator")
-		l.Tx(home, "staking-gpu", "bond", coin(ogpu(2_000)), "--from", "validator")
+		l.MustSend(home, "validator", registerProvider(ghost, "ghost", "http://127.0.0.4:8549"), bond(ghost, ogpu(2_000)))
 		sc := network.NewNode(l.Bin, filepath.Join(l.Dir, "ghost"), "127.0.0.4", "sidecar", "--home", home,
 			"--provider-key", "validator", "--listen", "127.0.0.4:8549", "--public-url", "http://127.0.0.4:1",
 			"--min-price", "1000", "--price-per-gmac", "0", "--validator-account", "")
 		sc.Start(t)
 		waitServing(t, "http://127.0.0.4:8549")
-		id := createTask(l, l.Homes[0], names[1], 96, 64, 48, "--deadline", "60")
-		var tk network.Task
-		deadline := time.Now().Add(2 * time.Minute)
-		for tk = l.Task(id); len(tk.FailedProviders) == 0 && !slices.Contains(network.FinalStates, tk.State); tk = l.Task(id) {
-			require.True(t, time.Now().Before(deadline), "task %s: %+v", id, tk)
-			time.Sleep(300 * time.Millisecond)
-		}
+		id := createTask(l, l.Homes[0], names[1], 96, 64, 48, 60)
+		l.WaitTask(id, 3*time.Minute, func(tk computetypes.Task) bool { return len(tk.FailedProviders) > 0 })
 		sc.Stop(t) // it would win every later task with its price
-		tk = l.WaitFinal(id, 3*time.Minute)
-		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
+		tk := l.WaitFinal(id, 3*time.Minute)
+		require.Equal(t, computetypes.TASK_STATE_COMPLETED, tk.State, tk.Outcome)
 		require.Equal(t, []string{ghost}, tk.FailedProviders)
 		require.Contains(t, []string{provider0, provider1}, tk.Provider)
 		bonded, jailed := providerOf(l, ghost)
@@ -530,17 +485,10 @@ func TestNetwork(t *testing.T) {
 		for _, p := range []string{provider0, provider1} {
 			before[p], _ = providerOf(l, p)
 		}
-		l.Tx(l.Homes[0], "compute", "create-task", "gemm-int8", "--m", "2048", "--n", "2048", "--k", "1024",
-			"--seed-a", "71", "--seed-b", "72", "--max-price", coin(ogpu(10)), "--deadline", "100",
-			"--execution-blocks", "12", "--from", names[1])
-		mine := l.TasksOf(addrs[1])
-		id := mine[len(mine)-1].ID
-		var tk network.Task
-		deadline := time.Now().Add(time.Minute)
-		for tk = l.Task(id); tk.State != "TASK_STATE_ASSIGNED"; tk = l.Task(id) {
-			require.True(t, time.Now().Before(deadline), "task %s never assigned: %+v", id, tk)
-			time.Sleep(100 * time.Millisecond)
-		}
+		msg := gemmTask(addrs[1], 2048, 2048, 1024, 71, 72, ogpu(10), 100)
+		msg.ExecutionBlocks = 12
+		id := create(l, l.Homes[0], names[1], msg)
+		tk := l.WaitState(id, computetypes.TASK_STATE_ASSIGNED, time.Minute)
 		winner := tk.Provider
 		killed := l.Providers[0]
 		if winner == provider1 {
@@ -548,7 +496,7 @@ func TestNetwork(t *testing.T) {
 		}
 		killed.Kill(t) // a few seconds into 4.3·10^9 multiply-adds
 		tk = l.WaitFinal(id, 4*time.Minute)
-		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
+		require.Equal(t, computetypes.TASK_STATE_COMPLETED, tk.State, tk.Outcome)
 		require.Equal(t, []string{winner}, tk.FailedProviders)
 		require.NotEqual(t, winner, tk.Provider)
 		bonded, jailed := providerOf(l, winner)
@@ -561,14 +509,14 @@ func TestNetwork(t *testing.T) {
 
 	t.Run("a validator killed mid-run: verdicts go on, it restarts and catches up", func(t *testing.T) {
 		down := l.Nodes[3]
-		id := createTask(l, l.Homes[0], names[2], 256, 256, 256, "--deadline", "60")
-		down.Kill(t)
-		ids := []string{id, createTask(l, l.Homes[1], "validator", 128, 128, 128, "--deadline", "60")}
+		id := createTask(l, l.Homes[0], names[2], 256, 256, 256, 60)
+		l.Kill(3)
+		ids := []uint64{id, createTask(l, l.Homes[1], "validator", 128, 128, 128, 60)}
 		for _, id := range ids {
 			tk := l.WaitFinal(id, 3*time.Minute)
-			require.Equal(t, "TASK_STATE_COMPLETED", tk.State, "task %s: %s", id, tk.Outcome)
+			require.Equal(t, computetypes.TASK_STATE_COMPLETED, tk.State, "task %d: %s", id, tk.Outcome)
 		}
-		down.Start(l.T)
+		l.Start(3)
 		st, err := l.Nodes[0].Status(context.Background())
 		require.NoError(t, err)
 		down.WaitHeight(t, st.Height, 3*time.Minute)
@@ -577,12 +525,8 @@ func TestNetwork(t *testing.T) {
 	})
 
 	t.Run("the whole network stopped and started: nothing lost, open tasks carry on", func(t *testing.T) {
-		id := createTask(l, l.Homes[0], names[3], 2048, 2048, 2048, "--deadline", "150")
-		deadline := time.Now().Add(time.Minute)
-		for tk := l.Task(id); tk.State != "TASK_STATE_ASSIGNED"; tk = l.Task(id) {
-			require.True(t, time.Now().Before(deadline), "task %s never assigned: %+v", id, tk)
-			time.Sleep(100 * time.Millisecond)
-		}
+		id := createTask(l, l.Homes[0], names[3], 2048, 2048, 2048, 150)
+		l.WaitState(id, computetypes.TASK_STATE_ASSIGNED, time.Minute)
 		// the clients' balances: nothing changes them while the network is down
 		balances := map[string]sdkmath.Int{}
 		for _, a := range addrs {
@@ -598,10 +542,19 @@ func TestNetwork(t *testing.T) {
 			require.Equal(t, b.String(), balance(l.T, l.Up(), a).String(), a)
 		}
 		tk := l.WaitFinal(id, 4*time.Minute)
-		require.Equal(t, "TASK_STATE_COMPLETED", tk.State, tk.Outcome)
+		require.Equal(t, computetypes.TASK_STATE_COMPLETED, tk.State, tk.Outcome)
 		download(l, tk)
 		checkBooks(l)
 	})
+}
+
+// multiSend is a MsgMultiSend of amt from from to each of to.
+func multiSend(from string, amt sdkmath.Int, to ...string) sdk.Msg {
+	outs := make([]banktypes.Output, len(to))
+	for i, a := range to {
+		outs[i] = banktypes.Output{Address: a, Coins: sdk.NewCoins(aogpu(amt))}
+	}
+	return &banktypes.MsgMultiSend{Inputs: []banktypes.Input{{Address: from, Coins: sdk.NewCoins(aogpu(amt.MulRaw(int64(len(to)))))}}, Outputs: outs}
 }
 
 // setSidecarOption sets key = value in node i's [sidecar] section of app.toml (value "" removes

@@ -12,16 +12,17 @@ import (
 // testProviderCLI registers a dev key as a provider with --auto (this machine has no GPU, so it
 // becomes a CPU provider), bonds, queries and unbonds through the CLI. (The dev chain's own
 // `provider` key is registered by its sidecar.)
-func testProviderCLI(t *testing.T, bin, home string, provider devAccount) {
+func testProviderCLI(t *testing.T, net *network.Network, provider network.DevAccount) {
+	home := net.Homes[0]
 	query := func(out any, args ...string) {
 		t.Helper()
 		args = append(append([]string{"q", "staking-gpu"}, args...), "--home", home, "--output", "json")
-		require.NoError(t, json.Unmarshal(network.Run(t, bin, args...), out))
+		require.NoError(t, json.Unmarshal(network.Run(t, net.Bin, args...), out))
 	}
+	// the CLI's txs are what this checks
+	tx := func(args ...string) error { return net.TryTx(home, append(args, "--from", provider.Name)...) }
 
-	code, log := sendTx(t, bin, home, "staking-gpu", "register-provider", "--auto",
-		"--moniker", "dev-provider", "--endpoint", "http://127.0.0.1:8547", "--from", provider.Name)
-	require.Zero(t, code, log)
+	require.NoError(t, tx("staking-gpu", "register-provider", "--auto", "--moniker", "dev-provider", "--endpoint", "http://127.0.0.1:8547"))
 
 	var p struct {
 		Provider struct {
@@ -39,18 +40,12 @@ func testProviderCLI(t *testing.T, bin, home string, provider devAccount) {
 	require.Empty(t, p.Provider.Gpus, "no GPU here: a CPU provider")
 	require.Equal(t, []string{"gemm-int8/v1"}, p.Provider.Workloads)
 
-	code, log = sendTx(t, bin, home, "staking-gpu", "register-provider", "--auto",
-		"--moniker", "again", "--endpoint", "http://127.0.0.1:8547", "--from", provider.Name)
-	require.NotZero(t, code)
-	require.Contains(t, log, "provider already registered")
+	err := tx("staking-gpu", "register-provider", "--auto", "--moniker", "again", "--endpoint", "http://127.0.0.1:8547")
+	require.ErrorContains(t, err, "provider already registered")
 
-	code, log = sendTx(t, bin, home, "staking-gpu", "bond", coin(ogpu(5_000)), "--from", provider.Name)
-	require.Zero(t, code, log)
-	code, log = sendTx(t, bin, home, "staking-gpu", "unbond", coin(ogpu(6_000)), "--from", provider.Name)
-	require.NotZero(t, code)
-	require.Contains(t, log, "insufficient bonded stake")
-	code, log = sendTx(t, bin, home, "staking-gpu", "unbond", coin(ogpu(2_000)), "--from", provider.Name)
-	require.Zero(t, code, log)
+	require.NoError(t, tx("staking-gpu", "bond", coin(ogpu(5_000))))
+	require.ErrorContains(t, tx("staking-gpu", "unbond", coin(ogpu(6_000))), "insufficient bonded stake")
+	require.NoError(t, tx("staking-gpu", "unbond", coin(ogpu(2_000))))
 
 	var stake struct {
 		Bonded    string `json:"bonded"`

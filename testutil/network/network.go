@@ -1,5 +1,9 @@
-// Package network runs real ogpud processes for end-to-end tests: a dev chain, or a network
-// of validators on 127.0.0.x, each a separate process with its own home.
+// Package network is the one harness for process-level end-to-end tests and benchmarks. A Node
+// is one ogpud process (a node or a sidecar) and the one way to start, stop, kill and restart
+// one. A Network is a running chain of them with a client of each node (the client package, as
+// the CLI and the sidecar use it) for its queries, waits and txs: New starts validators on
+// 127.0.0.x (with scripted attestors or real sidecars, and provider sidecars beside them), Dev
+// starts `ogpud dev`.
 package network
 
 import (
@@ -283,4 +287,15 @@ func (n *Node) Kill(t testing.TB) {
 	_ = n.cmd.Process.Kill()
 	<-n.done
 	n.cmd = nil
+}
+
+// LastJSON is the last line of a command's output that is a JSON object, or all of it.
+func LastJSON(out []byte) []byte {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(strings.TrimSpace(lines[i]), "{") {
+			return []byte(lines[i])
+		}
+	}
+	return out
 }
