@@ -142,22 +142,14 @@ func packPanel(pb *PackedB, b []int8, j int) {
 	dst := pb.data[j*pb.groups*panelGroup : (j+1)*pb.groups*panelGroup]
 	j0 := j * tileN
 	full := j0+tileN <= n
-	g0 := 0 // groups done by packVNNI
-	if full && gk == 4 && k >= 4 {
-		g0 = k / 4
-		packFullVNNI(dst, b[j0:], n, g0)
+	g0 := 0 // groups done in assembly
+	if full && k >= gk {
+		g0 = k / gk
+		packFull(pb.path, dst, b[j0:], n, g0)
 	}
 	for g := g0; g < pb.groups; g++ {
 		out := dst[g*panelGroup : (g+1)*panelGroup]
 		p0 := g * gk
-		if full && gk == 2 && p0+2 <= k {
-			r0 := b[p0*n+j0:][:tileN]
-			r1 := b[(p0+1)*n+j0:][:tileN]
-			for c := 0; c < tileN; c++ {
-				binary.LittleEndian.PutUint32(out[4*c:], uint32(uint16(r0[c]))|uint32(uint16(r1[c]))<<16)
-			}
-			continue
-		}
 		for c := 0; c < tileN; c++ {
 			var v uint32
 			for t := 0; t < gk; t++ {
@@ -311,10 +303,7 @@ func (w *work) packA(a []int8, pb *PackedB, i0, i1, rp int) (base []byte, lda in
 			copy(dst, ab[i*k:(i+1)*k])
 			continue
 		}
-		d16 := unsafe.Slice((*int16)(unsafe.Pointer(&dst[0])), lda/2)[:k]
-		for j, x := range a[i*k : (i+1)*k] {
-			d16[j] = int16(x)
-		}
+		widen(unsafe.Slice((*int16)(unsafe.Pointer(&dst[0])), lda/2)[:k], a[i*k:(i+1)*k])
 	}
 	return w.a, lda
 }

@@ -67,14 +67,39 @@ func tile(p kernelPath, rows, cols int, a *byte, lda int, b *byte, kg int, c *in
 //go:noescape
 func packVNNI(dst, b *byte, ldb, groups int)
 
+// packBW packs groups full k-groups of a full 64-column panel of B for bw.
+//
+//go:noescape
+func packBW(dst, b *byte, ldb, groups int)
+
+// widenBW writes the n int8 at src, n a multiple of 32, as int16 at dst.
+//
+//go:noescape
+func widenBW(dst, src *byte, n int)
+
 // rowSumVNNI is Σ of the n int8 at v, n a multiple of 64.
 //
 //go:noescape
 func rowSumVNNI(v *byte, n int) int32
 
-// packFullVNNI packs groups full k-groups of the full panel starting at b.
-func packFullVNNI(dst []byte, b []int8, ldb, groups int) {
-	packVNNI(&dst[0], (*byte)(unsafe.Pointer(&b[0])), ldb, groups)
+// packFull packs groups full k-groups of the full panel starting at b for path p.
+func packFull(p kernelPath, dst []byte, b []int8, ldb, groups int) {
+	if p == pathVNNI {
+		packVNNI(&dst[0], (*byte)(unsafe.Pointer(&b[0])), ldb, groups)
+	} else {
+		packBW(&dst[0], (*byte)(unsafe.Pointer(&b[0])), ldb, groups)
+	}
+}
+
+// widen writes v as int16 into dst, on the bw path only.
+func widen(dst []int16, v []int8) {
+	n := len(v) &^ 31
+	if n > 0 {
+		widenBW((*byte)(unsafe.Pointer(&dst[0])), (*byte)(unsafe.Pointer(&v[0])), n)
+	}
+	for i, x := range v[n:] {
+		dst[n+i] = int16(x)
+	}
 }
 
 // rowSumFast is rowSum with the vnni instructions, on the vnni path only.

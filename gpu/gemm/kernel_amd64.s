@@ -4077,6 +4077,66 @@ packVNNI_done:
 	VZEROUPPER
 	RET
 
+// packBW packs groups k-groups of a full 64-column panel for bw: rows 2g and 2g+1 at
+// b + 2g·ldb and b + (2g+1)·ldb, sign-extended to int16 and interleaved by words, then the
+// 128-bit lanes put back in column order; each 256-byte group is 4 zmm of 16 columns × 2 int16.
+// func packBW(dst, b *byte, ldb, groups int)
+TEXT ·packBW(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ b+8(FP), SI
+	MOVQ ldb+16(FP), R8
+	MOVQ groups+24(FP), CX
+	TESTQ CX, CX
+	JZ packBW_done
+packBW_loop:
+	VPMOVSXBW (SI), Z0
+	VPMOVSXBW 32(SI), Z1
+	VPMOVSXBW (SI)(R8*1), Z2
+	VPMOVSXBW 32(SI)(R8*1), Z3
+	VPUNPCKLWD Z2, Z0, Z4
+	VPUNPCKHWD Z2, Z0, Z5
+	VPUNPCKLWD Z3, Z1, Z6
+	VPUNPCKHWD Z3, Z1, Z7
+	VSHUFI32X4 $0x44, Z5, Z4, Z8
+	VSHUFI32X4 $0xEE, Z5, Z4, Z9
+	VSHUFI32X4 $0x44, Z7, Z6, Z10
+	VSHUFI32X4 $0xEE, Z7, Z6, Z11
+	VSHUFI32X4 $0xD8, Z8, Z8, Z8
+	VSHUFI32X4 $0xD8, Z9, Z9, Z9
+	VSHUFI32X4 $0xD8, Z10, Z10, Z10
+	VSHUFI32X4 $0xD8, Z11, Z11, Z11
+	VMOVDQU32 Z8, (DI)
+	VMOVDQU32 Z9, 64(DI)
+	VMOVDQU32 Z10, 128(DI)
+	VMOVDQU32 Z11, 192(DI)
+	LEAQ (SI)(R8*2), SI
+	ADDQ $256, DI
+	DECQ CX
+	JNZ packBW_loop
+packBW_done:
+	VZEROUPPER
+	RET
+
+// widenBW writes the n int8 at src, n a multiple of 32, as int16 at dst.
+// func widenBW(dst, src *byte, n int)
+TEXT ·widenBW(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $5, CX
+	TESTQ CX, CX
+	JZ widenBW_done
+widenBW_loop:
+	VPMOVSXBW (SI), Z0
+	VMOVDQU32 Z0, (DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ widenBW_loop
+widenBW_done:
+	VZEROUPPER
+	RET
+
 // rowSumVNNI is the sum of the n int8 at v, n a multiple of 64: VPDPBUSD by bytes of 1.
 // func rowSumVNNI(v *byte, n int) int32
 TEXT ·rowSumVNNI(SB), NOSPLIT, $0-20

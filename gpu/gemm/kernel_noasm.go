@@ -11,8 +11,10 @@ func tile(p kernelPath, rows, cols int, a *byte, lda int, b *byte, kg int, c *in
 	panic("gemm: no " + p.String() + " kernel in this build")
 }
 
-func packFullVNNI(dst []byte, b []int8, ldb, groups int) {
-	panic("gemm: no vnni packing in this build")
+func packFull(p kernelPath, dst []byte, b []int8, ldb, groups int) {
+	panic("gemm: no " + p.String() + " packing in this build")
 }
+
+func widen(dst []int16, v []int8) { panic("gemm: no bw packing in this build") }
 
 func rowSumFast(v []byte) int32 { return rowSum(v) }
