@@ -181,13 +181,12 @@ func (e CPU) GemmInt8Packed(m int, a []int8, pb *PackedB, c []int32) error {
 	return nil
 }
 
-// work is one worker's buffers: its band of A packed, a partial panel of A, the row
-// corrections, an edge tile.
+// work is one worker's buffers: its band of A packed, the row corrections, an edge tile.
 type work struct {
-	a, edge []byte
-	corr    []int32
-	tmp     [tileM * tileN]int32
-	// the band of A that a, edge and corr hold: run number and first row
+	a    []byte
+	corr []int32
+	tmp  [tileM * tileN]int32
+	// the band of A that base, lda and corr describe: run number and first row
 	run, i0 int
 	base    []byte
 	lda     int
@@ -229,8 +228,9 @@ func (e CPU) run(m int, a []int8, pb *PackedB, c []int32) {
 	})
 }
 
-// band computes rows [i0, i1) of C over the panels [j0, j1) of B: full tiles block by block of
-// k, loading C after the first block; edge tiles over all of k into tmp, then their valid part.
+// band computes rows [i0, i1) of C over the panels [j0, j1) of B. Tiles whose columns are whole
+// zmm go straight to C, block by block of k, loading C after the first block; the others go
+// over all of k into tmp, then their valid part to C.
 func (w *work) band(run int, a []int8, pb *PackedB, c []int32, i0, i1, j0, j1 int) {
 	n, G, p := pb.n, pb.groups, pb.path
 	rp := (i1 - i0 + tileM - 1) / tileM
@@ -239,42 +239,36 @@ func (w *work) band(run int, a []int8, pb *PackedB, c []int32, i0, i1, j0, j1 in
 		w.run, w.i0 = run, i0
 	}
 	base, lda := w.base, w.lda
-	panel := func(ip, g0 int) *byte {
-		if ip*tileM+tileM > i1-i0 && len(w.edge) > 0 {
-			return &w.edge[4*g0]
-		}
-		return &base[ip*tileM*lda+4*g0]
+	rows := func(ip int) int { return min(tileM, i1-i0-ip*tileM) }
+	cols := func(jp int) int { return min(tileN, n-jp*tileN) }
+	jd1 := j1 // panels [j0, jd1) go straight to C
+	if cols(j1-1)%16 != 0 {
+		jd1--
 	}
-	fullRP := (i1 - i0) / tileM
-	jf1 := min(j1, n/tileN)
 	for g0 := 0; g0 < G; g0 += kcGroups {
 		kg := min(kcGroups, G-g0)
-		for jp := j0; jp < jf1; jp++ {
+		for jp := j0; jp < jd1; jp++ {
 			bp := &pb.data[(jp*G+g0)*panelGroup]
-			for ip := 0; ip < fullRP; ip++ {
-				tile(p, tileM, tileN, panel(ip, g0), lda, bp, kg, &c[(i0+ip*tileM)*n+jp*tileN], n, &w.corr[ip*tileM], g0 > 0)
+			for ip := 0; ip < rp; ip++ {
+				i := i0 + ip*tileM
+				tile(p, rows(ip), cols(jp), &base[(i-i0)*lda+4*g0], lda, bp, kg, &c[i*n+jp*tileN], n, &w.corr[ip*tileM], g0 > 0)
 			}
 		}
 	}
-	for jp := j0; jp < j1; jp++ {
+	for jp := jd1; jp < j1; jp++ {
 		for ip := 0; ip < rp; ip++ {
-			if jp < jf1 && ip < fullRP {
-				continue
-			}
-			rows, cols := min(tileM, i1-i0-ip*tileM), min(tileN, n-jp*tileN)
-			tile(p, rows, cols, panel(ip, 0), lda, &pb.data[jp*G*panelGroup], G, &w.tmp[0], tileN, &w.corr[ip*tileM], false)
-			for r := 0; r < rows; r++ {
-				row := i0 + ip*tileM + r
-				copy(c[row*n+jp*tileN:][:cols], w.tmp[r*tileN:][:cols])
+			i := i0 + ip*tileM
+			tile(p, rows(ip), cols(jp), &base[(i-i0)*lda], lda, &pb.data[jp*G*panelGroup], G, &w.tmp[0], tileN, &w.corr[ip*tileM], false)
+			for r := 0; r < rows(ip); r++ {
+				copy(c[(i+r)*n+jp*tileN:][:cols(jp)], w.tmp[r*tileN:][:cols(jp)])
 			}
 		}
 	}
 }
 
-// packA makes rows [i0, i1) of a readable by the tiles, rp panels of 6 rows, row r of panel ip at
-// base[(6·ip + r)·lda]: in place when k is a multiple of 4 on vnni (w.edge then holds a
-// partial last panel), else copied into w.a with each row padded with zeros to whole groups
-// (int16 on bw). corr is −128·rowsum for vnni, 0 for bw.
+// packA makes rows [i0, i1) of a readable by the tiles, row i at base[(i−i0)·lda]: in place when
+// k is a multiple of 4 on vnni, else copied into w.a with each row padded with zeros to whole
+// groups (int16 on bw). corr, rp panels of 6 rows, is −128·rowsum for vnni, 0 for bw.
 func (w *work) packA(a []int8, pb *PackedB, i0, i1, rp int) (base []byte, lda int) {
 	k, G, p := pb.k, pb.groups, pb.path
 	w.corr = grow(w.corr, rp*tileM)
@@ -285,17 +279,11 @@ func (w *work) packA(a []int8, pb *PackedB, i0, i1, rp int) (base []byte, lda in
 			w.corr[i-i0] = -128 * rowSumFast(ab[i*k:(i+1)*k])
 		}
 	}
-	w.edge = w.edge[:0]
 	if p == pathVNNI && k%4 == 0 {
-		if rows := (i1 - i0) % tileM; rows != 0 {
-			w.edge = grow(w.edge, tileM*k)
-			clear(w.edge)
-			copy(w.edge, ab[(i1-rows)*k:i1*k])
-		}
 		return ab[i0*k:], k
 	}
 	lda = G * groupBytes
-	w.a = grow(w.a, rp*tileM*lda)
+	w.a = grow(w.a, (i1-i0)*lda)
 	clear(w.a)
 	for i := i0; i < i1; i++ {
 		dst := w.a[(i-i0)*lda : (i-i0+1)*lda]

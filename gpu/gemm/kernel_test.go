@@ -117,13 +117,13 @@ func TestPackBConcurrent(t *testing.T) {
 }
 
 // TestEdgeTiles: every size of edge tile, 1 to 6 rows by 1 to 64 columns, with A read in place
-// (k a multiple of 4) and copied.
+// (k a multiple of 4) and copied, over one block of k and several.
 func TestEdgeTiles(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(7, 8))
 		for m := 1; m <= 12; m++ {
 			for _, n := range []int{15, 16, 17, 31, 33, 47, 49, 63, 64, 127} {
-				for _, k := range []int{8, 13} {
+				for _, k := range []int{8, 13, 300, 301} {
 					s := gemm.Shape{M: m, N: n, K: k}
 					a, b := fill(r, m*k, "rand"), fill(r, k*n, "rand")
 					c := make([]int32, m*n)
