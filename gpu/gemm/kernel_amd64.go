@@ -6,9 +6,10 @@
 // accumulators. VPDPBUSD multiplies unsigned bytes by signed bytes, so B is packed as
 // b xor 0x80 = b+128 (an unsigned byte) and A stays signed: Σ a·(b+128) = Σ a·b + 128·Σa, so each
 // accumulator starts at −128·rowsum(A row) and ends at Σ a·b, exact since int32 wraps and
-// |Σ a·b| < 2³¹ for k < 131072. k is padded to a multiple of 4 with a = 0, which adds nothing to
-// the products or to the row sum. The AVX-512BW fallback uses VPMADDWD on int16 A and B and
-// needs no correction.
+// |Σ a·b| < 2³¹ for k < 131072. k is padded to a multiple of 4 with a = 0 in A and b = 0 (the
+// byte 0x80) in B, which adds nothing to the products or to the row sum. The AVX-512BW fallback
+// uses VPMADDWD on int16 A and B and needs no correction. Edge tiles have 1 to 6 rows and 1 to 4
+// zmm of columns.
 
 package gemm
 
