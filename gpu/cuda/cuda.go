@@ -30,6 +30,11 @@ const (
 	cublasOpN         = 0
 )
 
+// minK is the least k a product is run with: cuBLAS (13, on an H200) has no int8 kernel for
+// many rows with k < 128 (CUBLAS_STATUS_NOT_SUPPORTED), as training's weight gradients have
+// (k is the batch); zero padding leaves the product unchanged.
+const minK = 128
+
 type driver struct {
 	cuInit                    func(flags uint32) int32
 	cuDeviceGet               func(dev *int32, ordinal int32) int32
@@ -210,13 +215,13 @@ func pad4(x int) int { return (x + 3) &^ 3 }
 
 // GemmInt8 implements gemm.Executor. cuBLAS is column-major, so the row-major C = A·B is computed
 // as the column-major Cᵀ = Bᵀ·Aᵀ, which reads A and B as they are. Integer GEMM wants leading
-// dimensions that are multiples of 4: n and k are padded with zeros when they are not, which
-// leaves the products unchanged.
+// dimensions that are multiples of 4: n and k are padded with zeros when they are not (k to at
+// least minK), which leaves the products unchanged.
 func (e *Executor) GemmInt8(s gemm.Shape, a, b []int8, c []int32) error {
 	if len(a) != s.M*s.K || len(b) != s.K*s.N || len(c) != s.M*s.N {
 		return fmt.Errorf("gemm %dx%dx%d: got A %d, B %d, C %d values", s.M, s.N, s.K, len(a), len(b), len(c))
 	}
-	n4, k4 := pad4(s.N), pad4(s.K)
+	n4, k4 := pad4(s.N), max(pad4(s.K), minK)
 	ha, hb, hc := a, b, c
 	if n4 != s.N || k4 != s.K {
 		ha = make([]int8, s.M*k4)
@@ -235,7 +240,8 @@ func (e *Executor) GemmInt8(s gemm.Shape, a, b []int8, c []int32) error {
 	if err != nil {
 		return err
 	}
-	if n4 != s.N {
+	if n4 != s.N || k4 != s.K {
+		// C came back in a buffer of its own (padded when n is)
 		for i := 0; i < s.M; i++ {
 			copy(c[i*s.N:(i+1)*s.N], hc[i*n4:i*n4+s.N])
 		}
@@ -275,10 +281,11 @@ func (e *Executor) run(s gemm.Shape, n4, k4 int, ha, hb []int8, hc []int32) (Tim
 		tm.CopyIn = time.Since(start)
 		start = time.Now()
 		alpha, beta := int32(1), int32(0)
-		if err := check("cublasGemmEx", d.cublasGemmEx(e.handle, cublasOpN, cublasOpN,
+		code := d.cublasGemmEx(e.handle, cublasOpN, cublasOpN,
 			int32(n4), int32(s.M), int32(k4), unsafe.Pointer(&alpha),
 			db, cudaR8I, int32(n4), da, cudaR8I, int32(k4), unsafe.Pointer(&beta),
-			dc, cudaR32I, int32(n4), cublasCompute32I, cublasGemmDefault)); err != nil {
+			dc, cudaR32I, int32(n4), cublasCompute32I, cublasGemmDefault)
+		if err := check("cublasGemmEx", code); err != nil {
 			return err
 		}
 		if err := check("cuCtxSynchronize", d.cuCtxSynchronize()); err != nil {
