@@ -13,7 +13,11 @@ import (
 
 // GemmResult is what the gemm benchmark (`ogpud bench gemm`) measures.
 type GemmResult struct {
-	NumCPU       int           `json:"num_cpu"`
+	NumCPU int `json:"num_cpu"`
+	// Kernels are the CPU kernel paths at KernelN³ against the naive loop.
+	KernelN      int            `json:"kernel_n"`
+	KernelNaive  float64        `json:"kernel_naive_gmac_per_second"`
+	Kernels      []KernelResult `json:"kernels"`
 	CPUGMACs     float64       `json:"cpu_gmac_per_second"`
 	NaiveGMACs   float64       `json:"naive_gmac_per_second"`
 	CPUOverNaive float64       `json:"cpu_over_naive"`
@@ -21,6 +25,12 @@ type GemmResult struct {
 	NoGPU        string        `json:"no_gpu,omitempty"`
 	CUDA         *CUDAResult   `json:"cuda,omitempty"`
 	Verify       []VerifyShape `json:"verify"`
+}
+
+// KernelResult is one CPU kernel path's speed.
+type KernelResult struct {
+	Path  string  `json:"path"`
+	GMACs float64 `json:"gmac_per_second"`
 }
 
 // CUDAResult compares the CUDA executor with a bare cuBLAS call and with the CPU.
@@ -56,6 +66,9 @@ func Gemm(sizes []int) (GemmResult, error) {
 	naiveTime, _ := best(1, func() error { gemm.Naive(s, a, b); return nil })
 	res.CPUGMACs, res.NaiveGMACs = macs/cpuTime/1e9, macs/naiveTime/1e9
 	res.CPUOverNaive = naiveTime / cpuTime
+	if err := benchKernels(&res); err != nil {
+		return res, err
+	}
 
 	var exec gemm.Executor = gemm.CPU{}
 	if e, err := cuda.Open(); err != nil {
@@ -85,6 +98,31 @@ func Gemm(sizes []int) (GemmResult, error) {
 		})
 	}
 	return res, nil
+}
+
+// benchKernels times every kernel path this CPU runs at 1024³, packing included, and the naive
+// loop at the same size.
+func benchKernels(res *GemmResult) error {
+	const n = 1024
+	s := gemm.Shape{M: n, N: n, K: n}
+	a, b := gemm.Generate(5, n, n), gemm.Generate(6, n, n)
+	c := make([]int32, n*n)
+	macs := float64(n) * n * n
+	res.KernelN = n
+	naive, _ := best(1, func() error { gemm.Naive(s, a, b); return nil })
+	res.KernelNaive = macs / naive / 1e9
+	for _, p := range gemm.KernelPaths() {
+		runs := 5
+		if p == "generic" {
+			runs = 1
+		}
+		t, err := best(runs, func() error { return gemm.CPU{Path: p}.GemmInt8(s, a, b, c) })
+		if err != nil {
+			return err
+		}
+		res.Kernels = append(res.Kernels, KernelResult{Path: p, GMACs: macs / t / 1e9})
+	}
+	return nil
 }
 
 // benchCUDA runs a 4096³ product through the CUDA executor, and its GEMM alone.

@@ -18,7 +18,7 @@ import (
 )
 
 // Parts are the parts of the full report, in the order they run by default.
-var Parts = []string{"gemm", "timers", "verify-memory", "market", "latency", "vote-extensions"}
+var Parts = []string{"gemm", "mlp", "timers", "verify-memory", "market", "latency", "vote-extensions"}
 
 // Options are the settings of a full run that `ogpud bench`'s flags choose.
 type Options struct {
@@ -51,6 +51,12 @@ func Run(ctx context.Context, env Env, o Options, progress io.Writer) (*Report, 
 				return nil, fmt.Errorf("gemm: %w", err)
 			}
 			r.Gemm = &res
+		case "mlp":
+			res, err := MLP()
+			if err != nil {
+				return nil, fmt.Errorf("mlp: %w", err)
+			}
+			r.MLP = &res
 		case "timers":
 			res, err := Timers(ctx, env, dir, 1000, 5, 10)
 			if err != nil {
@@ -129,6 +135,7 @@ type Report struct {
 	Machine        Machine               `json:"machine"`
 	Rows           []Row                 `json:"rows"`
 	Gemm           *GemmResult           `json:"gemm,omitempty"`
+	MLP            *MLPResult            `json:"mlp,omitempty"`
 	Market         *MarketResult         `json:"market,omitempty"`
 	Latency        *LatencyResult        `json:"latency,omitempty"`
 	VoteExtensions *VoteExtensionsResult `json:"vote_extensions,omitempty"`
@@ -220,6 +227,38 @@ func (r *Report) rows() []Row {
 			}
 			rows = append(rows, row)
 		}
+	}
+	if g := r.Gemm; g != nil && len(g.Kernels) > 0 {
+		bestPath := g.Kernels[len(g.Kernels)-1]
+		for _, k := range g.Kernels {
+			row := Row{
+				ID: "kernel-" + k.Path, Figure: fmt.Sprintf("CPU int8 GEMM kernel %q at %d³ on %d cores (packing included) against the naive loop", k.Path, g.KernelN, g.NumCPU),
+				Measured: fmt.Sprintf("%.1f GMAC/s", k.GMACs), Baseline: fmt.Sprintf("naive %.2f GMAC/s", g.KernelNaive),
+				Ratio: k.GMACs / g.KernelNaive,
+			}
+			if k == bestPath && k.Path == "vnni" {
+				row.Target, row.Met = "≥ 600 GMAC/s", met(k.GMACs >= 600)
+			}
+			rows = append(rows, row)
+		}
+		if generic := g.Kernels[0]; bestPath.Path != generic.Path {
+			rows = append(rows, Row{
+				ID: "kernel-best-over-go", Figure: fmt.Sprintf("Best CPU kernel (%s) against the pure Go path, %d³", bestPath.Path, g.KernelN),
+				Measured: fmt.Sprintf("%.1f GMAC/s", bestPath.GMACs), Baseline: fmt.Sprintf("%.1f GMAC/s", generic.GMACs),
+				Ratio: bestPath.GMACs / generic.GMACs,
+			})
+		}
+	}
+	if m := r.MLP; m != nil {
+		rows = append(rows, Row{
+			ID: "mlp-infer-verify", Figure: fmt.Sprintf("infer-mlp-int8: a member's check (Freivalds per layer, requantization, logits, argmax) against the run, widths %v, %d rows", m.InferWidths, m.InferRows),
+			Measured: fmt.Sprintf("verify %.1f ms", m.VerifyInferSecs*1000), Baseline: fmt.Sprintf("infer %.1f ms (%.0f rows/s)", m.InferSeconds*1000, m.InferRowsPerSec),
+			Ratio: m.VerifyOverInfer, Target: "≤ 0.02", Met: met(m.VerifyOverInfer <= 0.02),
+		}, Row{
+			ID: "mlp-train-verify", Figure: fmt.Sprintf("train-mlp-int8: a member's check (%d sampled steps re-run, the final state) against the run, widths %v, %d steps of %d", m.Samples, m.TrainWidths, m.TrainSteps, m.TrainBatch),
+			Measured: fmt.Sprintf("verify %.1f ms", m.VerifyTrainSecs*1000), Baseline: fmt.Sprintf("train %.2f s (%.0f steps/s)", m.TrainSeconds, m.TrainStepsPerSec),
+			Ratio: m.VerifyOverTrain, Target: "≤ 0.05", Met: met(m.VerifyOverTrain <= 0.05),
+		})
 	}
 	if g := r.Gemm; g != nil {
 		for _, v := range g.Verify {

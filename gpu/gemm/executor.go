@@ -25,6 +25,9 @@ func checkSizes(s Shape, a, b []int8, c []int32) error {
 type CPU struct {
 	// Workers is the number of goroutines; 0 means GOMAXPROCS.
 	Workers int
+	// Path is the kernel path GemmInt8 takes, one of KernelPaths; "" is the best this CPU has.
+	// Every path gives the same bytes; naming one is for benchmarks.
+	Path string
 }
 
 // Name implements Executor.
@@ -42,11 +45,40 @@ func (e CPU) GemmInt8(s Shape, a, b []int8, c []int32) error {
 	if err := checkSizes(s, a, b, c); err != nil {
 		return err
 	}
-	pb := getPacked(activePath, s.K, s.N)
+	p, err := e.path()
+	if err != nil {
+		return err
+	}
+	pb := getPacked(p, s.K, s.N)
 	defer putPacked(pb)
 	packBParallel(pb, b, e.workers())
 	e.run(s.M, a, pb, c)
 	return nil
+}
+
+// path is the kernel path e takes.
+func (e CPU) path() (kernelPath, error) {
+	if e.Path == "" {
+		return activePath, nil
+	}
+	for p := pathGeneric; p <= pathVNNI; p++ {
+		if p.String() == e.Path && supported(p) {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("gemm: kernel path %q: this CPU and build run %v", e.Path, KernelPaths())
+}
+
+// KernelPaths are the kernel paths this CPU and build run, slowest first; the last is the one
+// the CPU executor takes unless told otherwise.
+func KernelPaths() []string {
+	var out []string
+	for p := pathGeneric; p <= pathVNNI; p++ {
+		if supported(p) {
+			out = append(out, p.String())
+		}
+	}
+	return out
 }
 
 // Naive is the plain triple loop, the definition the executors are tested against.

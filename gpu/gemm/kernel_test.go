@@ -134,3 +134,19 @@ func TestEdgeTiles(t *testing.T) {
 		}
 	})
 }
+
+// TestCPUPath: an executor told a path takes it and gives the same bytes; one the CPU lacks is
+// refused by name.
+func TestCPUPath(t *testing.T) {
+	s := gemm.Shape{M: 13, N: 70, K: 33}
+	a, b := gemm.Generate(1, s.M, s.K), gemm.Generate(2, s.K, s.N)
+	want := gemm.Naive(s, a, b)
+	paths := gemm.KernelPaths()
+	require.Equal(t, "generic", paths[0])
+	for _, p := range paths {
+		c := make([]int32, s.M*s.N)
+		require.NoError(t, gemm.CPU{Path: p}.GemmInt8(s, a, b, c), p)
+		require.Equal(t, want, c, p)
+	}
+	require.ErrorContains(t, gemm.CPU{Path: "sse"}.GemmInt8(s, a, b, make([]int32, s.M*s.N)), `kernel path "sse"`)
+}

@@ -38,7 +38,7 @@ bench.json beside this run's. A subcommand runs one benchmark and prints its raw
 	f.Duration("duration", 15*time.Second, "market: length of each measuring window")
 	f.Int("tasks", 10, "latency: tasks per size")
 	f.Int64("blocks", 15, "vote-extensions: blocks measured in each phase")
-	cmd.AddCommand(benchBankCmd(), benchMarketCmd(), benchVoteExtensionsCmd(), benchLatencyCmd(), benchGemmCmd(),
+	cmd.AddCommand(benchBankCmd(), benchMarketCmd(), benchVoteExtensionsCmd(), benchLatencyCmd(), benchGemmCmd(), benchMLPCmd(),
 		benchTimersCmd(), benchVerifyMemoryCmd())
 	return cmd
 }
@@ -214,13 +214,29 @@ func benchGemmCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "gemm",
 		Short: "Executor throughput against the naive loop (and bare cuBLAS on a GPU), and verification against execution",
-		Long: `In this process: run the CPU executor and the naive triple loop on the same 512³ product, and
-where a GPU and cuBLAS are found, the CUDA executor against a bare cublasGemmEx on resident buffers.
+		Long: `In this process: run the CPU executor and the naive triple loop on the same 512³ product, every
+CPU kernel path this machine has (pure Go, AVX-512 BW, AVX-512 VNNI) at 1024³, and where a GPU and cuBLAS are found, the CUDA executor against a bare cublasGemmEx on resident buffers.
 Then, for n = 512, 1024 and 2048, execute an n×n×n product on the best executor and check the result
 with Freivalds as a verifier does, and report the ratio of the two times.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return benchRun(cmd, func(context.Context, bench.Env, string) (any, error) { return bench.Gemm([]int{512, 1024, 2048}) })
+		},
+	}
+}
+
+func benchMLPCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "mlp",
+		Short: "MLP inference and training throughput, and a committee member's check against each run",
+		Long: `In this process, on the CPU executor: run infer-mlp-int8 with a 2048-2048-2048-10 model over 2048 rows
+and check its result as a committee member does (Freivalds on every layer, the requantization,
+logits and argmax exactly); then train-mlp-int8 at MNIST's shape (784-128-10, 2000 steps of 64
+rows, on a seeded dataset of 60,000 rows) and check it as a member does (10 sampled steps re-run,
+the final state's model). Reports rows/s, steps/s and each check's time over its run's.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return benchRun(cmd, func(context.Context, bench.Env, string) (any, error) { return bench.MLP() })
 		},
 	}
 }
