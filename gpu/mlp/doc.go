@@ -1,7 +1,10 @@
-// Package mlp implements the infer-mlp-int8/v1 workload: a quantized multilayer perceptron run
-// over a batch of int8 rows. It owns the byte layouts of the model blob, the inputs blob and the
-// result (docs/workloads.md describes them byte by byte), the requantization rule between
-// layers, the forward pass on any gemm.Executor, and the committee's check of a result, which
-// runs Freivalds' check (gpu/gemm) on every layer's product and recomputes the cheap elementwise
-// parts exactly, in O(n²) instead of the O(n³) of inference. Everything is integer arithmetic.
+// Package mlp implements the integer MLP workloads. infer-mlp-int8/v1 runs a quantized
+// multilayer perceptron over a batch of int8 rows; train-mlp-int8/v1 trains one with integer
+// arithmetic only (int32 master weights, int8 products, stochastic rounding drawn from the
+// seed), keeping the hash of its state after every step. The package owns the byte layouts of
+// the model, rows, dataset, state and result blobs (docs/workloads.md gives them byte by byte),
+// the requantization rule, the forward pass and the training step on any gemm.Executor, and the
+// committee's checks: Freivalds' check (gpu/gemm) on every layer's product with the elementwise
+// parts recomputed exactly, in O(n²) instead of inference's O(n³); and a few training steps,
+// sampled after the result is in, re-run from the states the provider serves.
 package mlp
