@@ -187,6 +187,10 @@ func TestDevChain(t *testing.T) {
 		testComputeMarket(t, net, accounts)
 	})
 
+	t.Run("MNIST: a model trained through the market classifies the test set through the market at 95% or more", func(t *testing.T) {
+		testMNIST(t, net)
+	})
+
 	t.Run("tasks on uploaded inputs: one completes, one whose input vanishes pays the provider the deposit", func(t *testing.T) {
 		testUploadedInputs(t, net)
 	})
