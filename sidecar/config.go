@@ -61,6 +61,10 @@ type Config struct {
 	// ConsensusKeyFile is the validator's consensus key (priv_validator_key.json): the verifier
 	// signs its reads of results with it.
 	ConsensusKeyFile string
+	// ThrottleGMACs, when not 0, holds the executor to this many 10^9 multiply-adds a second:
+	// end-to-end tests use it to stop or kill a provider in the middle of a run, whatever the
+	// speed of the machine they run on.
+	ThrottleGMACs uint64
 	// LazyVerifier attests VALID without fetching or checking anything: tests use it to play a
 	// verifier that free-rides on the others.
 	LazyVerifier bool

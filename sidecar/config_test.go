@@ -49,3 +49,15 @@ func TestCalibrate(t *testing.T) {
 	require.Positive(t, g)
 	require.Less(t, time.Since(start), 5*time.Second)
 }
+
+// TestThrottled: a throttled executor gives the executor's bytes and takes at least the time its
+// rate allows.
+func TestThrottled(t *testing.T) {
+	s := gemm.Shape{M: 100, N: 100, K: 100} // 10^6 multiply-adds: 1 ms at 1 GMAC/s
+	a, b := gemm.Generate(1, s.M, s.K), gemm.Generate(2, s.K, s.N)
+	c := make([]int32, s.M*s.N)
+	start := time.Now()
+	require.NoError(t, throttled{Executor: gemm.CPU{}, gmacs: 1}.GemmInt8(s, a, b, c))
+	require.GreaterOrEqual(t, time.Since(start), time.Millisecond)
+	require.Equal(t, gemm.Naive(s, a, b), c)
+}

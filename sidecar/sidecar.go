@@ -81,6 +81,9 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.ThrottleGMACs > 0 {
+		exec = throttled{Executor: exec, gmacs: cfg.ThrottleGMACs}
+	}
 	s := newSidecar(cfg, logger, c, st, exec)
 	s.conn = c.conn
 	if cfg.Provider {
@@ -469,4 +472,20 @@ func pickExecutor(choice string, logger log.Logger) (gemm.Executor, error) {
 	}
 	logger.Info("no GPU executor; running tasks on the CPU", "reason", err)
 	return gemm.CPU{}, nil
+}
+
+// throttled holds an executor to a rate of products (Config.ThrottleGMACs), for tests.
+type throttled struct {
+	gemm.Executor
+	gmacs uint64
+}
+
+// GemmInt8 implements gemm.Executor: the product, then a sleep for the rest of its time at the
+// rate.
+func (t throttled) GemmInt8(s gemm.Shape, a, b []int8, c []int32) error {
+	start := time.Now()
+	err := t.Executor.GemmInt8(s, a, b, c)
+	due := time.Duration(uint64(s.M) * uint64(s.N) * uint64(s.K) / t.gmacs) // ns at gmacs·10^9 a second
+	time.Sleep(due - time.Since(start))
+	return err
 }

@@ -102,9 +102,12 @@ func testCheatingProvider(t *testing.T, net *network.Network, accounts map[strin
 // task is assigned, and starts it again: the sidecar finds the task still assigned to it, runs it
 // again (the inputs come from seeds, so the result is the same) and the task completes.
 func testRestartMidTask(t *testing.T, net *network.Network) {
+	// at 10^9 multiply-adds a second, whatever the machine, the run takes about 4 s
+	net.SetSidecarOption(0, "throttle-gmacs", "1")
+	defer net.SetSidecarOption(0, "throttle-gmacs", "")
 	id := create(net, net.Homes[0], "bob", gemmTask(net.KeyAddr(net.Homes[0], "bob"), 2048, 2048, 1024, 7, 8, ogpu(100), 80))
 	net.WaitState(id, computetypes.TASK_STATE_ASSIGNED, time.Minute)
-	net.Stop(0) // the sidecar is a few seconds into 4.3·10^9 multiply-adds
+	net.Stop(0) // the sidecar is a second or so into 4.3·10^9 multiply-adds
 	net.Start(0)
 	net.WaitState(id, computetypes.TASK_STATE_COMPLETED, 3*time.Minute)
 	// the REST server is up again too

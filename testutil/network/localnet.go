@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,8 +30,13 @@ type Config struct {
 	// Providers runs a provider-only sidecar beside each of the first Providers nodes, signing
 	// with the key "provider" of that node's home.
 	Providers int
+	// ProviderArgs are appended to each provider sidecar's command line.
+	ProviderArgs []string
 	// Height is the height node 0 reaches before New returns; 3 when zero.
 	Height int64
+	// Hosts are the loopback addresses of the first nodes when not 127.0.0.1, .2, …; Setup
+	// moves those homes there.
+	Hosts []string
 }
 
 // New writes the homes with `ogpud testnet init-files`, applies cfg's genesis edit and setup,
@@ -51,11 +57,15 @@ func New(t testing.TB, cfg Config) *Network {
 		if cfg.Setup != nil {
 			cfg.Setup(i, home)
 		}
-		n.add(NewNode(bin, home, fmt.Sprintf("127.0.0.%d", i+1), append([]string{"start", "--home", home}, cfg.StartArgs...)...))
+		host := fmt.Sprintf("127.0.0.%d", i+1)
+		if i < len(cfg.Hosts) {
+			host = cfg.Hosts[i]
+		}
+		n.add(NewNode(bin, home, host, append([]string{"start", "--home", home}, cfg.StartArgs...)...))
 	}
 	for i := range cfg.Providers {
 		n.Providers = append(n.Providers, NewNode(bin, filepath.Join(dir, fmt.Sprintf("provider%d", i)), n.Nodes[i].Host,
-			"sidecar", "--home", n.Homes[i], "--provider-key", "provider", "--validator-account", ""))
+			append([]string{"sidecar", "--home", n.Homes[i], "--provider-key", "provider", "--validator-account", ""}, cfg.ProviderArgs...)...))
 	}
 	n.StartAll()
 	n.Nodes[0].WaitHeight(t, cmp.Or(cfg.Height, 3), 4*time.Minute)
@@ -112,4 +122,24 @@ func (n *Network) Restart(i int) {
 		want = st.Height + 2
 	}
 	n.Nodes[i].WaitHeight(n.T, want, 3*time.Minute)
+}
+
+// SetSidecarOption sets key = value in node i's [sidecar] section of app.toml (value "" removes
+// it) and restarts the node, whose embedded sidecar reads it.
+func (n *Network) SetSidecarOption(i int, key, value string) {
+	n.T.Helper()
+	path := filepath.Join(n.Homes[i], "config", "app.toml")
+	bz, err := os.ReadFile(path)
+	require.NoError(n.T, err)
+	var lines []string
+	for _, line := range strings.Split(strings.TrimRight(string(bz), "\n"), "\n") {
+		if !strings.HasPrefix(line, key+" =") {
+			lines = append(lines, line)
+		}
+	}
+	if value != "" {
+		lines = append(lines, key+" = "+value) // [sidecar] is the last section
+	}
+	require.NoError(n.T, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+	n.Restart(i)
 }

@@ -92,6 +92,7 @@ func sidecarConfig(opts servertypes.AppOptions) (sidecar.Config, error) {
 	cfg.AllowPrivateFetch = cast.ToBool(opts.Get("sidecar.allow-private-fetch"))
 	cfg.CorruptResults = cast.ToBool(opts.Get("sidecar.corrupt-results"))
 	cfg.LazyVerifier = cast.ToBool(opts.Get("sidecar.lazy-verifier"))
+	cfg.ThrottleGMACs = cast.ToUint64(opts.Get("sidecar.throttle-gmacs"))
 	// config.toml names the consensus key, relative to the home
 	keyFile := cast.ToString(opts.Get("priv_validator_key_file"))
 	if keyFile == "" {
@@ -144,6 +145,9 @@ to the node's Attestor call at address. The same sidecar runs inside the node wi
 			if lazy, _ := cmd.Flags().GetBool("lazy-verifier"); lazy {
 				v.Set("sidecar.lazy-verifier", true)
 			}
+			if rate, _ := cmd.Flags().GetUint64("throttle-gmacs"); rate > 0 {
+				v.Set("sidecar.throttle-gmacs", rate)
+			}
 			cfg, err := sidecarConfig(v)
 			if err != nil {
 				return err
@@ -164,6 +168,8 @@ to the node's Attestor call at address. The same sidecar runs inside the node wi
 	_ = cmd.Flags().MarkHidden("corrupt-results")
 	cmd.Flags().Bool("lazy-verifier", false, "attest VALID without checking (tests only)")
 	_ = cmd.Flags().MarkHidden("lazy-verifier")
+	cmd.Flags().Uint64("throttle-gmacs", 0, "hold the executor to this many 10^9 multiply-adds a second (tests only)")
+	_ = cmd.Flags().MarkHidden("throttle-gmacs")
 	return cmd
 }
 
