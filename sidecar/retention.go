@@ -43,6 +43,9 @@ func (s *Sidecar) collectBlobs(ctx context.Context, now time.Time) {
 			s.logger.Error("delete blobs", "task", h.Task, "err", err)
 			continue
 		}
+		s.mu.Lock()
+		delete(s.trainRuns, h.Task) // its states are gone with its blobs
+		s.mu.Unlock()
 		s.metrics.blobsDeleted.Add(float64(len(deleted)))
 		if len(deleted) > 0 {
 			s.logger.Info("blobs deleted after retention", "task", h.Task, "blobs", len(deleted), "settled", h.Settled)
