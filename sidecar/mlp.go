@@ -152,6 +152,9 @@ func (s *Sidecar) loadDataset(ctx context.Context, t computetypes.Task, signer b
 	if ds.Rows != int(g.DatasetRows) || ds.Cols != int(g.Widths[0]) {
 		return nil, nil, fmt.Errorf("%w: task %d: the dataset is %d×%d, the task's %d×%d", errInputUnavailable, t.Id, ds.Rows, ds.Cols, g.DatasetRows, g.Widths[0])
 	}
+	if classes := g.Widths[len(g.Widths)-1]; ds.Classes != int(classes) {
+		return nil, nil, fmt.Errorf("%w: task %d: the dataset has %d classes, the task's model %d outputs", errInputUnavailable, t.Id, ds.Classes, classes)
+	}
 	return ds, blob, nil
 }
 

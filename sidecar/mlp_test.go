@@ -164,3 +164,32 @@ func TestTrainRunServesStatesAndCheck(t *testing.T) {
 	verdict, _, _ = v.judge(context.Background(), wrong, c, member)
 	require.Equal(t, committeetypes.ATTESTED_INVALID, verdict)
 }
+
+// TestBadMLPInputsAreTheClients: inputs that match their declared size and hash but not the
+// task (a model that does not decode, a dataset of other classes) are the client's fault: the
+// provider reports them unavailable instead of missing its deadline, and a member confirms it.
+func TestBadMLPInputsAreTheClients(t *testing.T) {
+	srv := newBlobs(t)
+	chain := newFakeChain()
+	v := mlpVerifier(t, chain)
+	member := sdk.ValAddress("member-validator----")
+	c := committeeOf(1, v.valoper, 10).Committee
+	p, _, _ := mlpProvider(t, chain, false)
+
+	infer := servedInferTask(srv, 1)
+	model := mlp.RandomModel(3, []int{16, 12, 5})
+	model.Layers[0].Mult = 0 // a hidden layer must scale its accumulators
+	infer.Inputs[0] = srv.serve("/bad-model", model.Encode())
+
+	ds := &mlp.Dataset{Rows: 40, Cols: 8, Classes: 4, Features: gemm.Generate(9, 40, 8), Labels: make([]uint8, 40)}
+	train := servedTrainTask(srv, 2, 10)
+	train.Inputs[0] = srv.serve("/four-classes", ds.Encode()) // the task's model has 3 outputs
+
+	for _, task := range []computetypes.Task{infer, train} {
+		_, _, err := p.execute(context.Background(), task)
+		require.ErrorIs(t, err, errInputUnavailable, task.Workload.Name)
+		task.InputUnavailable = true
+		verdict, _, _ := v.judge(context.Background(), task, c, member)
+		require.Equal(t, committeetypes.ATTESTED_INPUT_UNAVAILABLE, verdict, task.Workload.Name)
+	}
+}
