@@ -32,8 +32,9 @@ type bid struct {
 	hash     string
 	sentAt   int64 // height when sent
 	attempts int
-	macs     uint64 // the task's work and bytes, counted as ahead of any later bid
-	bytes    uint64
+	// the task's workload, work units and bytes, counted as ahead of any later bid
+	workload     string
+	units, bytes uint64
 }
 
 const (
@@ -101,7 +102,7 @@ func taskBytes(t computetypes.Task, p workload.Params) uint64 {
 // max-concurrent won tasks, or the task's execution window is shorter than what is ahead of it
 // (the tasks it holds and the bids it has out, as if all were won) and the task itself would
 // take at its measured pace.
-func (s *Sidecar) bidRefusal(t computetypes.Task, p workload.Params, height int64, held int, aheadMacs, aheadBytes uint64) (reason, detail string) {
+func (s *Sidecar) bidRefusal(t computetypes.Task, p workload.Params, height int64, held int, ahead time.Duration) (reason, detail string) {
 	if held >= s.cfg.MaxConcurrent {
 		return "capacity", fmt.Sprintf("holds %d won tasks, max-concurrent is %d", held, s.cfg.MaxConcurrent)
 	}
@@ -109,10 +110,11 @@ func (s *Sidecar) bidRefusal(t computetypes.Task, p workload.Params, height int6
 	if blocks <= 0 {
 		return "window", fmt.Sprintf("execution window of %d blocks leaves no time to run", blocks+submitMarginBlocks)
 	}
-	need, ok := s.pace.runTime(aheadMacs+p.WorkUnits(), aheadBytes+taskBytes(t, p))
-	if !ok {
+	need, ok := s.pace.runTime(t.Workload.Name, p.WorkUnits(), taskBytes(t, p))
+	if !ok || ahead < 0 {
 		return "window", "the executor's speed is not measured yet"
 	}
+	need += ahead
 	window := time.Duration(blocks) * s.pace.blockTime()
 	if need > window {
 		return "window", fmt.Sprintf("needs about %s with the work ahead, the execution window is %d blocks ≈ %s", need.Round(time.Millisecond), blocks, window)
@@ -125,19 +127,33 @@ func (s *Sidecar) bidRefusal(t computetypes.Task, p workload.Params, height int6
 func (s *Sidecar) bidPass(ctx context.Context, open []computetypes.Task, held []computetypes.Task, height int64) {
 	slices.SortFunc(open, func(a, b computetypes.Task) int { return cmp.Compare(a.Id, b.Id) })
 	s.followBids(ctx, open, height)
-	var aheadMacs, aheadBytes uint64
+	// ahead is the run time of the tasks held and the bids out, as if all were won; -1 while a
+	// workload among them has no measured speed
+	var ahead time.Duration
+	add := func(workload string, units, bytes uint64) {
+		d, ok := s.pace.runTime(workload, units, bytes)
+		if !ok || ahead < 0 {
+			ahead = -1
+			return
+		}
+		ahead += d
+	}
 	for _, t := range held {
 		if p, err := t.Workload.TypedParams(); err == nil && runs(t.Workload.Name) {
-			aheadMacs, aheadBytes = aheadMacs+p.WorkUnits(), aheadBytes+taskBytes(t, p)
+			add(t.Workload.Name, p.WorkUnits(), taskBytes(t, p))
 		}
 	}
 	s.mu.Lock()
+	var out []bid
 	for _, b := range s.bids {
 		if b.state == bidSent || b.state == bidPlaced {
-			aheadMacs, aheadBytes = aheadMacs+b.macs, aheadBytes+b.bytes
+			out = append(out, *b)
 		}
 	}
 	s.mu.Unlock()
+	for _, b := range out {
+		add(b.workload, b.units, b.bytes)
+	}
 	for _, t := range open {
 		s.mu.Lock()
 		b := s.bids[t.Id]
@@ -161,20 +177,20 @@ func (s *Sidecar) bidPass(ctx context.Context, open []computetypes.Task, held []
 			s.metrics.bidsSkipped.WithLabelValues("price").Inc()
 			continue
 		}
-		if reason, detail := s.bidRefusal(t, p, height, len(held), aheadMacs, aheadBytes); reason != "" {
+		if reason, detail := s.bidRefusal(t, p, height, len(held), ahead); reason != "" {
 			s.metrics.bidsSkipped.WithLabelValues(reason).Inc()
 			s.logger.Debug("not bidding", "task", t.Id, "why", detail)
 			continue
 		}
 		if b == nil {
-			b = &bid{macs: p.WorkUnits(), bytes: taskBytes(t, p)}
+			b = &bid{workload: t.Workload.Name, units: p.WorkUnits(), bytes: taskBytes(t, p)}
 		}
 		b.attempts++
 		hash, err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgBid{Provider: s.provider.String(), TaskId: t.Id, Price: price})
 		switch {
 		case err == nil:
 			b.state, b.hash, b.sentAt = bidSent, hash, height
-			aheadMacs, aheadBytes = aheadMacs+b.macs, aheadBytes+b.bytes
+			add(b.workload, b.units, b.bytes)
 			s.metrics.bids.Inc()
 		case retryableBid(err) && b.attempts < maxBidAttempts:
 			b.state = bidRetry

@@ -28,7 +28,9 @@ func testProvider(t *testing.T, chain *fakeChain, maxConcurrent int) *Sidecar {
 	}
 	s := newSidecar(cfg, log.NewNopLogger(), chain, nil, gemm.CPU{})
 	s.provider = sdk.AccAddress("provider------------")
-	s.pace.observeRun(1e9, time.Second)
+	for _, w := range workload.Names() {
+		s.pace.observeRun(w, 1e9, time.Second)
+	}
 	return s
 }
 
@@ -74,15 +76,15 @@ func TestBidSkipsTooShortWindow(t *testing.T) {
 	s.providerPass(context.Background())
 	require.Equal(t, map[uint64]int{1: 1, 4: 1}, bidsOn(chain))
 
-	reason, detail := s.bidRefusal(openTask(2, 2048, 2048, 1024, 100, 5), gemmParams(2048, 2048, 1024), 5, 0, 0, 0)
+	reason, detail := s.bidRefusal(openTask(2, 2048, 2048, 1024, 100, 5), gemmParams(2048, 2048, 1024), 5, 0, 0)
 	require.Equal(t, "window", reason)
 	require.Contains(t, detail, "execution window is 3 blocks")
 
 	// at 4 GMAC/s task 2 fits: the estimate follows the measured speed
 	for range 20 {
-		s.pace.observeRun(4e9, time.Second)
+		s.pace.observeRun(workload.GemmInt8V1, 4e9, time.Second)
 	}
-	reason, _ = s.bidRefusal(openTask(2, 2048, 2048, 1024, 100, 5), gemmParams(2048, 2048, 1024), 5, 0, 0, 0)
+	reason, _ = s.bidRefusal(openTask(2, 2048, 2048, 1024, 100, 5), gemmParams(2048, 2048, 1024), 5, 0, 0)
 	require.Empty(t, reason)
 	// later than the bid window's end, the window counts from now
 	require.EqualValues(t, 100-50-2, executionBlocks(openTask(1, 1, 1, 1, 100, 0), 50))
@@ -227,4 +229,33 @@ func TestBidPrice(t *testing.T) {
 	require.Len(t, prices, 2, "the task whose max price is below the provider's price is passed over")
 	require.Equal(t, math.NewInt(1), prices[1])
 	require.Equal(t, math.NewInt(1_074), prices[2])
+}
+
+// TestBidPacesEachWorkload: the run time of a task comes from its own workload's measured
+// speed. A training run of MNIST's shape is some 50 times slower per multiply-add than a large
+// product; paced at the product's speed, the provider would win it and miss its window.
+func TestBidPacesEachWorkload(t *testing.T) {
+	chain := newFakeChain()
+	s := testProvider(t, chain, 4)
+	s.pace = &pace{configured: time.Second}
+	s.pace.observeRun(workload.GemmInt8V1, 1000e9, time.Second)
+	s.pace.observeRun(workload.TrainMlpInt8V1, 10e9, time.Second)
+	train := computetypes.Task{
+		Id: 1, State: computetypes.TASK_STATE_OPEN, MaxPrice: math.NewInt(1_000_000_000_000), BidWindowEnd: 10, DeadlineHeight: 100, ExecutionBlocks: 5,
+		Workload: computetypes.Workload{Name: workload.TrainMlpInt8V1, Params: &computetypes.Workload_TrainMlpInt8{
+			TrainMlpInt8: &computetypes.TrainMlpInt8Params{Widths: []uint32{784, 128, 10}, DatasetRows: 100, Steps: 2000, Batch: 64, LrShift: 1},
+		}},
+		Inputs: []computetypes.Blob{{Size_: workload.MlpDatasetSize(100, 784)}},
+	}
+	p, err := train.Workload.TypedParams()
+	require.NoError(t, err)
+	reason, detail := s.bidRefusal(train, p, 5, 0, 0) // 39 GMAC: 3.9 s at 10 GMAC/s, 3 blocks
+	require.Equal(t, "window", reason)
+	require.Contains(t, detail, "execution window is 3 blocks")
+
+	train.ExecutionBlocks = 10
+	reason, _ = s.bidRefusal(train, p, 5, 0, 0)
+	require.Empty(t, reason, "8 blocks are enough")
+	reason, _ = s.bidRefusal(train, p, 5, 0, 5*time.Second)
+	require.Equal(t, "window", reason, "not behind 5 s of other work")
 }

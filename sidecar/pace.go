@@ -7,14 +7,18 @@ import (
 	"time"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
+	"github.com/opengpu/ogpu/gpu/mlp"
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
-// pace is what the provider knows of its own speed and the chain's: its executor's multiply-adds
-// per second, from a short calibration at start and then from the runs that had the executor to
-// themselves, and the block time, measured from block headers (the configured one until then).
+// pace is what the provider knows of its own speed and the chain's: for each workload, the work
+// units (multiply-adds) per second its executor does, from a short calibration at start and then
+// from the runs that had the executor to themselves; and the block time, measured from block
+// headers (the configured one until then). Workloads differ: a training step's small products
+// and elementwise work run at a fraction of a large product's rate.
 type pace struct {
 	mu         sync.Mutex
-	gmacs      float64       // 10^9 multiply-adds per second; 0 while unknown
+	gmacs      map[string]float64 // by workload, 10^9 work units per second; absent while unknown
 	configured time.Duration // the block time assumed until measured
 	measured   time.Duration // 0 until two headers were seen
 	height     int64         // the newest block seen
@@ -46,25 +50,28 @@ func (p *pace) observeBlock(height int64, at time.Time) {
 	p.height, p.seenAt = height, at
 }
 
-// observeRun takes a run of macs multiply-adds that took d on the executor alone.
-func (p *pace) observeRun(macs uint64, d time.Duration) {
-	if d <= 0 || macs == 0 {
+// observeRun takes a run of a workload's units that took d on the executor alone.
+func (p *pace) observeRun(workload string, units uint64, d time.Duration) {
+	if d <= 0 || units == 0 {
 		return
 	}
-	g := float64(macs) / d.Seconds() / 1e9
+	g := float64(units) / d.Seconds() / 1e9
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.gmacs == 0 {
-		p.gmacs = g
-	} else {
-		p.gmacs = 0.7*p.gmacs + 0.3*g
+	if p.gmacs == nil {
+		p.gmacs = map[string]float64{}
 	}
+	if old, ok := p.gmacs[workload]; ok {
+		g = 0.7*old + 0.3*g
+	}
+	p.gmacs[workload] = g
 }
 
-func (p *pace) rate() float64 {
+// rate is a workload's 10^9 work units per second, 0 while unknown.
+func (p *pace) rate(workload string) float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.gmacs
+	return p.gmacs[workload]
 }
 
 // blockTime is the measured block time, or the configured one before there is a measure.
@@ -84,10 +91,11 @@ func (p *pace) latest() int64 {
 	return p.height
 }
 
-// runTime is how long macs multiply-adds with bytes of inputs and result take at this pace;
-// ok is false while the executor's speed is unknown.
-func (p *pace) runTime(macs, bytes uint64) (time.Duration, bool) {
-	g := p.rate()
+// runTime is how long units of a workload with bytes of inputs and result take at this pace;
+// ok is false while the executor's speed on that workload is unknown.
+func (p *pace) runTime(workload string, units, bytes uint64) (time.Duration, bool) {
+	macs := units
+	g := p.rate(workload)
 	if g <= 0 {
 		return 0, false
 	}
@@ -98,14 +106,16 @@ func (p *pace) runTime(macs, bytes uint64) (time.Duration, bool) {
 	return time.Duration(secs * 1e9), true
 }
 
-// calibrate times e on square products, doubling the side from 128 until one run takes at least
-// 20 ms (or the side reaches 2048), and returns 10^9 multiply-adds per second: a CPU executor
-// is timed in about 50 ms, a GPU on a 2048³ product. A first, untimed run pays for whatever the
-// executor sets up once (a GPU context, cuBLAS).
-func calibrate(e gemm.Executor) (float64, error) {
+// calibrate times e on each workload it runs and returns 10^9 work units per second by workload.
+// gemm-int8: square products, doubling the side from 128 until one run takes at least 20 ms (or
+// the side reaches 2048): a CPU executor is timed in about 50 ms, a GPU on a 2048³ product. A
+// first, untimed run pays for whatever the executor sets up once (a GPU context, cuBLAS).
+// infer-mlp-int8: a 512-wide model over 256 rows; train-mlp-int8: steps of MNIST's shape.
+func calibrate(e gemm.Executor) (map[string]float64, error) {
+	out := map[string]float64{}
 	warm := gemm.Shape{M: 8, N: 8, K: 8}
 	if err := e.GemmInt8(warm, make([]int8, 64), make([]int8, 64), make([]int32, 64)); err != nil {
-		return 0, fmt.Errorf("calibrate %s: %w", e.Name(), err)
+		return nil, fmt.Errorf("calibrate %s: %w", e.Name(), err)
 	}
 	for n := 128; ; n *= 2 {
 		s := gemm.Shape{M: n, N: n, K: n}
@@ -113,11 +123,37 @@ func calibrate(e gemm.Executor) (float64, error) {
 		c := make([]int32, n*n)
 		start := time.Now()
 		if err := e.GemmInt8(s, a, b, c); err != nil {
-			return 0, fmt.Errorf("calibrate %s on %d³: %w", e.Name(), n, err)
+			return nil, fmt.Errorf("calibrate %s on %d³: %w", e.Name(), n, err)
 		}
 		d := time.Since(start)
 		if d >= 20*time.Millisecond || n >= 2048 {
-			return float64(n*n*n) / d.Seconds() / 1e9, nil
+			out[workload.GemmInt8V1] = float64(n*n*n) / d.Seconds() / 1e9
+			break
 		}
 	}
+
+	widths, rows := []int{512, 512, 512, 10}, 256
+	m := mlp.RandomModel(1, widths)
+	x := gemm.Generate(3, rows, widths[0])
+	start := time.Now()
+	if _, _, _, err := mlp.Forward(e, m, x, rows); err != nil {
+		return nil, fmt.Errorf("calibrate %s on %s: %w", e.Name(), workload.InferMlpInt8V1, err)
+	}
+	units := workload.InferMlpInt8{Widths: []uint32{512, 512, 512, 10}, Rows: uint32(rows)}.WorkUnits()
+	out[workload.InferMlpInt8V1] = float64(units) / time.Since(start).Seconds() / 1e9
+
+	p := mlp.MNISTParams(1)
+	p.Steps = 4
+	const dsRows = 256
+	ds := &mlp.Dataset{Rows: dsRows, Cols: p.Widths[0], Classes: p.Widths[len(p.Widths)-1], Features: gemm.Generate(4, dsRows, p.Widths[0]), Labels: make([]uint8, dsRows)}
+	st := mlp.InitState(p)
+	start = time.Now()
+	for range p.Steps {
+		if err := mlp.TrainStep(e, p, ds, st); err != nil {
+			return nil, fmt.Errorf("calibrate %s on %s: %w", e.Name(), workload.TrainMlpInt8V1, err)
+		}
+	}
+	units = workload.TrainMlpInt8{Widths: []uint32{784, 128, 10}, Steps: uint32(p.Steps), Batch: uint32(p.Batch)}.WorkUnits()
+	out[workload.TrainMlpInt8V1] = float64(units) / time.Since(start).Seconds() / 1e9
+	return out, nil
 }

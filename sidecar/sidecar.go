@@ -184,14 +184,18 @@ func (s *Sidecar) Run(ctx context.Context) error {
 
 // calibrate measures the executor's speed once, for the bid engine; runs refine it.
 func (s *Sidecar) calibrate() {
-	g, err := calibrate(s.exec)
+	rates, err := calibrate(s.exec)
 	if err != nil {
 		s.logger.Error("executor calibration; bidding waits for a measure", "err", err)
 		return
 	}
-	s.pace.observeRun(uint64(g*1e9), time.Second)
-	s.metrics.throughput.Set(s.pace.rate())
-	s.logger.Info("executor calibrated", "executor", s.exec.Name(), "gmacs", g)
+	for _, name := range workload.Names() {
+		if g, ok := rates[name]; ok {
+			s.pace.observeRun(name, uint64(g*1e9), time.Second)
+			s.logger.Info("executor calibrated", "executor", s.exec.Name(), "workload", name, "gunits_per_s", g)
+		}
+	}
+	s.metrics.throughput.Set(s.pace.rate(workload.GemmInt8V1))
 }
 
 // providerPass queues the won tasks for a run slot, bids on the open tasks it can run and
@@ -310,8 +314,7 @@ func (s *Sidecar) execute(ctx context.Context, t computetypes.Task) (string, uin
 		return "", 0, err
 	}
 	if _, after := s.runs.counts(); before == 1 && after == 1 {
-		s.pace.observeRun(p.WorkUnits(), time.Since(start))
-		s.metrics.throughput.Set(s.pace.rate())
+		s.pace.observeRun(t.Workload.Name, p.WorkUnits(), time.Since(start))
 	}
 	sha, err := w.Commit(t.Id)
 	if err != nil {
@@ -347,8 +350,8 @@ func (s *Sidecar) executeGemm(ctx context.Context, t computetypes.Task) (string,
 	}
 	if _, after := s.runs.counts(); before == 1 && after == 1 {
 		// only a run that had the executor to itself measures its speed
-		s.pace.observeRun(uint64(shape.M)*uint64(shape.N)*uint64(shape.K), time.Since(start))
-		s.metrics.throughput.Set(s.pace.rate())
+		s.pace.observeRun(t.Workload.Name, uint64(shape.M)*uint64(shape.N)*uint64(shape.K), time.Since(start))
+		s.metrics.throughput.Set(s.pace.rate(workload.GemmInt8V1))
 	}
 	a, b = nil, nil // the inputs may go while the result is written
 	if s.cfg.CorruptResults {
