@@ -19,10 +19,10 @@ import (
 type pace struct {
 	mu         sync.Mutex
 	gmacs      map[string]float64 // by workload, 10^9 work units per second; absent while unknown
-	configured time.Duration // the block time assumed until measured
-	measured   time.Duration // 0 until two headers were seen
-	height     int64         // the newest block seen
-	seenAt     time.Time     // its time
+	configured time.Duration      // the block time assumed until measured
+	measured   time.Duration      // 0 until two headers were seen
+	height     int64              // the newest block seen
+	seenAt     time.Time          // its time
 }
 
 // bytePace is the time per byte of inputs and result that a run spends outside the executor:
