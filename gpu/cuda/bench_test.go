@@ -12,30 +12,22 @@ import (
 
 // BenchmarkCUDA reports int8 TOPS through the executor (copies included) against the GEMM
 // alone, which is a bare cublasGemmEx on resident buffers, and the share of the whole beyond
-// the bare GEMM. staged copies through the executor's page-locked buffers, registered
-// page-locks the caller's slices instead; bands=1 runs the copies and the GEMM one after the
-// other, bands=auto overlaps them in bands of rows.
+// the bare GEMM. bands=1 runs the copies and the GEMM one after the other, bands=auto
+// overlaps them in bands of rows.
 func BenchmarkCUDA(b *testing.B) {
 	e := open(b)
 	defer e.Close()
 	defer e.SetBands(0)
-	defer e.SetRegister(false)
 	for _, n := range []int{1024, 2048, 4096, 8192, 16384} {
 		s := gemm.Shape{M: n, N: n, K: n}
 		a, bm := gemm.Generate(1, n, n), gemm.Generate(2, n, n)
-		for _, v := range []struct {
-			name     string
-			register bool
-			bands    int
-		}{
-			{"staged/bands=1", false, 1},
-			{"staged/bands=auto", false, 0},
-			{"registered/bands=1", true, 1},
-			{"registered/bands=auto", true, 0},
-		} {
-			b.Run(fmt.Sprintf("n=%d/%s", n, v.name), func(b *testing.B) {
-				e.SetBands(v.bands)
-				e.SetRegister(v.register)
+		for _, bands := range []int{1, 0} {
+			name := fmt.Sprintf("n=%d/bands=%d", n, bands)
+			if bands == 0 {
+				name = fmt.Sprintf("n=%d/bands=auto", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				e.SetBands(bands)
 				if _, err := e.Profile(s, a, bm); err != nil { // warm up
 					b.Fatal(err)
 				}

@@ -52,10 +52,6 @@ const (
 // Buffers grow in steps of bufStep, so products of nearby sizes share them.
 const bufStep = 2 << 20
 
-// registerMin is the least slice registering page-locks: smaller ones are cheaper to stage, and
-// from it up Go gives a slice pages of its own.
-const registerMin = 1 << 20
-
 type driver struct {
 	cuInit                    func(flags uint32) int32
 	cuDeviceGet               func(dev *int32, ordinal int32) int32
@@ -68,8 +64,6 @@ type driver struct {
 	cuMemFree                 func(dptr uintptr) int32
 	cuMemHostAlloc            func(p *unsafe.Pointer, size uint64, flags uint32) int32
 	cuMemFreeHost             func(p unsafe.Pointer) int32
-	cuMemHostRegister         func(p unsafe.Pointer, size uint64, flags uint32) int32
-	cuMemHostUnregister       func(p unsafe.Pointer) int32
 	cuMemcpyHtoDAsync         func(dst uintptr, src unsafe.Pointer, size uint64, stream uintptr) int32
 	cuMemcpyDtoHAsync         func(dst unsafe.Pointer, src uintptr, size uint64, stream uintptr) int32
 	cuStreamCreate            func(stream *uintptr, flags uint32) int32
@@ -106,7 +100,6 @@ type Executor struct {
 
 	// Everything below is used on the context's thread only.
 	bands    int               // bands per product; 0 picks them by size (tests set it)
-	register bool              // page-lock the caller's unpadded slices instead of staging them (tests set it)
 	dev      [3]uintptr        // device A, B, C
 	devSize  [3]uint64         // their sizes
 	host     [3]unsafe.Pointer // page-locked staging of A, B, C
@@ -170,7 +163,6 @@ func Open() (*Executor, error) {
 		"cuCtxSynchronize": &d.cuCtxSynchronize, "cuDeviceGetName": &d.cuDeviceGetName,
 		"cuMemAlloc_v2": &d.cuMemAlloc, "cuMemFree_v2": &d.cuMemFree,
 		"cuMemHostAlloc": &d.cuMemHostAlloc, "cuMemFreeHost": &d.cuMemFreeHost,
-		"cuMemHostRegister_v2": &d.cuMemHostRegister, "cuMemHostUnregister": &d.cuMemHostUnregister,
 		"cuMemcpyHtoDAsync_v2": &d.cuMemcpyHtoDAsync, "cuMemcpyDtoHAsync_v2": &d.cuMemcpyDtoHAsync,
 		"cuStreamCreate": &d.cuStreamCreate, "cuStreamDestroy_v2": &d.cuStreamDestroy,
 		"cuStreamSynchronize": &d.cuStreamSynchronize, "cuStreamWaitEvent": &d.cuStreamWaitEvent,
@@ -428,13 +420,9 @@ func (e *Executor) product(s gemm.Shape, a, b []int8, c []int32, tm *Timings) (e
 	ha := unsafe.Slice((*int8)(pa), sizeA)
 	hb := unsafe.Slice((*int8)(pb), sizeB)
 	hc := unsafe.Slice((*int32)(pc), sizeC/4)
-	var pinned []unsafe.Pointer
 	defer func() {
 		if err != nil {
 			d.cuCtxSynchronize() // the staging buffers are reused: nothing may still write them
-		}
-		for _, p := range pinned {
-			d.cuMemHostUnregister(p)
 		}
 	}()
 
@@ -450,40 +438,14 @@ func (e *Executor) product(s gemm.Shape, a, b []int8, c []int32, tm *Timings) (e
 			return err
 		}
 	}
-	// An unpadded operand has the staging layout already: registered, it is copied from or to
-	// where the caller holds it. Go's collector does not move heap objects, and a, b and c stay
-	// referenced until they are unregistered.
-	stageA, stageB, stageC := true, true, true
-	if e.register {
-		pin := func(p unsafe.Pointer, size uint64) bool {
-			if size < registerMin || d.cuMemHostRegister(p, size, 0) != 0 {
-				return false // small, or on a page another registered operand has: stage it
-			}
-			pinned = append(pinned, p)
-			return true
-		}
-		if k4 == s.K && pin(unsafe.Pointer(&a[0]), sizeA) {
-			ha, stageA = a, false
-		}
-		if k4 == s.K && n4 == s.N && pin(unsafe.Pointer(&b[0]), sizeB) {
-			hb, pb, stageB = b, unsafe.Pointer(&b[0]), false
-		}
-		if n4 == s.N && pin(unsafe.Pointer(&c[0]), sizeC) {
-			hc, stageC = c, false
-		}
-	}
-	if stageB {
-		copyRows(hb, n4, b, s.N, 0, s.K)
-		clear(hb[s.K*n4 : k4*n4])
-	}
+	copyRows(hb, n4, b, s.N, 0, s.K)
+	clear(hb[s.K*n4 : k4*n4])
 	if err := check("copy B", d.cuMemcpyHtoDAsync(db, pb, sizeB, in)); err != nil {
 		return err
 	}
 	for i := range nb {
 		r0, r1 := i*rows, min((i+1)*rows, s.M)
-		if stageA {
-			copyRows(ha, k4, a, s.K, r0, r1)
-		}
+		copyRows(ha, k4, a, s.K, r0, r1)
 		if err := check("copy A", d.cuMemcpyHtoDAsync(da+uintptr(r0*k4), unsafe.Pointer(&ha[r0*k4]), uint64((r1-r0)*k4), in)); err != nil {
 			return err
 		}
@@ -516,14 +478,8 @@ func (e *Executor) product(s gemm.Shape, a, b []int8, c []int32, tm *Timings) (e
 		if err := check("cuEventSynchronize", d.cuEventSynchronize(e.outDone[i])); err != nil {
 			return err
 		}
-		if stageC {
-			copyRows(c, s.N, hc, n4, i*rows, min((i+1)*rows, s.M))
-		}
+		copyRows(c, s.N, hc, n4, i*rows, min((i+1)*rows, s.M))
 	}
-	for _, p := range pinned {
-		d.cuMemHostUnregister(p) // inside the timing: it is part of the product's cost
-	}
-	pinned = nil
 	if tm == nil {
 		return nil
 	}

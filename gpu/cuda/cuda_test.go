@@ -65,43 +65,6 @@ func TestCUDABandsEqualCPU(t *testing.T) {
 	}
 }
 
-// TestCUDARegisterEqualsCPU: with the caller's slices page-locked in place of staging (where
-// they are unpadded and big enough; A·A registers one slice twice), products still give the
-// CPU's bytes, in one band and in several.
-func TestCUDARegisterEqualsCPU(t *testing.T) {
-	e := open(t)
-	defer e.Close()
-	e.SetRegister(true)
-	defer e.SetRegister(false)
-	defer e.SetBands(0)
-	for _, tc := range []struct {
-		s      gemm.Shape
-		square bool // B is A
-	}{
-		{s: gemm.Shape{M: 4096, N: 4096, K: 4096}},
-		{s: gemm.Shape{M: 3000, N: 2048, K: 2048}},
-		{s: gemm.Shape{M: 4096, N: 1000, K: 1024}},
-		{s: gemm.Shape{M: 1000, N: 333, K: 517}},
-		{s: gemm.Shape{M: 2048, N: 2048, K: 2048}, square: true},
-	} {
-		s := tc.s
-		a, b := gemm.Generate(1, s.M, s.K), gemm.Generate(2, s.K, s.N)
-		if tc.square {
-			b = a
-		}
-		want := make([]int32, s.M*s.N)
-		require.NoError(t, gemm.CPU{}.GemmInt8(s, a, b, want))
-		for _, bands := range []int{1, 0} {
-			t.Run(fmt.Sprintf("%dx%dx%d/bands=%d", s.M, s.N, s.K, bands), func(t *testing.T) {
-				e.SetBands(bands)
-				got := make([]int32, s.M*s.N)
-				require.NoError(t, e.GemmInt8(s, a, b, got))
-				require.Equal(t, gemm.Encode(s, want), gemm.Encode(s, got))
-			})
-		}
-	}
-}
-
 // TestCUDAConcurrentEqualsCPU: products from several goroutines at once, of sizes that make
 // the executor grow its buffers in between, each give the CPU's bytes.
 func TestCUDAConcurrentEqualsCPU(t *testing.T) {

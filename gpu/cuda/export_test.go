@@ -7,9 +7,3 @@ package cuda
 func (e *Executor) SetBands(n int) {
 	_ = e.do(func() error { e.bands = n; return nil })
 }
-
-// SetRegister makes products page-lock the caller's unpadded slices and copy from and to them
-// directly, instead of staging them.
-func (e *Executor) SetRegister(on bool) {
-	_ = e.do(func() error { e.register = on; return nil })
-}
