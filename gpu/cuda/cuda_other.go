@@ -19,7 +19,7 @@ func Open() (*Executor, error) { return nil, errors.New("the CUDA executor is bu
 // Close does nothing.
 func (*Executor) Close() {}
 
-// Timings split one GPU product: Gemm is the GEMM alone, CopyIn + Gemm + CopyOut the whole.
+// Timings are the parts of one GPU product.
 type Timings struct{ CopyIn, Gemm, CopyOut time.Duration }
 
 // Profile is not available off Linux.
