@@ -46,6 +46,10 @@ fuzz:
 	$(GO) test ./app/abci -run '^$$' -fuzz '^FuzzDecodeExtension$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./app/abci -run '^$$' -fuzz '^FuzzDecodeInjected$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sidecar/blobauth -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./gpu/mlp -run '^$$' -fuzz '^FuzzDecodeModel$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./gpu/mlp -run '^$$' -fuzz '^FuzzDecodeRows$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./gpu/mlp -run '^$$' -fuzz '^FuzzDecodeDataset$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./gpu/mlp -run '^$$' -fuzz '^FuzzDecodeTrainBlobs$$' -fuzztime $(FUZZTIME)
 
 # the process-level tests with the full load (more clients, larger tasks)
 test-e2e: build
