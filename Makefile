@@ -12,7 +12,7 @@ export CGO_ENABLED := 1
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
 # packages tested in process; tests/e2e runs real ogpud processes
-UNIT_PKGS := ./app/... ./x/... ./gpu/... ./sidecar/... ./cmd/...
+UNIT_PKGS := ./app/... ./x/... ./gpu/... ./sidecar/... ./client/... ./bench/... ./testutil/... ./cmd/...
 
 .PHONY: build install dev test test-unit test-e2e fuzz bench localnet localnet-stop proto lint clean
 
