@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
+	"github.com/opengpu/ogpu/gpu/mlp"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
@@ -58,4 +60,42 @@ func int8Bytes(m []int8) []byte {
 		out[i] = byte(v)
 	}
 	return out
+}
+
+// TestCheckMLPResults: an inference result is checked layer by layer against the task's model
+// and rows; a training result's layout and first state against its seed. A wrong one wraps
+// ErrWrongResult.
+func TestCheckMLPResults(t *testing.T) {
+	c := New(nil, nil)
+	widths := []int{12, 8, 4}
+	m := mlp.RandomModel(2, widths)
+	x := gemm.Generate(3, 6, widths[0])
+	var out bytes.Buffer
+	require.NoError(t, mlp.Infer(gemm.CPU{}, m, x, 6, &out))
+	infer := computetypes.Task{
+		Id: 1, Workload: computetypes.Workload{Params: &computetypes.Workload_InferMlpInt8{InferMlpInt8: &computetypes.InferMlpInt8Params{Widths: []uint32{12, 8, 4}, Rows: 6}}},
+		Inputs: []computetypes.Blob{blobOf(t, m.Encode()), blobOf(t, mlp.EncodeRows(x, 6, widths[0]))},
+		Result: blobOf(t, out.Bytes()),
+	}
+	require.NoError(t, c.CheckResult(context.Background(), infer, nil))
+	wrong := bytes.Clone(out.Bytes())
+	wrong[len(wrong)-1] ^= 1 // the last row's argmax
+	infer.Result = blobOf(t, wrong)
+	require.ErrorIs(t, c.CheckResult(context.Background(), infer, nil), ErrWrongResult)
+
+	ds := &mlp.Dataset{Rows: 20, Cols: 12, Classes: 4, Features: gemm.Generate(4, 20, 12), Labels: make([]uint8, 20)}
+	train := computetypes.Task{
+		Id: 2, InputNonce: []byte("assignment"),
+		Workload: computetypes.Workload{Params: &computetypes.Workload_TrainMlpInt8{TrainMlpInt8: &computetypes.TrainMlpInt8Params{Widths: []uint32{12, 8, 4}, DatasetRows: 20, Steps: 5, Batch: 4, LrShift: 1, Seed: 9}}},
+	}
+	p, err := TrainParams(train)
+	require.NoError(t, err)
+	res, err := mlp.Train(gemm.CPU{}, p, ds, nil)
+	require.NoError(t, err)
+	train.Result = blobOf(t, res.Encode(p))
+	require.NoError(t, c.CheckResult(context.Background(), train, nil))
+
+	other := train
+	other.InputNonce = []byte("another assignment") // a result computed for another task
+	require.ErrorIs(t, c.CheckResult(context.Background(), other, nil), ErrWrongResult)
 }
