@@ -32,14 +32,9 @@ const checkTxMaxTxBytes = 64 << 10
 // TestCheckTx sends malformed txs with CometBFT's broadcast_tx_sync to a one-validator chain:
 // each gets its error answer at once, and a valid bank send right after is accepted.
 func TestCheckTx(t *testing.T) {
-	bin := network.Binary(t)
-	dir := filepath.Join(t.TempDir(), "checktx")
-	network.Run(t, bin, "testnet", "init-files", "--v", "1", "--output-dir", dir, "--chain-id", "ogpu-checktx-1")
-	home := filepath.Join(dir, "node0")
-	moveNode(t, home, checkTxHost)
-	node := network.NewNode(bin, home, checkTxHost, "start", "--home", home)
-	node.Start(t)
-	node.WaitHeight(t, 3, 3*time.Minute)
+	net := network.New(t, network.Config{ChainID: "ogpu-checktx-1", Validators: 1, Hosts: []string{checkTxHost},
+		Setup: func(_ int, home string) { moveNode(t, home, checkTxHost) }})
+	node, bin, home := net.Nodes[0], net.Bin, net.Homes[0]
 
 	signed := signedBankSend(t, bin, home)
 	random := make([]byte, 7)

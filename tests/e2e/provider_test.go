@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opengpu/ogpu/testutil/network"
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 // testProviderCLI registers a dev key as a provider with --auto (this machine has no GPU, so it
@@ -38,7 +39,7 @@ func testProviderCLI(t *testing.T, net *network.Network, provider network.DevAcc
 	require.Equal(t, provider.Address, p.Provider.Operator)
 	require.Equal(t, "dev-provider", p.Provider.Moniker)
 	require.Empty(t, p.Provider.Gpus, "no GPU here: a CPU provider")
-	require.Equal(t, []string{"gemm-int8/v1"}, p.Provider.Workloads)
+	require.Equal(t, workload.Names(), p.Provider.Workloads, "a CPU provider runs every workload")
 
 	err := tx("staking-gpu", "register-provider", "--auto", "--moniker", "again", "--endpoint", "http://127.0.0.1:8547")
 	require.ErrorContains(t, err, "provider already registered")
