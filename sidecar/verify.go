@@ -163,18 +163,10 @@ func (s *Sidecar) judge(ctx context.Context, t computetypes.Task, c committeetyp
 	if err != nil {
 		return committeetypes.ATTESTED_UNAVAILABLE, nil, 0
 	}
-	xs := [][]uint64{gemm.Challenge(committeetypes.ChallengeSeed(c.Seed, member), shape.N)}
-	priors := map[int]int{} // first-round member → its challenge in xs
-	for i, m := range c.Prior {
-		if i >= 64 || len(m.Digest) == 0 {
-			continue
-		}
-		prior, err := sdk.ValAddressFromBech32(m.Validator)
-		if err != nil {
-			continue
-		}
-		priors[i] = len(xs)
-		xs = append(xs, gemm.Challenge(committeetypes.ChallengeSeed(c.PriorSeed, prior), shape.N))
+	seeds, priors := challengeSeeds(c, member)
+	xs := make([][]uint64, len(seeds))
+	for i, seed := range seeds {
+		xs[i] = gemm.Challenge(seed, shape.N)
 	}
 	f, err := gemm.NewFreivalds(shape, xs...)
 	if err != nil {
@@ -217,19 +209,7 @@ type seededCheck func(ctx context.Context, t computetypes.Task, seeds [][32]byte
 // judgeSeeded is judge for the workloads whose check takes seeds (infer-mlp-int8, train-mlp-int8):
 // the same verdicts as for gemm, with each member's digest from its own challenge seed.
 func (s *Sidecar) judgeSeeded(ctx context.Context, t computetypes.Task, c committeetypes.Committee, member []byte, check seededCheck) (committeetypes.AttestedVerdict, []byte, uint64) {
-	seeds := [][32]byte{committeetypes.ChallengeSeed(c.Seed, member)}
-	priors := map[int]int{} // first-round member → its seed in seeds
-	for i, m := range c.Prior {
-		if i >= 64 || len(m.Digest) == 0 {
-			continue
-		}
-		prior, err := sdk.ValAddressFromBech32(m.Validator)
-		if err != nil {
-			continue
-		}
-		priors[i] = len(seeds)
-		seeds = append(seeds, committeetypes.ChallengeSeed(c.PriorSeed, prior))
-	}
+	seeds, priors := challengeSeeds(c, member)
 	reported := t.InputUnavailable && c.Round == 1
 	digests, err := check(ctx, t, seeds, reported)
 	switch {
@@ -257,4 +237,24 @@ func (s *Sidecar) judgeSeeded(ctx context.Context, t computetypes.Task, c commit
 		return committeetypes.ATTESTED_INVALID, d, wrong
 	}
 	return committeetypes.ATTESTED_VALID, d, wrong
+}
+
+// challengeSeeds are the challenge seeds a member checks a round with: its own first, then, in
+// an escalation round, each first-round member's that revealed a digest; priors maps a
+// first-round member's index to its seed's.
+func challengeSeeds(c committeetypes.Committee, member []byte) (seeds [][32]byte, priors map[int]int) {
+	seeds = [][32]byte{committeetypes.ChallengeSeed(c.Seed, member)}
+	priors = map[int]int{}
+	for i, m := range c.Prior {
+		if i >= 64 || len(m.Digest) == 0 {
+			continue
+		}
+		prior, err := sdk.ValAddressFromBech32(m.Validator)
+		if err != nil {
+			continue
+		}
+		priors[i] = len(seeds)
+		seeds = append(seeds, committeetypes.ChallengeSeed(c.PriorSeed, prior))
+	}
+	return seeds, priors
 }

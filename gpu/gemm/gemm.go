@@ -38,6 +38,10 @@ func Generate(seed uint64, rows, cols int) []int8 {
 	return out
 }
 
+// SplitMix64 is output q (from 0) of SplitMix64 seeded with seed, the generator of every seeded
+// matrix and random draw of the workloads.
+func SplitMix64(seed, q uint64) uint64 { return splitmix(seed, q) }
+
 // splitmix is output q (from 0) of SplitMix64 seeded with seed. The state after q+1 steps is
 // seed + (q+1)·γ, so any part of a generated matrix can be had without the parts before it.
 func splitmix(seed, q uint64) uint64 {

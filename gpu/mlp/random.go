@@ -36,12 +36,7 @@ func RandomModel(seed uint64, widths []int) *Model {
 }
 
 // splitmix is output q (from 0) of SplitMix64 seeded with seed, as gemm.Generate draws it.
-func splitmix(seed, q uint64) uint64 {
-	z := seed + (q+1)*0x9E3779B97F4A7C15
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
-}
+func splitmix(seed, q uint64) uint64 { return gemm.SplitMix64(seed, q) }
 
 // isqrt is ⌊√n⌋ for n ≥ 0.
 func isqrt(n int) int {
