@@ -18,13 +18,13 @@ type GemmResult struct {
 	KernelN      int            `json:"kernel_n"`
 	KernelNaive  float64        `json:"kernel_naive_gmac_per_second"`
 	Kernels      []KernelResult `json:"kernels"`
-	CPUGMACs     float64       `json:"cpu_gmac_per_second"`
-	NaiveGMACs   float64       `json:"naive_gmac_per_second"`
-	CPUOverNaive float64       `json:"cpu_over_naive"`
-	GPU          string        `json:"gpu,omitempty"`
-	NoGPU        string        `json:"no_gpu,omitempty"`
-	CUDA         *CUDAResult   `json:"cuda,omitempty"`
-	Verify       []VerifyShape `json:"verify"`
+	CPUGMACs     float64        `json:"cpu_gmac_per_second"`
+	NaiveGMACs   float64        `json:"naive_gmac_per_second"`
+	CPUOverNaive float64        `json:"cpu_over_naive"`
+	GPU          string         `json:"gpu,omitempty"`
+	NoGPU        string         `json:"no_gpu,omitempty"`
+	CUDA         *CUDAResult    `json:"cuda,omitempty"`
+	Verify       []VerifyShape  `json:"verify"`
 }
 
 // KernelResult is one CPU kernel path's speed.

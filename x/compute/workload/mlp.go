@@ -181,7 +181,7 @@ func (p TrainMlpInt8) Validate(inputs []Input) error {
 		return fmt.Errorf("widths: %d weights, must be at most %d for training", w, MlpMaxTrainWeights)
 	}
 	for _, f := range []struct {
-		name     string
+		name      string
 		v, lo, hi uint32
 	}{
 		{"dataset_rows", p.DatasetRows, 1, MlpMaxDatasetRows},
