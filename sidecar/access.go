@@ -38,8 +38,9 @@ func (a chainAuthorizer) Authorize(ctx context.Context, r blobauth.Request) erro
 	if err != nil {
 		return fmt.Errorf("task %d: %v", r.Task, err)
 	}
-	isState := a.states != nil && a.states(ctx, r.Task, r.SHA)
-	return authorize(res.Task, r, isState, func(valoper string) ([]byte, error) { return a.consensusKey(ctx, valoper) })
+	t := res.Task
+	isState := a.states != nil && t.Workload.GetTrainMlpInt8() != nil && t.Result.Sha256 != r.SHA && a.states(ctx, r.Task, r.SHA)
+	return authorize(t, r, isState, func(valoper string) ([]byte, error) { return a.consensusKey(ctx, valoper) })
 }
 
 // authorize is the rule: consensusKey gives a validator's ed25519 consensus key; isState says
