@@ -29,8 +29,8 @@ type inferTask struct {
 // cannot be had, or does not decode as its parameters say, is errInputUnavailable.
 func (s *Sidecar) loadInfer(ctx context.Context, t computetypes.Task, signer blobauth.Signer) (*inferTask, error) {
 	p := t.Workload.GetInferMlpInt8()
-	if p == nil {
-		return nil, fmt.Errorf("task %d: not an infer-mlp-int8 task", t.Id)
+	if p == nil || len(p.Widths) < 2 {
+		return nil, fmt.Errorf("task %d: not an infer-mlp-int8 task with a model", t.Id)
 	}
 	modelBlob, err := s.loadInput(ctx, t, 0, "model", workload.MlpModelSize(p.Widths), signer)
 	if err != nil {
@@ -138,8 +138,8 @@ var trainParams = ogpuclient.TrainParams
 // loadDataset fetches and decodes a train-mlp-int8/v1 task's dataset.
 func (s *Sidecar) loadDataset(ctx context.Context, t computetypes.Task, signer blobauth.Signer) (*mlp.Dataset, []byte, error) {
 	g := t.Workload.GetTrainMlpInt8()
-	if g == nil {
-		return nil, nil, fmt.Errorf("task %d: not a train-mlp-int8 task", t.Id)
+	if g == nil || len(g.Widths) < 2 {
+		return nil, nil, fmt.Errorf("task %d: not a train-mlp-int8 task with a model", t.Id)
 	}
 	blob, err := s.loadInput(ctx, t, 0, "dataset", workload.MlpDatasetSize(g.DatasetRows, g.Widths[0]), signer)
 	if err != nil {

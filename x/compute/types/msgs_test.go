@@ -10,6 +10,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/x/compute/types"
+	"github.com/opengpu/ogpu/x/compute/workload"
 	sgtypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
@@ -26,6 +27,40 @@ func validCreate() *types.MsgCreateTask {
 	}
 }
 
+// mlpCreates are valid create-task messages of the MLP workloads.
+func mlpCreates() []*types.MsgCreateTask {
+	blob := func(size uint64) types.Blob {
+		return types.Blob{Uri: "https://client/b", Sha256: strings.Repeat("ab", 32), Size_: size}
+	}
+	widths := []uint32{784, 128, 10}
+	infer := validCreate()
+	infer.Workload = types.Workload{Name: workload.InferMlpInt8V1, Params: &types.Workload_InferMlpInt8{
+		InferMlpInt8: &types.InferMlpInt8Params{Widths: widths, Rows: 100},
+	}}
+	infer.Requirements.Workload = workload.InferMlpInt8V1
+	infer.Inputs = []types.Blob{blob(workload.MlpModelSize(widths)), blob(workload.MlpRowsSize(100, 784))}
+	train := validCreate()
+	train.Workload = types.Workload{Name: workload.TrainMlpInt8V1, Params: &types.Workload_TrainMlpInt8{
+		TrainMlpInt8: &types.TrainMlpInt8Params{Widths: widths, DatasetRows: 1000, Steps: 100, Batch: 64, LrShift: 1, Seed: 1},
+	}}
+	train.Requirements.Workload = workload.TrainMlpInt8V1
+	train.Inputs = []types.Blob{blob(workload.MlpDatasetSize(1000, 784))}
+	return []*types.MsgCreateTask{infer, train}
+}
+
+// TestMLPCreateTask: an MLP task is valid with inputs of the exact sizes its parameters give,
+// and refused, naming the field, with any other size or with parameters of another workload.
+func TestMLPCreateTask(t *testing.T) {
+	for _, m := range mlpCreates() {
+		require.NoError(t, m.ValidateBasic(), m.Workload.Name)
+		m.Inputs[0].Size_++
+		require.ErrorContains(t, m.ValidateBasic(), "inputs[0]", m.Workload.Name)
+		m.Inputs[0].Size_--
+		m.Workload.Name = workload.GemmInt8V1
+		require.ErrorContains(t, m.ValidateBasic(), "parameters are for", m.Workload.Name)
+	}
+}
+
 func TestMaxPriceBound(t *testing.T) {
 	m := validCreate()
 	require.NoError(t, m.ValidateBasic())
@@ -39,9 +74,11 @@ func TestMaxPriceBound(t *testing.T) {
 // FuzzMsgCreateTask decodes arbitrary bytes as a create-task message and validates it; neither
 // may panic, and a message that passes has work units and a result bound.
 func FuzzMsgCreateTask(f *testing.F) {
-	bz, err := validCreate().Marshal()
-	require.NoError(f, err)
-	f.Add(bz)
+	for _, m := range append(mlpCreates(), validCreate()) {
+		bz, err := m.Marshal()
+		require.NoError(f, err)
+		f.Add(bz)
+	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, bz []byte) {
 		var m types.MsgCreateTask

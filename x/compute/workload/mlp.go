@@ -71,6 +71,9 @@ func MlpDatasetSize(rows, cols uint32) uint64 {
 // MlpInferResultSize is the exact size of an infer-mlp-int8/v1 result: the header and widths,
 // every layer's int32 accumulators, the int32 logits and one uint32 argmax per row.
 func MlpInferResultSize(widths []uint32, rows uint32) uint64 {
+	if len(widths) < 2 {
+		return 0 // no model: Validate refuses it
+	}
 	size := uint64(mlpInferHeader) + 4*uint64(len(widths))
 	var outs uint64
 	for _, w := range widths[1:] {

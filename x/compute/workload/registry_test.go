@@ -123,3 +123,16 @@ func TestTrainMlpInt8(t *testing.T) {
 		})
 	}
 }
+
+// TestMlpSizesNeverPanic: the size formulas answer for any widths, as a decoder must.
+func TestMlpSizesNeverPanic(t *testing.T) {
+	for _, widths := range [][]uint32{nil, {}, {784}} {
+		require.Zero(t, workload.MlpInferResultSize(widths, 10))
+		require.NotPanics(t, func() {
+			workload.MlpModelSize(widths)
+			workload.MlpTrainResultSize(widths, 10)
+			_ = workload.InferMlpInt8{Widths: widths, Rows: 1}.WorkUnits()
+			_ = workload.TrainMlpInt8{Widths: widths}.WorkUnits()
+		})
+	}
+}
