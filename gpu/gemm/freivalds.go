@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/bits"
 	mrand "math/rand/v2"
+	"runtime"
 )
 
 // P is the Mersenne prime 2^61 − 1, the field of the check.
@@ -166,13 +167,24 @@ func checkRows(r io.Reader, s Shape, x, z []uint64) error {
 		return fmt.Errorf("%w: header says %dx%dx%d, the task %dx%dx%d", ErrWrongResult, got.M, got.N, got.K, s.M, s.N, s.K)
 	}
 	sumX := sum(x)
-	row := make([]byte, 4*s.N)
-	for i := 0; i < s.M; i++ {
-		if _, err := io.ReadFull(br, row); err != nil {
-			return fmt.Errorf("%w: row %d: %v", ErrWrongResult, i, err)
+	rowBytes := 4 * s.N
+	perBlock := max(1, min(s.M, bandBytes/rowBytes))
+	block := make([]byte, perBlock*rowBytes)
+	workers := runtime.GOMAXPROCS(0)
+	for i := 0; i < s.M; i += perBlock {
+		n := min(perBlock, s.M-i)
+		got, rerr := readRows(br, block[:n*rowBytes])
+		whole := got / rowBytes
+		// The rows read in full are checked before the read error: a wrong row comes first.
+		if bad := firstBadRow(block[:whole*rowBytes], rowBytes, x, z[i:i+whole], sumX, workers); bad >= 0 {
+			return fmt.Errorf("%w: row %d fails the check", ErrWrongResult, i+bad)
 		}
-		if dotInt32LE(row, x, sumX) != z[i] {
-			return fmt.Errorf("%w: row %d fails the check", ErrWrongResult, i)
+		if rerr != nil {
+			// What io.ReadFull of the one row would say: EOF is unexpected once it has bytes.
+			if rerr == io.EOF && got%rowBytes > 0 {
+				rerr = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("%w: row %d: %v", ErrWrongResult, i+whole, rerr)
 		}
 	}
 	if n, _ := io.Copy(io.Discard, io.LimitReader(br, 1)); n != 0 {
@@ -180,6 +192,50 @@ func checkRows(r io.Reader, s Shape, x, z []uint64) error {
 	}
 	return nil
 }
+
+// readRows fills buf from r as io.ReadFull does, but returns r's error as it is: the caller says
+// which row it cut short.
+func readRows(r io.Reader, buf []byte) (int, error) {
+	got := 0
+	var err error
+	for got < len(buf) && err == nil {
+		var k int
+		k, err = r.Read(buf[got:])
+		got += k
+	}
+	if got == len(buf) {
+		err = nil
+	}
+	return got, err
+}
+
+// firstBadRow is the index of the first row of rows (int32 little-endian, rowBytes each) whose
+// C_i·x is not z_i, or −1; the rows are split among workers goroutines, and the answer is the
+// lowest failing index whatever the scheduling.
+func firstBadRow(rows []byte, rowBytes int, x, z []uint64, sumX uint64, workers int) int {
+	n := len(z)
+	chunks := min(n, workers, max(1, n*rowBytes/minParallelBytes))
+	bad := make([]int, chunks)
+	parallel(chunks, chunks, func(c int) {
+		bad[c] = -1
+		for i := c * n / chunks; i < (c+1)*n/chunks; i++ {
+			if dotInt32LE(rows[i*rowBytes:(i+1)*rowBytes], x, sumX) != z[i] {
+				bad[c] = i
+				return
+			}
+		}
+	})
+	for _, b := range bad {
+		if b >= 0 {
+			return b
+		}
+	}
+	return -1
+}
+
+// minParallelBytes is the least input one goroutine of a check takes: below it, starting one
+// costs more than it saves.
+const minParallelBytes = 32 << 10
 
 // bandBytes is how much of an input matrix a streaming check holds at a time.
 const bandBytes = 256 << 10
@@ -263,6 +319,7 @@ func mulRows(r io.Reader, rows, cols int, vs [][]uint64, name string) ([][]uint6
 		out[j] = make([]uint64, rows)
 	}
 	perBand := max(1, min(rows, bandBytes/cols))
+	workers := runtime.GOMAXPROCS(0)
 	band := make([]byte, perBand*cols)
 	for i := 0; i < rows; i += perBand {
 		n := min(perBand, rows-i)
@@ -270,12 +327,15 @@ func mulRows(r io.Reader, rows, cols int, vs [][]uint64, name string) ([][]uint6
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return nil, fmt.Errorf("read %s rows %d..%d of %d: %w", name, i, i+n-1, rows, err)
 		}
-		for row := range n {
-			line := buf[row*cols : (row+1)*cols]
-			for j, v := range vs {
-				out[j][i+row] = dotBytes(line, v, sums[j])
+		chunks := min(n, workers, max(1, n*cols/minParallelBytes))
+		parallel(chunks, chunks, func(c int) {
+			for row := c * n / chunks; row < (c+1)*n/chunks; row++ {
+				line := buf[row*cols : (row+1)*cols]
+				for j, v := range vs {
+					out[j][i+row] = dotBytes(line, v, sums[j])
+				}
 			}
-		}
+		})
 	}
 	return out, nil
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/x/compute/workload"
@@ -248,25 +250,52 @@ func (s *sink) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// take adds the values in b, a whole number of them, a stretch of one row at a time.
+// take adds the values in b, a whole number of them; a long stretch is split among GOMAXPROCS
+// goroutines, each value going to the same place whoever takes it.
 func (s *sink) take(b []byte) {
+	vals := len(b) / 4
+	chunks := min(runtime.GOMAXPROCS(0), max(1, vals/minParallelValues))
+	if chunks == 1 {
+		s.takeAt(s.n, s.j, b)
+	} else {
+		var wg sync.WaitGroup
+		for c := range chunks {
+			lo, hi := c*vals/chunks, (c+1)*vals/chunks
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.takeAt(s.n+lo, (s.j+lo)%s.ly.Out, b[4*lo:4*hi])
+			}()
+		}
+		wg.Wait()
+	}
+	s.n, s.j = s.n+vals, (s.j+vals)%s.ly.Out
+}
+
+// minParallelValues is the least a goroutine of take is given: below it, starting one costs more
+// than it saves.
+const minParallelValues = 8 << 10
+
+// takeAt adds the values in b as the ones from the n-th on, the first in column j, a stretch of
+// one row at a time.
+func (s *sink) takeAt(n, j int, b []byte) {
 	for len(b) > 0 {
-		k := min(len(b)/4, s.ly.Out-s.j)
-		acc, bias := b[:4*k], s.ly.Bias[s.j:s.j+k]
+		k := min(len(b)/4, s.ly.Out-j)
+		acc, bias := b[:4*k], s.ly.Bias[j:j+k]
 		if s.logits != nil {
-			out := s.logits[s.n : s.n+k]
+			out := s.logits[n : n+k]
 			for i, c := range bias {
 				out[i] = int32(binary.LittleEndian.Uint32(acc[4*i:])) + c
 			}
 		} else {
-			out, rq := s.x[s.n:s.n+k], s.rq
+			out, rq := s.x[n:n+k], s.rq
 			for i, c := range bias {
 				out[i] = byte(rq.apply(int32(binary.LittleEndian.Uint32(acc[4*i:])), c))
 			}
 		}
-		b, s.n, s.j = b[4*k:], s.n+k, s.j+k
-		if s.j == s.ly.Out {
-			s.j = 0
+		b, n, j = b[4*k:], n+k, j+k
+		if j == s.ly.Out {
+			j = 0
 		}
 	}
 }
