@@ -68,9 +68,10 @@ func dotInt8(v []int8, x []uint64, sumX uint64) uint64 {
 // same way; the sums stay below 2^107.
 func dotInt32LE(row []byte, x []uint64, sumX uint64) uint64 {
 	var hi, lo uint64
-	for j := range x {
-		e := int32(binary.LittleEndian.Uint32(row[4*j:]))
-		ph, pl := bits.Mul64(uint64(int64(e)+1<<31), x[j])
+	row = row[:4*len(x)] // one bounds check, not one a value
+	for j, xj := range x {
+		e := int32(binary.LittleEndian.Uint32(row[4*j : 4*j+4 : 4*j+4]))
+		ph, pl := bits.Mul64(uint64(int64(e)+1<<31), xj)
 		var c uint64
 		lo, c = bits.Add64(lo, pl, 0)
 		hi += ph + c
@@ -313,9 +314,11 @@ func (f *Freivalds) Check(r io.Reader, j int) error {
 // mulRows reads a rows×cols int8 matrix M from r a band at a time and returns M·v for each v.
 func mulRows(r io.Reader, rows, cols int, vs [][]uint64, name string) ([][]uint64, error) {
 	sums := make([]uint64, len(vs))
+	hs := make([]halves, len(vs))
 	out := make([][]uint64, len(vs))
 	for j, v := range vs {
 		sums[j] = sum(v)
+		hs[j] = halvesOf(v)
 		out[j] = make([]uint64, rows)
 	}
 	perBand := max(1, min(rows, bandBytes/cols))
@@ -331,8 +334,8 @@ func mulRows(r io.Reader, rows, cols int, vs [][]uint64, name string) ([][]uint6
 		parallel(chunks, chunks, func(c int) {
 			for row := c * n / chunks; row < (c+1)*n/chunks; row++ {
 				line := buf[row*cols : (row+1)*cols]
-				for j, v := range vs {
-					out[j][i+row] = dotBytes(line, v, sums[j])
+				for j, h := range hs {
+					out[j][i+row] = dotBytes(line, h, sums[j])
 				}
 			}
 		})
@@ -340,15 +343,32 @@ func mulRows(r io.Reader, rows, cols int, vs [][]uint64, name string) ([][]uint6
 	return out, nil
 }
 
-// dotBytes is dotInt8 over int8 values held as bytes: int8(e) + 128 is e xor 0x80.
-func dotBytes(v []byte, x []uint64, sumX uint64) uint64 {
-	var hi, lo uint64
-	x = x[:len(v)]
-	for j, e := range v {
-		ph, pl := bits.Mul64(uint64(e^0x80), x[j])
-		var c uint64
-		lo, c = bits.Add64(lo, pl, 0)
-		hi += ph + c
+// halves is a vector of elements of GF(2^61 − 1) as their low and high 32 bits, for dotBytes.
+type halves struct{ lo, hi []uint32 }
+
+func halvesOf(x []uint64) halves {
+	h := halves{make([]uint32, len(x)), make([]uint32, len(x))}
+	for j, v := range x {
+		h.lo[j], h.hi[j] = uint32(v), uint32(v>>32)
 	}
-	return submod(reduce128(hi, lo), mulmod(128, sumX))
+	return h
+}
+
+// dotBytes is dotInt8 over int8 values held as bytes (int8(e) + 128 is e xor 0x80) for x in
+// halves: a byte times a half is below 2^40, so 2^20 of them add up in 64 bits with plain
+// multiplies, which cost less than 128-bit ones.
+func dotBytes(v []byte, x halves, sumX uint64) uint64 {
+	var s uint64
+	for off := 0; off < len(v); off += 1 << 20 {
+		n := min(len(v)-off, 1<<20)
+		e, lo, hi := v[off:off+n], x.lo[off:off+n], x.hi[off:off+n]
+		var sl, sh uint64
+		for j, b := range e {
+			u := uint64(b ^ 0x80)
+			sl += u * uint64(lo[j])
+			sh += u * uint64(hi[j])
+		}
+		s = reduce(s + reduce(reduce(sl)+mulmod(reduce(sh), 1<<32)))
+	}
+	return submod(s, mulmod(128, sumX))
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/x/compute/workload"
@@ -69,10 +70,7 @@ func Verify(r io.Reader, m *Model, x []int8, rows int, seeds ...[32]byte) (diges
 
 	hashes := make([][]byte, len(seeds))
 	var logits []int32
-	xb := make([]byte, len(x)) // x_l, as the bytes the checks read
-	for i, v := range x {
-		xb[i] = byte(v)
-	}
+	xb := int8Bytes(x) // x_l, as the bytes the checks read
 	for l, ly := range m.Layers {
 		xs := make([][]uint64, len(seeds))
 		for i, seed := range seeds {
@@ -149,7 +147,7 @@ func layerProducts(ly Layer, x []byte, n int, xs [][]uint64) (*gemm.Freivalds, e
 	if err != nil {
 		return nil, err
 	}
-	if err := f.ReadB(&int8Reader{v: ly.W}); err != nil {
+	if err := f.ReadB(bytes.NewReader(int8Bytes(ly.W))); err != nil {
 		return nil, err
 	}
 	if err := f.ReadA(bytes.NewReader(x)); err != nil {
@@ -285,13 +283,10 @@ func (s *sink) takeAt(n, j int, b []byte) {
 		if s.logits != nil {
 			out := s.logits[n : n+k]
 			for i, c := range bias {
-				out[i] = int32(binary.LittleEndian.Uint32(acc[4*i:])) + c
+				out[i] = int32(binary.LittleEndian.Uint32(acc[4*i:4*i+4:4*i+4])) + c
 			}
 		} else {
-			out, rq := s.x[n:n+k], s.rq
-			for i, c := range bias {
-				out[i] = byte(rq.apply(int32(binary.LittleEndian.Uint32(acc[4*i:])), c))
-			}
+			s.rq.applyLE(s.x[n:n+k], acc, bias)
 		}
 		b, n, j = b[4*k:], n+k, j+k
 		if j == s.ly.Out {
@@ -300,17 +295,20 @@ func (s *sink) takeAt(n, j int, b []byte) {
 	}
 }
 
-// int8Reader reads int8 values as bytes.
-type int8Reader struct{ v []int8 }
+// applyLE sets out[i] to apply(acc_i, bias[i]) for the little-endian int32 values acc_i in acc,
+// with apply's steps written out: the loop is the verifier's hottest after the dot products.
+func (rq requantizer) applyLE(out, acc []byte, bias []int32) {
+	mult, half, neg, lo, shift := rq.mult, rq.half, rq.neg, rq.lo, rq.shift&63
+	out, acc = out[:len(bias)], acc[:4*len(bias)]
+	for i, c := range bias {
+		p := (int64(int32(binary.LittleEndian.Uint32(acc[4*i:4*i+4:4*i+4]))) + int64(c)) * mult
+		q := (p + half + p>>63&neg) >> shift
+		out[i] = byte(int8(max(min(q, 127), lo)))
+	}
+}
 
-func (r *int8Reader) Read(p []byte) (int, error) {
-	if len(r.v) == 0 {
-		return 0, io.EOF
-	}
-	n := min(len(p), len(r.v))
-	for i, v := range r.v[:n] {
-		p[i] = byte(v)
-	}
-	r.v = r.v[n:]
-	return n, nil
+// int8Bytes is v's memory as bytes, for reading only: the checks take int8 values as bytes, and
+// copying them one at a time cost more than the check of a layer's weights.
+func int8Bytes(v []int8) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v))
 }
