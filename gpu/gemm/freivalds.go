@@ -70,8 +70,9 @@ func dotInt32LE(row []byte, x []uint64, sumX uint64) uint64 {
 	var hi, lo uint64
 	row = row[:4*len(x)] // one bounds check, not one a value
 	for j, xj := range x {
-		e := int32(binary.LittleEndian.Uint32(row[4*j : 4*j+4 : 4*j+4]))
-		ph, pl := bits.Mul64(uint64(int64(e)+1<<31), xj)
+		// e + 2^31 for an int32 e is its bits xor 2^31, as e + 128 is for a byte in dotBytes
+		e := binary.LittleEndian.Uint32(row[4*j:4*j+4:4*j+4]) ^ 1<<31
+		ph, pl := bits.Mul64(uint64(e), xj)
 		var c uint64
 		lo, c = bits.Add64(lo, pl, 0)
 		hi += ph + c
