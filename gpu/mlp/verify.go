@@ -259,11 +259,7 @@ func (s *sink) take(b []byte) {
 		var wg sync.WaitGroup
 		for c := range chunks {
 			lo, hi := c*vals/chunks, (c+1)*vals/chunks
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s.takeAt(s.n+lo, (s.j+lo)%s.ly.Out, b[4*lo:4*hi])
-			}()
+			wg.Go(func() { s.takeAt(s.n+lo, (s.j+lo)%s.ly.Out, b[4*lo:4*hi]) })
 		}
 		wg.Wait()
 	}
