@@ -84,7 +84,7 @@ func Gemm(sizes []int) (GemmResult, error) {
 		s := gemm.Shape{M: n, N: n, K: n}
 		a, b := gemm.Generate(uint64(n), n, n), gemm.Generate(uint64(n)+1, n, n)
 		c := make([]int32, n*n)
-		execTime, err := best(1, func() error { return exec.GemmInt8(s, a, b, c) })
+		execTime, err := best(3, func() error { return exec.GemmInt8(s, a, b, c) })
 		if err != nil {
 			return res, err
 		}

@@ -264,7 +264,7 @@ func (r *Report) rows() []Row {
 		for _, v := range g.Verify {
 			row := Row{
 				ID: fmt.Sprintf("verify-n%d", v.N), Figure: fmt.Sprintf("Verification (Freivalds) against execution (%s), n = %d", v.Executor, v.N),
-				Measured: fmt.Sprintf("verify %.1f ms", v.VerifySeconds*1000), Baseline: fmt.Sprintf("execute %.3f s", v.ExecSeconds),
+				Measured: fmt.Sprintf("verify %.1f ms", v.VerifySeconds*1000), Baseline: fmt.Sprintf("execute %.1f ms", v.ExecSeconds*1000),
 				Ratio: v.Ratio,
 			}
 			if v.N == 2048 {
