@@ -20,46 +20,45 @@ type inferTask struct {
 	model *mlp.Model
 	x     []int8
 	rows  int
-	// inputs is the sha256 of the seed-prefixed input bytes, the digest of a member that
-	// could fetch the inputs of a task reported unavailable.
-	inputs func(seed [32]byte) [32]byte
 }
 
 // loadInfer fetches and decodes an infer-mlp-int8/v1 task's model and rows; an input that
-// cannot be had, or does not decode as its parameters say, is errInputUnavailable.
-func (s *Sidecar) loadInfer(ctx context.Context, t computetypes.Task, signer blobauth.Signer) (*inferTask, error) {
+// cannot be had, or does not decode as its parameters say, is errInputUnavailable. blobs are
+// the raw inputs, for the digest of a member checking a report that they are unavailable;
+// other callers drop them, so they are not held beside the decoded copies.
+func (s *Sidecar) loadInfer(ctx context.Context, t computetypes.Task, signer blobauth.Signer) (in *inferTask, blobs [][]byte, err error) {
 	p := t.Workload.GetInferMlpInt8()
 	if p == nil || len(p.Widths) < 2 {
-		return nil, fmt.Errorf("task %d: not an infer-mlp-int8 task with a model", t.Id)
+		return nil, nil, fmt.Errorf("task %d: not an infer-mlp-int8 task with a model", t.Id)
 	}
 	modelBlob, err := s.loadInput(ctx, t, 0, "model", workload.MlpModelSize(p.Widths), signer)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rowsBlob, err := s.loadInput(ctx, t, 1, "rows", workload.MlpRowsSize(p.Rows, p.Widths[0]), signer)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := mlp.DecodeModel(modelBlob)
 	if err != nil {
-		return nil, fmt.Errorf("%w: task %d: %v", errInputUnavailable, t.Id, err)
+		return nil, nil, fmt.Errorf("%w: task %d: %v", errInputUnavailable, t.Id, err)
 	}
 	if !sameWidths(m.Widths(), p.Widths) {
-		return nil, fmt.Errorf("%w: task %d: the model's widths are %v, the task's %v", errInputUnavailable, t.Id, m.Widths(), p.Widths)
+		return nil, nil, fmt.Errorf("%w: task %d: the model's widths are %v, the task's %v", errInputUnavailable, t.Id, m.Widths(), p.Widths)
 	}
 	x, rows, cols, err := mlp.DecodeRows(rowsBlob)
 	if err != nil {
-		return nil, fmt.Errorf("%w: task %d: %v", errInputUnavailable, t.Id, err)
+		return nil, nil, fmt.Errorf("%w: task %d: %v", errInputUnavailable, t.Id, err)
 	}
 	if rows != int(p.Rows) || cols != int(p.Widths[0]) {
-		return nil, fmt.Errorf("%w: task %d: the rows blob is %d×%d, the task's %d×%d", errInputUnavailable, t.Id, rows, cols, p.Rows, p.Widths[0])
+		return nil, nil, fmt.Errorf("%w: task %d: the rows blob is %d×%d, the task's %d×%d", errInputUnavailable, t.Id, rows, cols, p.Rows, p.Widths[0])
 	}
-	return &inferTask{model: m, x: x, rows: rows, inputs: inputsDigest(modelBlob, rowsBlob)}, nil
+	return &inferTask{model: m, x: x, rows: rows}, [][]byte{modelBlob, rowsBlob}, nil
 }
 
 // inputsDigest is the digest of a member that fetched blobs: sha256 of its seed and the bytes,
 // which only a member that had the bytes can give.
-func inputsDigest(blobs ...[]byte) func(seed [32]byte) [32]byte {
+func inputsDigest(blobs [][]byte) func(seed [32]byte) [32]byte {
 	return func(seed [32]byte) [32]byte {
 		h := sha256.New()
 		h.Write([]byte("ogpu/inputs-digest/v1"))
@@ -85,7 +84,7 @@ func sameWidths(have []int, want []uint32) bool {
 
 // executeInfer runs an infer-mlp-int8/v1 task into the result writer w.
 func (s *Sidecar) executeInfer(ctx context.Context, t computetypes.Task, w io.Writer) error {
-	in, err := s.loadInfer(ctx, t, nil)
+	in, _, err := s.loadInfer(ctx, t, nil)
 	if err != nil {
 		return err
 	}
@@ -107,12 +106,12 @@ func (s *Sidecar) executeInfer(ctx context.Context, t computetypes.Task, w io.Wr
 // digest for each seed, and an error wrapping errInputUnavailable or errBlobUnavailable when
 // the inputs or result cannot be had, or another when the result is wrong.
 func (s *Sidecar) judgeInfer(ctx context.Context, t computetypes.Task, seeds [][32]byte, inputsOnly bool) ([][32]byte, error) {
-	in, err := s.loadInfer(ctx, t, s.signer)
+	in, blobs, err := s.loadInfer(ctx, t, s.signer)
 	if err != nil {
 		return nil, err
 	}
 	if inputsOnly {
-		return digestsOf(seeds, in.inputs), nil
+		return digestsOf(seeds, inputsDigest(blobs)), nil
 	}
 	p := t.Workload.GetInferMlpInt8()
 	var digests [][32]byte
@@ -229,7 +228,7 @@ func (s *Sidecar) judgeTrain(ctx context.Context, t computetypes.Task, seeds [][
 		return nil, err
 	}
 	if inputsOnly {
-		return digestsOf(seeds, inputsDigest(blob)), nil
+		return digestsOf(seeds, inputsDigest([][]byte{blob})), nil
 	}
 	var res *mlp.Result
 	err = s.streamBlob(ctx, t.Result, t.Id, s.signer, mlp.TrainResultSize(p), func(r io.Reader) error {
