@@ -18,6 +18,14 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	cdc.RegisterConcrete(&MsgAcceptResult{}, "ogpu/compute/MsgAcceptResult", nil)
 	cdc.RegisterConcrete(&MsgDisputeResult{}, "ogpu/compute/MsgDisputeResult", nil)
 	cdc.RegisterConcrete(&MsgUpdateParams{}, "ogpu/compute/MsgUpdateParams", nil)
+	cdc.RegisterConcrete(&MsgOpenStream{}, "ogpu/compute/MsgOpenStream", nil)
+	cdc.RegisterConcrete(&MsgFundStream{}, "ogpu/compute/MsgFundStream", nil)
+	cdc.RegisterConcrete(&MsgCloseStream{}, "ogpu/compute/MsgCloseStream", nil)
+	cdc.RegisterConcrete(&MsgSubscribe{}, "ogpu/compute/MsgSubscribe", nil)
+	cdc.RegisterConcrete(&MsgClaimStream{}, "ogpu/compute/MsgClaimStream", nil)
+	cdc.RegisterConcrete(&MsgCommitReceipts{}, "ogpu/compute/MsgCommitReceipts", nil)
+	cdc.RegisterConcrete(&MsgRevealSamples{}, "ogpu/compute/MsgRevealSamples", nil)
+	cdc.RegisterConcrete(&MsgChallengeResponse{}, "ogpu/compute/MsgChallengeResponse", nil)
 	cdc.RegisterConcrete(&GemmInt8Params{}, "ogpu/compute/GemmInt8Params", nil)
 	cdc.RegisterConcrete(&InferMlpInt8Params{}, "ogpu/compute/InferMlpInt8Params", nil)
 	cdc.RegisterConcrete(&TrainMlpInt8Params{}, "ogpu/compute/TrainMlpInt8Params", nil)
@@ -28,6 +36,8 @@ func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
 		&MsgCreateTask{}, &MsgCancelTask{}, &MsgBid{}, &MsgWithdrawBid{}, &MsgSubmitResult{},
 		&MsgReportInputUnavailable{}, &MsgAcceptResult{}, &MsgDisputeResult{}, &MsgUpdateParams{},
+		&MsgOpenStream{}, &MsgFundStream{}, &MsgCloseStream{}, &MsgSubscribe{}, &MsgClaimStream{},
+		&MsgCommitReceipts{}, &MsgRevealSamples{}, &MsgChallengeResponse{},
 	)
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
 }

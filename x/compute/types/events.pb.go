@@ -1036,6 +1036,904 @@ func (m *EventResultDisputed) GetCreator() string {
 	return ""
 }
 
+type EventStreamOpened struct {
+	StreamId           uint64                `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Creator            string                `protobuf:"bytes,2,opt,name=creator,proto3" json:"creator,omitempty"`
+	Workload           string                `protobuf:"bytes,3,opt,name=workload,proto3" json:"workload,omitempty"`
+	Replicas           uint32                `protobuf:"varint,4,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	MaxPricePerRequest cosmossdk_io_math.Int `protobuf:"bytes,5,opt,name=max_price_per_request,json=maxPricePerRequest,proto3,customtype=cosmossdk.io/math.Int" json:"max_price_per_request"`
+	Escrow             cosmossdk_io_math.Int `protobuf:"bytes,6,opt,name=escrow,proto3,customtype=cosmossdk.io/math.Int" json:"escrow"`
+	SubscribeEnd       int64                 `protobuf:"varint,7,opt,name=subscribe_end,json=subscribeEnd,proto3" json:"subscribe_end,omitempty"`
+}
+
+func (m *EventStreamOpened) Reset()         { *m = EventStreamOpened{} }
+func (m *EventStreamOpened) String() string { return proto.CompactTextString(m) }
+func (*EventStreamOpened) ProtoMessage()    {}
+func (*EventStreamOpened) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{17}
+}
+func (m *EventStreamOpened) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventStreamOpened) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventStreamOpened.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventStreamOpened) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventStreamOpened.Merge(m, src)
+}
+func (m *EventStreamOpened) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventStreamOpened) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventStreamOpened.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventStreamOpened proto.InternalMessageInfo
+
+func (m *EventStreamOpened) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventStreamOpened) GetCreator() string {
+	if m != nil {
+		return m.Creator
+	}
+	return ""
+}
+
+func (m *EventStreamOpened) GetWorkload() string {
+	if m != nil {
+		return m.Workload
+	}
+	return ""
+}
+
+func (m *EventStreamOpened) GetReplicas() uint32 {
+	if m != nil {
+		return m.Replicas
+	}
+	return 0
+}
+
+func (m *EventStreamOpened) GetSubscribeEnd() int64 {
+	if m != nil {
+		return m.SubscribeEnd
+	}
+	return 0
+}
+
+type EventStreamSubscribed struct {
+	StreamId uint64                `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Provider string                `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	Price    cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=price,proto3,customtype=cosmossdk.io/math.Int" json:"price"`
+}
+
+func (m *EventStreamSubscribed) Reset()         { *m = EventStreamSubscribed{} }
+func (m *EventStreamSubscribed) String() string { return proto.CompactTextString(m) }
+func (*EventStreamSubscribed) ProtoMessage()    {}
+func (*EventStreamSubscribed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{18}
+}
+func (m *EventStreamSubscribed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventStreamSubscribed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventStreamSubscribed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventStreamSubscribed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventStreamSubscribed.Merge(m, src)
+}
+func (m *EventStreamSubscribed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventStreamSubscribed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventStreamSubscribed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventStreamSubscribed proto.InternalMessageInfo
+
+func (m *EventStreamSubscribed) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventStreamSubscribed) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+// EventStreamLive: the subscription window closed and the replicas serve until end_height.
+type EventStreamLive struct {
+	StreamId  uint64    `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Serving   []Replica `protobuf:"bytes,2,rep,name=serving,proto3" json:"serving"`
+	Standbys  []string  `protobuf:"bytes,3,rep,name=standbys,proto3" json:"standbys,omitempty"`
+	EndHeight int64     `protobuf:"varint,4,opt,name=end_height,json=endHeight,proto3" json:"end_height,omitempty"`
+}
+
+func (m *EventStreamLive) Reset()         { *m = EventStreamLive{} }
+func (m *EventStreamLive) String() string { return proto.CompactTextString(m) }
+func (*EventStreamLive) ProtoMessage()    {}
+func (*EventStreamLive) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{19}
+}
+func (m *EventStreamLive) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventStreamLive) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventStreamLive.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventStreamLive) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventStreamLive.Merge(m, src)
+}
+func (m *EventStreamLive) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventStreamLive) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventStreamLive.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventStreamLive proto.InternalMessageInfo
+
+func (m *EventStreamLive) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventStreamLive) GetServing() []Replica {
+	if m != nil {
+		return m.Serving
+	}
+	return nil
+}
+
+func (m *EventStreamLive) GetStandbys() []string {
+	if m != nil {
+		return m.Standbys
+	}
+	return nil
+}
+
+func (m *EventStreamLive) GetEndHeight() int64 {
+	if m != nil {
+		return m.EndHeight
+	}
+	return 0
+}
+
+type EventStreamFunded struct {
+	StreamId uint64                `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Amount   cosmossdk_io_math.Int `protobuf:"bytes,2,opt,name=amount,proto3,customtype=cosmossdk.io/math.Int" json:"amount"`
+	Budget   cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=budget,proto3,customtype=cosmossdk.io/math.Int" json:"budget"`
+}
+
+func (m *EventStreamFunded) Reset()         { *m = EventStreamFunded{} }
+func (m *EventStreamFunded) String() string { return proto.CompactTextString(m) }
+func (*EventStreamFunded) ProtoMessage()    {}
+func (*EventStreamFunded) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{20}
+}
+func (m *EventStreamFunded) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventStreamFunded) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventStreamFunded.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventStreamFunded) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventStreamFunded.Merge(m, src)
+}
+func (m *EventStreamFunded) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventStreamFunded) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventStreamFunded.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventStreamFunded proto.InternalMessageInfo
+
+func (m *EventStreamFunded) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+// EventStreamPaused: the stream cannot pay another period; it closes at grace_end unless funded.
+type EventStreamPaused struct {
+	StreamId uint64 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	GraceEnd int64  `protobuf:"varint,2,opt,name=grace_end,json=graceEnd,proto3" json:"grace_end,omitempty"`
+	Reason   string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+}
+
+func (m *EventStreamPaused) Reset()         { *m = EventStreamPaused{} }
+func (m *EventStreamPaused) String() string { return proto.CompactTextString(m) }
+func (*EventStreamPaused) ProtoMessage()    {}
+func (*EventStreamPaused) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{21}
+}
+func (m *EventStreamPaused) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventStreamPaused) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventStreamPaused.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventStreamPaused) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventStreamPaused.Merge(m, src)
+}
+func (m *EventStreamPaused) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventStreamPaused) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventStreamPaused.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventStreamPaused proto.InternalMessageInfo
+
+func (m *EventStreamPaused) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventStreamPaused) GetGraceEnd() int64 {
+	if m != nil {
+		return m.GraceEnd
+	}
+	return 0
+}
+
+func (m *EventStreamPaused) GetReason() string {
+	if m != nil {
+		return m.Reason
+	}
+	return ""
+}
+
+type EventStreamResumed struct {
+	StreamId uint64 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+}
+
+func (m *EventStreamResumed) Reset()         { *m = EventStreamResumed{} }
+func (m *EventStreamResumed) String() string { return proto.CompactTextString(m) }
+func (*EventStreamResumed) ProtoMessage()    {}
+func (*EventStreamResumed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{22}
+}
+func (m *EventStreamResumed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventStreamResumed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventStreamResumed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventStreamResumed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventStreamResumed.Merge(m, src)
+}
+func (m *EventStreamResumed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventStreamResumed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventStreamResumed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventStreamResumed proto.InternalMessageInfo
+
+func (m *EventStreamResumed) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+type EventStreamClosed struct {
+	StreamId uint64                `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Reason   string                `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Claimed  cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=claimed,proto3,customtype=cosmossdk.io/math.Int" json:"claimed"`
+	Refunded cosmossdk_io_math.Int `protobuf:"bytes,4,opt,name=refunded,proto3,customtype=cosmossdk.io/math.Int" json:"refunded"`
+}
+
+func (m *EventStreamClosed) Reset()         { *m = EventStreamClosed{} }
+func (m *EventStreamClosed) String() string { return proto.CompactTextString(m) }
+func (*EventStreamClosed) ProtoMessage()    {}
+func (*EventStreamClosed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{23}
+}
+func (m *EventStreamClosed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventStreamClosed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventStreamClosed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventStreamClosed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventStreamClosed.Merge(m, src)
+}
+func (m *EventStreamClosed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventStreamClosed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventStreamClosed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventStreamClosed proto.InternalMessageInfo
+
+func (m *EventStreamClosed) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventStreamClosed) GetReason() string {
+	if m != nil {
+		return m.Reason
+	}
+	return ""
+}
+
+// EventReplicaReplaced: a replica left its slot (reason says why) and the first standby took
+// it; replacement is empty when no standby was left.
+type EventReplicaReplaced struct {
+	StreamId    uint64                `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Slot        uint32                `protobuf:"varint,2,opt,name=slot,proto3" json:"slot,omitempty"`
+	Provider    string                `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
+	Replacement string                `protobuf:"bytes,4,opt,name=replacement,proto3" json:"replacement,omitempty"`
+	Reason      string                `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Slashed     cosmossdk_io_math.Int `protobuf:"bytes,6,opt,name=slashed,proto3,customtype=cosmossdk.io/math.Int" json:"slashed"`
+}
+
+func (m *EventReplicaReplaced) Reset()         { *m = EventReplicaReplaced{} }
+func (m *EventReplicaReplaced) String() string { return proto.CompactTextString(m) }
+func (*EventReplicaReplaced) ProtoMessage()    {}
+func (*EventReplicaReplaced) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{24}
+}
+func (m *EventReplicaReplaced) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventReplicaReplaced) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventReplicaReplaced.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventReplicaReplaced) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventReplicaReplaced.Merge(m, src)
+}
+func (m *EventReplicaReplaced) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventReplicaReplaced) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventReplicaReplaced.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventReplicaReplaced proto.InternalMessageInfo
+
+func (m *EventReplicaReplaced) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventReplicaReplaced) GetSlot() uint32 {
+	if m != nil {
+		return m.Slot
+	}
+	return 0
+}
+
+func (m *EventReplicaReplaced) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *EventReplicaReplaced) GetReplacement() string {
+	if m != nil {
+		return m.Replacement
+	}
+	return ""
+}
+
+func (m *EventReplicaReplaced) GetReason() string {
+	if m != nil {
+		return m.Reason
+	}
+	return ""
+}
+
+type EventStreamClaimed struct {
+	StreamId uint64                `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Provider string                `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	Paid     cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=paid,proto3,customtype=cosmossdk.io/math.Int" json:"paid"`
+	Total    cosmossdk_io_math.Int `protobuf:"bytes,4,opt,name=total,proto3,customtype=cosmossdk.io/math.Int" json:"total"`
+	Nonce    uint64                `protobuf:"varint,5,opt,name=nonce,proto3" json:"nonce,omitempty"`
+}
+
+func (m *EventStreamClaimed) Reset()         { *m = EventStreamClaimed{} }
+func (m *EventStreamClaimed) String() string { return proto.CompactTextString(m) }
+func (*EventStreamClaimed) ProtoMessage()    {}
+func (*EventStreamClaimed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{25}
+}
+func (m *EventStreamClaimed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventStreamClaimed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventStreamClaimed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventStreamClaimed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventStreamClaimed.Merge(m, src)
+}
+func (m *EventStreamClaimed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventStreamClaimed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventStreamClaimed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventStreamClaimed proto.InternalMessageInfo
+
+func (m *EventStreamClaimed) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventStreamClaimed) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *EventStreamClaimed) GetNonce() uint64 {
+	if m != nil {
+		return m.Nonce
+	}
+	return 0
+}
+
+type EventReceiptsCommitted struct {
+	StreamId uint64 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	Period   uint64 `protobuf:"varint,3,opt,name=period,proto3" json:"period,omitempty"`
+	Count    uint64 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+}
+
+func (m *EventReceiptsCommitted) Reset()         { *m = EventReceiptsCommitted{} }
+func (m *EventReceiptsCommitted) String() string { return proto.CompactTextString(m) }
+func (*EventReceiptsCommitted) ProtoMessage()    {}
+func (*EventReceiptsCommitted) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{26}
+}
+func (m *EventReceiptsCommitted) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventReceiptsCommitted) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventReceiptsCommitted.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventReceiptsCommitted) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventReceiptsCommitted.Merge(m, src)
+}
+func (m *EventReceiptsCommitted) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventReceiptsCommitted) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventReceiptsCommitted.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventReceiptsCommitted proto.InternalMessageInfo
+
+func (m *EventReceiptsCommitted) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventReceiptsCommitted) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *EventReceiptsCommitted) GetPeriod() uint64 {
+	if m != nil {
+		return m.Period
+	}
+	return 0
+}
+
+func (m *EventReceiptsCommitted) GetCount() uint64 {
+	if m != nil {
+		return m.Count
+	}
+	return 0
+}
+
+// EventSamplesDrawn: the replica must publish these receipt indices by reveal_end.
+type EventSamplesDrawn struct {
+	StreamId  uint64   `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Provider  string   `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	Period    uint64   `protobuf:"varint,3,opt,name=period,proto3" json:"period,omitempty"`
+	Samples   []uint64 `protobuf:"varint,4,rep,packed,name=samples,proto3" json:"samples,omitempty"`
+	RevealEnd int64    `protobuf:"varint,5,opt,name=reveal_end,json=revealEnd,proto3" json:"reveal_end,omitempty"`
+}
+
+func (m *EventSamplesDrawn) Reset()         { *m = EventSamplesDrawn{} }
+func (m *EventSamplesDrawn) String() string { return proto.CompactTextString(m) }
+func (*EventSamplesDrawn) ProtoMessage()    {}
+func (*EventSamplesDrawn) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{27}
+}
+func (m *EventSamplesDrawn) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventSamplesDrawn) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventSamplesDrawn.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventSamplesDrawn) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventSamplesDrawn.Merge(m, src)
+}
+func (m *EventSamplesDrawn) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventSamplesDrawn) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventSamplesDrawn.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventSamplesDrawn proto.InternalMessageInfo
+
+func (m *EventSamplesDrawn) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventSamplesDrawn) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *EventSamplesDrawn) GetPeriod() uint64 {
+	if m != nil {
+		return m.Period
+	}
+	return 0
+}
+
+func (m *EventSamplesDrawn) GetSamples() []uint64 {
+	if m != nil {
+		return m.Samples
+	}
+	return nil
+}
+
+func (m *EventSamplesDrawn) GetRevealEnd() int64 {
+	if m != nil {
+		return m.RevealEnd
+	}
+	return 0
+}
+
+type EventSamplesRevealed struct {
+	StreamId   uint64   `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Provider   string   `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	Period     uint64   `protobuf:"varint,3,opt,name=period,proto3" json:"period,omitempty"`
+	CheckTasks []uint64 `protobuf:"varint,4,rep,packed,name=check_tasks,json=checkTasks,proto3" json:"check_tasks,omitempty"`
+}
+
+func (m *EventSamplesRevealed) Reset()         { *m = EventSamplesRevealed{} }
+func (m *EventSamplesRevealed) String() string { return proto.CompactTextString(m) }
+func (*EventSamplesRevealed) ProtoMessage()    {}
+func (*EventSamplesRevealed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{28}
+}
+func (m *EventSamplesRevealed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventSamplesRevealed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventSamplesRevealed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventSamplesRevealed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventSamplesRevealed.Merge(m, src)
+}
+func (m *EventSamplesRevealed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventSamplesRevealed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventSamplesRevealed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventSamplesRevealed proto.InternalMessageInfo
+
+func (m *EventSamplesRevealed) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventSamplesRevealed) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *EventSamplesRevealed) GetPeriod() uint64 {
+	if m != nil {
+		return m.Period
+	}
+	return 0
+}
+
+func (m *EventSamplesRevealed) GetCheckTasks() []uint64 {
+	if m != nil {
+		return m.CheckTasks
+	}
+	return nil
+}
+
+// EventStreamCheckFailed: a check task found a replica's response wrong.
+type EventStreamCheckFailed struct {
+	StreamId  uint64                `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Provider  string                `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	CheckTask uint64                `protobuf:"varint,3,opt,name=check_task,json=checkTask,proto3" json:"check_task,omitempty"`
+	Refunded  cosmossdk_io_math.Int `protobuf:"bytes,4,opt,name=refunded,proto3,customtype=cosmossdk.io/math.Int" json:"refunded"`
+}
+
+func (m *EventStreamCheckFailed) Reset()         { *m = EventStreamCheckFailed{} }
+func (m *EventStreamCheckFailed) String() string { return proto.CompactTextString(m) }
+func (*EventStreamCheckFailed) ProtoMessage()    {}
+func (*EventStreamCheckFailed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{29}
+}
+func (m *EventStreamCheckFailed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventStreamCheckFailed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventStreamCheckFailed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventStreamCheckFailed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventStreamCheckFailed.Merge(m, src)
+}
+func (m *EventStreamCheckFailed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventStreamCheckFailed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventStreamCheckFailed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventStreamCheckFailed proto.InternalMessageInfo
+
+func (m *EventStreamCheckFailed) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventStreamCheckFailed) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *EventStreamCheckFailed) GetCheckTask() uint64 {
+	if m != nil {
+		return m.CheckTask
+	}
+	return 0
+}
+
+// EventProbeRound: the committee's verdict on one replica's probe round.
+type EventProbeRound struct {
+	StreamId uint64 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	Round    uint64 `protobuf:"varint,3,opt,name=round,proto3" json:"round,omitempty"`
+	Ok       bool   `protobuf:"varint,4,opt,name=ok,proto3" json:"ok,omitempty"`
+	Failures uint32 `protobuf:"varint,5,opt,name=failures,proto3" json:"failures,omitempty"`
+}
+
+func (m *EventProbeRound) Reset()         { *m = EventProbeRound{} }
+func (m *EventProbeRound) String() string { return proto.CompactTextString(m) }
+func (*EventProbeRound) ProtoMessage()    {}
+func (*EventProbeRound) Descriptor() ([]byte, []int) {
+	return fileDescriptor_037852e5a39d73c6, []int{30}
+}
+func (m *EventProbeRound) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventProbeRound) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventProbeRound.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventProbeRound) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventProbeRound.Merge(m, src)
+}
+func (m *EventProbeRound) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventProbeRound) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventProbeRound.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventProbeRound proto.InternalMessageInfo
+
+func (m *EventProbeRound) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *EventProbeRound) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *EventProbeRound) GetRound() uint64 {
+	if m != nil {
+		return m.Round
+	}
+	return 0
+}
+
+func (m *EventProbeRound) GetOk() bool {
+	if m != nil {
+		return m.Ok
+	}
+	return false
+}
+
+func (m *EventProbeRound) GetFailures() uint32 {
+	if m != nil {
+		return m.Failures
+	}
+	return 0
+}
+
 func init() {
 	proto.RegisterType((*EventTaskCreated)(nil), "ogpu.compute.v1.EventTaskCreated")
 	proto.RegisterType((*EventBidPlaced)(nil), "ogpu.compute.v1.EventBidPlaced")
@@ -1054,68 +1952,116 @@ func init() {
 	proto.RegisterType((*EventResultUnavailable)(nil), "ogpu.compute.v1.EventResultUnavailable")
 	proto.RegisterType((*EventInputReportRejected)(nil), "ogpu.compute.v1.EventInputReportRejected")
 	proto.RegisterType((*EventResultDisputed)(nil), "ogpu.compute.v1.EventResultDisputed")
+	proto.RegisterType((*EventStreamOpened)(nil), "ogpu.compute.v1.EventStreamOpened")
+	proto.RegisterType((*EventStreamSubscribed)(nil), "ogpu.compute.v1.EventStreamSubscribed")
+	proto.RegisterType((*EventStreamLive)(nil), "ogpu.compute.v1.EventStreamLive")
+	proto.RegisterType((*EventStreamFunded)(nil), "ogpu.compute.v1.EventStreamFunded")
+	proto.RegisterType((*EventStreamPaused)(nil), "ogpu.compute.v1.EventStreamPaused")
+	proto.RegisterType((*EventStreamResumed)(nil), "ogpu.compute.v1.EventStreamResumed")
+	proto.RegisterType((*EventStreamClosed)(nil), "ogpu.compute.v1.EventStreamClosed")
+	proto.RegisterType((*EventReplicaReplaced)(nil), "ogpu.compute.v1.EventReplicaReplaced")
+	proto.RegisterType((*EventStreamClaimed)(nil), "ogpu.compute.v1.EventStreamClaimed")
+	proto.RegisterType((*EventReceiptsCommitted)(nil), "ogpu.compute.v1.EventReceiptsCommitted")
+	proto.RegisterType((*EventSamplesDrawn)(nil), "ogpu.compute.v1.EventSamplesDrawn")
+	proto.RegisterType((*EventSamplesRevealed)(nil), "ogpu.compute.v1.EventSamplesRevealed")
+	proto.RegisterType((*EventStreamCheckFailed)(nil), "ogpu.compute.v1.EventStreamCheckFailed")
+	proto.RegisterType((*EventProbeRound)(nil), "ogpu.compute.v1.EventProbeRound")
 }
 
 func init() { proto.RegisterFile("ogpu/compute/v1/events.proto", fileDescriptor_037852e5a39d73c6) }
 
 var fileDescriptor_037852e5a39d73c6 = []byte{
-	// 891 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xc4, 0x57, 0x4f, 0x6f, 0xdc, 0x44,
-	0x14, 0x8f, 0x77, 0x37, 0xfb, 0xe7, 0x25, 0x4d, 0xc0, 0xb4, 0xc5, 0x44, 0xed, 0x26, 0x32, 0x48,
-	0x8d, 0x84, 0xd8, 0x55, 0x5b, 0xc1, 0xb5, 0xca, 0x86, 0x0d, 0xc9, 0x85, 0x46, 0x6e, 0x69, 0x25,
-	0x2e, 0xab, 0xb1, 0xe7, 0x65, 0x77, 0x58, 0x7b, 0xc6, 0xb2, 0xc7, 0xbb, 0xc9, 0x37, 0x00, 0x09,
-	0x09, 0x0e, 0x9c, 0xb8, 0xf1, 0x1d, 0xb8, 0xc3, 0xb1, 0xc7, 0x8a, 0x13, 0xe2, 0x50, 0xa1, 0x44,
-	0x7c, 0x01, 0x3e, 0x01, 0x9a, 0xb1, 0xbd, 0x71, 0xd2, 0xa8, 0xd2, 0x7a, 0x51, 0x73, 0xf3, 0xbc,
-	0x37, 0xef, 0xdf, 0xef, 0xfd, 0xe6, 0xcd, 0x18, 0xee, 0x88, 0x61, 0x98, 0x74, 0x3d, 0x11, 0x84,
-	0x89, 0xc4, 0xee, 0xe4, 0x7e, 0x17, 0x27, 0xc8, 0x65, 0xdc, 0x09, 0x23, 0x21, 0x85, 0xb9, 0xae,
-	0xb4, 0x9d, 0x4c, 0xdb, 0x99, 0xdc, 0xdf, 0xf8, 0xc0, 0x13, 0x71, 0x20, 0xe2, 0x81, 0x56, 0x77,
-	0xd3, 0x45, 0xba, 0x77, 0xe3, 0xe6, 0x50, 0x0c, 0x45, 0x2a, 0x57, 0x5f, 0x99, 0xf4, 0xee, 0x65,
-	0xff, 0xb9, 0x33, 0xad, 0xb6, 0x7f, 0xab, 0xc0, 0x3b, 0x7d, 0x15, 0xf1, 0x29, 0x89, 0xc7, 0xbb,
-	0x11, 0x12, 0x89, 0xd4, 0x7c, 0x1f, 0x1a, 0x92, 0xc4, 0xe3, 0x01, 0xa3, 0x96, 0xb1, 0x65, 0x6c,
-	0xd7, 0x9c, 0xba, 0x5a, 0x1e, 0x50, 0xd3, 0x82, 0x86, 0xa7, 0xf6, 0x88, 0xc8, 0xaa, 0x6c, 0x19,
-	0xdb, 0x2d, 0x27, 0x5f, 0x9a, 0x1b, 0xd0, 0x9c, 0x8a, 0x68, 0xec, 0x0b, 0x42, 0xad, 0xaa, 0x56,
-	0xcd, 0xd6, 0xe6, 0x3e, 0xb4, 0x02, 0x72, 0x3c, 0x08, 0x23, 0xe6, 0xa1, 0x55, 0x53, 0xca, 0xde,
-	0xc7, 0x2f, 0x5e, 0x6d, 0x2e, 0xfd, 0xf5, 0x6a, 0xf3, 0x56, 0x5a, 0x41, 0x4c, 0xc7, 0x1d, 0x26,
-	0xba, 0x01, 0x91, 0xa3, 0xce, 0x01, 0x97, 0x7f, 0xfc, 0xfa, 0x09, 0x64, 0xa5, 0x1d, 0x70, 0xe9,
-	0x34, 0x03, 0x72, 0x7c, 0xa8, 0x8c, 0xcd, 0x5d, 0xa8, 0x63, 0xec, 0x45, 0x62, 0x6a, 0x2d, 0xcf,
-	0xef, 0x26, 0x33, 0x35, 0x3f, 0x82, 0x35, 0x97, 0xd1, 0xc1, 0x94, 0x71, 0x2a, 0xa6, 0x03, 0xe4,
-	0xd4, 0xaa, 0x6f, 0x19, 0xdb, 0x55, 0x67, 0xd5, 0x65, 0xf4, 0xb9, 0x16, 0xf6, 0x39, 0x35, 0xef,
-	0xc1, 0x3a, 0x45, 0x42, 0x7d, 0xc6, 0x71, 0x30, 0x42, 0x36, 0x1c, 0x49, 0xab, 0xa1, 0xb7, 0xad,
-	0xe5, 0xe2, 0x7d, 0x2d, 0xb5, 0xbf, 0x35, 0x60, 0x4d, 0x23, 0xd8, 0x63, 0xf4, 0xd0, 0x27, 0xde,
-	0x9b, 0xf0, 0xdb, 0x80, 0x66, 0x18, 0x89, 0x09, 0xa3, 0x98, 0x03, 0x38, 0x5b, 0x9b, 0x3b, 0xb0,
-	0x9c, 0x22, 0x54, 0x9d, 0xbf, 0xb4, 0xd4, 0xd2, 0x7e, 0x06, 0xeb, 0x79, 0x26, 0xfd, 0x09, 0xf3,
-	0x64, 0xd9, 0x54, 0xd6, 0xa0, 0xe2, 0x9e, 0x64, 0x6d, 0xac, 0xb8, 0x27, 0xf6, 0x3e, 0xbc, 0x9b,
-	0xfb, 0x7d, 0xce, 0xe4, 0x88, 0x46, 0x64, 0xca, 0x4b, 0x79, 0xb6, 0x27, 0x60, 0x9e, 0xb3, 0x8d,
-	0x70, 0x0f, 0x7d, 0xff, 0x4d, 0x49, 0x7e, 0x01, 0xcd, 0x08, 0x8f, 0x12, 0x4e, 0x91, 0xa6, 0xae,
-	0xe6, 0x24, 0x4e, 0x6e, 0x6c, 0xff, 0x6b, 0x64, 0x25, 0xa8, 0xc0, 0x3b, 0x71, 0xcc, 0x86, 0xfc,
-	0xfa, 0xfa, 0x74, 0x15, 0xb7, 0x6a, 0x57, 0x71, 0xcb, 0xbc, 0x03, 0x2d, 0x4f, 0x04, 0x01, 0x93,
-	0x12, 0xd1, 0x5a, 0xde, 0xaa, 0x6e, 0xb7, 0x9c, 0x73, 0x81, 0xd9, 0x06, 0x88, 0x90, 0x64, 0xc5,
-	0x68, 0x12, 0x37, 0x9d, 0x82, 0xc4, 0xfe, 0xc5, 0x80, 0x9b, 0xba, 0x68, 0x07, 0xe3, 0xc4, 0x97,
-	0x4f, 0x12, 0x57, 0x1b, 0x96, 0xac, 0xfb, 0x21, 0xd4, 0x23, 0xed, 0x47, 0x17, 0xbe, 0xf2, 0xe0,
-	0x56, 0xe7, 0xd2, 0x6c, 0xea, 0xf4, 0x7c, 0xe1, 0xf6, 0x6a, 0x0a, 0x0f, 0x27, 0xdb, 0x6a, 0x6e,
-	0xc2, 0x8a, 0x62, 0xcb, 0xc5, 0x2a, 0x41, 0x89, 0xb2, 0xd3, 0x93, 0xc0, 0x5d, 0x9d, 0xe2, 0x01,
-	0x0f, 0x13, 0xf9, 0x15, 0x27, 0x13, 0xc2, 0x7c, 0xe2, 0xfa, 0xe8, 0x60, 0x28, 0xa2, 0xd2, 0xb9,
-	0x5e, 0x0a, 0x5b, 0x7d, 0x2d, 0xec, 0xcf, 0xd5, 0x22, 0x11, 0x45, 0x10, 0xfa, 0x58, 0x3a, 0xd8,
-	0x23, 0xa8, 0x85, 0x84, 0xd1, 0x32, 0x7c, 0xd0, 0x86, 0xe6, 0x21, 0xdc, 0x98, 0x35, 0x75, 0x70,
-	0x84, 0xa5, 0x66, 0xe4, 0xea, 0xcc, 0xc3, 0x1e, 0xe2, 0x85, 0x73, 0xb3, 0xbc, 0xc0, 0xb9, 0x31,
-	0x3f, 0x84, 0x1b, 0x69, 0x27, 0x07, 0xf1, 0x88, 0x3c, 0xf8, 0xf4, 0x33, 0xcd, 0xb2, 0x96, 0xb3,
-	0x9a, 0x0a, 0x9f, 0x68, 0x99, 0xf9, 0x25, 0xac, 0xea, 0xcb, 0xc4, 0x13, 0xbe, 0x4e, 0xbf, 0x31,
-	0x7f, 0xc4, 0x95, 0xdc, 0xc1, 0x1e, 0xa2, 0xfd, 0x7b, 0x25, 0x9b, 0x63, 0xaa, 0x39, 0x7b, 0x84,
-	0xf9, 0x65, 0x3b, 0xd3, 0x87, 0x46, 0xec, 0x93, 0x78, 0x84, 0xa5, 0x9a, 0x93, 0xdb, 0x5e, 0x40,
-	0xb3, 0xb6, 0x08, 0x9a, 0xb7, 0xd5, 0x11, 0x22, 0xb1, 0xe0, 0x69, 0x53, 0x9c, 0x6c, 0xf5, 0x3a,
-	0x01, 0xea, 0x0b, 0x12, 0xc0, 0xfe, 0xa1, 0x38, 0xef, 0x9e, 0xb2, 0x00, 0xe9, 0xe3, 0x44, 0x5e,
-	0x27, 0x88, 0xf6, 0xf7, 0x46, 0xe1, 0xa1, 0xd1, 0x3f, 0x0e, 0x59, 0xf4, 0x36, 0x06, 0x7f, 0x01,
-	0xf2, 0x6a, 0x11, 0x72, 0xfb, 0x1f, 0x03, 0xda, 0x57, 0x0e, 0x9e, 0x5d, 0xc1, 0x8f, 0x58, 0x14,
-	0x2c, 0x40, 0x39, 0x8a, 0xa1, 0x88, 0x99, 0x2c, 0x85, 0x56, 0x66, 0xfb, 0xbf, 0x51, 0xce, 0x1e,
-	0xc3, 0x7b, 0x85, 0x2b, 0xe0, 0x19, 0x46, 0xec, 0x88, 0x2d, 0x32, 0x55, 0x59, 0xac, 0xa6, 0xbd,
-	0x7e, 0x35, 0xe5, 0x53, 0x35, 0x15, 0xf5, 0x39, 0xb5, 0x7f, 0x32, 0xe0, 0x76, 0x21, 0x5a, 0x01,
-	0xd5, 0x6b, 0xa5, 0xde, 0x63, 0xb0, 0xce, 0x5b, 0x9d, 0x5e, 0x2c, 0x0e, 0x7e, 0x83, 0xa5, 0xdf,
-	0x47, 0xf6, 0x77, 0xc6, 0x05, 0x54, 0x3f, 0x4f, 0x11, 0x28, 0xf5, 0x6e, 0x7e, 0x04, 0x35, 0x57,
-	0xf0, 0x72, 0x97, 0x87, 0x32, 0xec, 0xed, 0xbc, 0x38, 0x6d, 0x1b, 0x2f, 0x4f, 0xdb, 0xc6, 0xdf,
-	0xa7, 0x6d, 0xe3, 0xc7, 0xb3, 0xf6, 0xd2, 0xcb, 0xb3, 0xf6, 0xd2, 0x9f, 0x67, 0xed, 0xa5, 0xaf,
-	0xef, 0x0d, 0x99, 0x1c, 0x25, 0xae, 0xba, 0xa1, 0xbb, 0x22, 0x44, 0xae, 0xfe, 0x03, 0xf4, 0xcf,
-	0xc0, 0xf1, 0xec, 0x77, 0x40, 0x9e, 0x84, 0x18, 0xbb, 0x75, 0x3d, 0x7c, 0x1f, 0xfe, 0x17, 0x00,
-	0x00, 0xff, 0xff, 0xfd, 0x0b, 0xae, 0xb8, 0x8b, 0x0c, 0x00, 0x00,
+	// 1434 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xc4, 0x58, 0xcd, 0x6f, 0xdc, 0x44,
+	0x14, 0x8f, 0xf7, 0x7b, 0x5f, 0x3e, 0x0a, 0x26, 0x29, 0x26, 0x6d, 0x36, 0x91, 0x8b, 0xd4, 0x48,
+	0x88, 0x44, 0x6d, 0x05, 0xe2, 0x56, 0x25, 0x69, 0x42, 0x23, 0x21, 0x1a, 0x39, 0xa5, 0x95, 0x38,
+	0xb0, 0x1a, 0xdb, 0x2f, 0xbb, 0xc3, 0x7a, 0x3d, 0xc6, 0x63, 0x6f, 0x92, 0x13, 0xd7, 0x22, 0x55,
+	0x02, 0x09, 0x4e, 0x48, 0x1c, 0x10, 0xff, 0x02, 0x17, 0xb8, 0xc0, 0xb1, 0x07, 0x0e, 0x15, 0xa7,
+	0x8a, 0x43, 0x85, 0x5a, 0x10, 0x77, 0xfe, 0x02, 0x34, 0x1f, 0xde, 0xec, 0x26, 0x6d, 0xa2, 0x78,
+	0x53, 0x7a, 0x4a, 0xde, 0x1b, 0xbf, 0xef, 0x37, 0xef, 0xfd, 0x66, 0xe1, 0x22, 0x6b, 0x45, 0xe9,
+	0xb2, 0xc7, 0xba, 0x51, 0x9a, 0xe0, 0x72, 0xef, 0xca, 0x32, 0xf6, 0x30, 0x4c, 0xf8, 0x52, 0x14,
+	0xb3, 0x84, 0x99, 0xe7, 0xc4, 0xe9, 0x92, 0x3e, 0x5d, 0xea, 0x5d, 0x99, 0x7d, 0xc3, 0x63, 0xbc,
+	0xcb, 0x78, 0x53, 0x1e, 0x2f, 0x2b, 0x42, 0x7d, 0x3b, 0x3b, 0xdd, 0x62, 0x2d, 0xa6, 0xf8, 0xe2,
+	0x3f, 0xcd, 0x9d, 0x3b, 0xac, 0x3f, 0x53, 0xa6, 0x8e, 0x8f, 0x98, 0xe7, 0x49, 0x8c, 0xa4, 0xab,
+	0x4e, 0xed, 0x5f, 0x0a, 0xf0, 0xca, 0xba, 0xf0, 0xe7, 0x36, 0xe1, 0x9d, 0xb5, 0x18, 0x49, 0x82,
+	0xbe, 0xf9, 0x3a, 0x54, 0x13, 0xc2, 0x3b, 0x4d, 0xea, 0x5b, 0xc6, 0x82, 0xb1, 0x58, 0x72, 0x2a,
+	0x82, 0xdc, 0xf4, 0x4d, 0x0b, 0xaa, 0x9e, 0xf8, 0x86, 0xc5, 0x56, 0x61, 0xc1, 0x58, 0xac, 0x3b,
+	0x19, 0x69, 0xce, 0x42, 0x6d, 0x97, 0xc5, 0x9d, 0x80, 0x11, 0xdf, 0x2a, 0xca, 0xa3, 0x3e, 0x6d,
+	0xde, 0x84, 0x7a, 0x97, 0xec, 0x35, 0xa3, 0x98, 0x7a, 0x68, 0x95, 0xc4, 0xe1, 0xea, 0x5b, 0x0f,
+	0x1e, 0xcf, 0x8f, 0xfd, 0xf1, 0x78, 0x7e, 0x46, 0xc5, 0xc7, 0xfd, 0xce, 0x12, 0x65, 0xcb, 0x5d,
+	0x92, 0xb4, 0x97, 0x36, 0xc3, 0xe4, 0xf7, 0x1f, 0xdf, 0x06, 0x1d, 0xf8, 0x66, 0x98, 0x38, 0xb5,
+	0x2e, 0xd9, 0xdb, 0x12, 0xc2, 0xe6, 0x1a, 0x54, 0x90, 0x7b, 0x31, 0xdb, 0xb5, 0xca, 0xa7, 0x57,
+	0xa3, 0x45, 0xcd, 0x37, 0x61, 0xca, 0xa5, 0x7e, 0x73, 0x97, 0x86, 0x3e, 0xdb, 0x6d, 0x62, 0xe8,
+	0x5b, 0x95, 0x05, 0x63, 0xb1, 0xe8, 0x4c, 0xb8, 0xd4, 0xbf, 0x2b, 0x99, 0xeb, 0xa1, 0x6f, 0x5e,
+	0x86, 0x73, 0x3e, 0x12, 0x3f, 0xa0, 0x21, 0x36, 0xdb, 0x48, 0x5b, 0xed, 0xc4, 0xaa, 0xca, 0xcf,
+	0xa6, 0x32, 0xf6, 0x4d, 0xc9, 0xb5, 0xef, 0x19, 0x30, 0x25, 0x33, 0xb8, 0x4a, 0xfd, 0xad, 0x80,
+	0x78, 0xc7, 0xe5, 0x6f, 0x16, 0x6a, 0x51, 0xcc, 0x7a, 0xd4, 0xc7, 0x2c, 0x81, 0x7d, 0xda, 0x5c,
+	0x81, 0xb2, 0xca, 0x50, 0xf1, 0xf4, 0xa1, 0x29, 0x49, 0xfb, 0x0e, 0x9c, 0xcb, 0x3c, 0x59, 0xef,
+	0x51, 0x2f, 0xc9, 0xeb, 0xca, 0x14, 0x14, 0xdc, 0x7d, 0x5d, 0xc6, 0x82, 0xbb, 0x6f, 0xdf, 0x84,
+	0x57, 0x33, 0xbd, 0x77, 0x69, 0xd2, 0xf6, 0x63, 0xb2, 0x1b, 0xe6, 0xd2, 0x6c, 0xf7, 0xc0, 0x3c,
+	0xe8, 0x36, 0x12, 0x7a, 0x18, 0x04, 0xc7, 0x39, 0xf9, 0x3e, 0xd4, 0x62, 0xdc, 0x49, 0x43, 0x1f,
+	0x7d, 0xa5, 0xea, 0x94, 0x8d, 0x93, 0x09, 0xdb, 0xff, 0x1a, 0x3a, 0x04, 0x61, 0x78, 0x85, 0x73,
+	0xda, 0x0a, 0x5f, 0x5e, 0x9d, 0x9e, 0xd5, 0x5b, 0xa5, 0x67, 0xf5, 0x96, 0x79, 0x11, 0xea, 0x1e,
+	0xeb, 0x76, 0x69, 0x92, 0x20, 0x5a, 0xe5, 0x85, 0xe2, 0x62, 0xdd, 0x39, 0x60, 0x98, 0x0d, 0x80,
+	0x18, 0x89, 0x0e, 0x46, 0x36, 0x71, 0xcd, 0x19, 0xe0, 0xd8, 0xdf, 0x1b, 0x30, 0x2d, 0x83, 0x76,
+	0x90, 0xa7, 0x41, 0xb2, 0x9d, 0xba, 0x52, 0x30, 0x67, 0xdc, 0xd7, 0xa0, 0x12, 0x4b, 0x3d, 0x32,
+	0xf0, 0xf1, 0xab, 0x33, 0x4b, 0x87, 0x26, 0xd7, 0xd2, 0x6a, 0xc0, 0xdc, 0xd5, 0x92, 0xc8, 0x87,
+	0xa3, 0x3f, 0x35, 0xe7, 0x61, 0x5c, 0x74, 0xcb, 0x70, 0x94, 0x20, 0x58, 0xfa, 0xf6, 0xa4, 0x30,
+	0x27, 0x5d, 0xdc, 0x0c, 0xa3, 0x34, 0xf9, 0x28, 0x24, 0x3d, 0x42, 0x03, 0xe2, 0x06, 0xe8, 0x60,
+	0xc4, 0xe2, 0xdc, 0xbe, 0x1e, 0x32, 0x5b, 0x3c, 0x62, 0xf6, 0xdb, 0xe2, 0x60, 0x23, 0xb2, 0x6e,
+	0x14, 0x60, 0x6e, 0x63, 0xd7, 0xa1, 0x14, 0x11, 0xea, 0xe7, 0xe9, 0x07, 0x29, 0x68, 0x6e, 0xc1,
+	0x64, 0xbf, 0xa8, 0xcd, 0x1d, 0xcc, 0x35, 0x23, 0x27, 0xfa, 0x1a, 0x36, 0x10, 0x87, 0xee, 0x4d,
+	0x79, 0x84, 0x7b, 0x63, 0x5e, 0x82, 0x49, 0x55, 0xc9, 0x26, 0x6f, 0x93, 0xab, 0xef, 0xbc, 0x2b,
+	0xbb, 0xac, 0xee, 0x4c, 0x28, 0xe6, 0xb6, 0xe4, 0x99, 0x1f, 0xc2, 0x84, 0x5c, 0x26, 0x1e, 0x0b,
+	0xa4, 0xfb, 0xd5, 0xd3, 0x5b, 0x1c, 0xcf, 0x14, 0x6c, 0x20, 0xda, 0xbf, 0x16, 0xf4, 0x1c, 0x13,
+	0xc5, 0xd9, 0x20, 0x34, 0xc8, 0x5b, 0x99, 0x75, 0xa8, 0xf2, 0x80, 0xf0, 0x36, 0xe6, 0x2a, 0x4e,
+	0x26, 0x3b, 0x94, 0xcd, 0xd2, 0x28, 0xd9, 0x3c, 0x2f, 0xae, 0x10, 0xe1, 0x2c, 0x54, 0x45, 0x71,
+	0x34, 0x75, 0xb4, 0x01, 0x2a, 0x23, 0x36, 0x80, 0xfd, 0xe5, 0xe0, 0xbc, 0xbb, 0x4d, 0xbb, 0xe8,
+	0xdf, 0x4a, 0x93, 0x97, 0x99, 0x44, 0xfb, 0xbe, 0x31, 0x00, 0x34, 0xd6, 0xf7, 0x22, 0x1a, 0xff,
+	0x1f, 0x83, 0x7f, 0x20, 0xe5, 0xc5, 0xc1, 0x94, 0xdb, 0x7f, 0x1b, 0xd0, 0x78, 0xe6, 0xe0, 0x59,
+	0x63, 0xe1, 0x0e, 0x8d, 0xbb, 0x23, 0xb4, 0x9c, 0x8f, 0x11, 0xe3, 0x34, 0xc9, 0x95, 0x2d, 0x2d,
+	0x7b, 0x66, 0x2d, 0x67, 0x77, 0xe0, 0xb5, 0x81, 0x15, 0x70, 0x07, 0x63, 0xba, 0x43, 0x47, 0x99,
+	0xaa, 0x94, 0x8b, 0x69, 0x2f, 0x51, 0x53, 0x36, 0x55, 0x15, 0x6b, 0x3d, 0xf4, 0xed, 0x6f, 0x0c,
+	0x38, 0x3f, 0x60, 0x6d, 0x20, 0xab, 0x2f, 0xb5, 0xf5, 0x6e, 0x81, 0x75, 0x50, 0x6a, 0xb5, 0x58,
+	0x1c, 0xfc, 0x14, 0x73, 0xe3, 0x23, 0xfb, 0x0b, 0x63, 0x28, 0xab, 0x37, 0x54, 0x06, 0x72, 0xe1,
+	0xe6, 0xeb, 0x50, 0x72, 0x59, 0x98, 0x6f, 0x79, 0x08, 0x41, 0xfb, 0xb7, 0x82, 0xbe, 0xe9, 0xdb,
+	0x12, 0xd6, 0xdf, 0x8a, 0x50, 0x20, 0x9b, 0x0b, 0x50, 0x57, 0x30, 0xff, 0xc0, 0x97, 0x9a, 0x62,
+	0xe4, 0x46, 0xf1, 0xb3, 0xa2, 0x25, 0xa3, 0x80, 0x7a, 0x84, 0xcb, 0x96, 0x9c, 0x74, 0xfa, 0xb4,
+	0xf9, 0x09, 0xcc, 0xf4, 0x11, 0x7e, 0x33, 0xc2, 0xb8, 0x19, 0xe3, 0x67, 0x29, 0xf2, 0x24, 0xcf,
+	0xf2, 0x31, 0x33, 0xb4, 0xbf, 0x85, 0xb1, 0xa3, 0xd4, 0x0c, 0xe0, 0xfe, 0x4a, 0x7e, 0xdc, 0x7f,
+	0x09, 0x26, 0x79, 0xea, 0x72, 0x2f, 0xa6, 0xae, 0x6a, 0x60, 0x85, 0xe7, 0x27, 0xfa, 0x4c, 0xd1,
+	0xc2, 0x5f, 0x1b, 0x30, 0x33, 0x90, 0xce, 0xed, 0xec, 0xec, 0x84, 0x94, 0xbe, 0x60, 0x60, 0xff,
+	0x83, 0xa1, 0x37, 0xa2, 0xf2, 0xea, 0x03, 0xda, 0xc3, 0xe3, 0xfd, 0x79, 0x0f, 0xaa, 0x1c, 0xe3,
+	0x1e, 0x0d, 0x5b, 0x56, 0x61, 0xa1, 0xb8, 0x38, 0x7e, 0xd5, 0x3a, 0x82, 0xd6, 0x1c, 0x55, 0x3c,
+	0x0d, 0xd8, 0xb2, 0xcf, 0x45, 0x24, 0x3c, 0x21, 0xa1, 0xef, 0xee, 0x73, 0xab, 0x28, 0x11, 0x67,
+	0x9f, 0x36, 0xe7, 0x00, 0x30, 0xf4, 0x87, 0xc1, 0x5c, 0x1d, 0x43, 0x5f, 0x83, 0xaa, 0x9f, 0x8d,
+	0xa1, 0x56, 0xdc, 0x50, 0x13, 0xf8, 0x58, 0x3f, 0xd7, 0xa0, 0x42, 0xba, 0x2c, 0x0d, 0x93, 0x3c,
+	0x53, 0x5e, 0x8b, 0x0a, 0x25, 0x6e, 0xea, 0xb7, 0x30, 0xd7, 0xc8, 0xd5, 0xa2, 0x36, 0x0e, 0xf9,
+	0xbe, 0x45, 0x52, 0x7e, 0x92, 0xef, 0x17, 0xa0, 0xde, 0x8a, 0x89, 0xa7, 0x7a, 0xa9, 0x20, 0x93,
+	0x51, 0x93, 0x0c, 0xf1, 0x7c, 0x7c, 0xde, 0xde, 0xb9, 0xa2, 0x71, 0xa7, 0x32, 0x23, 0xe6, 0x47,
+	0xf7, 0x04, 0x3b, 0xf6, 0xa3, 0xe1, 0xb4, 0xae, 0x05, 0xec, 0x44, 0xd7, 0x0e, 0xac, 0x17, 0x86,
+	0x80, 0xc6, 0x3a, 0x54, 0xbd, 0x80, 0x08, 0x38, 0x90, 0x6b, 0xa0, 0x6a, 0xd9, 0xb3, 0xdb, 0x4e,
+	0x7f, 0x1d, 0xbc, 0x50, 0x64, 0x33, 0x8a, 0x3f, 0xf2, 0x05, 0x7d, 0x6c, 0x74, 0x26, 0x94, 0x78,
+	0xc0, 0x54, 0xcb, 0x4c, 0x3a, 0xf2, 0xff, 0xa1, 0x0b, 0x58, 0x3c, 0x74, 0x01, 0x17, 0x60, 0x3c,
+	0x56, 0x8a, 0xbb, 0x18, 0xaa, 0xbe, 0xad, 0x3b, 0x83, 0xac, 0xe7, 0x02, 0xb3, 0x81, 0x05, 0x54,
+	0x19, 0x61, 0x01, 0xfd, 0x63, 0x0c, 0x55, 0x7d, 0x4d, 0xa7, 0x31, 0xf7, 0x44, 0x19, 0xf9, 0xc5,
+	0xb1, 0x02, 0xe5, 0x84, 0x25, 0x24, 0xc8, 0x53, 0x3d, 0x25, 0x69, 0x4e, 0x43, 0x39, 0x64, 0xa1,
+	0x87, 0x32, 0x63, 0x25, 0x47, 0x11, 0xf6, 0xe7, 0x7d, 0x00, 0xe0, 0x21, 0x8d, 0x12, 0xbe, 0xa6,
+	0x41, 0xe9, 0x08, 0xc1, 0x9e, 0x87, 0x4a, 0x84, 0x31, 0x65, 0x2a, 0xdc, 0x92, 0xa3, 0x29, 0xe1,
+	0x80, 0x27, 0x27, 0x47, 0x49, 0x39, 0x20, 0x09, 0xfb, 0xbb, 0xfe, 0x65, 0x21, 0xe2, 0x51, 0xc7,
+	0x6f, 0xc8, 0xdf, 0x2a, 0xce, 0xdc, 0xb8, 0x05, 0x55, 0xae, 0x0c, 0x58, 0xa5, 0x85, 0xe2, 0x62,
+	0xc9, 0xc9, 0x48, 0x31, 0x23, 0x63, 0xec, 0x21, 0x09, 0xe4, 0x58, 0x28, 0xab, 0x19, 0xa9, 0x38,
+	0x62, 0xbf, 0xdc, 0xcb, 0x3a, 0x5e, 0xfb, 0xe7, 0xc8, 0x93, 0x17, 0x91, 0x9f, 0x79, 0x18, 0xf7,
+	0xda, 0xe8, 0x75, 0x9a, 0x02, 0x83, 0x64, 0x6e, 0x82, 0x64, 0x09, 0x08, 0xce, 0xed, 0x9f, 0x32,
+	0xb4, 0xa6, 0xbb, 0x52, 0x9c, 0xe8, 0xd7, 0x56, 0x6e, 0x67, 0xe6, 0x00, 0x0e, 0x8c, 0x6a, 0x87,
+	0xea, 0x7d, 0x9b, 0x67, 0x37, 0x38, 0xee, 0x67, 0x0b, 0x71, 0x2b, 0x66, 0x2e, 0x3a, 0x2c, 0x0d,
+	0x47, 0x70, 0x7a, 0x1a, 0xca, 0xb1, 0xd0, 0xa0, 0xfd, 0x55, 0x84, 0x39, 0x05, 0x05, 0xd6, 0x91,
+	0x5e, 0xd6, 0x9c, 0x02, 0xeb, 0x08, 0x0d, 0x3b, 0x84, 0x06, 0x69, 0x8c, 0x5c, 0x96, 0x75, 0xd2,
+	0xe9, 0xd3, 0xab, 0x2b, 0x0f, 0x9e, 0x34, 0x8c, 0x87, 0x4f, 0x1a, 0xc6, 0x9f, 0x4f, 0x1a, 0xc6,
+	0x57, 0x4f, 0x1b, 0x63, 0x0f, 0x9f, 0x36, 0xc6, 0x1e, 0x3d, 0x6d, 0x8c, 0x7d, 0x7c, 0xb9, 0x45,
+	0x93, 0x76, 0xea, 0x8a, 0xc5, 0xbb, 0xcc, 0x22, 0x0c, 0x5b, 0x51, 0xba, 0x2c, 0x7f, 0x90, 0xdd,
+	0xeb, 0xff, 0x24, 0x9b, 0xec, 0x47, 0xc8, 0xdd, 0x8a, 0x7c, 0x01, 0x5f, 0xfb, 0x2f, 0x00, 0x00,
+	0xff, 0xff, 0xc4, 0x25, 0x66, 0xce, 0x2e, 0x16, 0x00, 0x00,
 }
 
 func (m *EventTaskCreated) Marshal() (dAtA []byte, err error) {
@@ -1973,6 +2919,745 @@ func (m *EventResultDisputed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *EventStreamOpened) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventStreamOpened) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventStreamOpened) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.SubscribeEnd != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.SubscribeEnd))
+		i--
+		dAtA[i] = 0x38
+	}
+	{
+		size := m.Escrow.Size()
+		i -= size
+		if _, err := m.Escrow.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x32
+	{
+		size := m.MaxPricePerRequest.Size()
+		i -= size
+		if _, err := m.MaxPricePerRequest.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x2a
+	if m.Replicas != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Replicas))
+		i--
+		dAtA[i] = 0x20
+	}
+	if len(m.Workload) > 0 {
+		i -= len(m.Workload)
+		copy(dAtA[i:], m.Workload)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Workload)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.Creator) > 0 {
+		i -= len(m.Creator)
+		copy(dAtA[i:], m.Creator)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Creator)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventStreamSubscribed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventStreamSubscribed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventStreamSubscribed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Price.Size()
+		i -= size
+		if _, err := m.Price.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventStreamLive) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventStreamLive) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventStreamLive) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.EndHeight != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.EndHeight))
+		i--
+		dAtA[i] = 0x20
+	}
+	if len(m.Standbys) > 0 {
+		for iNdEx := len(m.Standbys) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.Standbys[iNdEx])
+			copy(dAtA[i:], m.Standbys[iNdEx])
+			i = encodeVarintEvents(dAtA, i, uint64(len(m.Standbys[iNdEx])))
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if len(m.Serving) > 0 {
+		for iNdEx := len(m.Serving) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Serving[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintEvents(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x12
+		}
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventStreamFunded) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventStreamFunded) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventStreamFunded) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Budget.Size()
+		i -= size
+		if _, err := m.Budget.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	{
+		size := m.Amount.Size()
+		i -= size
+		if _, err := m.Amount.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventStreamPaused) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventStreamPaused) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventStreamPaused) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Reason) > 0 {
+		i -= len(m.Reason)
+		copy(dAtA[i:], m.Reason)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Reason)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.GraceEnd != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.GraceEnd))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventStreamResumed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventStreamResumed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventStreamResumed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventStreamClosed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventStreamClosed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventStreamClosed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Refunded.Size()
+		i -= size
+		if _, err := m.Refunded.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	{
+		size := m.Claimed.Size()
+		i -= size
+		if _, err := m.Claimed.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if len(m.Reason) > 0 {
+		i -= len(m.Reason)
+		copy(dAtA[i:], m.Reason)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Reason)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventReplicaReplaced) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventReplicaReplaced) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventReplicaReplaced) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Slashed.Size()
+		i -= size
+		if _, err := m.Slashed.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x32
+	if len(m.Reason) > 0 {
+		i -= len(m.Reason)
+		copy(dAtA[i:], m.Reason)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Reason)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.Replacement) > 0 {
+		i -= len(m.Replacement)
+		copy(dAtA[i:], m.Replacement)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Replacement)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.Slot != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Slot))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventStreamClaimed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventStreamClaimed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventStreamClaimed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Nonce != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Nonce))
+		i--
+		dAtA[i] = 0x28
+	}
+	{
+		size := m.Total.Size()
+		i -= size
+		if _, err := m.Total.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	{
+		size := m.Paid.Size()
+		i -= size
+		if _, err := m.Paid.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventReceiptsCommitted) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventReceiptsCommitted) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventReceiptsCommitted) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Count != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Count))
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.Period != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Period))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventSamplesDrawn) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventSamplesDrawn) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventSamplesDrawn) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.RevealEnd != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.RevealEnd))
+		i--
+		dAtA[i] = 0x28
+	}
+	if len(m.Samples) > 0 {
+		dAtA3 := make([]byte, len(m.Samples)*10)
+		var j2 int
+		for _, num := range m.Samples {
+			for num >= 1<<7 {
+				dAtA3[j2] = uint8(uint64(num)&0x7f | 0x80)
+				num >>= 7
+				j2++
+			}
+			dAtA3[j2] = uint8(num)
+			j2++
+		}
+		i -= j2
+		copy(dAtA[i:], dAtA3[:j2])
+		i = encodeVarintEvents(dAtA, i, uint64(j2))
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.Period != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Period))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventSamplesRevealed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventSamplesRevealed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventSamplesRevealed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.CheckTasks) > 0 {
+		dAtA5 := make([]byte, len(m.CheckTasks)*10)
+		var j4 int
+		for _, num := range m.CheckTasks {
+			for num >= 1<<7 {
+				dAtA5[j4] = uint8(uint64(num)&0x7f | 0x80)
+				num >>= 7
+				j4++
+			}
+			dAtA5[j4] = uint8(num)
+			j4++
+		}
+		i -= j4
+		copy(dAtA[i:], dAtA5[:j4])
+		i = encodeVarintEvents(dAtA, i, uint64(j4))
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.Period != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Period))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventStreamCheckFailed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventStreamCheckFailed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventStreamCheckFailed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Refunded.Size()
+		i -= size
+		if _, err := m.Refunded.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	if m.CheckTask != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.CheckTask))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventProbeRound) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventProbeRound) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventProbeRound) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Failures != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Failures))
+		i--
+		dAtA[i] = 0x28
+	}
+	if m.Ok {
+		i--
+		if m.Ok {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.Round != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Round))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintEvents(dAtA []byte, offset int, v uint64) int {
 	offset -= sovEvents(v)
 	base := offset
@@ -2330,6 +4015,323 @@ func (m *EventResultDisputed) Size() (n int) {
 	}
 	l = m.Bond.Size()
 	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventStreamOpened) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	l = len(m.Creator)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.Workload)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.Replicas != 0 {
+		n += 1 + sovEvents(uint64(m.Replicas))
+	}
+	l = m.MaxPricePerRequest.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	l = m.Escrow.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	if m.SubscribeEnd != 0 {
+		n += 1 + sovEvents(uint64(m.SubscribeEnd))
+	}
+	return n
+}
+
+func (m *EventStreamSubscribed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Price.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventStreamLive) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	if len(m.Serving) > 0 {
+		for _, e := range m.Serving {
+			l = e.Size()
+			n += 1 + l + sovEvents(uint64(l))
+		}
+	}
+	if len(m.Standbys) > 0 {
+		for _, s := range m.Standbys {
+			l = len(s)
+			n += 1 + l + sovEvents(uint64(l))
+		}
+	}
+	if m.EndHeight != 0 {
+		n += 1 + sovEvents(uint64(m.EndHeight))
+	}
+	return n
+}
+
+func (m *EventStreamFunded) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	l = m.Budget.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventStreamPaused) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	if m.GraceEnd != 0 {
+		n += 1 + sovEvents(uint64(m.GraceEnd))
+	}
+	l = len(m.Reason)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	return n
+}
+
+func (m *EventStreamResumed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	return n
+}
+
+func (m *EventStreamClosed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	l = len(m.Reason)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Claimed.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	l = m.Refunded.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventReplicaReplaced) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	if m.Slot != 0 {
+		n += 1 + sovEvents(uint64(m.Slot))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.Replacement)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.Reason)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Slashed.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventStreamClaimed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Paid.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	l = m.Total.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	if m.Nonce != 0 {
+		n += 1 + sovEvents(uint64(m.Nonce))
+	}
+	return n
+}
+
+func (m *EventReceiptsCommitted) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.Period != 0 {
+		n += 1 + sovEvents(uint64(m.Period))
+	}
+	if m.Count != 0 {
+		n += 1 + sovEvents(uint64(m.Count))
+	}
+	return n
+}
+
+func (m *EventSamplesDrawn) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.Period != 0 {
+		n += 1 + sovEvents(uint64(m.Period))
+	}
+	if len(m.Samples) > 0 {
+		l = 0
+		for _, e := range m.Samples {
+			l += sovEvents(uint64(e))
+		}
+		n += 1 + sovEvents(uint64(l)) + l
+	}
+	if m.RevealEnd != 0 {
+		n += 1 + sovEvents(uint64(m.RevealEnd))
+	}
+	return n
+}
+
+func (m *EventSamplesRevealed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.Period != 0 {
+		n += 1 + sovEvents(uint64(m.Period))
+	}
+	if len(m.CheckTasks) > 0 {
+		l = 0
+		for _, e := range m.CheckTasks {
+			l += sovEvents(uint64(e))
+		}
+		n += 1 + sovEvents(uint64(l)) + l
+	}
+	return n
+}
+
+func (m *EventStreamCheckFailed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.CheckTask != 0 {
+		n += 1 + sovEvents(uint64(m.CheckTask))
+	}
+	l = m.Refunded.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventProbeRound) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovEvents(uint64(m.StreamId))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.Round != 0 {
+		n += 1 + sovEvents(uint64(m.Round))
+	}
+	if m.Ok {
+		n += 2
+	}
+	if m.Failures != 0 {
+		n += 1 + sovEvents(uint64(m.Failures))
+	}
 	return n
 }
 
@@ -4942,6 +6944,2298 @@ func (m *EventResultDisputed) Unmarshal(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventStreamOpened) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventStreamOpened: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventStreamOpened: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Creator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Creator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Workload", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Workload = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Replicas", wireType)
+			}
+			m.Replicas = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Replicas |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxPricePerRequest", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.MaxPricePerRequest.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Escrow", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Escrow.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 7:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SubscribeEnd", wireType)
+			}
+			m.SubscribeEnd = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.SubscribeEnd |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventStreamSubscribed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventStreamSubscribed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventStreamSubscribed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Price", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Price.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventStreamLive) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventStreamLive: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventStreamLive: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Serving", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Serving = append(m.Serving, Replica{})
+			if err := m.Serving[len(m.Serving)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Standbys", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Standbys = append(m.Standbys, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field EndHeight", wireType)
+			}
+			m.EndHeight = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.EndHeight |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventStreamFunded) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventStreamFunded: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventStreamFunded: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Budget", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Budget.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventStreamPaused) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventStreamPaused: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventStreamPaused: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field GraceEnd", wireType)
+			}
+			m.GraceEnd = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.GraceEnd |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Reason", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Reason = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventStreamResumed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventStreamResumed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventStreamResumed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventStreamClosed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventStreamClosed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventStreamClosed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Reason", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Reason = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Claimed", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Claimed.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Refunded", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Refunded.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventReplicaReplaced) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventReplicaReplaced: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventReplicaReplaced: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Slot", wireType)
+			}
+			m.Slot = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Slot |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Replacement", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Replacement = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Reason", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Reason = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Slashed", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Slashed.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventStreamClaimed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventStreamClaimed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventStreamClaimed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Paid", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Paid.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Total", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Total.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Nonce", wireType)
+			}
+			m.Nonce = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Nonce |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventReceiptsCommitted) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventReceiptsCommitted: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventReceiptsCommitted: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Period", wireType)
+			}
+			m.Period = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Period |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Count", wireType)
+			}
+			m.Count = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Count |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventSamplesDrawn) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventSamplesDrawn: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventSamplesDrawn: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Period", wireType)
+			}
+			m.Period = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Period |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType == 0 {
+				var v uint64
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowEvents
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					v |= uint64(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				m.Samples = append(m.Samples, v)
+			} else if wireType == 2 {
+				var packedLen int
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowEvents
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					packedLen |= int(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				if packedLen < 0 {
+					return ErrInvalidLengthEvents
+				}
+				postIndex := iNdEx + packedLen
+				if postIndex < 0 {
+					return ErrInvalidLengthEvents
+				}
+				if postIndex > l {
+					return io.ErrUnexpectedEOF
+				}
+				var elementCount int
+				var count int
+				for _, integer := range dAtA[iNdEx:postIndex] {
+					if integer < 128 {
+						count++
+					}
+				}
+				elementCount = count
+				if elementCount != 0 && len(m.Samples) == 0 {
+					m.Samples = make([]uint64, 0, elementCount)
+				}
+				for iNdEx < postIndex {
+					var v uint64
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowEvents
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						v |= uint64(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					m.Samples = append(m.Samples, v)
+				}
+			} else {
+				return fmt.Errorf("proto: wrong wireType = %d for field Samples", wireType)
+			}
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field RevealEnd", wireType)
+			}
+			m.RevealEnd = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.RevealEnd |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventSamplesRevealed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventSamplesRevealed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventSamplesRevealed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Period", wireType)
+			}
+			m.Period = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Period |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType == 0 {
+				var v uint64
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowEvents
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					v |= uint64(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				m.CheckTasks = append(m.CheckTasks, v)
+			} else if wireType == 2 {
+				var packedLen int
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowEvents
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					packedLen |= int(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				if packedLen < 0 {
+					return ErrInvalidLengthEvents
+				}
+				postIndex := iNdEx + packedLen
+				if postIndex < 0 {
+					return ErrInvalidLengthEvents
+				}
+				if postIndex > l {
+					return io.ErrUnexpectedEOF
+				}
+				var elementCount int
+				var count int
+				for _, integer := range dAtA[iNdEx:postIndex] {
+					if integer < 128 {
+						count++
+					}
+				}
+				elementCount = count
+				if elementCount != 0 && len(m.CheckTasks) == 0 {
+					m.CheckTasks = make([]uint64, 0, elementCount)
+				}
+				for iNdEx < postIndex {
+					var v uint64
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowEvents
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						v |= uint64(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					m.CheckTasks = append(m.CheckTasks, v)
+				}
+			} else {
+				return fmt.Errorf("proto: wrong wireType = %d for field CheckTasks", wireType)
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventStreamCheckFailed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventStreamCheckFailed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventStreamCheckFailed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CheckTask", wireType)
+			}
+			m.CheckTask = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.CheckTask |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Refunded", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Refunded.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventProbeRound) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventProbeRound: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventProbeRound: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Round", wireType)
+			}
+			m.Round = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Round |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Ok", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Ok = bool(v != 0)
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Failures", wireType)
+			}
+			m.Failures = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Failures |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := skipEvents(dAtA[iNdEx:])

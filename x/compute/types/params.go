@@ -39,6 +39,7 @@ func DefaultParams() Params {
 		ProtocolFeeRatio:     math.LegacyNewDecWithPrec(5, 2),
 		MaxTimersPerBlock:    256,
 		VerifyBlocksPerMib:   math.LegacyNewDecWithPrec(2, 2),
+		Stream:               DefaultStreamParams(),
 	}
 }
 
@@ -47,7 +48,16 @@ func DefaultParams() Params {
 // of the draw.
 func (p Params) LongestHoldBlocks() uint64 {
 	largest := uint64(workload.GemmResultHeaderSize) + 4*workload.GemmMaxDim*workload.GemmMaxDim
-	return p.MaxDeadlineBlocks + uint64(p.VerifyBlocks(largest)) + p.DisputeWindow + 1
+	batch := p.MaxDeadlineBlocks + uint64(p.VerifyBlocks(largest)) + p.DisputeWindow + 1
+	return max(batch, p.StreamHoldBlocks())
+}
+
+// StreamHoldBlocks is the most blocks a replica's collateral stays locked: the subscription
+// window, the longest stream, its grace, the last period's commitment and reveal, and the verify
+// window of its check.
+func (p Params) StreamHoldBlocks() uint64 {
+	s := p.Stream
+	return s.SubscribeWindow + s.MaxStreamBlocks + s.StreamGraceBlocks + s.ReceiptPeriod + 2*s.RevealWindow + uint64(p.VerifyBlocks(0)) + 2
 }
 
 // VerifyBlocks is the verify window of a result of size bytes: verify_window plus
@@ -112,7 +122,7 @@ func (p Params) Validate() error {
 	if min := p.BidWindow + p.MinExecutionBlocks; p.MaxDeadlineBlocks < min || p.MaxDeadlineBlocks > maxDeadlineLimit {
 		return errorsmod.Wrapf(ErrInvalidParams, "max_deadline_blocks %d: must be in [bid_window + min_execution_blocks = %d, %d]", p.MaxDeadlineBlocks, min, maxDeadlineLimit)
 	}
-	return nil
+	return p.Stream.Validate()
 }
 
 func decInRange(field string, d, hi math.LegacyDec) error {

@@ -327,6 +327,231 @@ func (m *QueryTasksResponse) GetPagination() *query.PageResponse {
 	return nil
 }
 
+type QueryStreamRequest struct {
+	StreamId uint64 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+}
+
+func (m *QueryStreamRequest) Reset()         { *m = QueryStreamRequest{} }
+func (m *QueryStreamRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryStreamRequest) ProtoMessage()    {}
+func (*QueryStreamRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d25f01bf271ad09e, []int{6}
+}
+func (m *QueryStreamRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryStreamRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryStreamRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryStreamRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryStreamRequest.Merge(m, src)
+}
+func (m *QueryStreamRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryStreamRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryStreamRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryStreamRequest proto.InternalMessageInfo
+
+func (m *QueryStreamRequest) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+type QueryStreamResponse struct {
+	Stream        Stream         `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream"`
+	Subscriptions []Subscription `protobuf:"bytes,2,rep,name=subscriptions,proto3" json:"subscriptions"`
+	// commitments are the replicas' receipt commitments still held (newest periods).
+	Commitments []ReceiptCommitment `protobuf:"bytes,3,rep,name=commitments,proto3" json:"commitments"`
+}
+
+func (m *QueryStreamResponse) Reset()         { *m = QueryStreamResponse{} }
+func (m *QueryStreamResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryStreamResponse) ProtoMessage()    {}
+func (*QueryStreamResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d25f01bf271ad09e, []int{7}
+}
+func (m *QueryStreamResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryStreamResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryStreamResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryStreamResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryStreamResponse.Merge(m, src)
+}
+func (m *QueryStreamResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryStreamResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryStreamResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryStreamResponse proto.InternalMessageInfo
+
+func (m *QueryStreamResponse) GetStream() Stream {
+	if m != nil {
+		return m.Stream
+	}
+	return Stream{}
+}
+
+func (m *QueryStreamResponse) GetSubscriptions() []Subscription {
+	if m != nil {
+		return m.Subscriptions
+	}
+	return nil
+}
+
+func (m *QueryStreamResponse) GetCommitments() []ReceiptCommitment {
+	if m != nil {
+		return m.Commitments
+	}
+	return nil
+}
+
+type QueryStreamsRequest struct {
+	State      StreamState        `protobuf:"varint,1,opt,name=state,proto3,enum=ogpu.compute.v1.StreamState" json:"state,omitempty"`
+	Creator    string             `protobuf:"bytes,2,opt,name=creator,proto3" json:"creator,omitempty"`
+	Provider   string             `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
+	Pagination *query.PageRequest `protobuf:"bytes,4,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryStreamsRequest) Reset()         { *m = QueryStreamsRequest{} }
+func (m *QueryStreamsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryStreamsRequest) ProtoMessage()    {}
+func (*QueryStreamsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d25f01bf271ad09e, []int{8}
+}
+func (m *QueryStreamsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryStreamsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryStreamsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryStreamsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryStreamsRequest.Merge(m, src)
+}
+func (m *QueryStreamsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryStreamsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryStreamsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryStreamsRequest proto.InternalMessageInfo
+
+func (m *QueryStreamsRequest) GetState() StreamState {
+	if m != nil {
+		return m.State
+	}
+	return STREAM_STATE_UNSPECIFIED
+}
+
+func (m *QueryStreamsRequest) GetCreator() string {
+	if m != nil {
+		return m.Creator
+	}
+	return ""
+}
+
+func (m *QueryStreamsRequest) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *QueryStreamsRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryStreamsResponse struct {
+	Streams    []Stream            `protobuf:"bytes,1,rep,name=streams,proto3" json:"streams"`
+	Pagination *query.PageResponse `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryStreamsResponse) Reset()         { *m = QueryStreamsResponse{} }
+func (m *QueryStreamsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryStreamsResponse) ProtoMessage()    {}
+func (*QueryStreamsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_d25f01bf271ad09e, []int{9}
+}
+func (m *QueryStreamsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryStreamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryStreamsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryStreamsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryStreamsResponse.Merge(m, src)
+}
+func (m *QueryStreamsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryStreamsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryStreamsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryStreamsResponse proto.InternalMessageInfo
+
+func (m *QueryStreamsResponse) GetStreams() []Stream {
+	if m != nil {
+		return m.Streams
+	}
+	return nil
+}
+
+func (m *QueryStreamsResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 func init() {
 	proto.RegisterType((*QueryParamsRequest)(nil), "ogpu.compute.v1.QueryParamsRequest")
 	proto.RegisterType((*QueryParamsResponse)(nil), "ogpu.compute.v1.QueryParamsResponse")
@@ -334,49 +559,66 @@ func init() {
 	proto.RegisterType((*QueryTaskResponse)(nil), "ogpu.compute.v1.QueryTaskResponse")
 	proto.RegisterType((*QueryTasksRequest)(nil), "ogpu.compute.v1.QueryTasksRequest")
 	proto.RegisterType((*QueryTasksResponse)(nil), "ogpu.compute.v1.QueryTasksResponse")
+	proto.RegisterType((*QueryStreamRequest)(nil), "ogpu.compute.v1.QueryStreamRequest")
+	proto.RegisterType((*QueryStreamResponse)(nil), "ogpu.compute.v1.QueryStreamResponse")
+	proto.RegisterType((*QueryStreamsRequest)(nil), "ogpu.compute.v1.QueryStreamsRequest")
+	proto.RegisterType((*QueryStreamsResponse)(nil), "ogpu.compute.v1.QueryStreamsResponse")
 }
 
 func init() { proto.RegisterFile("ogpu/compute/v1/query.proto", fileDescriptor_d25f01bf271ad09e) }
 
 var fileDescriptor_d25f01bf271ad09e = []byte{
-	// 588 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x84, 0x54, 0xcb, 0x6e, 0xd3, 0x40,
-	0x14, 0x8d, 0x53, 0x27, 0x85, 0xa9, 0xc4, 0x63, 0x08, 0xc4, 0x0d, 0xe0, 0x06, 0x17, 0xd1, 0x08,
-	0x84, 0x87, 0x04, 0xf8, 0x80, 0x66, 0x01, 0x42, 0x62, 0x51, 0x5c, 0x56, 0x6c, 0xaa, 0x49, 0x3c,
-	0x32, 0x56, 0x89, 0x67, 0xea, 0x19, 0x07, 0x2a, 0xc4, 0x86, 0x2f, 0xa8, 0xc4, 0xaf, 0xf0, 0x11,
-	0x5d, 0x56, 0xb0, 0x61, 0x85, 0x50, 0xc2, 0x82, 0x3f, 0x60, 0x8b, 0xe6, 0xe1, 0xe0, 0xc6, 0x51,
-	0xb2, 0xcb, 0xcc, 0x3d, 0xf7, 0x9c, 0x73, 0xef, 0x1c, 0x07, 0xdc, 0xa4, 0x11, 0xcb, 0xd0, 0x90,
-	0x8e, 0x58, 0x26, 0x08, 0x1a, 0x77, 0xd1, 0x51, 0x46, 0xd2, 0x63, 0x9f, 0xa5, 0x54, 0x50, 0x78,
-	0x59, 0x16, 0x7d, 0x53, 0xf4, 0xc7, 0xdd, 0xd6, 0xfd, 0x21, 0xe5, 0x23, 0xca, 0xd1, 0x00, 0x73,
-	0xa2, 0x91, 0x68, 0xdc, 0x1d, 0x10, 0x81, 0xbb, 0x88, 0xe1, 0x28, 0x4e, 0xb0, 0x88, 0x69, 0xa2,
-	0x9b, 0x5b, 0x9b, 0x1a, 0x7b, 0xa0, 0x4e, 0x48, 0x1f, 0x4c, 0xa9, 0x11, 0xd1, 0x88, 0xea, 0x7b,
-	0xf9, 0xcb, 0xdc, 0xde, 0x8a, 0x28, 0x8d, 0xde, 0x11, 0x84, 0x59, 0x8c, 0x70, 0x92, 0x50, 0xa1,
-	0xd8, 0xf2, 0x9e, 0xdb, 0xf3, 0x46, 0x73, 0x5b, 0xaa, 0xec, 0x35, 0x00, 0x7c, 0x25, 0xfd, 0xec,
-	0xe1, 0x14, 0x8f, 0x78, 0x40, 0x8e, 0x32, 0xc2, 0x85, 0xf7, 0x12, 0x5c, 0x3b, 0x77, 0xcb, 0x19,
-	0x4d, 0x38, 0x81, 0x4f, 0x41, 0x9d, 0xa9, 0x1b, 0xc7, 0x6a, 0x5b, 0x9d, 0x8d, 0x5e, 0xd3, 0x9f,
-	0x1b, 0xd4, 0xd7, 0x0d, 0x7d, 0xfb, 0xf4, 0xe7, 0x56, 0x25, 0x30, 0x60, 0xef, 0x01, 0xb8, 0xa2,
-	0xd8, 0x5e, 0x63, 0x7e, 0x68, 0x14, 0x60, 0x13, 0xac, 0x0b, 0xcc, 0x0f, 0x0f, 0xe2, 0x50, 0x71,
-	0xd9, 0x41, 0x5d, 0x1e, 0x5f, 0x84, 0x9e, 0x00, 0x57, 0x0b, 0x60, 0x23, 0x8c, 0x80, 0x2d, 0xcb,
-	0x46, 0xf6, 0x7a, 0x49, 0x56, 0x82, 0x8d, 0xa8, 0x02, 0x42, 0x1f, 0xd8, 0x83, 0x38, 0xe4, 0x4e,
-	0xb5, 0xbd, 0xd6, 0xd9, 0xe8, 0x35, 0x4a, 0x0d, 0xfd, 0x38, 0xcc, 0xf1, 0x12, 0xe7, 0xfd, 0xb5,
-	0x0a, 0xb2, 0xf9, 0x1a, 0xe0, 0x23, 0x50, 0xe3, 0x02, 0x0b, 0xa2, 0x74, 0x2f, 0xf5, 0x5a, 0x0b,
-	0x75, 0xf7, 0x25, 0x22, 0xd0, 0x40, 0xd8, 0x03, 0xeb, 0xc3, 0x94, 0x60, 0x41, 0x53, 0xa7, 0xda,
-	0xb6, 0x3a, 0x17, 0xfb, 0xce, 0xb7, 0xaf, 0x0f, 0x1b, 0xe6, 0x11, 0x77, 0xc3, 0x30, 0x25, 0x9c,
-	0xef, 0x8b, 0x34, 0x4e, 0xa2, 0x20, 0x07, 0xc2, 0x27, 0xe0, 0x02, 0x4b, 0xe9, 0x38, 0x0e, 0x49,
-	0xea, 0xac, 0xad, 0x68, 0x9a, 0x21, 0xe1, 0x33, 0x00, 0xfe, 0x47, 0xc7, 0xb1, 0xd5, 0x62, 0xee,
-	0xf9, 0xa6, 0x49, 0xe6, 0xcc, 0xd7, 0x89, 0x34, 0x39, 0xf3, 0xf7, 0x70, 0x44, 0xcc, 0x5c, 0x41,
-	0xa1, 0xd3, 0x3b, 0xb1, 0x4c, 0x02, 0xcc, 0xe4, 0x66, 0xe3, 0x5d, 0x50, 0x93, 0x8b, 0x94, 0x2f,
-	0xbd, 0xb6, 0x6a, 0xe5, 0x1a, 0x09, 0x9f, 0x9f, 0x73, 0x54, 0x55, 0x8e, 0x76, 0x56, 0x3a, 0xd2,
-	0x7a, 0x45, 0x4b, 0xbd, 0x3f, 0x55, 0x50, 0x53, 0x96, 0xa0, 0x00, 0x75, 0x9d, 0x28, 0xb8, 0x5d,
-	0x32, 0x50, 0x8e, 0x6d, 0xeb, 0xee, 0x72, 0x90, 0x96, 0xf2, 0xb6, 0x3e, 0x7f, 0xff, 0xfd, 0xa5,
-	0xba, 0x09, 0x9b, 0x68, 0xfe, 0xd3, 0xd0, 0x79, 0x85, 0xef, 0x81, 0x2d, 0xa7, 0x83, 0x77, 0x16,
-	0xd3, 0x15, 0x62, 0xdc, 0xf2, 0x96, 0x41, 0x8c, 0x5e, 0x47, 0xe9, 0x79, 0xb0, 0x5d, 0xd2, 0x53,
-	0x7b, 0x43, 0x1f, 0xcd, 0x87, 0xf0, 0x09, 0x32, 0x50, 0x53, 0xaf, 0x00, 0x97, 0xd0, 0xce, 0x86,
-	0xdd, 0x5e, 0x8a, 0x31, 0xda, 0xae, 0xd2, 0x76, 0xe0, 0x8d, 0xc5, 0xda, 0xfd, 0xdd, 0xd3, 0x89,
-	0x6b, 0x9d, 0x4d, 0x5c, 0xeb, 0xd7, 0xc4, 0xb5, 0x4e, 0xa6, 0x6e, 0xe5, 0x6c, 0xea, 0x56, 0x7e,
-	0x4c, 0xdd, 0xca, 0x9b, 0x9d, 0x28, 0x16, 0x6f, 0xb3, 0x81, 0xe4, 0x47, 0x94, 0x91, 0x44, 0xb6,
-	0x2b, 0x8e, 0x0f, 0x33, 0x16, 0x71, 0xcc, 0x08, 0x1f, 0xd4, 0xd5, 0x1f, 0xc9, 0xe3, 0x7f, 0x01,
-	0x00, 0x00, 0xff, 0xff, 0x79, 0x72, 0x31, 0x88, 0x12, 0x05, 0x00, 0x00,
+	// 788 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xd4, 0x55, 0xbb, 0x6e, 0x13, 0x4d,
+	0x14, 0xf6, 0xfa, 0x9a, 0x4c, 0xf4, 0xff, 0xc0, 0x60, 0xc8, 0xc6, 0x49, 0x1c, 0xb3, 0x09, 0x89,
+	0xc5, 0x65, 0x07, 0x1b, 0x10, 0x75, 0x8c, 0x04, 0x0a, 0xa2, 0x08, 0x0e, 0x15, 0x4d, 0x34, 0xf6,
+	0x8e, 0x96, 0x55, 0xf0, 0xce, 0x66, 0x67, 0x6c, 0x12, 0x45, 0x29, 0xe0, 0x09, 0x22, 0xd1, 0xf0,
+	0x20, 0x3c, 0x44, 0xca, 0x08, 0x1a, 0x2a, 0x84, 0x62, 0xc4, 0x2b, 0x50, 0xd0, 0xa0, 0xb9, 0xac,
+	0xe3, 0xf5, 0xb5, 0xa1, 0xa1, 0xf3, 0xce, 0x7c, 0xe7, 0x7c, 0xdf, 0x39, 0xe7, 0x9b, 0x63, 0xb0,
+	0x48, 0xdd, 0xa0, 0x8d, 0x9a, 0xb4, 0x15, 0xb4, 0x39, 0x41, 0x9d, 0x0a, 0xda, 0x6f, 0x93, 0xf0,
+	0xd0, 0x0e, 0x42, 0xca, 0x29, 0xbc, 0x24, 0x2e, 0x6d, 0x7d, 0x69, 0x77, 0x2a, 0x85, 0x5b, 0x4d,
+	0xca, 0x5a, 0x94, 0xa1, 0x06, 0x66, 0x44, 0x21, 0x51, 0xa7, 0xd2, 0x20, 0x1c, 0x57, 0x50, 0x80,
+	0x5d, 0xcf, 0xc7, 0xdc, 0xa3, 0xbe, 0x0a, 0x2e, 0x2c, 0x28, 0xec, 0xae, 0xfc, 0x42, 0xea, 0x43,
+	0x5f, 0xe5, 0x5d, 0xea, 0x52, 0x75, 0x2e, 0x7e, 0xe9, 0xd3, 0x25, 0x97, 0x52, 0xf7, 0x0d, 0x41,
+	0x38, 0xf0, 0x10, 0xf6, 0x7d, 0xca, 0x65, 0xb6, 0x28, 0x66, 0x79, 0x50, 0x68, 0x24, 0x4b, 0x07,
+	0x0f, 0x5e, 0x33, 0x1e, 0x12, 0xdc, 0x52, 0xb7, 0x56, 0x1e, 0xc0, 0x17, 0x42, 0xed, 0x36, 0x0e,
+	0x71, 0x8b, 0xd5, 0xc9, 0x7e, 0x9b, 0x30, 0x6e, 0x3d, 0x07, 0x57, 0x63, 0xa7, 0x2c, 0xa0, 0x3e,
+	0x23, 0xf0, 0x21, 0xc8, 0x06, 0xf2, 0xc4, 0x34, 0x4a, 0x46, 0x79, 0xae, 0x3a, 0x6f, 0x0f, 0xb4,
+	0xc1, 0x56, 0x01, 0xb5, 0xf4, 0xe9, 0xb7, 0x95, 0x44, 0x5d, 0x83, 0xad, 0xdb, 0xe0, 0xb2, 0xcc,
+	0xf6, 0x12, 0xb3, 0x3d, 0xcd, 0x00, 0xe7, 0x41, 0x8e, 0x63, 0xb6, 0xb7, 0xeb, 0x39, 0x32, 0x57,
+	0xba, 0x9e, 0x15, 0x9f, 0x5b, 0x8e, 0xc5, 0xc1, 0x95, 0x3e, 0xb0, 0x26, 0x46, 0x20, 0x2d, 0xae,
+	0x35, 0xed, 0xb5, 0x21, 0x5a, 0x01, 0xd6, 0xa4, 0x12, 0x08, 0x6d, 0x90, 0x6e, 0x78, 0x0e, 0x33,
+	0x93, 0xa5, 0x54, 0x79, 0xae, 0x9a, 0x1f, 0x0a, 0xa8, 0x79, 0x4e, 0x84, 0x17, 0x38, 0xeb, 0x97,
+	0xd1, 0x47, 0x1b, 0xb5, 0x01, 0xde, 0x03, 0x19, 0xc6, 0x31, 0x27, 0x92, 0xf7, 0xff, 0x6a, 0x61,
+	0x24, 0xef, 0x8e, 0x40, 0xd4, 0x15, 0x10, 0x56, 0x41, 0xae, 0x19, 0x12, 0xcc, 0x69, 0x68, 0x26,
+	0x4b, 0x46, 0x79, 0xb6, 0x66, 0x7e, 0xfe, 0x74, 0x37, 0xaf, 0x47, 0xbc, 0xe9, 0x38, 0x21, 0x61,
+	0x6c, 0x87, 0x87, 0x9e, 0xef, 0xd6, 0x23, 0x20, 0x7c, 0x00, 0x66, 0x82, 0x90, 0x76, 0x3c, 0x87,
+	0x84, 0x66, 0x6a, 0x4a, 0x50, 0x0f, 0x09, 0x9f, 0x00, 0x70, 0x61, 0x2c, 0x33, 0x2d, 0x1b, 0xb3,
+	0x6e, 0xeb, 0x20, 0xe1, 0x42, 0x5b, 0xf9, 0x55, 0xbb, 0xd0, 0xde, 0xc6, 0x2e, 0xd1, 0x75, 0xd5,
+	0xfb, 0x22, 0xad, 0x13, 0x43, 0x3b, 0x40, 0x57, 0xae, 0x3b, 0x5e, 0x01, 0x19, 0xd1, 0x48, 0x31,
+	0xe9, 0xd4, 0xb4, 0x96, 0x2b, 0x24, 0x7c, 0x1a, 0x53, 0x94, 0x94, 0x8a, 0x36, 0xa6, 0x2a, 0x52,
+	0x7c, 0x31, 0x49, 0x15, 0xad, 0x68, 0x47, 0x1a, 0x35, 0x1a, 0xc6, 0x22, 0x98, 0x55, 0xce, 0xbd,
+	0xf0, 0xcc, 0x8c, 0x3a, 0xd8, 0x72, 0xac, 0xae, 0xa1, 0x1d, 0x1b, 0xc5, 0x5c, 0x38, 0x56, 0x61,
+	0xc6, 0x3a, 0x56, 0x05, 0x44, 0x8e, 0x55, 0x60, 0xb8, 0x05, 0xfe, 0x63, 0xed, 0x06, 0x6b, 0x86,
+	0x5e, 0x20, 0x5f, 0x9a, 0xf6, 0xd1, 0xf2, 0x70, 0x74, 0x1f, 0x4a, 0xe7, 0x88, 0x47, 0xc2, 0x67,
+	0x60, 0xae, 0x49, 0x5b, 0x2d, 0x8f, 0xb7, 0x88, 0xcf, 0x99, 0x99, 0x92, 0x89, 0xac, 0xa1, 0x44,
+	0x75, 0xd2, 0x24, 0x5e, 0xc0, 0x1f, 0xf7, 0xa0, 0x3a, 0x5b, 0x7f, 0xb0, 0xf5, 0x3b, 0x5e, 0x65,
+	0xcf, 0xa7, 0xd5, 0xb8, 0x4f, 0x97, 0xc6, 0x14, 0xf9, 0x8f, 0x3b, 0xf5, 0xa3, 0x01, 0xf2, 0xf1,
+	0xea, 0xf5, 0x90, 0x1f, 0x81, 0x9c, 0x9a, 0x5b, 0xe4, 0xd6, 0x29, 0x53, 0x8e, 0xd0, 0x7f, 0xcd,
+	0xb1, 0xd5, 0x9f, 0x69, 0x90, 0x91, 0xd2, 0x20, 0x07, 0x59, 0xb5, 0x03, 0xe1, 0xea, 0x90, 0x88,
+	0xe1, 0x45, 0x5b, 0x58, 0x9b, 0x0c, 0x52, 0x54, 0xd6, 0xca, 0xfb, 0x2f, 0x3f, 0x3e, 0x24, 0x17,
+	0xe0, 0x3c, 0x1a, 0xdc, 0xe5, 0x6a, 0xc3, 0xc2, 0xb7, 0x20, 0x2d, 0xde, 0x23, 0xbc, 0x31, 0x3a,
+	0x5d, 0xdf, 0xe2, 0x2d, 0x58, 0x93, 0x20, 0x9a, 0xaf, 0x2c, 0xf9, 0x2c, 0x58, 0x1a, 0xe2, 0x93,
+	0x2f, 0x1d, 0x1d, 0xe9, 0xd5, 0x7d, 0x0c, 0x03, 0x90, 0x91, 0x7b, 0x03, 0x4e, 0x48, 0xdb, 0x2b,
+	0x76, 0x75, 0x22, 0x46, 0x73, 0x17, 0x25, 0xb7, 0x09, 0xaf, 0x8f, 0xe6, 0x86, 0xef, 0x0c, 0x90,
+	0x55, 0xd3, 0x1c, 0xd7, 0xe1, 0xd8, 0xda, 0x18, 0xd7, 0xe1, 0xf8, 0x9e, 0xb0, 0xee, 0x48, 0xd6,
+	0x75, 0xb8, 0x86, 0x46, 0xff, 0x5b, 0x32, 0x74, 0xd4, 0x5b, 0x3e, 0xc7, 0xf0, 0x00, 0xe4, 0xb4,
+	0x07, 0xe1, 0xc4, 0xf4, 0xbd, 0xca, 0x6f, 0x4e, 0x41, 0x69, 0x15, 0x25, 0xa9, 0xa2, 0x00, 0xcd,
+	0x71, 0x2a, 0x6a, 0x9b, 0xa7, 0xe7, 0x45, 0xe3, 0xec, 0xbc, 0x68, 0x7c, 0x3f, 0x2f, 0x1a, 0x27,
+	0xdd, 0x62, 0xe2, 0xac, 0x5b, 0x4c, 0x7c, 0xed, 0x16, 0x13, 0xaf, 0x36, 0x5c, 0x8f, 0xbf, 0x6e,
+	0x37, 0x04, 0x07, 0xa2, 0x01, 0xf1, 0x45, 0x02, 0x99, 0xe5, 0xa0, 0x97, 0x87, 0x1f, 0x06, 0x84,
+	0x35, 0xb2, 0xf2, 0x8f, 0xff, 0xfe, 0x9f, 0x00, 0x00, 0x00, 0xff, 0xff, 0x3b, 0x26, 0xc1, 0x38,
+	0xe0, 0x08, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -396,6 +638,10 @@ type QueryClient interface {
 	Task(ctx context.Context, in *QueryTaskRequest, opts ...grpc.CallOption) (*QueryTaskResponse, error)
 	// Tasks lists tasks by state, creator or provider, newest first unless pagination.reverse.
 	Tasks(ctx context.Context, in *QueryTasksRequest, opts ...grpc.CallOption) (*QueryTasksResponse, error)
+	// Stream is one stream with its replicas, standbys and receipt commitments.
+	Stream(ctx context.Context, in *QueryStreamRequest, opts ...grpc.CallOption) (*QueryStreamResponse, error)
+	// Streams lists streams by state, creator or serving provider.
+	Streams(ctx context.Context, in *QueryStreamsRequest, opts ...grpc.CallOption) (*QueryStreamsResponse, error)
 }
 
 type queryClient struct {
@@ -433,6 +679,24 @@ func (c *queryClient) Tasks(ctx context.Context, in *QueryTasksRequest, opts ...
 	return out, nil
 }
 
+func (c *queryClient) Stream(ctx context.Context, in *QueryStreamRequest, opts ...grpc.CallOption) (*QueryStreamResponse, error) {
+	out := new(QueryStreamResponse)
+	err := c.cc.Invoke(ctx, "/ogpu.compute.v1.Query/Stream", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Streams(ctx context.Context, in *QueryStreamsRequest, opts ...grpc.CallOption) (*QueryStreamsResponse, error) {
+	out := new(QueryStreamsResponse)
+	err := c.cc.Invoke(ctx, "/ogpu.compute.v1.Query/Streams", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueryServer is the server API for Query service.
 type QueryServer interface {
 	Params(context.Context, *QueryParamsRequest) (*QueryParamsResponse, error)
@@ -440,6 +704,10 @@ type QueryServer interface {
 	Task(context.Context, *QueryTaskRequest) (*QueryTaskResponse, error)
 	// Tasks lists tasks by state, creator or provider, newest first unless pagination.reverse.
 	Tasks(context.Context, *QueryTasksRequest) (*QueryTasksResponse, error)
+	// Stream is one stream with its replicas, standbys and receipt commitments.
+	Stream(context.Context, *QueryStreamRequest) (*QueryStreamResponse, error)
+	// Streams lists streams by state, creator or serving provider.
+	Streams(context.Context, *QueryStreamsRequest) (*QueryStreamsResponse, error)
 }
 
 // UnimplementedQueryServer can be embedded to have forward compatible implementations.
@@ -454,6 +722,12 @@ func (*UnimplementedQueryServer) Task(ctx context.Context, req *QueryTaskRequest
 }
 func (*UnimplementedQueryServer) Tasks(ctx context.Context, req *QueryTasksRequest) (*QueryTasksResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Tasks not implemented")
+}
+func (*UnimplementedQueryServer) Stream(ctx context.Context, req *QueryStreamRequest) (*QueryStreamResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Stream not implemented")
+}
+func (*UnimplementedQueryServer) Streams(ctx context.Context, req *QueryStreamsRequest) (*QueryStreamsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Streams not implemented")
 }
 
 func RegisterQueryServer(s grpc1.Server, srv QueryServer) {
@@ -514,6 +788,42 @@ func _Query_Tasks_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Query_Stream_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryStreamRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Stream(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ogpu.compute.v1.Query/Stream",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Stream(ctx, req.(*QueryStreamRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Streams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryStreamsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Streams(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ogpu.compute.v1.Query/Streams",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Streams(ctx, req.(*QueryStreamsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var Query_serviceDesc = _Query_serviceDesc
 var _Query_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ogpu.compute.v1.Query",
@@ -530,6 +840,14 @@ var _Query_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Tasks",
 			Handler:    _Query_Tasks_Handler,
+		},
+		{
+			MethodName: "Stream",
+			Handler:    _Query_Stream_Handler,
+		},
+		{
+			MethodName: "Streams",
+			Handler:    _Query_Streams_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -770,6 +1088,198 @@ func (m *QueryTasksResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *QueryStreamRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryStreamRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryStreamRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryStreamResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryStreamResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryStreamResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Commitments) > 0 {
+		for iNdEx := len(m.Commitments) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Commitments[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if len(m.Subscriptions) > 0 {
+		for iNdEx := len(m.Subscriptions) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Subscriptions[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x12
+		}
+	}
+	{
+		size, err := m.Stream.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryStreamsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryStreamsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryStreamsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x22
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.Creator) > 0 {
+		i -= len(m.Creator)
+		copy(dAtA[i:], m.Creator)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Creator)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.State != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.State))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryStreamsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryStreamsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryStreamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Streams) > 0 {
+		for iNdEx := len(m.Streams) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Streams[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintQuery(dAtA []byte, offset int, v uint64) int {
 	offset -= sovQuery(v)
 	base := offset
@@ -862,6 +1372,84 @@ func (m *QueryTasksResponse) Size() (n int) {
 	_ = l
 	if len(m.Tasks) > 0 {
 		for _, e := range m.Tasks {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryStreamRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovQuery(uint64(m.StreamId))
+	}
+	return n
+}
+
+func (m *QueryStreamResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Stream.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	if len(m.Subscriptions) > 0 {
+		for _, e := range m.Subscriptions {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if len(m.Commitments) > 0 {
+		for _, e := range m.Commitments {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *QueryStreamsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.State != 0 {
+		n += 1 + sovQuery(uint64(m.State))
+	}
+	l = len(m.Creator)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryStreamsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Streams) > 0 {
+		for _, e := range m.Streams {
 			l = e.Size()
 			n += 1 + l + sovQuery(uint64(l))
 		}
@@ -1427,6 +2015,515 @@ func (m *QueryTasksResponse) Unmarshal(dAtA []byte) error {
 			}
 			m.Tasks = append(m.Tasks, Task{})
 			if err := m.Tasks[len(m.Tasks)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryStreamRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryStreamRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryStreamRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryStreamResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryStreamResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryStreamResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Stream", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Stream.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Subscriptions", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Subscriptions = append(m.Subscriptions, Subscription{})
+			if err := m.Subscriptions[len(m.Subscriptions)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commitments", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Commitments = append(m.Commitments, ReceiptCommitment{})
+			if err := m.Commitments[len(m.Commitments)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryStreamsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryStreamsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryStreamsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field State", wireType)
+			}
+			m.State = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.State |= StreamState(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Creator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Creator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryStreamsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryStreamsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryStreamsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Streams", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Streams = append(m.Streams, Stream{})
+			if err := m.Streams[len(m.Streams)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

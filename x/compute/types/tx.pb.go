@@ -919,6 +919,899 @@ func (m *MsgDisputeResultResponse) XXX_DiscardUnknown() {
 
 var xxx_messageInfo_MsgDisputeResultResponse proto.InternalMessageInfo
 
+// MsgOpenStream opens a stream of workload (infer-mlp-int8/v1: its rows is the most rows one
+// request carries) over model, served by replicas providers for duration blocks once live. It
+// locks deposit (the budget for requests) + committee_fee_ratio × deposit + security_deposit_ratio
+// × deposit.
+type MsgOpenStream struct {
+	Creator            string             `protobuf:"bytes,1,opt,name=creator,proto3" json:"creator,omitempty"`
+	Workload           Workload           `protobuf:"bytes,2,opt,name=workload,proto3" json:"workload"`
+	Model              Blob               `protobuf:"bytes,3,opt,name=model,proto3" json:"model"`
+	Requirements       types.Requirements `protobuf:"bytes,4,opt,name=requirements,proto3" json:"requirements"`
+	Replicas           uint32             `protobuf:"varint,5,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	MaxPricePerRequest types1.Coin        `protobuf:"bytes,6,opt,name=max_price_per_request,json=maxPricePerRequest,proto3" json:"max_price_per_request"`
+	Duration           uint64             `protobuf:"varint,7,opt,name=duration,proto3" json:"duration,omitempty"`
+	Deposit            types1.Coin        `protobuf:"bytes,8,opt,name=deposit,proto3" json:"deposit"`
+}
+
+func (m *MsgOpenStream) Reset()         { *m = MsgOpenStream{} }
+func (m *MsgOpenStream) String() string { return proto.CompactTextString(m) }
+func (*MsgOpenStream) ProtoMessage()    {}
+func (*MsgOpenStream) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{18}
+}
+func (m *MsgOpenStream) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgOpenStream) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgOpenStream.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgOpenStream) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgOpenStream.Merge(m, src)
+}
+func (m *MsgOpenStream) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgOpenStream) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgOpenStream.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgOpenStream proto.InternalMessageInfo
+
+func (m *MsgOpenStream) GetCreator() string {
+	if m != nil {
+		return m.Creator
+	}
+	return ""
+}
+
+func (m *MsgOpenStream) GetWorkload() Workload {
+	if m != nil {
+		return m.Workload
+	}
+	return Workload{}
+}
+
+func (m *MsgOpenStream) GetModel() Blob {
+	if m != nil {
+		return m.Model
+	}
+	return Blob{}
+}
+
+func (m *MsgOpenStream) GetRequirements() types.Requirements {
+	if m != nil {
+		return m.Requirements
+	}
+	return types.Requirements{}
+}
+
+func (m *MsgOpenStream) GetReplicas() uint32 {
+	if m != nil {
+		return m.Replicas
+	}
+	return 0
+}
+
+func (m *MsgOpenStream) GetMaxPricePerRequest() types1.Coin {
+	if m != nil {
+		return m.MaxPricePerRequest
+	}
+	return types1.Coin{}
+}
+
+func (m *MsgOpenStream) GetDuration() uint64 {
+	if m != nil {
+		return m.Duration
+	}
+	return 0
+}
+
+func (m *MsgOpenStream) GetDeposit() types1.Coin {
+	if m != nil {
+		return m.Deposit
+	}
+	return types1.Coin{}
+}
+
+type MsgOpenStreamResponse struct {
+	StreamId uint64 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+}
+
+func (m *MsgOpenStreamResponse) Reset()         { *m = MsgOpenStreamResponse{} }
+func (m *MsgOpenStreamResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgOpenStreamResponse) ProtoMessage()    {}
+func (*MsgOpenStreamResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{19}
+}
+func (m *MsgOpenStreamResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgOpenStreamResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgOpenStreamResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgOpenStreamResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgOpenStreamResponse.Merge(m, src)
+}
+func (m *MsgOpenStreamResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgOpenStreamResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgOpenStreamResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgOpenStreamResponse proto.InternalMessageInfo
+
+func (m *MsgOpenStreamResponse) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+// MsgFundStream adds to a stream's budget (and its committee fee and security deposit in
+// proportion); a PAUSED stream that can pay again goes LIVE.
+type MsgFundStream struct {
+	Creator  string      `protobuf:"bytes,1,opt,name=creator,proto3" json:"creator,omitempty"`
+	StreamId uint64      `protobuf:"varint,2,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Amount   types1.Coin `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount"`
+}
+
+func (m *MsgFundStream) Reset()         { *m = MsgFundStream{} }
+func (m *MsgFundStream) String() string { return proto.CompactTextString(m) }
+func (*MsgFundStream) ProtoMessage()    {}
+func (*MsgFundStream) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{20}
+}
+func (m *MsgFundStream) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgFundStream) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgFundStream.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgFundStream) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgFundStream.Merge(m, src)
+}
+func (m *MsgFundStream) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgFundStream) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgFundStream.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgFundStream proto.InternalMessageInfo
+
+func (m *MsgFundStream) GetCreator() string {
+	if m != nil {
+		return m.Creator
+	}
+	return ""
+}
+
+func (m *MsgFundStream) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *MsgFundStream) GetAmount() types1.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types1.Coin{}
+}
+
+type MsgFundStreamResponse struct {
+}
+
+func (m *MsgFundStreamResponse) Reset()         { *m = MsgFundStreamResponse{} }
+func (m *MsgFundStreamResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgFundStreamResponse) ProtoMessage()    {}
+func (*MsgFundStreamResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{21}
+}
+func (m *MsgFundStreamResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgFundStreamResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgFundStreamResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgFundStreamResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgFundStreamResponse.Merge(m, src)
+}
+func (m *MsgFundStreamResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgFundStreamResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgFundStreamResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgFundStreamResponse proto.InternalMessageInfo
+
+// MsgCloseStream ends a stream early. Replicas keep reveal_window blocks to redeem their
+// vouchers; the unclaimed rest then returns to the client.
+type MsgCloseStream struct {
+	Creator  string `protobuf:"bytes,1,opt,name=creator,proto3" json:"creator,omitempty"`
+	StreamId uint64 `protobuf:"varint,2,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+}
+
+func (m *MsgCloseStream) Reset()         { *m = MsgCloseStream{} }
+func (m *MsgCloseStream) String() string { return proto.CompactTextString(m) }
+func (*MsgCloseStream) ProtoMessage()    {}
+func (*MsgCloseStream) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{22}
+}
+func (m *MsgCloseStream) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCloseStream) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCloseStream.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCloseStream) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCloseStream.Merge(m, src)
+}
+func (m *MsgCloseStream) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCloseStream) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCloseStream.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCloseStream proto.InternalMessageInfo
+
+func (m *MsgCloseStream) GetCreator() string {
+	if m != nil {
+		return m.Creator
+	}
+	return ""
+}
+
+func (m *MsgCloseStream) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+type MsgCloseStreamResponse struct {
+}
+
+func (m *MsgCloseStreamResponse) Reset()         { *m = MsgCloseStreamResponse{} }
+func (m *MsgCloseStreamResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgCloseStreamResponse) ProtoMessage()    {}
+func (*MsgCloseStreamResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{23}
+}
+func (m *MsgCloseStreamResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCloseStreamResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCloseStreamResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCloseStreamResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCloseStreamResponse.Merge(m, src)
+}
+func (m *MsgCloseStreamResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCloseStreamResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCloseStreamResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCloseStreamResponse proto.InternalMessageInfo
+
+// MsgSubscribe offers to serve an OPEN stream at price per request from endpoint.
+type MsgSubscribe struct {
+	Provider string                `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	StreamId uint64                `protobuf:"varint,2,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Price    cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=price,proto3,customtype=cosmossdk.io/math.Int" json:"price"`
+	Endpoint string                `protobuf:"bytes,4,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+}
+
+func (m *MsgSubscribe) Reset()         { *m = MsgSubscribe{} }
+func (m *MsgSubscribe) String() string { return proto.CompactTextString(m) }
+func (*MsgSubscribe) ProtoMessage()    {}
+func (*MsgSubscribe) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{24}
+}
+func (m *MsgSubscribe) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgSubscribe) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgSubscribe.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgSubscribe) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgSubscribe.Merge(m, src)
+}
+func (m *MsgSubscribe) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgSubscribe) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgSubscribe.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgSubscribe proto.InternalMessageInfo
+
+func (m *MsgSubscribe) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *MsgSubscribe) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *MsgSubscribe) GetEndpoint() string {
+	if m != nil {
+		return m.Endpoint
+	}
+	return ""
+}
+
+type MsgSubscribeResponse struct {
+}
+
+func (m *MsgSubscribeResponse) Reset()         { *m = MsgSubscribeResponse{} }
+func (m *MsgSubscribeResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgSubscribeResponse) ProtoMessage()    {}
+func (*MsgSubscribeResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{25}
+}
+func (m *MsgSubscribeResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgSubscribeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgSubscribeResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgSubscribeResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgSubscribeResponse.Merge(m, src)
+}
+func (m *MsgSubscribeResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgSubscribeResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgSubscribeResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgSubscribeResponse proto.InternalMessageInfo
+
+// MsgClaimStream redeems the client's latest voucher for the replica: it pays total minus what
+// the replica claimed before.
+type MsgClaimStream struct {
+	Provider string  `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	Voucher  Voucher `protobuf:"bytes,2,opt,name=voucher,proto3" json:"voucher"`
+	// signature is the stream creator's signature of VoucherSignBytes(voucher).
+	Signature []byte `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+}
+
+func (m *MsgClaimStream) Reset()         { *m = MsgClaimStream{} }
+func (m *MsgClaimStream) String() string { return proto.CompactTextString(m) }
+func (*MsgClaimStream) ProtoMessage()    {}
+func (*MsgClaimStream) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{26}
+}
+func (m *MsgClaimStream) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgClaimStream) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgClaimStream.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgClaimStream) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgClaimStream.Merge(m, src)
+}
+func (m *MsgClaimStream) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgClaimStream) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgClaimStream.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgClaimStream proto.InternalMessageInfo
+
+func (m *MsgClaimStream) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *MsgClaimStream) GetVoucher() Voucher {
+	if m != nil {
+		return m.Voucher
+	}
+	return Voucher{}
+}
+
+func (m *MsgClaimStream) GetSignature() []byte {
+	if m != nil {
+		return m.Signature
+	}
+	return nil
+}
+
+type MsgClaimStreamResponse struct {
+	Paid cosmossdk_io_math.Int `protobuf:"bytes,1,opt,name=paid,proto3,customtype=cosmossdk.io/math.Int" json:"paid"`
+}
+
+func (m *MsgClaimStreamResponse) Reset()         { *m = MsgClaimStreamResponse{} }
+func (m *MsgClaimStreamResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgClaimStreamResponse) ProtoMessage()    {}
+func (*MsgClaimStreamResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{27}
+}
+func (m *MsgClaimStreamResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgClaimStreamResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgClaimStreamResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgClaimStreamResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgClaimStreamResponse.Merge(m, src)
+}
+func (m *MsgClaimStreamResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgClaimStreamResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgClaimStreamResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgClaimStreamResponse proto.InternalMessageInfo
+
+// MsgCommitReceipts commits the Merkle root of a replica's receipts of one period.
+type MsgCommitReceipts struct {
+	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	StreamId uint64 `protobuf:"varint,2,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Period   uint64 `protobuf:"varint,3,opt,name=period,proto3" json:"period,omitempty"`
+	Root     []byte `protobuf:"bytes,4,opt,name=root,proto3" json:"root,omitempty"`
+	Count    uint64 `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+}
+
+func (m *MsgCommitReceipts) Reset()         { *m = MsgCommitReceipts{} }
+func (m *MsgCommitReceipts) String() string { return proto.CompactTextString(m) }
+func (*MsgCommitReceipts) ProtoMessage()    {}
+func (*MsgCommitReceipts) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{28}
+}
+func (m *MsgCommitReceipts) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCommitReceipts) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCommitReceipts.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCommitReceipts) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCommitReceipts.Merge(m, src)
+}
+func (m *MsgCommitReceipts) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCommitReceipts) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCommitReceipts.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCommitReceipts proto.InternalMessageInfo
+
+func (m *MsgCommitReceipts) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *MsgCommitReceipts) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *MsgCommitReceipts) GetPeriod() uint64 {
+	if m != nil {
+		return m.Period
+	}
+	return 0
+}
+
+func (m *MsgCommitReceipts) GetRoot() []byte {
+	if m != nil {
+		return m.Root
+	}
+	return nil
+}
+
+func (m *MsgCommitReceipts) GetCount() uint64 {
+	if m != nil {
+		return m.Count
+	}
+	return 0
+}
+
+type MsgCommitReceiptsResponse struct {
+}
+
+func (m *MsgCommitReceiptsResponse) Reset()         { *m = MsgCommitReceiptsResponse{} }
+func (m *MsgCommitReceiptsResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgCommitReceiptsResponse) ProtoMessage()    {}
+func (*MsgCommitReceiptsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{29}
+}
+func (m *MsgCommitReceiptsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCommitReceiptsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCommitReceiptsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCommitReceiptsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCommitReceiptsResponse.Merge(m, src)
+}
+func (m *MsgCommitReceiptsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCommitReceiptsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCommitReceiptsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCommitReceiptsResponse proto.InternalMessageInfo
+
+// MsgRevealSamples publishes the sampled receipts of a period with their Merkle proofs; the
+// request rows and responses are served at uri_prefix + sha256. Each becomes a check task.
+type MsgRevealSamples struct {
+	Provider  string        `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	StreamId  uint64        `protobuf:"varint,2,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Period    uint64        `protobuf:"varint,3,opt,name=period,proto3" json:"period,omitempty"`
+	Samples   []SampleProof `protobuf:"bytes,4,rep,name=samples,proto3" json:"samples"`
+	UriPrefix string        `protobuf:"bytes,5,opt,name=uri_prefix,json=uriPrefix,proto3" json:"uri_prefix,omitempty"`
+}
+
+func (m *MsgRevealSamples) Reset()         { *m = MsgRevealSamples{} }
+func (m *MsgRevealSamples) String() string { return proto.CompactTextString(m) }
+func (*MsgRevealSamples) ProtoMessage()    {}
+func (*MsgRevealSamples) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{30}
+}
+func (m *MsgRevealSamples) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgRevealSamples) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgRevealSamples.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgRevealSamples) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgRevealSamples.Merge(m, src)
+}
+func (m *MsgRevealSamples) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgRevealSamples) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgRevealSamples.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgRevealSamples proto.InternalMessageInfo
+
+func (m *MsgRevealSamples) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *MsgRevealSamples) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *MsgRevealSamples) GetPeriod() uint64 {
+	if m != nil {
+		return m.Period
+	}
+	return 0
+}
+
+func (m *MsgRevealSamples) GetSamples() []SampleProof {
+	if m != nil {
+		return m.Samples
+	}
+	return nil
+}
+
+func (m *MsgRevealSamples) GetUriPrefix() string {
+	if m != nil {
+		return m.UriPrefix
+	}
+	return ""
+}
+
+type MsgRevealSamplesResponse struct {
+	CheckTasks []uint64 `protobuf:"varint,1,rep,packed,name=check_tasks,json=checkTasks,proto3" json:"check_tasks,omitempty"`
+}
+
+func (m *MsgRevealSamplesResponse) Reset()         { *m = MsgRevealSamplesResponse{} }
+func (m *MsgRevealSamplesResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgRevealSamplesResponse) ProtoMessage()    {}
+func (*MsgRevealSamplesResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{31}
+}
+func (m *MsgRevealSamplesResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgRevealSamplesResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgRevealSamplesResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgRevealSamplesResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgRevealSamplesResponse.Merge(m, src)
+}
+func (m *MsgRevealSamplesResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgRevealSamplesResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgRevealSamplesResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgRevealSamplesResponse proto.InternalMessageInfo
+
+func (m *MsgRevealSamplesResponse) GetCheckTasks() []uint64 {
+	if m != nil {
+		return m.CheckTasks
+	}
+	return nil
+}
+
+// MsgChallengeResponse is the client's claim that a response is wrong: the replica's signed
+// receipt, with the request rows and the response served at input_uri and output_uri. It
+// becomes a check task judged like a sampled one.
+type MsgChallengeResponse struct {
+	Creator string  `protobuf:"bytes,1,opt,name=creator,proto3" json:"creator,omitempty"`
+	Receipt Receipt `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt"`
+	// signature is the replica's signature of ReceiptSignBytes(receipt).
+	Signature []byte `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	InputUri  string `protobuf:"bytes,4,opt,name=input_uri,json=inputUri,proto3" json:"input_uri,omitempty"`
+	OutputUri string `protobuf:"bytes,5,opt,name=output_uri,json=outputUri,proto3" json:"output_uri,omitempty"`
+}
+
+func (m *MsgChallengeResponse) Reset()         { *m = MsgChallengeResponse{} }
+func (m *MsgChallengeResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgChallengeResponse) ProtoMessage()    {}
+func (*MsgChallengeResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{32}
+}
+func (m *MsgChallengeResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgChallengeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgChallengeResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgChallengeResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgChallengeResponse.Merge(m, src)
+}
+func (m *MsgChallengeResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgChallengeResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgChallengeResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgChallengeResponse proto.InternalMessageInfo
+
+func (m *MsgChallengeResponse) GetCreator() string {
+	if m != nil {
+		return m.Creator
+	}
+	return ""
+}
+
+func (m *MsgChallengeResponse) GetReceipt() Receipt {
+	if m != nil {
+		return m.Receipt
+	}
+	return Receipt{}
+}
+
+func (m *MsgChallengeResponse) GetSignature() []byte {
+	if m != nil {
+		return m.Signature
+	}
+	return nil
+}
+
+func (m *MsgChallengeResponse) GetInputUri() string {
+	if m != nil {
+		return m.InputUri
+	}
+	return ""
+}
+
+func (m *MsgChallengeResponse) GetOutputUri() string {
+	if m != nil {
+		return m.OutputUri
+	}
+	return ""
+}
+
+type MsgChallengeResponseResponse struct {
+	CheckTask uint64 `protobuf:"varint,1,opt,name=check_task,json=checkTask,proto3" json:"check_task,omitempty"`
+}
+
+func (m *MsgChallengeResponseResponse) Reset()         { *m = MsgChallengeResponseResponse{} }
+func (m *MsgChallengeResponseResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgChallengeResponseResponse) ProtoMessage()    {}
+func (*MsgChallengeResponseResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_84c3cd38ceb21e7c, []int{33}
+}
+func (m *MsgChallengeResponseResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgChallengeResponseResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgChallengeResponseResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgChallengeResponseResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgChallengeResponseResponse.Merge(m, src)
+}
+func (m *MsgChallengeResponseResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgChallengeResponseResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgChallengeResponseResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgChallengeResponseResponse proto.InternalMessageInfo
+
+func (m *MsgChallengeResponseResponse) GetCheckTask() uint64 {
+	if m != nil {
+		return m.CheckTask
+	}
+	return 0
+}
+
 func init() {
 	proto.RegisterType((*MsgCreateTask)(nil), "ogpu.compute.v1.MsgCreateTask")
 	proto.RegisterType((*MsgCreateTaskResponse)(nil), "ogpu.compute.v1.MsgCreateTaskResponse")
@@ -938,79 +1831,139 @@ func init() {
 	proto.RegisterType((*MsgAcceptResultResponse)(nil), "ogpu.compute.v1.MsgAcceptResultResponse")
 	proto.RegisterType((*MsgDisputeResult)(nil), "ogpu.compute.v1.MsgDisputeResult")
 	proto.RegisterType((*MsgDisputeResultResponse)(nil), "ogpu.compute.v1.MsgDisputeResultResponse")
+	proto.RegisterType((*MsgOpenStream)(nil), "ogpu.compute.v1.MsgOpenStream")
+	proto.RegisterType((*MsgOpenStreamResponse)(nil), "ogpu.compute.v1.MsgOpenStreamResponse")
+	proto.RegisterType((*MsgFundStream)(nil), "ogpu.compute.v1.MsgFundStream")
+	proto.RegisterType((*MsgFundStreamResponse)(nil), "ogpu.compute.v1.MsgFundStreamResponse")
+	proto.RegisterType((*MsgCloseStream)(nil), "ogpu.compute.v1.MsgCloseStream")
+	proto.RegisterType((*MsgCloseStreamResponse)(nil), "ogpu.compute.v1.MsgCloseStreamResponse")
+	proto.RegisterType((*MsgSubscribe)(nil), "ogpu.compute.v1.MsgSubscribe")
+	proto.RegisterType((*MsgSubscribeResponse)(nil), "ogpu.compute.v1.MsgSubscribeResponse")
+	proto.RegisterType((*MsgClaimStream)(nil), "ogpu.compute.v1.MsgClaimStream")
+	proto.RegisterType((*MsgClaimStreamResponse)(nil), "ogpu.compute.v1.MsgClaimStreamResponse")
+	proto.RegisterType((*MsgCommitReceipts)(nil), "ogpu.compute.v1.MsgCommitReceipts")
+	proto.RegisterType((*MsgCommitReceiptsResponse)(nil), "ogpu.compute.v1.MsgCommitReceiptsResponse")
+	proto.RegisterType((*MsgRevealSamples)(nil), "ogpu.compute.v1.MsgRevealSamples")
+	proto.RegisterType((*MsgRevealSamplesResponse)(nil), "ogpu.compute.v1.MsgRevealSamplesResponse")
+	proto.RegisterType((*MsgChallengeResponse)(nil), "ogpu.compute.v1.MsgChallengeResponse")
+	proto.RegisterType((*MsgChallengeResponseResponse)(nil), "ogpu.compute.v1.MsgChallengeResponseResponse")
 }
 
 func init() { proto.RegisterFile("ogpu/compute/v1/tx.proto", fileDescriptor_84c3cd38ceb21e7c) }
 
 var fileDescriptor_84c3cd38ceb21e7c = []byte{
-	// 1062 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xb4, 0x56, 0x4f, 0x6b, 0x1b, 0x47,
-	0x14, 0xf7, 0x46, 0xb2, 0x6c, 0x8f, 0x93, 0xda, 0x9d, 0xc6, 0xd6, 0x7a, 0xdb, 0xc8, 0x8a, 0x42,
-	0x13, 0xc7, 0xc1, 0xbb, 0xb5, 0xd2, 0x84, 0xe2, 0x16, 0x5a, 0x2b, 0xa5, 0xe0, 0x82, 0xc0, 0x6c,
-	0x12, 0x0c, 0x81, 0x62, 0x46, 0xbb, 0xc3, 0x7a, 0x90, 0x76, 0x67, 0xbb, 0x33, 0xab, 0xc8, 0x3d,
-	0x95, 0xde, 0x5a, 0xe8, 0x9f, 0x0f, 0xd1, 0x0f, 0xe0, 0x42, 0xee, 0xa5, 0xb7, 0x9c, 0x4a, 0xc8,
-	0xa9, 0xf4, 0x10, 0x8a, 0x7d, 0xf0, 0x27, 0xe8, 0xbd, 0xcc, 0xfe, 0xf3, 0xec, 0x6a, 0x5d, 0x85,
-	0xe2, 0x5e, 0xc4, 0xcc, 0x7b, 0xbf, 0xf7, 0x9b, 0xdf, 0xd3, 0x9b, 0xf7, 0x66, 0x81, 0x4a, 0x1d,
-	0x3f, 0x34, 0x2c, 0xea, 0xfa, 0x21, 0xc7, 0xc6, 0x70, 0xd3, 0xe0, 0x23, 0xdd, 0x0f, 0x28, 0xa7,
-	0x70, 0x41, 0x78, 0xf4, 0xc4, 0xa3, 0x0f, 0x37, 0xb5, 0x37, 0x91, 0x4b, 0x3c, 0x6a, 0x44, 0xbf,
-	0x31, 0x46, 0x6b, 0x58, 0x94, 0xb9, 0x94, 0x19, 0x3d, 0xc4, 0x44, 0x70, 0x0f, 0x73, 0xb4, 0x69,
-	0x58, 0x94, 0x78, 0x89, 0xbf, 0x9e, 0xf8, 0x5d, 0xe6, 0x08, 0x6e, 0x97, 0x39, 0x89, 0x63, 0x25,
-	0x76, 0xec, 0x47, 0x3b, 0x23, 0xde, 0x24, 0xae, 0xab, 0x0e, 0x75, 0x68, 0x6c, 0x17, 0xab, 0xc4,
-	0x7a, 0xad, 0xa8, 0x33, 0x15, 0x16, 0xbb, 0x6f, 0x44, 0x6e, 0xc6, 0x51, 0x9f, 0x78, 0x8e, 0x58,
-	0x0e, 0x37, 0xa5, 0x5d, 0x0c, 0x6a, 0xfd, 0x5d, 0x01, 0x57, 0xba, 0xcc, 0x79, 0x10, 0x60, 0xc4,
-	0xf1, 0x23, 0xc4, 0xfa, 0xb0, 0x0d, 0x66, 0x2c, 0xb1, 0xa3, 0x81, 0xaa, 0x34, 0x95, 0xb5, 0xb9,
-	0x8e, 0xfa, 0xf2, 0xd9, 0xc6, 0xd5, 0x44, 0xce, 0xb6, 0x6d, 0x07, 0x98, 0xb1, 0x87, 0x3c, 0x20,
-	0x9e, 0x63, 0xa6, 0x40, 0xf8, 0x21, 0x98, 0x7d, 0x4a, 0x83, 0xfe, 0x80, 0x22, 0x5b, 0xbd, 0xd4,
-	0x54, 0xd6, 0xe6, 0xdb, 0x2b, 0x7a, 0xe1, 0xaf, 0xd2, 0xf7, 0x12, 0x40, 0xa7, 0xfa, 0xfc, 0xd5,
-	0xea, 0x94, 0x99, 0x05, 0xc0, 0xcf, 0xc1, 0xe5, 0x00, 0x7f, 0x19, 0x92, 0x00, 0xbb, 0xd8, 0xe3,
-	0x4c, 0xad, 0x44, 0x04, 0xcd, 0x98, 0x40, 0x12, 0x3c, 0xdc, 0xd4, 0x4d, 0x09, 0x97, 0xf0, 0xe4,
-	0x62, 0xe1, 0x47, 0x60, 0xce, 0x45, 0xa3, 0x7d, 0x3f, 0x20, 0x16, 0x56, 0xab, 0x89, 0x92, 0x44,
-	0xbb, 0x28, 0x88, 0x9e, 0x14, 0x44, 0x7f, 0x40, 0x89, 0x97, 0x2a, 0x71, 0xd1, 0x68, 0x57, 0x04,
-	0x40, 0x0d, 0xcc, 0xda, 0x18, 0xd9, 0x03, 0xe2, 0x61, 0x75, 0xba, 0xa9, 0xac, 0x55, 0xcd, 0x6c,
-	0x0f, 0x3f, 0x01, 0x33, 0x3e, 0x3a, 0x14, 0xa7, 0xa8, 0x35, 0x59, 0xa0, 0x94, 0xe1, 0x6e, 0xec,
-	0xff, 0x2c, 0xf4, 0x2c, 0x4e, 0x68, 0x4a, 0x9f, 0x86, 0xc1, 0xbb, 0xa0, 0x46, 0x3c, 0x3f, 0xe4,
-	0x4c, 0x9d, 0x69, 0x56, 0xd6, 0xe6, 0xdb, 0x4b, 0x63, 0x04, 0x9d, 0x01, 0xed, 0x25, 0x51, 0x09,
-	0x14, 0xde, 0x06, 0x8b, 0x78, 0x84, 0xad, 0x50, 0x10, 0xee, 0xf7, 0x06, 0xd4, 0xea, 0x33, 0x75,
-	0x36, 0x92, 0xb6, 0x90, 0xd9, 0x3b, 0x91, 0x79, 0xeb, 0xce, 0x37, 0xa7, 0x47, 0xeb, 0x69, 0x49,
-	0xbe, 0x3b, 0x3d, 0x5a, 0xd7, 0x72, 0xf7, 0x23, 0x57, 0xe5, 0xd6, 0x7b, 0x60, 0x29, 0x67, 0x30,
-	0x31, 0xf3, 0xa9, 0xc7, 0x30, 0xac, 0x83, 0x19, 0x8e, 0x58, 0x7f, 0x9f, 0xd8, 0x51, 0xf9, 0xab,
-	0x66, 0x4d, 0x6c, 0x77, 0xec, 0xd6, 0xb7, 0x4a, 0x7c, 0x53, 0x90, 0x67, 0xe1, 0xc1, 0x7f, 0xbe,
-	0x29, 0x12, 0xfd, 0x25, 0x99, 0xfe, 0x75, 0xd4, 0x67, 0x27, 0xb7, 0xea, 0xb1, 0xfa, 0xcc, 0x90,
-	0xaa, 0x6f, 0xfd, 0xa6, 0x80, 0x5a, 0x97, 0x39, 0x1d, 0x62, 0xc3, 0xf7, 0xc1, 0xac, 0x1f, 0xd0,
-	0x21, 0xb1, 0xf1, 0x64, 0x79, 0x19, 0xf2, 0x5c, 0x7d, 0x70, 0x1b, 0x4c, 0xc7, 0xb7, 0xaa, 0x12,
-	0x71, 0xdd, 0x11, 0x55, 0xfa, 0xf3, 0xd5, 0xea, 0x52, 0xcc, 0xc7, 0xec, 0xbe, 0x4e, 0xa8, 0xe1,
-	0x22, 0x7e, 0xa0, 0xef, 0x78, 0xfc, 0xe5, 0xb3, 0x0d, 0x90, 0x1c, 0xb4, 0xe3, 0x71, 0x33, 0x8e,
-	0xdc, 0x7a, 0x57, 0xa4, 0x98, 0x1d, 0x25, 0x72, 0x7c, 0xab, 0x98, 0x63, 0x87, 0xd8, 0xad, 0x45,
-	0xf0, 0x46, 0xbc, 0xca, 0xb2, 0xfa, 0x41, 0x89, 0x4c, 0x7b, 0x84, 0x1f, 0xd8, 0x01, 0x7a, 0x7a,
-	0xf1, 0xd9, 0x6d, 0x6d, 0x8c, 0x49, 0x7b, 0xbb, 0x28, 0x4d, 0x3a, 0xbd, 0xa5, 0x82, 0xe5, 0xbc,
-	0x25, 0x93, 0xfa, 0xbb, 0x02, 0x16, 0xba, 0xcc, 0x79, 0x18, 0xf6, 0x5c, 0xc2, 0x4d, 0xcc, 0xc2,
-	0x01, 0xbf, 0xe8, 0x4a, 0x2c, 0x83, 0x1a, 0x3b, 0x40, 0xed, 0x7b, 0xf7, 0xe3, 0x52, 0x98, 0xc9,
-	0x0e, 0x42, 0x50, 0x65, 0xe4, 0xab, 0xb8, 0xed, 0xab, 0x66, 0xb4, 0x86, 0x8b, 0xa0, 0x12, 0x06,
-	0x24, 0x6a, 0xe6, 0x39, 0x53, 0x2c, 0xb7, 0xf4, 0xb1, 0x4c, 0xdf, 0x29, 0x66, 0x2a, 0x8b, 0x6f,
-	0xad, 0x80, 0x7a, 0xc1, 0x94, 0xe5, 0xfa, 0xb3, 0x02, 0x56, 0xba, 0xcc, 0x31, 0xb1, 0x4f, 0x03,
-	0xbe, 0x23, 0xfa, 0xf5, 0xb1, 0x87, 0x86, 0x88, 0x0c, 0x50, 0x6f, 0x80, 0x2f, 0xba, 0x42, 0x1f,
-	0x8c, 0xe9, 0xbe, 0x59, 0xd4, 0x5d, 0x2e, 0xa4, 0x75, 0x03, 0x5c, 0x3f, 0xd7, 0x99, 0xe5, 0xf2,
-	0x4b, 0x5c, 0xb7, 0xc7, 0xbe, 0x8d, 0x38, 0xde, 0x45, 0x01, 0x72, 0x19, 0xbc, 0x0f, 0xe6, 0x50,
-	0xc8, 0x0f, 0x68, 0x40, 0xf8, 0xe1, 0xc4, 0x14, 0xce, 0xa0, 0xf0, 0x1e, 0xa8, 0xf9, 0x11, 0x43,
-	0xf2, 0x16, 0xd4, 0x4b, 0x26, 0xa5, 0x70, 0xa7, 0xa3, 0x2e, 0x06, 0x6f, 0x19, 0x22, 0xc3, 0x33,
-	0x9a, 0xd2, 0xd2, 0xc8, 0xfa, 0x92, 0xd2, 0xc8, 0xa6, 0x2c, 0x9d, 0xef, 0xe3, 0x74, 0xb6, 0x2d,
-	0x0b, 0xfb, 0xe9, 0x35, 0xbc, 0xd0, 0x71, 0xb5, 0x51, 0x1c, 0x57, 0x63, 0x52, 0xe5, 0xb3, 0x13,
-	0xa9, 0xb2, 0x29, 0x93, 0xfa, 0xa3, 0x02, 0x16, 0xbb, 0xcc, 0xf9, 0x94, 0x30, 0x11, 0xf9, 0x7f,
-	0x68, 0xd5, 0x8b, 0x5a, 0xaf, 0x15, 0xb5, 0xe6, 0x0e, 0x6f, 0x69, 0x40, 0x2d, 0xda, 0x52, 0xb5,
-	0xed, 0x5f, 0x6b, 0xa0, 0xd2, 0x65, 0x0e, 0x7c, 0x04, 0x80, 0xf4, 0xcd, 0xd0, 0x18, 0xab, 0x70,
-	0xee, 0x71, 0xd1, 0x6e, 0xfe, 0xbb, 0x3f, 0x7b, 0x7c, 0x04, 0xeb, 0xd9, 0xfb, 0x52, 0xce, 0x9a,
-	0xf9, 0xcf, 0x61, 0x1d, 0x7b, 0x14, 0xe0, 0xc7, 0xa0, 0x22, 0x46, 0x66, 0xbd, 0x0c, 0xde, 0x21,
-	0xb6, 0xb6, 0x7a, 0x8e, 0x23, 0x23, 0xd8, 0x03, 0xf3, 0xf2, 0xec, 0x2d, 0xc5, 0x4b, 0x00, 0xed,
-	0xd6, 0x04, 0x40, 0x46, 0xfc, 0x04, 0x5c, 0xce, 0x4d, 0xca, 0x66, 0x59, 0xa0, 0x8c, 0xd0, 0xd6,
-	0x26, 0x21, 0x32, 0xee, 0x11, 0x58, 0x3e, 0x67, 0x32, 0xad, 0x97, 0x71, 0x94, 0x63, 0xb5, 0xf6,
-	0xeb, 0x63, 0xe5, 0xac, 0x72, 0x8d, 0x57, 0x9a, 0x95, 0x8c, 0x28, 0xcf, 0xaa, 0xac, 0x5b, 0xe0,
-	0x17, 0xe0, 0x4a, 0xbe, 0x53, 0xae, 0x97, 0x85, 0xe6, 0x20, 0xda, 0xed, 0x89, 0x10, 0x59, 0x7a,
-	0x6e, 0x04, 0x96, 0x4a, 0x97, 0x11, 0xe5, 0xd2, 0xcb, 0x66, 0x92, 0x36, 0xfd, 0xf5, 0xe9, 0xd1,
-	0xba, 0xd2, 0xd9, 0x7e, 0x7e, 0xdc, 0x50, 0x5e, 0x1c, 0x37, 0x94, 0xbf, 0x8e, 0x1b, 0xca, 0x4f,
-	0x27, 0x8d, 0xa9, 0x17, 0x27, 0x8d, 0xa9, 0x3f, 0x4e, 0x1a, 0x53, 0x4f, 0x6e, 0x39, 0x84, 0x1f,
-	0x84, 0x3d, 0xc1, 0x65, 0x50, 0x1f, 0x7b, 0xa2, 0x49, 0xa3, 0x4e, 0x1d, 0x65, 0xbd, 0xca, 0x0f,
-	0x7d, 0xcc, 0x7a, 0xb5, 0xe8, 0xdb, 0xfd, 0xee, 0x3f, 0x01, 0x00, 0x00, 0xff, 0xff, 0xf6, 0xe4,
-	0x52, 0x08, 0xa9, 0x0c, 0x00, 0x00,
+	// 1776 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xbc, 0x59, 0x4b, 0x6f, 0x1c, 0xc7,
+	0x11, 0xd6, 0x90, 0xcb, 0x5d, 0x6e, 0x89, 0xb2, 0xa4, 0x89, 0x44, 0x2e, 0x57, 0xe4, 0x8a, 0x1a,
+	0xc3, 0x36, 0x4d, 0x87, 0xbb, 0x26, 0xfd, 0x88, 0x42, 0x3b, 0x70, 0x44, 0x05, 0x06, 0x18, 0x80,
+	0x08, 0x33, 0x92, 0x22, 0xc4, 0x40, 0xb0, 0xe9, 0x9d, 0x69, 0x2f, 0x1b, 0xdc, 0x99, 0x9e, 0x4c,
+	0xcf, 0xd0, 0x54, 0x4e, 0x41, 0x6e, 0x49, 0x90, 0x07, 0x72, 0xce, 0x31, 0x3f, 0x40, 0x01, 0xfc,
+	0x07, 0x72, 0x09, 0x7c, 0x49, 0x60, 0xf8, 0x14, 0xf8, 0x60, 0x04, 0xd2, 0x41, 0xa7, 0x9c, 0x82,
+	0xdc, 0x83, 0x7e, 0x4c, 0x6f, 0xcf, 0x63, 0xb9, 0x8c, 0x1e, 0xbe, 0x10, 0xd3, 0x55, 0xd5, 0xd5,
+	0x5f, 0x75, 0x55, 0x77, 0x7d, 0xcd, 0x85, 0x16, 0x1d, 0x46, 0x69, 0xcf, 0xa3, 0x41, 0x94, 0x26,
+	0xb8, 0x77, 0xbc, 0xd5, 0x4b, 0x4e, 0xba, 0x51, 0x4c, 0x13, 0x6a, 0x5f, 0xe4, 0x9a, 0xae, 0xd2,
+	0x74, 0x8f, 0xb7, 0xda, 0x97, 0x51, 0x40, 0x42, 0xda, 0x13, 0x7f, 0xa5, 0x4d, 0xbb, 0xe3, 0x51,
+	0x16, 0x50, 0xd6, 0x1b, 0x20, 0xc6, 0x27, 0x0f, 0x70, 0x82, 0xb6, 0x7a, 0x1e, 0x25, 0xa1, 0xd2,
+	0x2f, 0x29, 0x7d, 0xc0, 0x86, 0xdc, 0x77, 0xc0, 0x86, 0x4a, 0xb1, 0x2c, 0x15, 0x7d, 0x31, 0xea,
+	0xc9, 0x81, 0x52, 0x5d, 0x19, 0xd2, 0x21, 0x95, 0x72, 0xfe, 0xa5, 0xa4, 0xab, 0x45, 0x9c, 0x19,
+	0x30, 0xa9, 0x5e, 0x29, 0xaa, 0x59, 0x12, 0x63, 0x14, 0x28, 0xed, 0xcb, 0x42, 0xcb, 0x12, 0x74,
+	0x44, 0xc2, 0x21, 0xff, 0x14, 0x06, 0xd9, 0x48, 0x1a, 0x39, 0xff, 0x9d, 0x85, 0x0b, 0xfb, 0x6c,
+	0x78, 0x3b, 0xc6, 0x28, 0xc1, 0x77, 0x11, 0x3b, 0xb2, 0xb7, 0xa1, 0xe1, 0xf1, 0x11, 0x8d, 0x5b,
+	0xd6, 0x9a, 0xb5, 0xde, 0xdc, 0x6d, 0x7d, 0xf1, 0xe9, 0xe6, 0x15, 0x05, 0xf6, 0x96, 0xef, 0xc7,
+	0x98, 0xb1, 0x3b, 0x49, 0x4c, 0xc2, 0xa1, 0x9b, 0x19, 0xda, 0xef, 0xc1, 0xfc, 0x27, 0x34, 0x3e,
+	0x1a, 0x51, 0xe4, 0xb7, 0x66, 0xd6, 0xac, 0xf5, 0xf3, 0xdb, 0xcb, 0xdd, 0xc2, 0x46, 0x76, 0xef,
+	0x2b, 0x83, 0xdd, 0xda, 0x67, 0x5f, 0x5d, 0x3f, 0xe7, 0xea, 0x09, 0xf6, 0xf7, 0x61, 0x21, 0xc6,
+	0x3f, 0x4b, 0x49, 0x8c, 0x03, 0x1c, 0x26, 0xac, 0x35, 0x2b, 0x1c, 0xac, 0x49, 0x07, 0x06, 0xe0,
+	0xe3, 0xad, 0xae, 0x6b, 0xd8, 0x29, 0x3f, 0xb9, 0xb9, 0xf6, 0xfb, 0xd0, 0x0c, 0xd0, 0x49, 0x3f,
+	0x8a, 0x89, 0x87, 0x5b, 0x35, 0x85, 0x44, 0x61, 0xe7, 0xe9, 0xea, 0xaa, 0x74, 0x75, 0x6f, 0x53,
+	0x12, 0x66, 0x48, 0x02, 0x74, 0x72, 0xc0, 0x27, 0xd8, 0x6d, 0x98, 0xf7, 0x31, 0xf2, 0x47, 0x24,
+	0xc4, 0xad, 0xb9, 0x35, 0x6b, 0xbd, 0xe6, 0xea, 0xb1, 0xfd, 0x5d, 0x68, 0x44, 0xe8, 0x01, 0x5f,
+	0xa5, 0x55, 0x37, 0x01, 0x1a, 0x11, 0x1e, 0x48, 0xfd, 0x87, 0x69, 0xe8, 0x25, 0x84, 0x66, 0xee,
+	0xb3, 0x69, 0xf6, 0x5b, 0x50, 0x27, 0x61, 0x94, 0x26, 0xac, 0xd5, 0x58, 0x9b, 0x5d, 0x3f, 0xbf,
+	0x7d, 0xb5, 0xe4, 0x60, 0x77, 0x44, 0x07, 0x6a, 0x96, 0x32, 0xb5, 0x5f, 0x87, 0x4b, 0xf8, 0x04,
+	0x7b, 0x29, 0x77, 0xd8, 0x1f, 0x8c, 0xa8, 0x77, 0xc4, 0x5a, 0xf3, 0x02, 0xda, 0x45, 0x2d, 0xdf,
+	0x15, 0xe2, 0x9d, 0x37, 0x7e, 0xf9, 0xe4, 0xe1, 0x46, 0x96, 0x92, 0x5f, 0x3f, 0x79, 0xb8, 0xd1,
+	0xce, 0x95, 0x47, 0x2e, 0xcb, 0xce, 0x9b, 0x70, 0x35, 0x27, 0x70, 0x31, 0x8b, 0x68, 0xc8, 0xb0,
+	0xbd, 0x04, 0x8d, 0x04, 0xb1, 0xa3, 0x3e, 0xf1, 0x45, 0xfa, 0x6b, 0x6e, 0x9d, 0x0f, 0xf7, 0x7c,
+	0xe7, 0x57, 0x96, 0xac, 0x14, 0x14, 0x7a, 0x78, 0xf4, 0xd4, 0x95, 0x62, 0xb8, 0x9f, 0x31, 0xdd,
+	0x9f, 0x05, 0xbd, 0x5e, 0xd9, 0x59, 0x92, 0xe8, 0xb5, 0x20, 0x43, 0xef, 0xfc, 0xd5, 0x82, 0xfa,
+	0x3e, 0x1b, 0xee, 0x12, 0xdf, 0x7e, 0x1b, 0xe6, 0xa3, 0x98, 0x1e, 0x13, 0x1f, 0x4f, 0x87, 0xa7,
+	0x2d, 0x27, 0xe2, 0xb3, 0x6f, 0xc1, 0x9c, 0xac, 0xaa, 0x59, 0xe1, 0xeb, 0x0d, 0x9e, 0xa5, 0x2f,
+	0xbf, 0xba, 0x7e, 0x55, 0xfa, 0x63, 0xfe, 0x51, 0x97, 0xd0, 0x5e, 0x80, 0x92, 0xc3, 0xee, 0x5e,
+	0x98, 0x7c, 0xf1, 0xe9, 0x26, 0xa8, 0x85, 0xf6, 0xc2, 0xc4, 0x95, 0x33, 0x77, 0x5e, 0xe1, 0x21,
+	0xea, 0xa5, 0x78, 0x8c, 0xdf, 0x28, 0xc6, 0xb8, 0x4b, 0x7c, 0xe7, 0x12, 0xbc, 0x24, 0xbf, 0x74,
+	0x54, 0xbf, 0xb3, 0x84, 0xe8, 0x3e, 0x49, 0x0e, 0xfd, 0x18, 0x7d, 0xf2, 0xfc, 0xa3, 0xdb, 0xd9,
+	0x2c, 0x41, 0xbb, 0x56, 0x84, 0x66, 0xac, 0xee, 0xb4, 0x60, 0x31, 0x2f, 0xd1, 0x50, 0xff, 0x61,
+	0xc1, 0xc5, 0x7d, 0x36, 0xbc, 0x93, 0x0e, 0x02, 0x92, 0xb8, 0x98, 0xa5, 0xa3, 0xe4, 0x79, 0x67,
+	0x62, 0x11, 0xea, 0xec, 0x10, 0x6d, 0xbf, 0xf3, 0xae, 0x4c, 0x85, 0xab, 0x46, 0xb6, 0x0d, 0x35,
+	0x46, 0x7e, 0x2e, 0x8f, 0x7d, 0xcd, 0x15, 0xdf, 0xf6, 0x25, 0x98, 0x4d, 0x63, 0x22, 0x0e, 0x73,
+	0xd3, 0xe5, 0x9f, 0x3b, 0xdd, 0x52, 0xa4, 0x2b, 0xc5, 0x48, 0x4d, 0xf0, 0xce, 0x32, 0x2c, 0x15,
+	0x44, 0x3a, 0xd6, 0x3f, 0x5b, 0xb0, 0xbc, 0xcf, 0x86, 0x2e, 0x8e, 0x68, 0x9c, 0xec, 0xf1, 0xf3,
+	0x7a, 0x2f, 0x44, 0xc7, 0x88, 0x8c, 0xd0, 0x60, 0x84, 0x9f, 0x77, 0x86, 0x6e, 0x96, 0x70, 0xbf,
+	0x5a, 0xc4, 0x5d, 0x0d, 0xc4, 0x79, 0x19, 0x6e, 0x4c, 0x54, 0xea, 0x58, 0xfe, 0x22, 0xf3, 0x76,
+	0x2f, 0xf2, 0x51, 0x82, 0x0f, 0x50, 0x8c, 0x02, 0x66, 0xbf, 0x0b, 0x4d, 0x94, 0x26, 0x87, 0x34,
+	0x26, 0xc9, 0x83, 0xa9, 0x21, 0x8c, 0x4d, 0xed, 0x77, 0xa0, 0x1e, 0x09, 0x0f, 0xaa, 0x17, 0x2c,
+	0x55, 0xdc, 0x94, 0x5c, 0x9d, 0x5d, 0x75, 0xd2, 0x78, 0xa7, 0xc7, 0x23, 0x1c, 0xbb, 0xa9, 0x4c,
+	0x8d, 0x89, 0x4f, 0xa5, 0xc6, 0x14, 0xe9, 0x70, 0x7e, 0x2b, 0xc3, 0xb9, 0xe5, 0x79, 0x38, 0xca,
+	0xca, 0xf0, 0xb9, 0x5e, 0x57, 0x9b, 0xc5, 0xeb, 0xaa, 0x04, 0xd5, 0x5c, 0x5b, 0x41, 0x35, 0x45,
+	0x1a, 0xea, 0xef, 0x2d, 0xb8, 0xb4, 0xcf, 0x86, 0xdf, 0x23, 0x8c, 0xcf, 0x7c, 0x11, 0x58, 0xbb,
+	0x45, 0xac, 0xab, 0x45, 0xac, 0xb9, 0xc5, 0x9d, 0x36, 0xb4, 0x8a, 0x32, 0x8d, 0xf6, 0x3f, 0x92,
+	0x2f, 0xfc, 0x20, 0xc2, 0xe1, 0x1d, 0x41, 0x36, 0xbe, 0x7e, 0xbe, 0xb0, 0x05, 0x73, 0x01, 0xf5,
+	0xf1, 0x48, 0x11, 0x85, 0x53, 0xdb, 0xa8, 0xb4, 0x2c, 0x51, 0x8c, 0xda, 0x33, 0x50, 0x8c, 0x36,
+	0xcc, 0xc7, 0x38, 0x1a, 0x11, 0x0f, 0x31, 0x71, 0xaf, 0x5c, 0x70, 0xf5, 0xd8, 0x76, 0xe1, 0xaa,
+	0xa6, 0x1f, 0xfd, 0x08, 0xc7, 0x7d, 0x3e, 0x13, 0xb3, 0x8c, 0x32, 0x4c, 0xa5, 0x22, 0x76, 0x46,
+	0x45, 0x0e, 0x70, 0xec, 0xca, 0xa9, 0x82, 0x94, 0xa4, 0x31, 0xe2, 0x8d, 0xbe, 0xd5, 0x50, 0xa4,
+	0x44, 0x8d, 0xed, 0x6f, 0x43, 0xc3, 0xc7, 0x11, 0x65, 0x24, 0x11, 0xa4, 0xe0, 0x0c, 0x2b, 0x64,
+	0xf6, 0x67, 0xe8, 0xb7, 0xe3, 0x1c, 0x3b, 0x6f, 0x8b, 0x7e, 0x3b, 0x16, 0x68, 0xb6, 0x70, 0x0d,
+	0x9a, 0x92, 0x73, 0x8e, 0xf9, 0xc2, 0xbc, 0x14, 0xec, 0xf9, 0xce, 0xdf, 0x24, 0x63, 0xf8, 0x30,
+	0x0d, 0xfd, 0x67, 0xa8, 0x95, 0xdc, 0x12, 0x33, 0xf9, 0x25, 0xec, 0x6f, 0x41, 0x1d, 0x05, 0x34,
+	0x0d, 0x13, 0x55, 0x0c, 0x53, 0xe3, 0x57, 0xe6, 0x67, 0x08, 0x7f, 0x0c, 0x5b, 0xd1, 0x8d, 0xb1,
+	0xc0, 0x3c, 0xbb, 0xbc, 0x31, 0xdf, 0x1e, 0x51, 0x86, 0x5f, 0x50, 0x88, 0x3b, 0xdf, 0x2c, 0x22,
+	0x2d, 0x75, 0x66, 0x63, 0x79, 0xd5, 0x99, 0x0d, 0x89, 0xc6, 0xfa, 0x6f, 0x0b, 0x16, 0x64, 0x27,
+	0x63, 0x5e, 0x4c, 0x06, 0x4f, 0xdb, 0xa0, 0x4e, 0x4d, 0xc7, 0xb3, 0x93, 0x24, 0x5e, 0xee, 0x38,
+	0xf4, 0x23, 0x4a, 0xc2, 0x44, 0x1c, 0xd3, 0xa6, 0xab, 0xc7, 0x32, 0x69, 0xb9, 0x1e, 0xb8, 0x5c,
+	0xd1, 0xbb, 0x65, 0x78, 0xce, 0x22, 0x5c, 0x31, 0xc7, 0x7a, 0x1f, 0xfe, 0x9e, 0xe5, 0x0c, 0x91,
+	0x40, 0xe5, 0xec, 0xe9, 0x76, 0xe2, 0x26, 0x34, 0x8e, 0x69, 0xea, 0x1d, 0xe2, 0x58, 0xdd, 0x61,
+	0xad, 0xd2, 0x4d, 0xf4, 0x23, 0xa9, 0xcf, 0xce, 0x9e, 0x32, 0xb7, 0x57, 0xa0, 0xc9, 0xc8, 0x30,
+	0x44, 0x49, 0x1a, 0xcb, 0xad, 0x5a, 0x70, 0xc7, 0x82, 0xb3, 0x70, 0x31, 0x03, 0xbc, 0xf3, 0x63,
+	0x95, 0x71, 0x2d, 0xd1, 0x87, 0xf3, 0x03, 0xa8, 0x45, 0x48, 0x9d, 0xcb, 0xff, 0x33, 0x19, 0x62,
+	0xa2, 0xf3, 0xa5, 0x05, 0x97, 0xb9, 0x6f, 0x1a, 0x08, 0xf2, 0xe3, 0x61, 0x12, 0x25, 0xec, 0x45,
+	0xd4, 0xcd, 0x22, 0xd4, 0x23, 0x1c, 0x13, 0xea, 0x8b, 0xdd, 0xa8, 0xb9, 0x6a, 0xc4, 0x29, 0x5d,
+	0x4c, 0xa9, 0x2c, 0x84, 0x05, 0x57, 0x7c, 0xdb, 0x57, 0x60, 0xce, 0x13, 0x27, 0x5e, 0xbe, 0xd0,
+	0xe4, 0x60, 0xe7, 0xcd, 0xd2, 0xa6, 0x75, 0x4a, 0x9b, 0x96, 0x0b, 0xc3, 0xb9, 0x26, 0xc8, 0x5b,
+	0x5e, 0xa8, 0x8b, 0xe4, 0x37, 0x33, 0xa2, 0x29, 0xbb, 0xf8, 0x18, 0xa3, 0xd1, 0x1d, 0x14, 0x44,
+	0x23, 0xfc, 0xb5, 0x06, 0xfe, 0x3e, 0x34, 0x98, 0x5c, 0xb5, 0x55, 0x13, 0x8f, 0xc5, 0x95, 0x52,
+	0x6d, 0x49, 0x54, 0x07, 0x31, 0xa5, 0x1f, 0x67, 0xf5, 0xa5, 0xa6, 0xd8, 0xab, 0x00, 0x69, 0x4c,
+	0xfa, 0x51, 0x8c, 0x3f, 0x26, 0x27, 0x8a, 0xfc, 0x36, 0xd3, 0x98, 0x1c, 0x08, 0x81, 0x24, 0x5a,
+	0xb9, 0xbd, 0x5a, 0x2d, 0x53, 0x49, 0x23, 0x70, 0xe7, 0x3d, 0x41, 0x08, 0x72, 0x32, 0x5d, 0x64,
+	0xd7, 0xe1, 0xbc, 0x77, 0x88, 0xbd, 0xa3, 0x3e, 0x27, 0x1b, 0xac, 0x65, 0xad, 0xcd, 0xae, 0xd7,
+	0x5c, 0x10, 0x22, 0xfe, 0x32, 0x63, 0xce, 0x1f, 0x67, 0xc4, 0x41, 0xbc, 0x7d, 0x88, 0x46, 0x23,
+	0x1c, 0x0e, 0xf5, 0x41, 0x7c, 0xaa, 0x9b, 0xf2, 0x26, 0x34, 0x62, 0x99, 0xab, 0x89, 0x67, 0x4e,
+	0xe5, 0x32, 0xdb, 0x13, 0x65, 0x7e, 0xfa, 0x99, 0xe3, 0x49, 0x12, 0x0f, 0xee, 0x3e, 0x7f, 0x2d,
+	0xa8, 0x6b, 0x47, 0x08, 0xee, 0xc5, 0x84, 0x6f, 0x27, 0x4d, 0x93, 0x4c, 0xab, 0xb6, 0x53, 0x4a,
+	0xee, 0xc5, 0x64, 0x67, 0xbb, 0x78, 0x41, 0xdf, 0x28, 0x55, 0x5e, 0x31, 0x76, 0xe7, 0x3b, 0xb0,
+	0x52, 0x25, 0xd7, 0x7b, 0xb3, 0x0a, 0x30, 0xde, 0x55, 0xd5, 0x58, 0x9b, 0x7a, 0x53, 0xb7, 0xff,
+	0xb4, 0x00, 0xb3, 0xfb, 0x6c, 0x68, 0xdf, 0x05, 0x30, 0xfe, 0x73, 0xd3, 0x29, 0xed, 0x45, 0xee,
+	0x89, 0xdf, 0x7e, 0xf5, 0x74, 0xbd, 0x5e, 0x9c, 0x7b, 0x1d, 0xbf, 0xf2, 0xab, 0xbd, 0x6a, 0xfd,
+	0x04, 0xaf, 0xa5, 0xa7, 0xb9, 0xfd, 0x01, 0xcc, 0xf2, 0x87, 0xeb, 0x52, 0x95, 0xf9, 0x2e, 0xf1,
+	0xdb, 0xd7, 0x27, 0x28, 0xb4, 0x83, 0xfb, 0x70, 0xde, 0x7c, 0x01, 0x57, 0xda, 0x1b, 0x06, 0xed,
+	0xd7, 0xa6, 0x18, 0x68, 0xc7, 0x1f, 0xc1, 0x42, 0xee, 0xbd, 0xba, 0x56, 0x35, 0xd1, 0xb4, 0x68,
+	0xaf, 0x4f, 0xb3, 0xd0, 0xbe, 0x4f, 0x60, 0x71, 0xc2, 0xfb, 0x70, 0xa3, 0xca, 0x47, 0xb5, 0x6d,
+	0x7b, 0xfb, 0xec, 0xb6, 0x66, 0x54, 0xb9, 0xe7, 0x4f, 0x65, 0x54, 0xa6, 0x45, 0x75, 0x54, 0x55,
+	0x6f, 0x16, 0xfb, 0x27, 0x70, 0x21, 0xff, 0x5e, 0xb9, 0x51, 0x35, 0x35, 0x67, 0xd2, 0x7e, 0x7d,
+	0xaa, 0x89, 0x09, 0x3d, 0xf7, 0x10, 0xad, 0x84, 0x6e, 0x5a, 0x54, 0x43, 0xaf, 0x7a, 0x19, 0xf2,
+	0xe2, 0x36, 0x1e, 0x2f, 0x95, 0xc5, 0x3d, 0xd6, 0x57, 0x17, 0x77, 0x05, 0x0f, 0xbe, 0x0b, 0x60,
+	0xd0, 0xdc, 0x4a, 0xaf, 0x63, 0x7d, 0xb5, 0xd7, 0x32, 0xbd, 0xe4, 0x15, 0x6f, 0x52, 0xcb, 0xca,
+	0x8a, 0x37, 0x0c, 0xaa, 0x2b, 0xbe, 0x82, 0x0b, 0xda, 0x3f, 0x84, 0xe6, 0x98, 0x07, 0xae, 0x4e,
+	0x28, 0x66, 0xa9, 0x6e, 0xbf, 0x72, 0xaa, 0x3a, 0x8f, 0x75, 0x4c, 0xa9, 0x26, 0x60, 0xd5, 0x06,
+	0x93, 0xb0, 0x96, 0x59, 0xcc, 0x4f, 0xe1, 0xa5, 0x02, 0x01, 0x71, 0x2a, 0xa7, 0xe6, 0x6c, 0xda,
+	0x1b, 0xd3, 0x6d, 0xcc, 0x6a, 0xce, 0x37, 0xfa, 0x1b, 0xd5, 0xc7, 0xcd, 0x30, 0xa9, 0xae, 0xe6,
+	0xea, 0x0e, 0x49, 0xe0, 0x72, 0xb9, 0xf9, 0x55, 0xee, 0x6a, 0xc9, 0xac, 0xbd, 0x79, 0x26, 0x33,
+	0x6d, 0x3e, 0xf7, 0x8b, 0x27, 0x0f, 0x37, 0xac, 0xdd, 0x5b, 0x9f, 0x3d, 0xea, 0x58, 0x9f, 0x3f,
+	0xea, 0x58, 0xff, 0x7a, 0xd4, 0xb1, 0xfe, 0xf0, 0xb8, 0x73, 0xee, 0xf3, 0xc7, 0x9d, 0x73, 0xff,
+	0x7c, 0xdc, 0x39, 0xf7, 0xd1, 0x6b, 0x43, 0x92, 0x1c, 0xa6, 0x03, 0xee, 0xb0, 0x47, 0x23, 0x1c,
+	0xf2, 0x46, 0x25, 0xba, 0xd5, 0x89, 0xee, 0x57, 0xc9, 0x83, 0x08, 0xb3, 0x41, 0x5d, 0xfc, 0x3c,
+	0xf0, 0xd6, 0xff, 0x02, 0x00, 0x00, 0xff, 0xff, 0x4b, 0xd3, 0x0f, 0x28, 0x2a, 0x19, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -1034,6 +1987,16 @@ type MsgClient interface {
 	AcceptResult(ctx context.Context, in *MsgAcceptResult, opts ...grpc.CallOption) (*MsgAcceptResultResponse, error)
 	DisputeResult(ctx context.Context, in *MsgDisputeResult, opts ...grpc.CallOption) (*MsgDisputeResultResponse, error)
 	UpdateParams(ctx context.Context, in *MsgUpdateParams, opts ...grpc.CallOption) (*MsgUpdateParamsResponse, error)
+	// Streams: a client opens and funds a stream, providers subscribe to serve it, replicas
+	// redeem the client's vouchers, commit their receipts and publish the sampled ones.
+	OpenStream(ctx context.Context, in *MsgOpenStream, opts ...grpc.CallOption) (*MsgOpenStreamResponse, error)
+	FundStream(ctx context.Context, in *MsgFundStream, opts ...grpc.CallOption) (*MsgFundStreamResponse, error)
+	CloseStream(ctx context.Context, in *MsgCloseStream, opts ...grpc.CallOption) (*MsgCloseStreamResponse, error)
+	Subscribe(ctx context.Context, in *MsgSubscribe, opts ...grpc.CallOption) (*MsgSubscribeResponse, error)
+	ClaimStream(ctx context.Context, in *MsgClaimStream, opts ...grpc.CallOption) (*MsgClaimStreamResponse, error)
+	CommitReceipts(ctx context.Context, in *MsgCommitReceipts, opts ...grpc.CallOption) (*MsgCommitReceiptsResponse, error)
+	RevealSamples(ctx context.Context, in *MsgRevealSamples, opts ...grpc.CallOption) (*MsgRevealSamplesResponse, error)
+	ChallengeResponse(ctx context.Context, in *MsgChallengeResponse, opts ...grpc.CallOption) (*MsgChallengeResponseResponse, error)
 }
 
 type msgClient struct {
@@ -1125,6 +2088,78 @@ func (c *msgClient) UpdateParams(ctx context.Context, in *MsgUpdateParams, opts 
 	return out, nil
 }
 
+func (c *msgClient) OpenStream(ctx context.Context, in *MsgOpenStream, opts ...grpc.CallOption) (*MsgOpenStreamResponse, error) {
+	out := new(MsgOpenStreamResponse)
+	err := c.cc.Invoke(ctx, "/ogpu.compute.v1.Msg/OpenStream", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) FundStream(ctx context.Context, in *MsgFundStream, opts ...grpc.CallOption) (*MsgFundStreamResponse, error) {
+	out := new(MsgFundStreamResponse)
+	err := c.cc.Invoke(ctx, "/ogpu.compute.v1.Msg/FundStream", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) CloseStream(ctx context.Context, in *MsgCloseStream, opts ...grpc.CallOption) (*MsgCloseStreamResponse, error) {
+	out := new(MsgCloseStreamResponse)
+	err := c.cc.Invoke(ctx, "/ogpu.compute.v1.Msg/CloseStream", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) Subscribe(ctx context.Context, in *MsgSubscribe, opts ...grpc.CallOption) (*MsgSubscribeResponse, error) {
+	out := new(MsgSubscribeResponse)
+	err := c.cc.Invoke(ctx, "/ogpu.compute.v1.Msg/Subscribe", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) ClaimStream(ctx context.Context, in *MsgClaimStream, opts ...grpc.CallOption) (*MsgClaimStreamResponse, error) {
+	out := new(MsgClaimStreamResponse)
+	err := c.cc.Invoke(ctx, "/ogpu.compute.v1.Msg/ClaimStream", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) CommitReceipts(ctx context.Context, in *MsgCommitReceipts, opts ...grpc.CallOption) (*MsgCommitReceiptsResponse, error) {
+	out := new(MsgCommitReceiptsResponse)
+	err := c.cc.Invoke(ctx, "/ogpu.compute.v1.Msg/CommitReceipts", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) RevealSamples(ctx context.Context, in *MsgRevealSamples, opts ...grpc.CallOption) (*MsgRevealSamplesResponse, error) {
+	out := new(MsgRevealSamplesResponse)
+	err := c.cc.Invoke(ctx, "/ogpu.compute.v1.Msg/RevealSamples", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) ChallengeResponse(ctx context.Context, in *MsgChallengeResponse, opts ...grpc.CallOption) (*MsgChallengeResponseResponse, error) {
+	out := new(MsgChallengeResponseResponse)
+	err := c.cc.Invoke(ctx, "/ogpu.compute.v1.Msg/ChallengeResponse", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MsgServer is the server API for Msg service.
 type MsgServer interface {
 	CreateTask(context.Context, *MsgCreateTask) (*MsgCreateTaskResponse, error)
@@ -1136,6 +2171,16 @@ type MsgServer interface {
 	AcceptResult(context.Context, *MsgAcceptResult) (*MsgAcceptResultResponse, error)
 	DisputeResult(context.Context, *MsgDisputeResult) (*MsgDisputeResultResponse, error)
 	UpdateParams(context.Context, *MsgUpdateParams) (*MsgUpdateParamsResponse, error)
+	// Streams: a client opens and funds a stream, providers subscribe to serve it, replicas
+	// redeem the client's vouchers, commit their receipts and publish the sampled ones.
+	OpenStream(context.Context, *MsgOpenStream) (*MsgOpenStreamResponse, error)
+	FundStream(context.Context, *MsgFundStream) (*MsgFundStreamResponse, error)
+	CloseStream(context.Context, *MsgCloseStream) (*MsgCloseStreamResponse, error)
+	Subscribe(context.Context, *MsgSubscribe) (*MsgSubscribeResponse, error)
+	ClaimStream(context.Context, *MsgClaimStream) (*MsgClaimStreamResponse, error)
+	CommitReceipts(context.Context, *MsgCommitReceipts) (*MsgCommitReceiptsResponse, error)
+	RevealSamples(context.Context, *MsgRevealSamples) (*MsgRevealSamplesResponse, error)
+	ChallengeResponse(context.Context, *MsgChallengeResponse) (*MsgChallengeResponseResponse, error)
 }
 
 // UnimplementedMsgServer can be embedded to have forward compatible implementations.
@@ -1168,6 +2213,30 @@ func (*UnimplementedMsgServer) DisputeResult(ctx context.Context, req *MsgDisput
 }
 func (*UnimplementedMsgServer) UpdateParams(ctx context.Context, req *MsgUpdateParams) (*MsgUpdateParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateParams not implemented")
+}
+func (*UnimplementedMsgServer) OpenStream(ctx context.Context, req *MsgOpenStream) (*MsgOpenStreamResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method OpenStream not implemented")
+}
+func (*UnimplementedMsgServer) FundStream(ctx context.Context, req *MsgFundStream) (*MsgFundStreamResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method FundStream not implemented")
+}
+func (*UnimplementedMsgServer) CloseStream(ctx context.Context, req *MsgCloseStream) (*MsgCloseStreamResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CloseStream not implemented")
+}
+func (*UnimplementedMsgServer) Subscribe(ctx context.Context, req *MsgSubscribe) (*MsgSubscribeResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Subscribe not implemented")
+}
+func (*UnimplementedMsgServer) ClaimStream(ctx context.Context, req *MsgClaimStream) (*MsgClaimStreamResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ClaimStream not implemented")
+}
+func (*UnimplementedMsgServer) CommitReceipts(ctx context.Context, req *MsgCommitReceipts) (*MsgCommitReceiptsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CommitReceipts not implemented")
+}
+func (*UnimplementedMsgServer) RevealSamples(ctx context.Context, req *MsgRevealSamples) (*MsgRevealSamplesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RevealSamples not implemented")
+}
+func (*UnimplementedMsgServer) ChallengeResponse(ctx context.Context, req *MsgChallengeResponse) (*MsgChallengeResponseResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ChallengeResponse not implemented")
 }
 
 func RegisterMsgServer(s grpc1.Server, srv MsgServer) {
@@ -1336,6 +2405,150 @@ func _Msg_UpdateParams_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Msg_OpenStream_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgOpenStream)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).OpenStream(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ogpu.compute.v1.Msg/OpenStream",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).OpenStream(ctx, req.(*MsgOpenStream))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_FundStream_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgFundStream)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).FundStream(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ogpu.compute.v1.Msg/FundStream",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).FundStream(ctx, req.(*MsgFundStream))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_CloseStream_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgCloseStream)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).CloseStream(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ogpu.compute.v1.Msg/CloseStream",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).CloseStream(ctx, req.(*MsgCloseStream))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_Subscribe_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgSubscribe)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).Subscribe(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ogpu.compute.v1.Msg/Subscribe",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).Subscribe(ctx, req.(*MsgSubscribe))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_ClaimStream_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgClaimStream)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).ClaimStream(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ogpu.compute.v1.Msg/ClaimStream",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).ClaimStream(ctx, req.(*MsgClaimStream))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_CommitReceipts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgCommitReceipts)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).CommitReceipts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ogpu.compute.v1.Msg/CommitReceipts",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).CommitReceipts(ctx, req.(*MsgCommitReceipts))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_RevealSamples_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgRevealSamples)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).RevealSamples(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ogpu.compute.v1.Msg/RevealSamples",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).RevealSamples(ctx, req.(*MsgRevealSamples))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_ChallengeResponse_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgChallengeResponse)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).ChallengeResponse(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ogpu.compute.v1.Msg/ChallengeResponse",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).ChallengeResponse(ctx, req.(*MsgChallengeResponse))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var Msg_serviceDesc = _Msg_serviceDesc
 var _Msg_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ogpu.compute.v1.Msg",
@@ -1376,6 +2589,38 @@ var _Msg_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateParams",
 			Handler:    _Msg_UpdateParams_Handler,
+		},
+		{
+			MethodName: "OpenStream",
+			Handler:    _Msg_OpenStream_Handler,
+		},
+		{
+			MethodName: "FundStream",
+			Handler:    _Msg_FundStream_Handler,
+		},
+		{
+			MethodName: "CloseStream",
+			Handler:    _Msg_CloseStream_Handler,
+		},
+		{
+			MethodName: "Subscribe",
+			Handler:    _Msg_Subscribe_Handler,
+		},
+		{
+			MethodName: "ClaimStream",
+			Handler:    _Msg_ClaimStream_Handler,
+		},
+		{
+			MethodName: "CommitReceipts",
+			Handler:    _Msg_CommitReceipts_Handler,
+		},
+		{
+			MethodName: "RevealSamples",
+			Handler:    _Msg_RevealSamples_Handler,
+		},
+		{
+			MethodName: "ChallengeResponse",
+			Handler:    _Msg_ChallengeResponse_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -2002,6 +3247,671 @@ func (m *MsgDisputeResultResponse) MarshalToSizedBuffer(dAtA []byte) (int, error
 	return len(dAtA) - i, nil
 }
 
+func (m *MsgOpenStream) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgOpenStream) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgOpenStream) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Deposit.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x42
+	if m.Duration != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Duration))
+		i--
+		dAtA[i] = 0x38
+	}
+	{
+		size, err := m.MaxPricePerRequest.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x32
+	if m.Replicas != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Replicas))
+		i--
+		dAtA[i] = 0x28
+	}
+	{
+		size, err := m.Requirements.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	{
+		size, err := m.Model.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	{
+		size, err := m.Workload.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if len(m.Creator) > 0 {
+		i -= len(m.Creator)
+		copy(dAtA[i:], m.Creator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Creator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgOpenStreamResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgOpenStreamResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgOpenStreamResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgFundStream) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgFundStream) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgFundStream) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.StreamId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Creator) > 0 {
+		i -= len(m.Creator)
+		copy(dAtA[i:], m.Creator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Creator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgFundStreamResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgFundStreamResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgFundStreamResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCloseStream) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCloseStream) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCloseStream) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Creator) > 0 {
+		i -= len(m.Creator)
+		copy(dAtA[i:], m.Creator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Creator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCloseStreamResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCloseStreamResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCloseStreamResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgSubscribe) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgSubscribe) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgSubscribe) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Endpoint) > 0 {
+		i -= len(m.Endpoint)
+		copy(dAtA[i:], m.Endpoint)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Endpoint)))
+		i--
+		dAtA[i] = 0x22
+	}
+	{
+		size := m.Price.Size()
+		i -= size
+		if _, err := m.Price.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.StreamId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgSubscribeResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgSubscribeResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgSubscribeResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgClaimStream) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgClaimStream) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgClaimStream) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Signature) > 0 {
+		i -= len(m.Signature)
+		copy(dAtA[i:], m.Signature)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Signature)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	{
+		size, err := m.Voucher.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgClaimStreamResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgClaimStreamResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgClaimStreamResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Paid.Size()
+		i -= size
+		if _, err := m.Paid.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCommitReceipts) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCommitReceipts) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCommitReceipts) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Count != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Count))
+		i--
+		dAtA[i] = 0x28
+	}
+	if len(m.Root) > 0 {
+		i -= len(m.Root)
+		copy(dAtA[i:], m.Root)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Root)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.Period != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Period))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCommitReceiptsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCommitReceiptsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCommitReceiptsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgRevealSamples) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgRevealSamples) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgRevealSamples) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.UriPrefix) > 0 {
+		i -= len(m.UriPrefix)
+		copy(dAtA[i:], m.UriPrefix)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.UriPrefix)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.Samples) > 0 {
+		for iNdEx := len(m.Samples) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Samples[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintTx(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x22
+		}
+	}
+	if m.Period != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Period))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.StreamId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgRevealSamplesResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgRevealSamplesResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgRevealSamplesResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.CheckTasks) > 0 {
+		dAtA14 := make([]byte, len(m.CheckTasks)*10)
+		var j13 int
+		for _, num := range m.CheckTasks {
+			for num >= 1<<7 {
+				dAtA14[j13] = uint8(uint64(num)&0x7f | 0x80)
+				num >>= 7
+				j13++
+			}
+			dAtA14[j13] = uint8(num)
+			j13++
+		}
+		i -= j13
+		copy(dAtA[i:], dAtA14[:j13])
+		i = encodeVarintTx(dAtA, i, uint64(j13))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgChallengeResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgChallengeResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgChallengeResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.OutputUri) > 0 {
+		i -= len(m.OutputUri)
+		copy(dAtA[i:], m.OutputUri)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.OutputUri)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.InputUri) > 0 {
+		i -= len(m.InputUri)
+		copy(dAtA[i:], m.InputUri)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.InputUri)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if len(m.Signature) > 0 {
+		i -= len(m.Signature)
+		copy(dAtA[i:], m.Signature)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Signature)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	{
+		size, err := m.Receipt.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if len(m.Creator) > 0 {
+		i -= len(m.Creator)
+		copy(dAtA[i:], m.Creator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Creator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgChallengeResponseResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgChallengeResponseResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgChallengeResponseResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.CheckTask != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.CheckTask))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintTx(dAtA []byte, offset int, v uint64) int {
 	offset -= sovTx(v)
 	base := offset
@@ -2267,6 +4177,279 @@ func (m *MsgDisputeResultResponse) Size() (n int) {
 	}
 	var l int
 	_ = l
+	return n
+}
+
+func (m *MsgOpenStream) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Creator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = m.Workload.Size()
+	n += 1 + l + sovTx(uint64(l))
+	l = m.Model.Size()
+	n += 1 + l + sovTx(uint64(l))
+	l = m.Requirements.Size()
+	n += 1 + l + sovTx(uint64(l))
+	if m.Replicas != 0 {
+		n += 1 + sovTx(uint64(m.Replicas))
+	}
+	l = m.MaxPricePerRequest.Size()
+	n += 1 + l + sovTx(uint64(l))
+	if m.Duration != 0 {
+		n += 1 + sovTx(uint64(m.Duration))
+	}
+	l = m.Deposit.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgOpenStreamResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovTx(uint64(m.StreamId))
+	}
+	return n
+}
+
+func (m *MsgFundStream) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Creator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.StreamId != 0 {
+		n += 1 + sovTx(uint64(m.StreamId))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgFundStreamResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgCloseStream) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Creator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.StreamId != 0 {
+		n += 1 + sovTx(uint64(m.StreamId))
+	}
+	return n
+}
+
+func (m *MsgCloseStreamResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgSubscribe) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.StreamId != 0 {
+		n += 1 + sovTx(uint64(m.StreamId))
+	}
+	l = m.Price.Size()
+	n += 1 + l + sovTx(uint64(l))
+	l = len(m.Endpoint)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgSubscribeResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgClaimStream) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = m.Voucher.Size()
+	n += 1 + l + sovTx(uint64(l))
+	l = len(m.Signature)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgClaimStreamResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Paid.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgCommitReceipts) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.StreamId != 0 {
+		n += 1 + sovTx(uint64(m.StreamId))
+	}
+	if m.Period != 0 {
+		n += 1 + sovTx(uint64(m.Period))
+	}
+	l = len(m.Root)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Count != 0 {
+		n += 1 + sovTx(uint64(m.Count))
+	}
+	return n
+}
+
+func (m *MsgCommitReceiptsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgRevealSamples) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.StreamId != 0 {
+		n += 1 + sovTx(uint64(m.StreamId))
+	}
+	if m.Period != 0 {
+		n += 1 + sovTx(uint64(m.Period))
+	}
+	if len(m.Samples) > 0 {
+		for _, e := range m.Samples {
+			l = e.Size()
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
+	l = len(m.UriPrefix)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgRevealSamplesResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.CheckTasks) > 0 {
+		l = 0
+		for _, e := range m.CheckTasks {
+			l += sovTx(uint64(e))
+		}
+		n += 1 + sovTx(uint64(l)) + l
+	}
+	return n
+}
+
+func (m *MsgChallengeResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Creator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = m.Receipt.Size()
+	n += 1 + l + sovTx(uint64(l))
+	l = len(m.Signature)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.InputUri)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.OutputUri)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgChallengeResponseResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.CheckTask != 0 {
+		n += 1 + sovTx(uint64(m.CheckTask))
+	}
 	return n
 }
 
@@ -3949,6 +6132,1962 @@ func (m *MsgDisputeResultResponse) Unmarshal(dAtA []byte) error {
 			return fmt.Errorf("proto: MsgDisputeResultResponse: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgOpenStream) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgOpenStream: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgOpenStream: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Creator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Creator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Workload", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Workload.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Model", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Model.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Requirements", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Requirements.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Replicas", wireType)
+			}
+			m.Replicas = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Replicas |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxPricePerRequest", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.MaxPricePerRequest.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 7:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Duration", wireType)
+			}
+			m.Duration = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Duration |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 8:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Deposit", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Deposit.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgOpenStreamResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgOpenStreamResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgOpenStreamResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgFundStream) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgFundStream: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgFundStream: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Creator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Creator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgFundStreamResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgFundStreamResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgFundStreamResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCloseStream) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCloseStream: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCloseStream: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Creator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Creator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCloseStreamResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCloseStreamResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCloseStreamResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgSubscribe) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgSubscribe: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgSubscribe: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Price", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Price.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Endpoint", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Endpoint = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgSubscribeResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgSubscribeResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgSubscribeResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgClaimStream) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgClaimStream: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgClaimStream: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Voucher", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Voucher.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Signature", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Signature = append(m.Signature[:0], dAtA[iNdEx:postIndex]...)
+			if m.Signature == nil {
+				m.Signature = []byte{}
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgClaimStreamResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgClaimStreamResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgClaimStreamResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Paid", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Paid.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCommitReceipts) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCommitReceipts: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCommitReceipts: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Period", wireType)
+			}
+			m.Period = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Period |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Root", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Root = append(m.Root[:0], dAtA[iNdEx:postIndex]...)
+			if m.Root == nil {
+				m.Root = []byte{}
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Count", wireType)
+			}
+			m.Count = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Count |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCommitReceiptsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCommitReceiptsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCommitReceiptsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgRevealSamples) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgRevealSamples: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgRevealSamples: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Period", wireType)
+			}
+			m.Period = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Period |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Samples", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Samples = append(m.Samples, SampleProof{})
+			if err := m.Samples[len(m.Samples)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field UriPrefix", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.UriPrefix = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgRevealSamplesResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgRevealSamplesResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgRevealSamplesResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType == 0 {
+				var v uint64
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowTx
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					v |= uint64(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				m.CheckTasks = append(m.CheckTasks, v)
+			} else if wireType == 2 {
+				var packedLen int
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowTx
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					packedLen |= int(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				if packedLen < 0 {
+					return ErrInvalidLengthTx
+				}
+				postIndex := iNdEx + packedLen
+				if postIndex < 0 {
+					return ErrInvalidLengthTx
+				}
+				if postIndex > l {
+					return io.ErrUnexpectedEOF
+				}
+				var elementCount int
+				var count int
+				for _, integer := range dAtA[iNdEx:postIndex] {
+					if integer < 128 {
+						count++
+					}
+				}
+				elementCount = count
+				if elementCount != 0 && len(m.CheckTasks) == 0 {
+					m.CheckTasks = make([]uint64, 0, elementCount)
+				}
+				for iNdEx < postIndex {
+					var v uint64
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowTx
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						v |= uint64(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					m.CheckTasks = append(m.CheckTasks, v)
+				}
+			} else {
+				return fmt.Errorf("proto: wrong wireType = %d for field CheckTasks", wireType)
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgChallengeResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgChallengeResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgChallengeResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Creator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Creator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Receipt", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Receipt.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Signature", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Signature = append(m.Signature[:0], dAtA[iNdEx:postIndex]...)
+			if m.Signature == nil {
+				m.Signature = []byte{}
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field InputUri", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.InputUri = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OutputUri", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.OutputUri = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgChallengeResponseResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgChallengeResponseResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgChallengeResponseResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CheckTask", wireType)
+			}
+			m.CheckTask = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.CheckTask |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := skipTx(dAtA[iNdEx:])
