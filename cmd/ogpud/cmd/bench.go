@@ -113,7 +113,7 @@ func benchEnv() (bench.Env, error) {
 			return accounts, err
 		},
 		WriteTestnet: func(dir, chainID string, n int) error {
-			return InitTestnetFiles(self, dir, chainID, app.DefaultEVMChainID, n)
+			return InitTestnetFiles(self, dir, chainID, app.DefaultEVMChainID, n, 2)
 		},
 		NodeHost: NodeHost,
 		SetSidecarAddress: func(home, addr string) error {

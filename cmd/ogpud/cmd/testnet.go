@@ -41,14 +41,18 @@ and all share one genesis with the 21,000,000 OGPU allocation. Start each with
 			dir, _ := cmd.Flags().GetString("output-dir")
 			chainID, _ := cmd.Flags().GetString("chain-id")
 			evmChainID, _ := cmd.Flags().GetUint64("evm-chain-id")
+			providers, _ := cmd.Flags().GetInt("providers")
 			if n < 1 || n > 250 {
 				return fmt.Errorf("--v %d: must be between 1 and 250", n)
+			}
+			if providers < 0 || providers > n {
+				return fmt.Errorf("--providers %d: must be between 0 and --v (%d)", providers, n)
 			}
 			self, err := os.Executable()
 			if err != nil {
 				return err
 			}
-			if err := InitTestnetFiles(self, dir, chainID, evmChainID, n); err != nil {
+			if err := InitTestnetFiles(self, dir, chainID, evmChainID, n, providers); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Wrote %d validator homes in %s (chain-id %s)\n", n, dir, chainID)
@@ -56,6 +60,7 @@ and all share one genesis with the 21,000,000 OGPU allocation. Start each with
 		},
 	}
 	cmd.Flags().Int("v", 4, "number of validators")
+	cmd.Flags().Int("providers", 2, "how many of the first nodes also hold a registered and bonded provider key")
 	cmd.Flags().String("output-dir", ".localnet", "directory for the validator homes")
 	cmd.Flags().String("chain-id", "ogpu-local-1", "chain id")
 	cmd.Flags().Uint64("evm-chain-id", app.DefaultEVMChainID, "EVM chain id")
@@ -74,8 +79,9 @@ const (
 	testnetProviderBond = 10_000
 )
 
-// InitTestnetFiles writes n validator homes under dir sharing one genesis.
-func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error {
+// InitTestnetFiles writes n validator homes under dir sharing one genesis; the first nProviders
+// of them also hold a provider key, registered and bonded at genesis.
+func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n, nProviders int) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -95,8 +101,8 @@ func InitTestnetFiles(self, dir, chainID string, evmChainID uint64, n int) error
 			return err
 		}
 	}
-	// nodes 0 and 1 also hold a provider key, for provider-only sidecars beside them
-	providers := make([]DevAccount, min(2, n))
+	// the first nodes also hold a provider key, for provider-only sidecars beside them
+	providers := make([]DevAccount, min(nProviders, n))
 	for i := range providers {
 		run := func(args ...string) ([]byte, error) { return runSelf(self, append(args, "--home", homes[i])...) }
 		if providers[i], err = addKey(run, "provider"); err != nil {
