@@ -40,6 +40,9 @@ type Config struct {
 	// BlobRetention is how long results and kept inputs stay in the blob store after their task
 	// settles (COMPLETED, FAILED, EXPIRED or CANCELLED); 0 means DefaultBlobRetention.
 	BlobRetention time.Duration
+	// StreamConcurrency bounds the stream requests (docs/streams.md) the provider runs at once;
+	// up to eight times as many wait, and more are refused. 0 means DefaultStreamConcurrency.
+	StreamConcurrency int
 	// BlockTime is the block time assumed until the sidecar has measured the chain's; it turns a
 	// task's execution window into seconds. 0 means DefaultBlockTime.
 	BlockTime time.Duration
@@ -75,6 +78,7 @@ const (
 	DefaultMaxConcurrentVerifications = 2
 	DefaultBlobRetention              = 24 * time.Hour
 	DefaultBlockTime                  = time.Second
+	DefaultStreamConcurrency          = 4
 )
 
 // withDefaults fills in the settings left zero.
@@ -87,6 +91,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BlockTime == 0 {
 		c.BlockTime = DefaultBlockTime
+	}
+	if c.StreamConcurrency == 0 {
+		c.StreamConcurrency = DefaultStreamConcurrency
 	}
 	return c
 }
@@ -120,6 +127,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConcurrentVerifications < 0 || c.MaxConcurrentVerifications > 64 {
 		return fmt.Errorf("sidecar max-concurrent-verifications %d: must be in 1..64 (0: the default %d)", c.MaxConcurrentVerifications, DefaultMaxConcurrentVerifications)
+	}
+	if c.StreamConcurrency < 0 || c.StreamConcurrency > 256 {
+		return fmt.Errorf("sidecar stream-concurrency %d: must be in 1..256 (0: the default %d)", c.StreamConcurrency, DefaultStreamConcurrency)
 	}
 	if c.BlobRetention < 0 {
 		return fmt.Errorf("sidecar blob-retention %s: must not be negative", c.BlobRetention)

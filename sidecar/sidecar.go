@@ -50,6 +50,7 @@ type Sidecar struct {
 	provider      sdk.AccAddress
 	valoper       string
 	signer        blobauth.Signer // the verifier's proof of who reads a result
+	replicas      *replicaSet     // the streams this provider subscribes to and serves
 
 	mu           sync.Mutex
 	bids         map[uint64]*bid      // this provider's bids on open tasks
@@ -90,6 +91,7 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 		if s.provider, err = c.address(cfg.ProviderKey); err != nil {
 			return nil, err
 		}
+		s.replicas.ledger, s.replicas.signer = c, keyringSigner{kr: c.kr, key: cfg.ProviderKey}
 	}
 	if cfg.Verifier {
 		acc, err := sdk.AccAddressFromBech32(cfg.ValidatorAccount)
@@ -113,6 +115,7 @@ func newSidecar(cfg Config, logger log.Logger, chain ledger, st *store.Store, ex
 		cfg: cfg, logger: logger, chain: chain, store: st, exec: exec, metrics: newMetrics(),
 		fetch: newFetchClient(cfg.AllowPrivateFetch), fetchTimeout: fetchTimeout, pace: &pace{configured: cfg.BlockTime},
 		bids: map[uint64]*bid{}, sent: map[uint64]bool{}, checks: map[uint64]check{}, trainRuns: map[uint64]*trainRun{}, rounds: map[uint64]roundView{},
+		replicas: newReplicaSet(cfg.StreamConcurrency),
 	}
 	s.runs = newWorkQueue(cfg.MaxConcurrent, maxQueued, s.run, s.metrics.runsQueued, s.metrics.runsInFlight)
 	s.verifications = newWorkQueue(cfg.MaxConcurrentVerifications, maxQueued, s.verify, s.metrics.verificationsQueued, s.metrics.verificationsInFlight)
@@ -123,7 +126,7 @@ func newSidecar(cfg Config, logger log.Logger, chain ledger, st *store.Store, ex
 func (s *Sidecar) Run(ctx context.Context) error {
 	errs := make(chan error, 2)
 	if s.cfg.Provider {
-		srv := &http.Server{Addr: s.cfg.Listen, Handler: server.Handler(s.store, s.metrics.reg, chainAuthorizer{conn: s.conn, states: s.isTrainState}, trainStates{s}), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Addr: s.cfg.Listen, Handler: server.Handler(s.store, s.metrics.reg, chainAuthorizer{conn: s.conn, states: s.isTrainState}, trainStates{s}, s.replicaRoutes()...), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errs <- srv.ListenAndServe() }()
 		defer srv.Close()
 		s.calibrate()
@@ -171,6 +174,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		}
 		if s.cfg.Provider && registered {
 			s.providerPass(ctx)
+			s.replicaPass(ctx)
 			if time.Since(collected) >= collectEvery {
 				s.collectBlobs(ctx, time.Now())
 				collected = time.Now()

@@ -1,6 +1,7 @@
 // Package server is the sidecar's HTTP face: GET /v1/blobs/{sha256} (with range requests) for
 // results and the inputs kept for the committee, GET /v1/challenge for the challenges readers
-// sign (blobauth), and /metrics for Prometheus.
+// sign (blobauth), /metrics for Prometheus, and the routes the sidecar adds (a replica's
+// POST /v1/streams/{id}/infer).
 package server
 
 import (
@@ -31,10 +32,20 @@ type Filler interface {
 // maxChallenges bounds the outstanding challenges.
 const maxChallenges = 10_000
 
+// Route is a further endpoint the sidecar serves beside the blobs: a replica's stream
+// inference (POST /v1/streams/{id}/infer).
+type Route struct {
+	Pattern string // a ServeMux pattern, with its method
+	Handler http.Handler
+}
+
 // Handler serves the blobs of st to the readers auth lets through (to anyone when auth is
-// nil), those fill makes on demand (none when nil), and the metrics of reg.
-func Handler(st *store.Store, reg *prometheus.Registry, auth Authorizer, fill Filler) http.Handler {
+// nil), those fill makes on demand (none when nil), the metrics of reg, and routes.
+func Handler(st *store.Store, reg *prometheus.Registry, auth Authorizer, fill Filler, routes ...Route) http.Handler {
 	mux := http.NewServeMux()
+	for _, r := range routes {
+		mux.Handle(r.Pattern, r.Handler)
+	}
 	challenges := blobauth.NewChallenges(maxChallenges)
 	mux.HandleFunc("GET "+blobauth.ChallengePath, func(w http.ResponseWriter, _ *http.Request) {
 		ch, err := challenges.New(time.Now())
