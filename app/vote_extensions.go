@@ -4,11 +4,14 @@ import (
 	"github.com/spf13/cast"
 
 	"cosmossdk.io/log/v2"
+	"cosmossdk.io/math"
 	"github.com/cosmos/cosmos-sdk/baseapp"
 	"github.com/cosmos/cosmos-sdk/server/types"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/mempool"
 
 	ogpuabci "github.com/opengpu/ogpu/app/abci"
+	committeetypes "github.com/opengpu/ogpu/x/committee/types"
 )
 
 // FlagSidecarAddress is the app.toml key ([sidecar] address) of the sidecar's Attestor service.
@@ -44,5 +47,21 @@ func (app *App) configureVoteExtensions(appOpts types.AppOptions, logger log.Log
 
 	app.attestations = ogpuabci.NewAttestationRecorder(app.CommitteeKeeper, app.StakingKeeper,
 		app.StakingKeeper.ValidatorAddressCodec(), injected, logger)
+	// the validators' probe reports decide the replicas' probe rounds in x/compute
+	if sink, ok := any(app.ComputeKeeper).(ogpuabci.ProbeSink); ok {
+		app.attestations.WithProbes(sink, app.AccountKeeper.AddressCodec(), app.probeQuorum)
+	} else {
+		logger.Error("vote extensions: x/compute takes no probe rounds; probe reports are ignored")
+	}
 	return nil
+}
+
+// probeQuorum is the share of an extended commit's power that decides a probe round: the
+// committee's quorum.
+func (app *App) probeQuorum(ctx sdk.Context) math.LegacyDec {
+	p, err := app.CommitteeKeeper.Params.Get(ctx)
+	if err != nil {
+		return committeetypes.DefaultParams().Quorum
+	}
+	return p.Quorum
 }

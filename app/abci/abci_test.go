@@ -28,6 +28,7 @@ import (
 
 	ogpuabci "github.com/opengpu/ogpu/app/abci"
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
 const chainID = "ogpu-test-1"
@@ -156,15 +157,16 @@ func extension(t *testing.T, atts ...committeetypes.Attestation) []byte {
 	return bz
 }
 
-// fakeAttestor answers with atts, an error, a delay or a panic.
+// fakeAttestor answers with atts and probes, an error, a delay or a panic.
 type fakeAttestor struct {
-	atts  []committeetypes.Attestation
-	err   error
-	delay time.Duration
-	panic bool
+	atts   []committeetypes.Attestation
+	probes []computetypes.ProbeReport
+	err    error
+	delay  time.Duration
+	panic  bool
 }
 
-func (a fakeAttestor) Attestations(ctx context.Context, _ int64) ([]committeetypes.Attestation, error) {
+func (a fakeAttestor) Attestations(ctx context.Context, _ int64) (committeetypes.VoteExtension, error) {
 	if a.panic {
 		panic("sidecar bug")
 	}
@@ -172,10 +174,10 @@ func (a fakeAttestor) Attestations(ctx context.Context, _ int64) ([]committeetyp
 		select {
 		case <-time.After(a.delay):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return committeetypes.VoteExtension{}, ctx.Err()
 		}
 	}
-	return a.atts, a.err
+	return committeetypes.VoteExtension{Attestations: a.atts, Probes: a.probes}, a.err
 }
 
 func TestExtendVote(t *testing.T) {
@@ -586,10 +588,23 @@ func FuzzDecodeExtension(f *testing.F) {
 	f.Add(bz)
 	bz, _ = ogpuabci.EncodeExtension([]committeetypes.Attestation{commitment(1), attestation(2, 2)}, 10, 1000)
 	f.Add(bz)
+	bz, _ = ogpuabci.EncodeVoteExtension(committeetypes.VoteExtension{
+		Attestations: []committeetypes.Attestation{commitment(1)},
+		Probes:       []computetypes.ProbeReport{probe(1, "a", 2, true), probe(1, "b", 2, false), probe(3, "a", 7, false)},
+	}, 10, 1000)
+	f.Add(bz)
+	f.Add(rawProbes(probe(1, "a", 2, true), probe(1, "a", 3, false)))
 	f.Fuzz(func(t *testing.T, bz []byte) {
 		ve, err := ogpuabci.DecodeExtension(bz, 256, 16384)
 		if err == nil {
 			require.LessOrEqual(t, len(ve.Attestations), 256)
+			require.LessOrEqual(t, len(ve.Probes), ogpuabci.MaxProbesPerVote)
+			seen := map[string]bool{}
+			for _, p := range ve.Probes {
+				key := fmt.Sprintf("%d/%s", p.StreamId, p.Provider)
+				require.False(t, seen[key], "one report per replica")
+				seen[key] = true
+			}
 		}
 	})
 }

@@ -41,12 +41,12 @@ func DialAttestor(addr string) (*GRPCAttestor, error) {
 }
 
 // Attestations implements Attestor.
-func (a *GRPCAttestor) Attestations(ctx context.Context, height int64) ([]committeetypes.Attestation, error) {
+func (a *GRPCAttestor) Attestations(ctx context.Context, height int64) (committeetypes.VoteExtension, error) {
 	res, err := a.client.Attestations(ctx, &sidecartypes.AttestationsRequest{Height: height})
 	if err != nil {
-		return nil, err
+		return committeetypes.VoteExtension{}, err
 	}
-	return res.Attestations, nil
+	return committeetypes.VoteExtension{Attestations: res.Attestations, Probes: res.Probes}, nil
 }
 
 // Close closes the connection.

@@ -13,9 +13,10 @@ import (
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
 )
 
-// Attestor is the node's view of its sidecar: the attestations to put in the vote at height.
+// Attestor is the node's view of its sidecar: the attestations and probe reports to put in the
+// vote at height, as the extension they make before the caps.
 type Attestor interface {
-	Attestations(ctx context.Context, height int64) ([]committeetypes.Attestation, error)
+	Attestations(ctx context.Context, height int64) (committeetypes.VoteExtension, error)
 }
 
 // Limits reads caps on vote extensions from the committee's state in ctx: for the votes being
@@ -40,7 +41,7 @@ func NewVoteExtensionHandler(attestor Attestor, limits Limits, logger log.Logger
 	return &VoteExtensionHandler{attestor: attestor, limits: limits, timeout: AttestorTimeout, logger: logger}
 }
 
-// ExtendVote asks the sidecar for attestations and never fails: on an error, a timeout or a
+// ExtendVote asks the sidecar for attestations and probe reports and never fails: on an error, a timeout or a
 // panic it returns an empty extension, so the validator still votes.
 func (h *VoteExtensionHandler) ExtendVote() sdk.ExtendVoteHandler {
 	return func(ctx sdk.Context, req *abci.RequestExtendVote) (resp *abci.ResponseExtendVote, err error) {
@@ -57,8 +58,8 @@ func (h *VoteExtensionHandler) ExtendVote() sdk.ExtendVoteHandler {
 		cctx, cancel := context.WithTimeout(ctx.Context(), h.timeout)
 		defer cancel()
 		type result struct {
-			atts []committeetypes.Attestation
-			err  error
+			ve  committeetypes.VoteExtension
+			err error
 		}
 		ch := make(chan result, 1)
 		go func() {
@@ -67,8 +68,8 @@ func (h *VoteExtensionHandler) ExtendVote() sdk.ExtendVoteHandler {
 					ch <- result{err: fmt.Errorf("attestor panicked: %v", r)}
 				}
 			}()
-			atts, err := h.attestor.Attestations(cctx, req.Height)
-			ch <- result{atts, err}
+			ve, err := h.attestor.Attestations(cctx, req.Height)
+			ch <- result{ve, err}
 		}()
 		var res result
 		select {
@@ -81,7 +82,7 @@ func (h *VoteExtensionHandler) ExtendVote() sdk.ExtendVoteHandler {
 			return empty, nil
 		}
 		maxCount, maxBytes := h.limits(ctx)
-		bz, err := EncodeExtension(res.atts, maxCount, maxBytes)
+		bz, err := EncodeVoteExtension(res.ve, maxCount, maxBytes)
 		if err != nil {
 			h.logger.Error("encode vote extension", "height", req.Height, "err", err)
 			return empty, nil
