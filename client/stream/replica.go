@@ -46,14 +46,17 @@ func (r *replica) canPay() bool {
 	return r.price.IsPositive() && r.total.Add(r.price).LTE(r.limit)
 }
 
-// unknownLatency is what a replica not heard from yet is taken to answer in: it is tried soon.
+// unknownLatency is what a busy replica not heard from yet is taken to answer in.
 const unknownLatency = time.Millisecond
 
 // score is the replica's expected wait: its latency times the requests of ours ahead of it,
-// this one included.
+// this one included. An idle replica not heard from yet goes first, so every one is measured.
 func (r *replica) score() time.Duration {
 	est := r.ewma
 	if est == 0 {
+		if r.queued == 0 {
+			return 0
+		}
 		est = unknownLatency
 	}
 	return est * time.Duration(r.queued+1)

@@ -1,0 +1,268 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"cosmossdk.io/math"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cosmos/evm/crypto/ethsecp256k1"
+
+	"github.com/opengpu/ogpu/gpu/gemm"
+	"github.com/opengpu/ogpu/gpu/mlp"
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
+)
+
+var bigShare = math.NewInt(1_000_000)
+
+func TestInferReturnsTheModelsAnswerWithACheckedReceipt(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	s := n.open(t)
+	rows := testRows(1, 3)
+	res, err := s.Infer(context.Background(), rows)
+	require.NoError(t, err)
+
+	var x []int8
+	for _, r := range rows {
+		x = append(x, r...)
+	}
+	_, logits, argmax, err := mlp.Forward(gemm.CPU{Workers: 1}, n.model, x, len(rows))
+	require.NoError(t, err)
+	require.Equal(t, argmax, res.Argmax)
+	require.Equal(t, [][]int32{logits[0:4], logits[4:8], logits[8:12]}, res.Logits)
+
+	rep := n.replicas[0]
+	require.Equal(t, rep.provider, res.Replica)
+	require.Equal(t, uint64(1), res.Receipt.Receipt.Sequence)
+	require.Equal(t, uint64(testStreamID), res.Receipt.Receipt.StreamId)
+	pk := &ethsecp256k1.PubKey{Key: res.Receipt.PubKey}
+	require.True(t, pk.VerifySignature(computetypes.ReceiptSignBytes(testChainID, res.Receipt.Receipt), res.Receipt.Signature))
+	require.Equal(t, computetypes.Voucher{StreamId: testStreamID, Provider: rep.provider, Total: math.NewInt(10), Nonce: 1}, res.Voucher)
+	require.Equal(t, 1, res.Tries)
+	require.Equal(t, []SignedReceipt{res.Receipt}, s.Receipts())
+
+	res2, err := s.Infer(context.Background(), testRows(2, 1))
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), res2.Receipt.Receipt.Sequence)
+	require.Equal(t, math.NewInt(20), res2.Voucher.Total)
+}
+
+func TestVouchersGrowByThePriceUnderConcurrentCalls(t *testing.T) {
+	n := newTestNet(t, 2, bigShare)
+	s := n.open(t)
+	const goroutines, each = 8, 12
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines*each)
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				if _, err := s.Infer(context.Background(), testRows(uint64(g*each+i), 1)); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	served := 0
+	for _, r := range n.replicas {
+		vs := r.vouchers()
+		served += len(vs)
+		for i, v := range vs {
+			require.Equal(t, uint64(i+1), v.Nonce, "replica %s: nonces in order, none skipped", r.provider)
+			require.Equal(t, math.NewInt(int64(10*(i+1))), v.Total, "replica %s: the total grows by the price", r.provider)
+		}
+		require.Empty(t, r.refusals, "no voucher refused")
+	}
+	require.Equal(t, goroutines*each, served)
+	require.Len(t, s.Receipts(), goroutines*each)
+}
+
+func TestAReplicaThatDiesIsFailedOverWithNoErrorAndAStandbyTakesItsSlot(t *testing.T) {
+	n := newTestNet(t, 2, bigShare)
+	s := n.open(t, WithRefreshInterval(time.Hour), WithRequestTimeout(2*time.Second))
+	a, b := n.replicas[0], n.replicas[1]
+	ctx := context.Background()
+	for i := range 4 {
+		_, err := s.Infer(ctx, testRows(uint64(i), 1))
+		require.NoError(t, err)
+	}
+	require.NotEmpty(t, a.vouchers(), "both replicas served")
+	require.NotEmpty(t, b.vouchers())
+
+	a.srv.CloseClientConnections()
+	a.srv.Close()
+	s.mu.Lock()
+	s.replicas[a.provider].ewma, s.replicas[b.provider].ewma = time.Nanosecond, time.Second // the dead one looks fastest
+	s.mu.Unlock()
+	failedOver := false
+	for i := range 6 {
+		res, err := s.Infer(ctx, testRows(uint64(10+i), 1))
+		require.NoError(t, err)
+		require.Equal(t, b.provider, res.Replica)
+		failedOver = failedOver || res.Tries == 2
+	}
+	require.True(t, failedOver, "one request went to the dead replica first")
+
+	// the chain replaces the dead replica with a standby; the client finds it on its next read
+	c := newFakeReplica(t, testStreamID, n.creator, math.NewInt(10), bigShare, n.model)
+	n.chain.update(func(st *computetypes.Stream) { st.Serving[0] = c.replica(0) })
+	require.NoError(t, s.Refresh(ctx))
+	for i := range 6 {
+		_, err := s.Infer(ctx, testRows(uint64(20+i), 1))
+		require.NoError(t, err)
+	}
+	require.NotEmpty(t, c.vouchers(), "the promoted standby serves")
+	require.Equal(t, uint64(1), c.vouchers()[0].Nonce)
+}
+
+func TestAReceiptNotSignedByTheReplicaIsAFailure(t *testing.T) {
+	n := newTestNet(t, 2, bigShare)
+	other, err := ethsecp256k1.GenerateKey()
+	require.NoError(t, err)
+	bad, good := n.replicas[0], n.replicas[1]
+	bad.signWith = other
+	s := n.open(t)
+	res, err := s.Infer(context.Background(), testRows(1, 2))
+	require.NoError(t, err)
+	require.Equal(t, good.provider, res.Replica)
+	require.Equal(t, 2, res.Tries, "the bad replica was asked first (the chain's order) and failed")
+	require.Len(t, bad.vouchers(), 1)
+	for i := range 5 {
+		res, err := s.Infer(context.Background(), testRows(uint64(2+i), 2))
+		require.NoError(t, err)
+		require.Equal(t, good.provider, res.Replica, "the bad replica is in its back-off")
+	}
+	require.Len(t, s.Receipts(), 6, "no receipt of the bad replica is kept")
+}
+
+func TestACorruptedResultWithAnHonestReceiptPassesWithoutASpotCheck(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	n.replicas[0].corrupt = true
+	s := n.open(t, WithMaxTries(1))
+	// the receipt checks prove who answered what, not that the answer is right
+	res, err := s.Infer(context.Background(), testRows(1, 1))
+	require.NoError(t, err)
+	require.False(t, res.SpotChecked)
+}
+
+func TestASpotCheckCatchesAWrongResponse(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	n.replicas[0].corrupt = true
+	s := n.open(t, WithModel(n.model.Encode()), WithSpotCheck(1))
+	res, err := s.Infer(context.Background(), testRows(1, 2))
+	require.ErrorIs(t, err, ErrWrongResponse)
+	var wrong *WrongResponseError
+	require.ErrorAs(t, err, &wrong)
+	require.Equal(t, res.Receipt, wrong.Response.Receipt)
+	require.Equal(t, n.replicas[0].provider, wrong.Response.Receipt.Receipt.Provider)
+	require.NotEqual(t, wrong.Want, wrong.Response.Result)
+	require.True(t, res.SpotChecked)
+
+	// an honest replica passes every spot-check
+	n = newTestNet(t, 1, bigShare)
+	s = n.open(t, WithModel(n.model.Encode()), WithSpotCheck(1))
+	res, err = s.Infer(context.Background(), testRows(2, 2))
+	require.NoError(t, err)
+	require.True(t, res.SpotChecked)
+}
+
+func TestAModelThatIsNotTheStreamsIsRefused(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	_, err := New(context.Background(), n.client, n.kr, "alice", testStreamID, WithModel([]byte("not the model")), WithSpotCheck(0.5))
+	require.ErrorContains(t, err, "sha256")
+}
+
+func TestVouchersNeverExceedTheSlotsShareLessEarlierClaims(t *testing.T) {
+	// share 55, an earlier replica of the slot claimed 20: 35 is left, three requests at 10
+	n := newTestNet(t, 1, math.NewInt(55))
+	n.chain.update(func(st *computetypes.Stream) { st.SlotClaimed[0] = math.NewInt(20) })
+	n.replicas[0].limit = math.NewInt(35)
+	s := n.open(t)
+	for i := range 3 {
+		_, err := s.Infer(context.Background(), testRows(uint64(i), 1))
+		require.NoError(t, err)
+	}
+	_, err := s.Infer(context.Background(), testRows(9, 1))
+	require.ErrorIs(t, err, ErrBudgetSpent)
+	vs := n.replicas[0].vouchers()
+	require.Len(t, vs, 3)
+	require.Equal(t, math.NewInt(30), vs[2].Total)
+	require.Empty(t, n.replicas[0].refusals, "no voucher beyond the share was sent")
+
+	// funding raises the share: the next read lets it go on
+	n.chain.update(func(st *computetypes.Stream) { st.Budget = math.NewInt(75) })
+	require.NoError(t, s.Refresh(context.Background()))
+	n.replicas[0].limit = math.NewInt(55)
+	_, err = s.Infer(context.Background(), testRows(10, 1))
+	require.NoError(t, err)
+}
+
+func TestARefusedVoucherResyncsFromTheChainAndTriesOnce(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	rep := n.replicas[0]
+	// the replica took vouchers up to nonce 5 (total 50) from an earlier run of the client and
+	// redeemed them: the chain knows
+	rep.lastNonce, rep.lastTotal = 5, math.NewInt(50)
+	s := n.open(t)
+	n.chain.update(func(st *computetypes.Stream) {
+		st.Serving[0].Claimed, st.Serving[0].VoucherNonce = math.NewInt(50), 5
+	})
+	res, err := s.Infer(context.Background(), testRows(1, 1))
+	require.NoError(t, err)
+	require.Equal(t, uint64(6), res.Voucher.Nonce)
+	require.Equal(t, math.NewInt(60), res.Voucher.Total)
+	require.Equal(t, 1, res.Tries)
+	require.Equal(t, 1, rep.refusals[409], "refused once, then resynced")
+}
+
+func TestRowsOfTheWrongShapeAreRefusedBeforeAnyRequest(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	s := n.open(t)
+	_, err := s.Infer(context.Background(), [][]int8{make([]int8, 5)})
+	require.ErrorContains(t, err, "the model takes")
+	_, err = s.Infer(context.Background(), testRows(1, 5))
+	require.ErrorContains(t, err, "at most 4 per request")
+	require.Empty(t, n.replicas[0].vouchers())
+}
+
+func TestAStreamNotLiveIsRefused(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	s := n.open(t)
+	n.chain.update(func(st *computetypes.Stream) { st.State = computetypes.STREAM_STATE_PAUSED })
+	require.NoError(t, s.Refresh(context.Background()))
+	_, err := s.Infer(context.Background(), testRows(1, 1))
+	require.ErrorContains(t, err, "STREAM_STATE_PAUSED")
+}
+
+func TestReceiptsAreBounded(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	s := n.open(t, WithReceiptLimit(3))
+	var seqs []uint64
+	for i := range 5 {
+		res, err := s.Infer(context.Background(), testRows(uint64(i), 1))
+		require.NoError(t, err)
+		seqs = append(seqs, res.Receipt.Receipt.Sequence)
+	}
+	var kept []uint64
+	for _, r := range s.Receipts() {
+		kept = append(kept, r.Receipt.Sequence)
+	}
+	require.Equal(t, seqs[2:], kept, "the last three, oldest first")
+}
+
+func TestContextEndStopsWithoutTryingOthers(t *testing.T) {
+	n := newTestNet(t, 2, bigShare)
+	s := n.open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := s.Infer(ctx, testRows(1, 1))
+	require.True(t, errors.Is(err, context.Canceled), "got %v", err)
+}
