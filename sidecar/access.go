@@ -30,6 +30,9 @@ type chainAuthorizer struct {
 	// states says whether a blob is a state of the task's training run, which its committee
 	// may fetch as well (nil: none is)
 	states func(ctx context.Context, task uint64, sha string) bool
+	// provider is this sidecar's provider: a stream's check task is served only when it checks
+	// this provider's response
+	provider string
 }
 
 // Authorize checks the reader's signature against its on-chain key and its right to the blob.
@@ -39,8 +42,21 @@ func (a chainAuthorizer) Authorize(ctx context.Context, r blobauth.Request) erro
 		return fmt.Errorf("task %d: %v", r.Task, err)
 	}
 	t := res.Task
+	if err := streamCheckServed(t, a.provider); err != nil {
+		return err
+	}
 	isState := a.states != nil && t.Workload.GetTrainMlpInt8() != nil && t.Result.Sha256 != r.SHA && a.states(ctx, r.Task, r.SHA)
 	return authorize(t, r, isState, func(valoper string) ([]byte, error) { return a.consensusKey(ctx, valoper) })
+}
+
+// streamCheckServed lets through a task that is no stream's check, or the check of a response
+// of provider: its inputs (the stream's model and the request body) and its result (the
+// response body) are what this replica kept, and the rule of authorize then applies to them.
+func streamCheckServed(t computetypes.Task, provider string) error {
+	if t.StreamId == 0 || t.Provider == provider {
+		return nil
+	}
+	return fmt.Errorf("task %d checks a response of stream %d by %s, not by this provider", t.Id, t.StreamId, t.Provider)
 }
 
 // authorize is the rule: consensusKey gives a validator's ed25519 consensus key; isState says

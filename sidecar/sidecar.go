@@ -50,6 +50,7 @@ type Sidecar struct {
 	provider      sdk.AccAddress
 	valoper       string
 	signer        blobauth.Signer // the verifier's proof of who reads a result
+	probes        *prober         // the verifier's probes of stream replicas (nil: it sends none)
 	replicas      *replicaSet     // the streams this provider subscribes to and serves
 
 	mu           sync.Mutex
@@ -104,6 +105,7 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 			return nil, err
 		}
 		s.signer = signer
+		s.probes = probesOf(cfg, c, acc, logger)
 	}
 	return s, nil
 }
@@ -126,7 +128,7 @@ func newSidecar(cfg Config, logger log.Logger, chain ledger, st *store.Store, ex
 func (s *Sidecar) Run(ctx context.Context) error {
 	errs := make(chan error, 2)
 	if s.cfg.Provider {
-		srv := &http.Server{Addr: s.cfg.Listen, Handler: server.Handler(s.store, s.metrics.reg, chainAuthorizer{conn: s.conn, states: s.isTrainState}, trainStates{s}, s.replicaRoutes()...), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Addr: s.cfg.Listen, Handler: server.Handler(s.store, s.metrics.reg, chainAuthorizer{conn: s.conn, states: s.isTrainState, provider: s.provider.String()}, trainStates{s}, s.replicaRoutes()...), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errs <- srv.ListenAndServe() }()
 		defer srv.Close()
 		s.calibrate()
@@ -182,6 +184,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		}
 		if s.cfg.Verifier {
 			s.verifierPass(ctx)
+			s.probePass(ctx)
 		}
 	}
 }
@@ -462,7 +465,7 @@ func (s *Sidecar) Attestations(height int64) []committeetypes.Attestation {
 type attestorService struct{ s *Sidecar }
 
 func (a attestorService) Attestations(_ context.Context, req *sidecartypes.AttestationsRequest) (*sidecartypes.AttestationsResponse, error) {
-	return &sidecartypes.AttestationsResponse{Attestations: a.s.Attestations(req.Height)}, nil
+	return &sidecartypes.AttestationsResponse{Attestations: a.s.Attestations(req.Height), Probes: a.s.ProbeReports()}, nil
 }
 
 // pickExecutor opens the GPU executor when asked or, for "auto", when it can; otherwise the CPU.
