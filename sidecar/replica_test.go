@@ -538,4 +538,3 @@ func TestStreamCheckServed(t *testing.T) {
 	require.NoError(t, streamCheckServed(computetypes.Task{Id: 1, StreamId: 7, Provider: "me"}, "me"))
 	require.ErrorContains(t, streamCheckServed(computetypes.Task{Id: 1, StreamId: 7, Provider: "other"}, "me"), "not by this provider")
 }
-
