@@ -28,9 +28,10 @@ type replicaSet struct {
 	ledger streamLedger  // nil: streams are not followed
 	signer receiptSigner // the provider's key, for receipts
 	slots  chan struct{} // inferences running at once
-	// waiting counts the requests waiting for a slot; past maxWaiting a request is refused.
-	waiting    atomic.Int32
-	maxWaiting int32
+	// admitted counts the requests in hand, from their first byte to their answer; past
+	// maxAdmitted a request is refused, so what requests hold in memory is bounded.
+	admitted    atomic.Int32
+	maxAdmitted int32
 
 	mu       sync.Mutex
 	params   computetypes.StreamParams
@@ -50,7 +51,7 @@ const maxSubscribeAttempts = 3
 func newReplicaSet(concurrency int) *replicaSet {
 	n := max(1, concurrency)
 	return &replicaSet{
-		slots: make(chan struct{}, n), maxWaiting: int32(8 * n),
+		slots: make(chan struct{}, n), maxAdmitted: int32(9 * n),
 		byStream: map[uint64]*replica{}, subs: map[uint64]*subscription{},
 	}
 }
@@ -67,14 +68,19 @@ func (rs *replicaSet) streamParams() computetypes.StreamParams {
 	return rs.params
 }
 
-// acquire takes an inference slot, waiting while at most maxWaiting others wait; false when the
-// queue is full or ctx ended.
-func (rs *replicaSet) acquire(ctx context.Context) bool {
-	if rs.waiting.Add(1) > rs.maxWaiting {
-		rs.waiting.Add(-1)
+// admit takes a request in hand, unless maxAdmitted already are.
+func (rs *replicaSet) admit() bool {
+	if rs.admitted.Add(1) > rs.maxAdmitted {
+		rs.admitted.Add(-1)
 		return false
 	}
-	defer rs.waiting.Add(-1)
+	return true
+}
+
+func (rs *replicaSet) leave() { rs.admitted.Add(-1) }
+
+// acquire takes an inference slot, waiting for one until ctx ends.
+func (rs *replicaSet) acquire(ctx context.Context) bool {
 	select {
 	case rs.slots <- struct{}{}:
 		return true

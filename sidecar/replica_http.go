@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"time"
 
 	"cosmossdk.io/math"
 	"github.com/cosmos/evm/crypto/ethsecp256k1"
@@ -39,6 +40,9 @@ const (
 
 // replicaInferPattern is the route of a replica's stream requests.
 const replicaInferPattern = "POST /v1/streams/{id}/infer"
+
+// requestReadTimeout bounds the reading of a request's body.
+const requestReadTimeout = 30 * time.Second
 
 // maxJSONRowBytes bounds the JSON text of one value of a request's rows ("-128," and room for
 // spaces), so a JSON body is read with a cap.
@@ -97,6 +101,12 @@ func (s *Sidecar) serveStreamInfer(w http.ResponseWriter, req *http.Request) {
 }
 
 func (s *Sidecar) streamInfer(w http.ResponseWriter, req *http.Request) *streamRefusal {
+	if !s.replicas.admit() {
+		return refuse(http.StatusServiceUnavailable, "busy: %d requests in hand; try again", s.replicas.maxAdmitted)
+	}
+	defer s.replicas.leave()
+	// a slow sender holds its place for a bounded time only
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(requestReadTimeout))
 	id, err := strconv.ParseUint(req.PathValue("id"), 10, 64)
 	if err != nil {
 		return refuse(http.StatusBadRequest, "stream id %q: must be a decimal number", req.PathValue("id"))
@@ -154,7 +164,7 @@ func (s *Sidecar) streamInfer(w http.ResponseWriter, req *http.Request) *streamR
 		accept = func() *streamRefusal { return r.acceptVoucher(v, vsig) }
 	}
 	if !s.replicas.acquire(req.Context()) {
-		return refuse(http.StatusServiceUnavailable, "stream %d: busy, %d requests running and the queue is full; try again", id, cap(s.replicas.slots))
+		return refuse(http.StatusServiceUnavailable, "stream %d: the request ended while it waited to run", id)
 	}
 	defer s.replicas.release()
 	// the voucher or probe is taken only once the request will run, so a busy refusal costs the

@@ -538,3 +538,12 @@ func TestStreamCheckServed(t *testing.T) {
 	require.NoError(t, streamCheckServed(computetypes.Task{Id: 1, StreamId: 7, Provider: "me"}, "me"))
 	require.ErrorContains(t, streamCheckServed(computetypes.Task{Id: 1, StreamId: 7, Provider: "other"}, "me"), "not by this provider")
 }
+
+// TestReplicaBusy: past the requests it may hold, the replica refuses with 503.
+func TestReplicaBusy(t *testing.T) {
+	f := newReplicaFixture(t)
+	f.s.replicas.maxAdmitted = 0
+	res := f.send(t, paid{x: testRows(1), rows: 1, total: 10, nonce: 1})
+	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+	require.Contains(t, errorOf(t, res), "busy")
+}
