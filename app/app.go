@@ -372,7 +372,7 @@ func New(
 	)
 	app.ComputeKeeper = computekeeper.NewKeeper(
 		appCodec, runtime.NewKVStoreService(keys[computetypes.StoreKey]), accAddrCodec, authority,
-		app.BankKeeper, app.StakingGPUKeeper,
+		app.BankKeeper, app.StakingGPUKeeper, app.AccountKeeper,
 	)
 	app.StakingGPUKeeper.SetWorkTracker(app.ComputeKeeper)
 	app.CommitteeKeeper = committeekeeper.NewKeeper(

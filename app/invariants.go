@@ -28,6 +28,7 @@ func (app *App) registerInvariants() []namedInvariant {
 		{name: "staking-gpu/stake", check: asInvariant(app.StakingGPUKeeper.StakeInvariant)},
 		{name: "staking-gpu/reward-pool", check: asInvariant(app.StakingGPUKeeper.RewardPoolInvariant)},
 		{name: "compute/escrow", check: asInvariant(app.ComputeKeeper.EscrowInvariant)},
+		{name: "compute/stream-books", check: asInvariant(app.ComputeKeeper.StreamBooksInvariant)},
 	}
 }
 

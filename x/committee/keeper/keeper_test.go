@@ -139,7 +139,7 @@ func newFixture(t *testing.T) *fixture {
 	authority := authtypes.NewModuleAddress("gov").String()
 	bank := keepertest.NewBank()
 	sg := sgkeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[sgtypes.StoreKey]), accCodec, authority, bank, bank, keepertest.Validators{})
-	ck := computekeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[computetypes.StoreKey]), accCodec, authority, bank, sg)
+	ck := computekeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[computetypes.StoreKey]), accCodec, authority, bank, sg, nil)
 	staking := &fakeStaking{vals: map[string]stakingtypes.Validator{}, slashed: map[string]math.LegacyDec{}, infraction: map[string][2]int64{}}
 	k := keeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[types.StoreKey]), accCodec, valCodec, authority, staking)
 	sg.SetWorkTracker(ck)

@@ -36,7 +36,8 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 		}
 		write()
 	}
-	return nil
+	// streams share the block's timer budget with tasks
+	return k.streamEndBlock(sdkCtx, int(params.MaxTimersPerBlock)-len(due))
 }
 
 // dueTimers are the first max timers due at height h or before, collected before any is

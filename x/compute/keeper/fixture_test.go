@@ -55,6 +55,16 @@ func (c *fakeCommittee) Escalate(context.Context, uint64, string) error { return
 func (c *fakeCommittee) ResolveUndecided(context.Context, uint64) error { return nil }
 func (c *fakeCommittee) TaskClosed(context.Context, uint64) error       { return nil }
 
+// fakeAccounts is x/auth's account store as far as public keys go.
+type fakeAccounts map[string]sdk.AccountI
+
+func (a fakeAccounts) GetAccount(_ context.Context, addr sdk.AccAddress) sdk.AccountI {
+	if acc, ok := a[string(addr)]; ok {
+		return acc
+	}
+	return nil
+}
+
 type fixture struct {
 	t         testing.TB
 	ctx       sdk.Context
@@ -65,6 +75,7 @@ type fixture struct {
 	queries   types.QueryServer
 	bank      *keepertest.Bank
 	committee *fakeCommittee
+	accounts  fakeAccounts
 	authority string
 	client    sdk.AccAddress
 	providers []sdk.AccAddress
@@ -91,13 +102,14 @@ func newFixtureFrom(t testing.TB, bank *keepertest.Bank, sgGenesis *sgtypes.Gene
 	codec := addresscodec.NewBech32Codec(sdk.GetConfig().GetBech32AccountAddrPrefix())
 	authority := authtypes.NewModuleAddress("gov").String()
 	sg := sgkeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[sgtypes.StoreKey]), codec, authority, bank, bank, keepertest.Validators{})
-	k := keeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[types.StoreKey]), codec, authority, bank, sg)
+	accounts := fakeAccounts{}
+	k := keeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[types.StoreKey]), codec, authority, bank, sg, accounts)
 	sg.SetWorkTracker(k)
 	committee := &fakeCommittee{}
 	k.SetCommittee(committee)
 	f := &fixture{
 		t: t, ctx: ctx, cms: cms, k: k, sg: sg, msgs: keeper.NewMsgServer(k), queries: keeper.NewQueryServer(k),
-		bank: bank, committee: committee, authority: authority,
+		bank: bank, committee: committee, authority: authority, accounts: accounts,
 	}
 	for i := 0; i < 3; i++ {
 		f.committee.members = append(f.committee.members, f.addr("validator", i).String())

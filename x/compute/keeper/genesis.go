@@ -42,7 +42,83 @@ func (k Keeper) InitGenesis(ctx context.Context, gs types.GenesisState) error {
 			return err
 		}
 	}
-	return k.TaskSeq.Set(ctx, gs.NextTaskId)
+	if err := k.TaskSeq.Set(ctx, gs.NextTaskId); err != nil {
+		return err
+	}
+	return k.initStreams(ctx, gs)
+}
+
+// initStreams loads streams, subscriptions, commitments and claims and rebuilds the stream
+// timers, the sample draws, the deadlines and the provider index from them.
+func (k Keeper) initStreams(ctx context.Context, gs types.GenesisState) error {
+	streams := make(map[uint64]types.Stream, len(gs.Streams))
+	for _, s := range gs.Streams {
+		timer := s.TimerHeight
+		s.TimerHeight = 0
+		if err := k.saveStream(ctx, s, timer); err != nil {
+			return err
+		}
+		streams[s.Id] = s
+		if s.Settled {
+			continue
+		}
+		for _, r := range s.Serving {
+			p, err := k.addressCodec.StringToBytes(r.Provider)
+			if err != nil {
+				return err
+			}
+			if err := k.StreamsByProvider.Set(ctx, collections.Join(sdk.AccAddress(p), s.Id)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, sub := range gs.Subscriptions {
+		p, err := k.addressCodec.StringToBytes(sub.Subscription.Provider)
+		if err != nil {
+			return err
+		}
+		if err := k.Subscriptions.Set(ctx, collections.Join(sub.StreamId, sdk.AccAddress(p)), sub.Subscription); err != nil {
+			return err
+		}
+	}
+	for _, c := range gs.Claims {
+		p, err := k.addressCodec.StringToBytes(c.Provider)
+		if err != nil {
+			return err
+		}
+		if err := k.StreamClaims.Set(ctx, collections.Join(c.StreamId, sdk.AccAddress(p)), c); err != nil {
+			return err
+		}
+	}
+	for _, c := range gs.Commitments {
+		p, err := k.addressCodec.StringToBytes(c.Provider)
+		if err != nil {
+			return err
+		}
+		key := collections.Join3(c.StreamId, sdk.AccAddress(p), c.Period)
+		if err := k.Commitments.Set(ctx, key, c); err != nil {
+			return err
+		}
+		if !c.Required {
+			continue
+		}
+		var due collections.KeySet[collections.Pair[int64, commitmentKey]]
+		var height int64
+		switch {
+		case c.CommittedHeight == 0:
+			due, height = k.StreamDeadlines, commitDeadline(gs.Params, streams[c.StreamId], c.Period)
+		case c.SampledHeight == 0 && c.Count > 0:
+			due, height = k.SampleDraws, c.CommittedHeight+1
+		case c.SampledHeight != 0 && !c.Revealed:
+			due, height = k.StreamDeadlines, c.SampledHeight+int64(gs.Params.Stream.RevealWindow)
+		default:
+			continue
+		}
+		if err := due.Set(ctx, collections.Join(height, key)); err != nil {
+			return err
+		}
+	}
+	return k.StreamSeq.Set(ctx, max(gs.NextStreamId, 1))
 }
 
 // ExportGenesis writes tasks and bids in key order.
@@ -64,6 +140,35 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}); err != nil {
 		return nil, err
 	}
-	gs.NextTaskId, err = k.TaskSeq.Peek(ctx)
-	return gs, err
+	if gs.NextTaskId, err = k.TaskSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
+	if err := k.Streams.Walk(ctx, nil, func(_ uint64, s types.Stream) (bool, error) {
+		gs.Streams = append(gs.Streams, s)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.Subscriptions.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], sub types.Subscription) (bool, error) {
+		gs.Subscriptions = append(gs.Subscriptions, types.StreamSubscription{StreamId: key.K1(), Subscription: sub})
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.Commitments.Walk(ctx, nil, func(_ commitmentKey, c types.ReceiptCommitment) (bool, error) {
+		gs.Commitments = append(gs.Commitments, c)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.StreamClaims.Walk(ctx, nil, func(_ collections.Pair[uint64, sdk.AccAddress], c types.StreamClaim) (bool, error) {
+		gs.Claims = append(gs.Claims, c)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if gs.NextStreamId, err = k.StreamSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
+	return gs, nil
 }

@@ -188,12 +188,19 @@ func (k Keeper) LongestHoldBlocks(ctx context.Context) (uint64, error) {
 	return params.LongestHoldBlocks(), nil
 }
 
-// HasOpenWork reports whether the provider is assigned a task that is not final yet.
+// HasOpenWork reports whether the provider is assigned a task that is not final yet, or serves
+// a stream that has not settled.
 func (k Keeper) HasOpenWork(ctx context.Context, provider sdk.AccAddress) (bool, error) {
-	it, err := k.ActiveByProvider.Iterate(ctx, collections.NewPrefixedPairRange[sdk.AccAddress, uint64](provider))
-	if err != nil {
-		return false, err
+	for _, ks := range []collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]{k.ActiveByProvider, k.StreamsByProvider} {
+		it, err := ks.Iterate(ctx, collections.NewPrefixedPairRange[sdk.AccAddress, uint64](provider))
+		if err != nil {
+			return false, err
+		}
+		valid := it.Valid()
+		it.Close()
+		if valid {
+			return true, nil
+		}
 	}
-	defer it.Close()
-	return it.Valid(), nil
+	return false, nil
 }

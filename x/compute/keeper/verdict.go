@@ -49,6 +49,9 @@ func (k Keeper) ApplyVerdict(ctx context.Context, id uint64, s types.Settlement)
 		}
 		return errorsmod.Wrapf(types.ErrInvalidVerdict, "task %d reported its inputs unavailable: verdict %s does not apply", id, s.Verdict)
 	}
+	if task.StreamId != 0 {
+		return k.streamVerdict(ctx, task, s)
+	}
 	switch s.Verdict {
 	case types.VERDICT_RESULT_UNAVAILABLE:
 		if s.Final {

@@ -16,6 +16,11 @@ type BankKeeper interface {
 	SendCoinsFromModuleToAccount(ctx context.Context, senderModule string, recipientAddr sdk.AccAddress, amt sdk.Coins) error
 }
 
+// AccountKeeper gives the public keys that vouchers and receipts are verified with.
+type AccountKeeper interface {
+	GetAccount(ctx context.Context, addr sdk.AccAddress) sdk.AccountI
+}
+
 // ProviderKeeper is what the market needs from x/staking-gpu.
 type ProviderKeeper interface {
 	Eligible(ctx context.Context, operator sdk.AccAddress, reqs stakinggputypes.Requirements, price math.Int) error

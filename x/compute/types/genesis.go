@@ -2,11 +2,12 @@ package types
 
 import (
 	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
 )
 
 // DefaultGenesis has the default params and no tasks.
 func DefaultGenesis() *GenesisState {
-	return &GenesisState{Params: DefaultParams(), NextTaskId: 1}
+	return &GenesisState{Params: DefaultParams(), NextTaskId: 1, NextStreamId: 1}
 }
 
 // Validate checks the genesis state for consistency.
@@ -58,6 +59,76 @@ func (gs GenesisState) Validate() error {
 		bids[k] = struct{}{}
 		if b.Price.IsNil() || !b.Price.IsPositive() {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "bids[%d].price: must be positive", i)
+		}
+	}
+	return gs.validateStreams()
+}
+
+// validateStreams checks the streams and the records that refer to them.
+func (gs GenesisState) validateStreams() error {
+	if len(gs.Streams) > 0 && gs.NextStreamId == 0 {
+		return errorsmod.Wrap(ErrInvalidGenesis, "next_stream_id: must be at least 1")
+	}
+	streams := make(map[uint64]bool, len(gs.Streams))
+	for i, s := range gs.Streams {
+		if s.Id == 0 || s.Id >= gs.NextStreamId {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "streams[%d].id %d: must be in [1, next_stream_id)", i, s.Id)
+		}
+		if streams[s.Id] {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "streams[%d].id %d: listed twice", i, s.Id)
+		}
+		streams[s.Id] = true
+		if err := validateAddress("creator", s.Creator); err != nil {
+			return errorsmod.Wrapf(err, "streams[%d]", i)
+		}
+		if s.State == STREAM_STATE_UNSPECIFIED || StreamState_name[int32(s.State)] == "" {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "streams[%d].state %d: unknown", i, s.State)
+		}
+		for _, f := range []struct {
+			name string
+			v    math.Int
+		}{{"budget", s.Budget}, {"escrow", s.Escrow}, {"committee_fee", s.CommitteeFee}, {"security_deposit", s.SecurityDeposit}, {"claimed", s.Claimed}, {"refunded", s.Refunded}} {
+			if f.v.IsNil() || f.v.IsNegative() {
+				return errorsmod.Wrapf(ErrInvalidGenesis, "streams[%d].%s: must be ≥ 0", i, f.name)
+			}
+		}
+		if s.Replicas == 0 || len(s.SlotClaimed) != int(s.Replicas) {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "streams[%d].slot_claimed: %d entries, must be one per replica (%d)", i, len(s.SlotClaimed), s.Replicas)
+		}
+		if s.Settled && !s.Escrow.IsZero() {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "streams[%d].escrow: must be 0 once settled", i)
+		}
+		for j, r := range s.Serving {
+			if err := validateAddress("provider", r.Provider); err != nil {
+				return errorsmod.Wrapf(err, "streams[%d].serving[%d]", i, j)
+			}
+			if r.Slot >= s.Replicas {
+				return errorsmod.Wrapf(ErrInvalidGenesis, "streams[%d].serving[%d].slot %d: must be below replicas %d", i, j, r.Slot, s.Replicas)
+			}
+		}
+	}
+	for i, sub := range gs.Subscriptions {
+		if !streams[sub.StreamId] {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "subscriptions[%d].stream_id %d: no such stream", i, sub.StreamId)
+		}
+		if err := validateAddress("provider", sub.Subscription.Provider); err != nil {
+			return errorsmod.Wrapf(err, "subscriptions[%d]", i)
+		}
+	}
+	for i, c := range gs.Commitments {
+		if !streams[c.StreamId] {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "commitments[%d].stream_id %d: no such stream", i, c.StreamId)
+		}
+		if err := validateAddress("provider", c.Provider); err != nil {
+			return errorsmod.Wrapf(err, "commitments[%d]", i)
+		}
+	}
+	for i, c := range gs.Claims {
+		if !streams[c.StreamId] {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "claims[%d].stream_id %d: no such stream", i, c.StreamId)
+		}
+		if err := validateAddress("provider", c.Provider); err != nil {
+			return errorsmod.Wrapf(err, "claims[%d]", i)
 		}
 	}
 	return nil

@@ -24,10 +24,17 @@ var _ = math.Inf
 const _ = proto.GoGoProtoPackageIsVersion3 // please upgrade the proto package
 
 type GenesisState struct {
-	Params     Params `protobuf:"bytes,1,opt,name=params,proto3" json:"params"`
-	Tasks      []Task `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks"`
-	Bids       []Bid  `protobuf:"bytes,3,rep,name=bids,proto3" json:"bids"`
-	NextTaskId uint64 `protobuf:"varint,4,opt,name=next_task_id,json=nextTaskId,proto3" json:"next_task_id,omitempty"`
+	Params     Params   `protobuf:"bytes,1,opt,name=params,proto3" json:"params"`
+	Tasks      []Task   `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks"`
+	Bids       []Bid    `protobuf:"bytes,3,rep,name=bids,proto3" json:"bids"`
+	NextTaskId uint64   `protobuf:"varint,4,opt,name=next_task_id,json=nextTaskId,proto3" json:"next_task_id,omitempty"`
+	Streams    []Stream `protobuf:"bytes,5,rep,name=streams,proto3" json:"streams"`
+	// subscriptions are those of OPEN streams.
+	Subscriptions []StreamSubscription `protobuf:"bytes,6,rep,name=subscriptions,proto3" json:"subscriptions"`
+	Commitments   []ReceiptCommitment  `protobuf:"bytes,7,rep,name=commitments,proto3" json:"commitments"`
+	Claims        []StreamClaim        `protobuf:"bytes,8,rep,name=claims,proto3" json:"claims"`
+	// next_stream_id is the next stream id (streams have their own id space, from 1).
+	NextStreamId uint64 `protobuf:"varint,9,opt,name=next_stream_id,json=nextStreamId,proto3" json:"next_stream_id,omitempty"`
 }
 
 func (m *GenesisState) Reset()         { *m = GenesisState{} }
@@ -91,31 +98,131 @@ func (m *GenesisState) GetNextTaskId() uint64 {
 	return 0
 }
 
+func (m *GenesisState) GetStreams() []Stream {
+	if m != nil {
+		return m.Streams
+	}
+	return nil
+}
+
+func (m *GenesisState) GetSubscriptions() []StreamSubscription {
+	if m != nil {
+		return m.Subscriptions
+	}
+	return nil
+}
+
+func (m *GenesisState) GetCommitments() []ReceiptCommitment {
+	if m != nil {
+		return m.Commitments
+	}
+	return nil
+}
+
+func (m *GenesisState) GetClaims() []StreamClaim {
+	if m != nil {
+		return m.Claims
+	}
+	return nil
+}
+
+func (m *GenesisState) GetNextStreamId() uint64 {
+	if m != nil {
+		return m.NextStreamId
+	}
+	return 0
+}
+
+// StreamSubscription is a subscription with its stream, for genesis.
+type StreamSubscription struct {
+	StreamId     uint64       `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Subscription Subscription `protobuf:"bytes,2,opt,name=subscription,proto3" json:"subscription"`
+}
+
+func (m *StreamSubscription) Reset()         { *m = StreamSubscription{} }
+func (m *StreamSubscription) String() string { return proto.CompactTextString(m) }
+func (*StreamSubscription) ProtoMessage()    {}
+func (*StreamSubscription) Descriptor() ([]byte, []int) {
+	return fileDescriptor_5e6cc58ee5424f5d, []int{1}
+}
+func (m *StreamSubscription) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *StreamSubscription) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_StreamSubscription.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *StreamSubscription) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_StreamSubscription.Merge(m, src)
+}
+func (m *StreamSubscription) XXX_Size() int {
+	return m.Size()
+}
+func (m *StreamSubscription) XXX_DiscardUnknown() {
+	xxx_messageInfo_StreamSubscription.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_StreamSubscription proto.InternalMessageInfo
+
+func (m *StreamSubscription) GetStreamId() uint64 {
+	if m != nil {
+		return m.StreamId
+	}
+	return 0
+}
+
+func (m *StreamSubscription) GetSubscription() Subscription {
+	if m != nil {
+		return m.Subscription
+	}
+	return Subscription{}
+}
+
 func init() {
 	proto.RegisterType((*GenesisState)(nil), "ogpu.compute.v1.GenesisState")
+	proto.RegisterType((*StreamSubscription)(nil), "ogpu.compute.v1.StreamSubscription")
 }
 
 func init() { proto.RegisterFile("ogpu/compute/v1/genesis.proto", fileDescriptor_5e6cc58ee5424f5d) }
 
 var fileDescriptor_5e6cc58ee5424f5d = []byte{
-	// 271 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xe2, 0x92, 0xcd, 0x4f, 0x2f, 0x28,
-	0xd5, 0x4f, 0xce, 0xcf, 0x2d, 0x28, 0x2d, 0x49, 0xd5, 0x2f, 0x33, 0xd4, 0x4f, 0x4f, 0xcd, 0x4b,
-	0x2d, 0xce, 0x2c, 0xd6, 0x2b, 0x28, 0xca, 0x2f, 0xc9, 0x17, 0xe2, 0x07, 0x49, 0xeb, 0x41, 0xa5,
-	0xf5, 0xca, 0x0c, 0xa5, 0x44, 0xd2, 0xf3, 0xd3, 0xf3, 0xc1, 0x72, 0xfa, 0x20, 0x16, 0x44, 0x99,
-	0x14, 0x86, 0x29, 0x30, 0x1d, 0x60, 0x69, 0xa5, 0x53, 0x8c, 0x5c, 0x3c, 0xee, 0x10, 0x73, 0x83,
-	0x4b, 0x12, 0x4b, 0x52, 0x85, 0x4c, 0xb9, 0xd8, 0x0a, 0x12, 0x8b, 0x12, 0x73, 0x8b, 0x25, 0x18,
-	0x15, 0x18, 0x35, 0xb8, 0x8d, 0xc4, 0xf5, 0xd0, 0xec, 0xd1, 0x0b, 0x00, 0x4b, 0x3b, 0xb1, 0x9c,
-	0xb8, 0x27, 0xcf, 0x10, 0x04, 0x55, 0x2c, 0x64, 0xc8, 0xc5, 0x5a, 0x92, 0x58, 0x9c, 0x5d, 0x2c,
-	0xc1, 0xa4, 0xc0, 0xac, 0xc1, 0x6d, 0x24, 0x8a, 0xa1, 0x2b, 0x24, 0xb1, 0x38, 0x1b, 0xaa, 0x07,
-	0xa2, 0x52, 0x48, 0x8f, 0x8b, 0x25, 0x29, 0x33, 0xa5, 0x58, 0x82, 0x19, 0xac, 0x43, 0x04, 0x43,
-	0x87, 0x53, 0x66, 0x0a, 0x54, 0x03, 0x58, 0x9d, 0x90, 0x02, 0x17, 0x4f, 0x5e, 0x6a, 0x45, 0x49,
-	0x3c, 0x48, 0x77, 0x7c, 0x66, 0x8a, 0x04, 0x8b, 0x02, 0xa3, 0x06, 0x4b, 0x10, 0x17, 0x48, 0x0c,
-	0x64, 0xb8, 0x67, 0x8a, 0x93, 0xe3, 0x89, 0x47, 0x72, 0x8c, 0x17, 0x1e, 0xc9, 0x31, 0x3e, 0x78,
-	0x24, 0xc7, 0x38, 0xe1, 0xb1, 0x1c, 0xc3, 0x85, 0xc7, 0x72, 0x0c, 0x37, 0x1e, 0xcb, 0x31, 0x44,
-	0xa9, 0xa7, 0x67, 0x96, 0x64, 0x94, 0x26, 0x81, 0x8c, 0xd7, 0xcf, 0x2f, 0x48, 0xcd, 0x03, 0x85,
-	0x09, 0x38, 0x60, 0x2a, 0xe0, 0x41, 0x53, 0x52, 0x59, 0x90, 0x5a, 0x9c, 0xc4, 0x06, 0x0e, 0x16,
-	0x63, 0x40, 0x00, 0x00, 0x00, 0xff, 0xff, 0x93, 0x1f, 0x8a, 0x97, 0x7d, 0x01, 0x00, 0x00,
+	// 436 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x74, 0x92, 0x4f, 0x6f, 0xd3, 0x40,
+	0x10, 0xc5, 0xe3, 0xd6, 0x4d, 0xdb, 0x4d, 0x00, 0x69, 0x55, 0xc4, 0xaa, 0xb4, 0xc6, 0x0a, 0x48,
+	0xe4, 0x64, 0x2b, 0x45, 0x08, 0x89, 0x1b, 0xe9, 0xa1, 0x2a, 0x17, 0x50, 0xc2, 0x89, 0x4b, 0xe5,
+	0x3f, 0x2b, 0xb3, 0x2a, 0xf6, 0xae, 0x3c, 0xeb, 0xaa, 0x70, 0xe4, 0x13, 0xf0, 0xb1, 0x7a, 0xec,
+	0x91, 0x13, 0x42, 0xc9, 0x17, 0x41, 0x3b, 0xbb, 0x69, 0xd3, 0xae, 0x7a, 0xb3, 0xfc, 0xde, 0xef,
+	0x79, 0x66, 0xfc, 0xc8, 0xa1, 0xac, 0x54, 0x97, 0x16, 0xb2, 0x56, 0x9d, 0xe6, 0xe9, 0xc5, 0x24,
+	0xad, 0x78, 0xc3, 0x41, 0x40, 0xa2, 0x5a, 0xa9, 0x25, 0x7d, 0x62, 0xe4, 0xc4, 0xc9, 0xc9, 0xc5,
+	0x64, 0x7f, 0xaf, 0x92, 0x95, 0x44, 0x2d, 0x35, 0x4f, 0xd6, 0xb6, 0xef, 0xa5, 0xac, 0x08, 0x2b,
+	0x1f, 0xdc, 0x97, 0x41, 0xb7, 0x3c, 0xab, 0xad, 0x3a, 0xfa, 0x15, 0x92, 0xe1, 0x89, 0xfd, 0xea,
+	0x5c, 0x67, 0x9a, 0xd3, 0xb7, 0xa4, 0xaf, 0xb2, 0x36, 0xab, 0x81, 0x05, 0x71, 0x30, 0x1e, 0x1c,
+	0x3d, 0x4b, 0xee, 0x4d, 0x91, 0x7c, 0x46, 0x79, 0x1a, 0x5e, 0xfd, 0x7d, 0xd1, 0x9b, 0x39, 0x33,
+	0x9d, 0x90, 0x2d, 0x9d, 0xc1, 0x39, 0xb0, 0x8d, 0x78, 0x73, 0x3c, 0x38, 0x7a, 0xea, 0x51, 0x5f,
+	0x32, 0x38, 0x77, 0x8c, 0x75, 0xd2, 0x84, 0x84, 0xb9, 0x28, 0x81, 0x6d, 0x22, 0xb1, 0xe7, 0x11,
+	0x53, 0x51, 0x3a, 0x00, 0x7d, 0x34, 0x26, 0xc3, 0x86, 0x5f, 0xea, 0x33, 0x43, 0x9f, 0x89, 0x92,
+	0x85, 0x71, 0x30, 0x0e, 0x67, 0xc4, 0xbc, 0x33, 0xe1, 0xa7, 0x25, 0x7d, 0x47, 0xb6, 0xed, 0x72,
+	0xc0, 0xb6, 0x30, 0xd4, 0x1f, 0x7e, 0x8e, 0xba, 0xcb, 0x5d, 0xb9, 0xe9, 0x27, 0xf2, 0x08, 0xba,
+	0x1c, 0x8a, 0x56, 0x28, 0x2d, 0x64, 0x03, 0xac, 0x8f, 0xf8, 0xcb, 0x07, 0xf0, 0xf9, 0x9a, 0xd7,
+	0x45, 0xdd, 0xe5, 0xe9, 0x47, 0x32, 0x28, 0x64, 0x5d, 0x0b, 0x5d, 0xf3, 0x46, 0x03, 0xdb, 0xc6,
+	0xb8, 0x91, 0x17, 0x37, 0xe3, 0x05, 0x17, 0x4a, 0x1f, 0xdf, 0x58, 0x5d, 0xda, 0x3a, 0x4c, 0xdf,
+	0x93, 0x7e, 0xf1, 0x3d, 0x13, 0x35, 0xb0, 0x1d, 0x8c, 0x39, 0x78, 0x60, 0xaa, 0x63, 0x63, 0x5a,
+	0xfd, 0x16, 0x4b, 0xd0, 0x57, 0xe4, 0x31, 0xde, 0xcc, 0x2e, 0x6a, 0xae, 0xb6, 0x8b, 0x57, 0xc3,
+	0x4b, 0x5a, 0xec, 0xb4, 0x1c, 0xfd, 0x24, 0xd4, 0x5f, 0x8c, 0x3e, 0x27, 0xbb, 0xb7, 0x58, 0x80,
+	0xd8, 0x0e, 0x38, 0x84, 0x9e, 0x90, 0xe1, 0xfa, 0xc6, 0x6c, 0x03, 0xcb, 0x72, 0xe8, 0x8f, 0xe6,
+	0x9f, 0xea, 0x0e, 0x38, 0xfd, 0x70, 0xb5, 0x88, 0x82, 0xeb, 0x45, 0x14, 0xfc, 0x5b, 0x44, 0xc1,
+	0xef, 0x65, 0xd4, 0xbb, 0x5e, 0x46, 0xbd, 0x3f, 0xcb, 0xa8, 0xf7, 0xf5, 0x75, 0x25, 0xf4, 0xb7,
+	0x2e, 0x37, 0x69, 0xa9, 0x54, 0xbc, 0x31, 0x35, 0xc6, 0x2e, 0x5f, 0xde, 0xb4, 0x59, 0xff, 0x50,
+	0x1c, 0xf2, 0x3e, 0x56, 0xf9, 0xcd, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, 0xe5, 0xfa, 0x5a, 0x70,
+	0x4f, 0x03, 0x00, 0x00,
 }
 
 func (m *GenesisState) Marshal() (dAtA []byte, err error) {
@@ -138,6 +245,67 @@ func (m *GenesisState) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.NextStreamId != 0 {
+		i = encodeVarintGenesis(dAtA, i, uint64(m.NextStreamId))
+		i--
+		dAtA[i] = 0x48
+	}
+	if len(m.Claims) > 0 {
+		for iNdEx := len(m.Claims) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Claims[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x42
+		}
+	}
+	if len(m.Commitments) > 0 {
+		for iNdEx := len(m.Commitments) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Commitments[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x3a
+		}
+	}
+	if len(m.Subscriptions) > 0 {
+		for iNdEx := len(m.Subscriptions) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Subscriptions[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x32
+		}
+	}
+	if len(m.Streams) > 0 {
+		for iNdEx := len(m.Streams) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Streams[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x2a
+		}
+	}
 	if m.NextTaskId != 0 {
 		i = encodeVarintGenesis(dAtA, i, uint64(m.NextTaskId))
 		i--
@@ -184,6 +352,44 @@ func (m *GenesisState) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *StreamSubscription) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *StreamSubscription) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *StreamSubscription) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Subscription.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintGenesis(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if m.StreamId != 0 {
+		i = encodeVarintGenesis(dAtA, i, uint64(m.StreamId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintGenesis(dAtA []byte, offset int, v uint64) int {
 	offset -= sovGenesis(v)
 	base := offset
@@ -218,6 +424,47 @@ func (m *GenesisState) Size() (n int) {
 	if m.NextTaskId != 0 {
 		n += 1 + sovGenesis(uint64(m.NextTaskId))
 	}
+	if len(m.Streams) > 0 {
+		for _, e := range m.Streams {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.Subscriptions) > 0 {
+		for _, e := range m.Subscriptions {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.Commitments) > 0 {
+		for _, e := range m.Commitments {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.Claims) > 0 {
+		for _, e := range m.Claims {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if m.NextStreamId != 0 {
+		n += 1 + sovGenesis(uint64(m.NextStreamId))
+	}
+	return n
+}
+
+func (m *StreamSubscription) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.StreamId != 0 {
+		n += 1 + sovGenesis(uint64(m.StreamId))
+	}
+	l = m.Subscription.Size()
+	n += 1 + l + sovGenesis(uint64(l))
 	return n
 }
 
@@ -376,6 +623,263 @@ func (m *GenesisState) Unmarshal(dAtA []byte) error {
 					break
 				}
 			}
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Streams", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Streams = append(m.Streams, Stream{})
+			if err := m.Streams[len(m.Streams)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Subscriptions", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Subscriptions = append(m.Subscriptions, StreamSubscription{})
+			if err := m.Subscriptions[len(m.Subscriptions)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commitments", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Commitments = append(m.Commitments, ReceiptCommitment{})
+			if err := m.Commitments[len(m.Commitments)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 8:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Claims", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Claims = append(m.Claims, StreamClaim{})
+			if err := m.Claims[len(m.Claims)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 9:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NextStreamId", wireType)
+			}
+			m.NextStreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.NextStreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipGenesis(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *StreamSubscription) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowGenesis
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: StreamSubscription: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: StreamSubscription: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StreamId", wireType)
+			}
+			m.StreamId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.StreamId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Subscription", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Subscription.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipGenesis(dAtA[iNdEx:])

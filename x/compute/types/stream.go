@@ -26,6 +26,8 @@ var (
 	ErrInvalidCommitment  = errorsmod.Register(ModuleName, 47, "invalid receipt commitment")
 	ErrInvalidSample      = errorsmod.Register(ModuleName, 48, "invalid sample")
 	ErrInvalidReceipt     = errorsmod.Register(ModuleName, 49, "invalid receipt")
+	ErrTooManySubscribers = errorsmod.Register(ModuleName, 50, "stream has the most subscriptions allowed")
+	ErrMissingPubKey      = errorsmod.Register(ModuleName, 51, "account has no public key on chain")
 )
 
 // StreamWorkloads are the workloads a stream may serve.
