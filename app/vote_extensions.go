@@ -48,11 +48,7 @@ func (app *App) configureVoteExtensions(appOpts types.AppOptions, logger log.Log
 	app.attestations = ogpuabci.NewAttestationRecorder(app.CommitteeKeeper, app.StakingKeeper,
 		app.StakingKeeper.ValidatorAddressCodec(), injected, logger)
 	// the validators' probe reports decide the replicas' probe rounds in x/compute
-	if sink, ok := any(app.ComputeKeeper).(ogpuabci.ProbeSink); ok {
-		app.attestations.WithProbes(sink, app.AccountKeeper.AddressCodec(), app.probeQuorum)
-	} else {
-		logger.Error("vote extensions: x/compute takes no probe rounds; probe reports are ignored")
-	}
+	app.attestations.WithProbes(app.ComputeKeeper, app.AccountKeeper.AddressCodec(), app.probeQuorum)
 	return nil
 }
 
