@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,7 +28,9 @@ import (
 type replicaSet struct {
 	ledger streamLedger  // nil: streams are not followed
 	signer receiptSigner // the provider's key, for receipts
-	slots  chan struct{} // inferences running at once
+	// journals is the directory of the replicas' journals; "" keeps none.
+	journals string
+	slots    chan struct{} // inferences running at once
 	// admitted counts the requests in hand, from their first byte to their answer; past
 	// maxAdmitted a request is refused, so what requests hold in memory is bounded.
 	admitted    atomic.Int32
@@ -129,6 +132,10 @@ type replica struct {
 	// bonded validator's, per round.
 	probes map[uint64]map[string]bool
 	bonded map[uint64]map[string]bool
+	// journal keeps the receipts and vouchers across a restart (replica_journal.go); nil
+	// without a journal directory.
+	journal    *os.File
+	journalDir string
 }
 
 func newReplica(st computetypes.Stream, self computetypes.Replica, params computetypes.StreamParams) *replica {
@@ -312,7 +319,10 @@ func (s *Sidecar) dropReplica(id uint64, why string) {
 	rs := s.replicas
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	if _, ok := rs.byStream[id]; ok {
+	if r, ok := rs.byStream[id]; ok {
+		r.mu.Lock()
+		r.closeJournal()
+		r.mu.Unlock()
 		delete(rs.byStream, id)
 		s.logger.Info("stream replica forgotten", "stream", id, "why", why)
 	}
@@ -335,6 +345,9 @@ func (s *Sidecar) followReplica(ctx context.Context, res *computetypes.QueryStre
 			return
 		}
 		r = newReplica(st, self, params)
+		if err := r.openJournal(rs.journals); err != nil {
+			s.logger.Error("stream replica journal; receipts are not kept across a restart", "stream", st.Id, "err", err)
+		}
 		rs.byStream[st.Id] = r
 	}
 	rs.mu.Unlock()
@@ -518,6 +531,7 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 		root, count := commitment(s.cfg.ChainID, pr.receipts)
 		commits = append(commits, commit{p, root, count})
 		r.sealed = max(r.sealed, r.periodEnd(p))
+		r.note(journalEntry{Sealed: r.sealed})
 	}
 	r.mu.Unlock()
 	for _, c := range commits {
@@ -525,6 +539,7 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 		r.mu.Lock()
 		if pr := r.book.periods[c.p]; pr != nil && (err == nil || !retryableBid(err)) {
 			pr.committed = true
+			r.note(journalEntry{Committed: &c.p})
 		}
 		r.mu.Unlock()
 		if err != nil {
@@ -537,13 +552,20 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rw := int64(r.params.RevealWindow)
-	for p, pr := range r.book.periods {
+	dropped := false
+	for p := range r.book.periods {
 		c, ok := onChain[p]
 		settled := ok && (c.Revealed || c.Count == 0 || (c.SampledHeight > 0 && len(c.Samples) == 0))
 		// past every deadline: the commitment's, the draw's and the reveal's
 		expired := height > r.periodEnd(p)+3*rw+2
-		if settled || expired || (pr.committed && !ok && pr.commitTries >= maxSettleTries && expired) {
+		if settled || expired {
 			r.book.drop(p)
+			dropped = true
+		}
+	}
+	if dropped {
+		if err := r.compact(); err != nil {
+			s.logger.Error("stream replica journal", "stream", r.id, "err", err)
 		}
 	}
 }
@@ -587,6 +609,7 @@ func (s *Sidecar) revealSamples(ctx context.Context, r *replica, onChain map[uin
 		r.mu.Lock()
 		if err == nil || !retryableBid(err) {
 			pr.revealed = true
+			r.note(journalEntry{Revealed: &p})
 		}
 		r.mu.Unlock()
 		if err != nil {
@@ -620,6 +643,7 @@ func (s *Sidecar) claimVoucher(ctx context.Context, r *replica, height int64) {
 	}
 	v, sig := *r.voucher, r.voucherSig
 	r.claimedNonce, r.claimPeriod = v.Nonce, period
+	r.note(journalEntry{Claimed: v.Nonce})
 	r.mu.Unlock()
 	_, err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgClaimStream{Provider: s.provider.String(), Voucher: v, Signature: sig})
 	if err != nil {

@@ -399,6 +399,9 @@ func (r *replica) acceptVoucher(v computetypes.Voucher, sig []byte) *streamRefus
 		return refuse(http.StatusPaymentRequired, "voucher total %s: over %s, the slot's share less what its earlier replicas claimed", v.Total, left)
 	}
 	r.nonce, r.total, r.voucher, r.voucherSig = v.Nonce, v.Total, &v, sig
+	if vb, err := v.Marshal(); err == nil {
+		r.note(journalEntry{Voucher: vb, VoucherSig: sig})
+	}
 	return nil
 }
 
@@ -477,5 +480,8 @@ func (r *replica) issue(rc computetypes.Receipt, height int64) computetypes.Rece
 	rc.Sequence, rc.Height = r.seq, h
 	r.seq++
 	r.book.add(r.st.Period(h, r.params.ReceiptPeriod), rc)
+	if b, err := rc.Marshal(); err == nil {
+		r.note(journalEntry{Receipt: b})
+	}
 	return rc
 }

@@ -115,7 +115,10 @@ func newEthKey(t *testing.T) *ethsecp256k1.PrivKey {
 
 func accOf(k *ethsecp256k1.PrivKey) string { return sdk.AccAddress(k.PubKey().Address()).String() }
 
-func newReplicaFixture(t *testing.T) *replicaFixture {
+func newReplicaFixture(t *testing.T) *replicaFixture { return newJournaledReplica(t, "") }
+
+// newJournaledReplica is newReplicaFixture keeping its journal in journals ("" for none).
+func newJournaledReplica(t *testing.T, journals string) *replicaFixture {
 	st, err := store.Open(t.TempDir())
 	require.NoError(t, err)
 	providerKey, creator := newEthKey(t), newEthKey(t)
@@ -127,7 +130,7 @@ func newReplicaFixture(t *testing.T) *replicaFixture {
 	s := newSidecar(cfg, log.NewNopLogger(), fc, st, gemm.CPU{})
 	s.provider = sdk.AccAddress(providerKey.PubKey().Address())
 	fs := &fakeStreams{byID: map[uint64]*computetypes.QueryStreamResponse{}, validators: map[string]bool{}, params: computetypes.DefaultStreamParams()}
-	s.replicas.ledger, s.replicas.signer = fs, keySigner{providerKey}
+	s.replicas.ledger, s.replicas.signer, s.replicas.journals = fs, keySigner{providerKey}, journals
 	m := mlp.RandomModel(3, []int{16, 8, 4})
 	model := newBlobs(t).serve("/model", m.Encode())
 	stream := computetypes.Stream{
@@ -144,17 +147,31 @@ func newReplicaFixture(t *testing.T) *replicaFixture {
 	}
 	fs.set(stream)
 	f := &replicaFixture{s: s, chain: fc, streams: fs, creator: creator, me: s.provider.String(), model: m, stream: stream}
-	f.at(105)
-	s.replicaPass(t.Context())
+	f.start(t, 105)
+	return f
+}
+
+// start makes h the latest height, follows the chain once, waits for the model and serves.
+func (f *replicaFixture) start(t *testing.T, h int64) {
+	f.at(h)
+	f.s.replicaPass(t.Context())
 	require.Eventually(t, func() bool {
-		r := s.replicas.get(7)
+		r := f.s.replicas.get(7)
 		_, ok := r.view()
 		return ok
 	}, 5*time.Second, 5*time.Millisecond, "the model loads and the replica serves")
-	srv := httptest.NewServer(server.Handler(st, prometheus.NewRegistry(), nil, nil, s.replicaRoutes()...))
+	srv := httptest.NewServer(server.Handler(f.s.store, prometheus.NewRegistry(), nil, nil, f.s.replicaRoutes()...))
 	t.Cleanup(srv.Close)
 	f.url = srv.URL
-	return f
+}
+
+// restart replaces the sidecar by a new one over the same chain, store, key and journals.
+func (f *replicaFixture) restart(t *testing.T, h int64) {
+	old := f.s
+	f.s = newSidecar(old.cfg, log.NewNopLogger(), f.chain, old.store, gemm.CPU{})
+	f.s.provider = old.provider
+	f.s.replicas.ledger, f.s.replicas.signer, f.s.replicas.journals = old.replicas.ledger, old.replicas.signer, old.replicas.journals
+	f.start(t, h)
 }
 
 // at makes h the latest height the sidecar knows.
@@ -546,4 +563,33 @@ func TestReplicaBusy(t *testing.T) {
 	res := f.send(t, paid{x: testRows(1), rows: 1, total: 10, nonce: 1})
 	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
 	require.Contains(t, errorOf(t, res), "busy")
+}
+
+// TestReplicaJournal: a restarted replica keeps its receipts, its sequence and its latest
+// voucher, and commits the period as if it had not stopped.
+func TestReplicaJournal(t *testing.T) {
+	f := newJournaledReplica(t, t.TempDir())
+	var receipts []computetypes.Receipt
+	for i := range 2 {
+		res := f.send(t, paid{x: testRows(1), rows: 1, total: int64(10 * (i + 1)), nonce: uint64(i + 1)})
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		receipts = append(receipts, receiptOf(t, res))
+	}
+	f.restart(t, 106)
+	res := f.send(t, paid{x: testRows(1), rows: 1, total: 30, nonce: 2})
+	require.Equal(t, http.StatusConflict, res.StatusCode, "the voucher of nonce 2 was taken before the restart")
+	res = f.send(t, paid{x: testRows(1), rows: 1, total: 30, nonce: 3})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	rc := receiptOf(t, res)
+	require.Equal(t, uint64(2), rc.Sequence)
+	receipts = append(receipts, rc)
+	f.at(109)
+	f.s.replicaPass(t.Context())
+	var commits []*computetypes.MsgCommitReceipts
+	for _, m := range f.chain.msgs() {
+		if m, ok := m.(*computetypes.MsgCommitReceipts); ok {
+			commits = append(commits, m)
+		}
+	}
+	require.Equal(t, []*computetypes.MsgCommitReceipts{{Provider: f.me, StreamId: 7, Period: 0, Root: computetypes.ReceiptRoot(replicaChainID, receipts), Count: 3}}, commits)
 }

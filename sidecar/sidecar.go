@@ -93,6 +93,7 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 			return nil, err
 		}
 		s.replicas.ledger, s.replicas.signer = c, keyringSigner{kr: c.kr, key: cfg.ProviderKey}
+		s.replicas.journals = filepath.Join(cfg.Home, "sidecar", "streams")
 	}
 	if cfg.Verifier {
 		acc, err := sdk.AccAddressFromBech32(cfg.ValidatorAccount)
