@@ -222,16 +222,20 @@ func (s *Sidecar) probeRound(ctx context.Context, height int64) error {
 	latency := time.Duration(params.MaxProbeLatencyMs) * time.Millisecond
 	sem := make(chan struct{}, maxConcurrentProbes)
 	var wg sync.WaitGroup
+	hashes := map[int64][]byte{} // the replicas of a stream share their round's first block
 	for _, job := range jobs {
 		m, err := s.probeModel(ctx, job.stream)
 		if err != nil {
 			s.logger.Debug("probe: no model; replica not reported", "stream", job.stream.Id, "err", err)
 			continue
 		}
-		hash, err := p.ledger.blockHash(ctx, job.start)
-		if err != nil {
-			s.logger.Debug("probe: no block hash", "stream", job.stream.Id, "height", job.start, "err", err)
-			continue
+		hash, ok := hashes[job.start]
+		if !ok {
+			if hash, err = p.ledger.blockHash(ctx, job.start); err != nil {
+				s.logger.Debug("probe: no block hash", "stream", job.stream.Id, "height", job.start, "err", err)
+				continue
+			}
+			hashes[job.start] = hash
 		}
 		sem <- struct{}{}
 		wg.Go(func() {

@@ -430,6 +430,12 @@ func TestProcessProposalExtensionCaps(t *testing.T) {
 			return n.commit(2, [][]byte{ok, ok, ok, bytes.Repeat([]byte{0x0a, 0x00}, 100_000)})
 		}, false},
 		{"malformed attestation", limits, func() abci.ExtendedCommitInfo { return n.commit(2, [][]byte{ok, rawExtension(t, noSalt), ok, ok}) }, false},
+		{"two probe reports on a replica", limits, func() abci.ExtendedCommitInfo {
+			return n.commit(2, [][]byte{ok, rawProbes(probe(1, "a", 3, true), probe(1, "a", 3, false)), ok, ok})
+		}, false},
+		{"probe reports", limits, func() abci.ExtendedCommitInfo {
+			return n.commit(2, [][]byte{ok, rawProbes(probe(1, "a", 3, true), probe(1, "b", 3, false)), ok, ok})
+		}, true},
 		{"undecodable extension", limits, func() abci.ExtendedCommitInfo { return n.commit(2, [][]byte{[]byte{0xff, 0xff, 0xff}, ok, ok, ok}) }, false},
 		{"absent vote carrying an extension", limits, func() abci.ExtendedCommitInfo {
 			eci := n.commit(2, [][]byte{ok, ok, ok, nil})

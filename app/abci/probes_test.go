@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
@@ -19,6 +21,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	ogpuabci "github.com/opengpu/ogpu/app/abci"
+	sidecartypes "github.com/opengpu/ogpu/sidecar/types"
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
@@ -234,4 +237,38 @@ func TestExtendVoteProbes(t *testing.T) {
 	ve = extend(t, fakeAttestor{atts: atts, probes: many}, len(both)-1)
 	require.Len(t, ve.Attestations, 1)
 	require.Empty(t, ve.Probes)
+}
+
+// probeAttestor is a sidecar's Attestor service answering with probe reports.
+type probeAttestor struct {
+	sidecartypes.UnimplementedAttestorServer
+	res sidecartypes.AttestationsResponse
+}
+
+func (a probeAttestor) Attestations(context.Context, *sidecartypes.AttestationsRequest) (*sidecartypes.AttestationsResponse, error) {
+	return &a.res, nil
+}
+
+// TestGRPCAttestorProbes: the probe reports the sidecar answers reach the vote extension.
+func TestGRPCAttestorProbes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := grpc.NewServer(grpc.ForceServerCodec(ogpuabci.GRPCCodec()))
+	probes := []computetypes.ProbeReport{probe(1, account("provider-a"), 3, true), probe(2, account("provider-b"), 5, false)}
+	sidecartypes.RegisterAttestorServer(srv, probeAttestor{res: sidecartypes.AttestationsResponse{
+		Attestations: []committeetypes.Attestation{attestation(1, committeetypes.ATTESTED_VALID)}, Probes: probes,
+	}})
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	att, err := ogpuabci.DialAttestor(ln.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = att.Close() })
+
+	h := ogpuabci.NewVoteExtensionHandler(att, limits, log.NewNopLogger())
+	res, err := h.ExtendVote()(sdk.Context{}.WithContext(context.Background()), &abci.RequestExtendVote{Height: 5})
+	require.NoError(t, err)
+	ve, err := ogpuabci.DecodeExtension(res.VoteExtension, 4, 512)
+	require.NoError(t, err)
+	require.Len(t, ve.Attestations, 1)
+	require.Equal(t, probes, ve.Probes)
 }
