@@ -59,6 +59,11 @@ func (c *Client) OpenStream(ctx context.Context, txf clienttx.Factory, msg *comp
 	if err != nil {
 		return 0, fmt.Errorf("open stream: %w", err)
 	}
+	return OpenedStreamID(res)
+}
+
+// OpenedStreamID reads the id of the stream a MsgOpenStream opened from its tx's result.
+func OpenedStreamID(res *sdk.TxResponse) (uint64, error) {
 	var r computetypes.MsgOpenStreamResponse
 	if err := msgResponse(res, &r); err != nil {
 		return 0, fmt.Errorf("open stream: %w", err)

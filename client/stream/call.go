@@ -82,6 +82,9 @@ func (e *RefusedError) Error() string {
 // ErrBadReceipt is what a response's error wraps when its receipt or body does not check.
 var ErrBadReceipt = errors.New("bad receipt")
 
+// errStore marks a voucher the store could not keep: the request was not sent.
+var errStore = errors.New("voucher not saved")
+
 // request is one request's rows blob, its row count and its sha256 (lowercase hex).
 type request struct {
 	blob []byte
@@ -118,6 +121,15 @@ func (s *Stream) call(ctx context.Context, rep *replica, req request) (Response,
 			rep.total, rep.nonce = prevTotal, prevNonce
 		}
 		s.mu.Unlock()
+		if s.cfg.store != nil {
+			_ = s.cfg.store.Save(computetypes.Voucher{StreamId: v.StreamId, Provider: v.Provider, Total: prevTotal, Nonce: prevNonce}) // ahead is safe: it only skips a nonce
+		}
+	}
+	if s.cfg.store != nil {
+		if err := s.cfg.store.Save(v); err != nil {
+			rollback()
+			return Response{}, fmt.Errorf("%w: %w", errStore, err)
+		}
 	}
 
 	vsig, err := s.signer.Sign(computetypes.VoucherSignBytes(s.chainID, v))

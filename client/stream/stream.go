@@ -60,6 +60,7 @@ type config struct {
 	model     []byte
 	spotCheck float64
 	executor  gemm.Executor
+	store     VoucherStore
 }
 
 // Option sets an optional part of a Stream.
@@ -154,7 +155,9 @@ func New(ctx context.Context, c *client.Client, kr keyring.Keyring, from string,
 			return nil, fmt.Errorf("model: %w", err)
 		}
 	}
-	s.apply(info)
+	if err := s.apply(info); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -197,13 +200,13 @@ func (s *Stream) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.apply(info)
-	return nil
+	return s.apply(info)
 }
 
-// apply takes the chain's view of the stream: new replicas join with the chain's voucher state,
-// known ones keep theirs unless the chain has seen more, gone ones are dropped.
-func (s *Stream) apply(info computetypes.Stream) {
+// apply takes the chain's view of the stream: new replicas join with the chain's voucher state
+// (or the store's, when it is ahead), known ones keep theirs unless the chain has seen more,
+// gone ones are dropped.
+func (s *Stream) apply(info computetypes.Stream) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.info = info
@@ -215,6 +218,15 @@ func (s *Stream) apply(info computetypes.Stream) {
 		rep, ok := s.replicas[r.Provider]
 		if !ok {
 			rep = newReplica(r.Provider)
+			if s.cfg.store != nil {
+				v, ok, err := s.cfg.store.Load(s.id, r.Provider)
+				if err != nil {
+					return err
+				}
+				if ok {
+					rep.total, rep.nonce = v.Total, v.Nonce
+				}
+			}
 			s.replicas[r.Provider] = rep
 		}
 		rep.endpoint = strings.TrimRight(r.Endpoint, "/")
@@ -238,6 +250,7 @@ func (s *Stream) apply(info computetypes.Stream) {
 			delete(s.replicas, p)
 		}
 	}
+	return nil
 }
 
 // maybeRefresh reads the replicas again in the background when the last read is older than the
@@ -329,7 +342,7 @@ func (s *Stream) InferBlob(ctx context.Context, blob []byte) (Response, error) {
 			s.keep(res.Receipt)
 			return s.spotCheck(rep, res, x, rows)
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, errStore) {
 			return Response{}, fmt.Errorf("stream %d, replica %s: %w", s.id, rep.provider, err)
 		}
 		var refused *RefusedError

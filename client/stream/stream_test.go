@@ -266,3 +266,20 @@ func TestContextEndStopsWithoutTryingOthers(t *testing.T) {
 	_, err := s.Infer(ctx, testRows(1, 1))
 	require.True(t, errors.Is(err, context.Canceled), "got %v", err)
 }
+
+func TestAFileStoreCarriesVouchersToTheNextClient(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	path := t.TempDir() + "/vouchers.json"
+	s := n.open(t, WithVoucherStore(NewFileStore(path)))
+	for i := range 3 {
+		_, err := s.Infer(context.Background(), testRows(uint64(i), 1))
+		require.NoError(t, err)
+	}
+	// a new run of the client: the chain knows nothing of these vouchers, the file does
+	s = n.open(t, WithVoucherStore(NewFileStore(path)))
+	res, err := s.Infer(context.Background(), testRows(9, 1))
+	require.NoError(t, err)
+	require.Equal(t, uint64(4), res.Voucher.Nonce)
+	require.Equal(t, math.NewInt(40), res.Voucher.Total)
+	require.Empty(t, n.replicas[0].refusals)
+}

@@ -5,7 +5,9 @@ import (
 )
 
 // AutoCLIOptions generates the queries and the provider txs. create-task (typed workload
-// parameters, --wait) and result (download and check) are written by hand in the ogpud command.
+// parameters, --wait), result (download and check), the client's stream txs (open-stream,
+// fund-stream, close-stream, challenge-response) and the stream queries (stream, streams) are
+// written by hand in the ogpud command.
 func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 	return &autocliv1.ModuleOptions{
 		Query: &autocliv1.ServiceCommandDescriptor{
@@ -16,6 +18,8 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					RpcMethod: "Task", Use: "task [id]", Short: "Show a task with its escrow and bids",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}},
 				},
+				{RpcMethod: "Stream", Skip: true},
+				{RpcMethod: "Streams", Skip: true},
 				{
 					RpcMethod: "Tasks", Use: "tasks", Short: "List tasks by --state, --creator or --provider",
 					FlagOptions: map[string]*autocliv1.FlagOptions{
@@ -30,6 +34,18 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{RpcMethod: "CreateTask", Skip: true},
 				{RpcMethod: "UpdateParams", Skip: true}, // governance only
+				{RpcMethod: "OpenStream", Skip: true},
+				{RpcMethod: "FundStream", Skip: true},
+				{RpcMethod: "CloseStream", Skip: true},
+				{RpcMethod: "ChallengeResponse", Skip: true},
+				{
+					RpcMethod: "Subscribe", Use: "subscribe [stream-id] [price] [endpoint]",
+					Short:          "Offer to serve an OPEN stream at a price per request (aogpu) from your sidecar's base URL",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "stream_id"}, {ProtoField: "price"}, {ProtoField: "endpoint"}},
+				},
+				{RpcMethod: "ClaimStream", Short: "Redeem a stream creator's voucher (the sidecar sends this)"},
+				{RpcMethod: "CommitReceipts", Short: "Commit the Merkle root of a period's receipts (the sidecar sends this)"},
+				{RpcMethod: "RevealSamples", Short: "Publish a period's sampled receipts with their proofs (the sidecar sends this)"},
 				{
 					RpcMethod: "CancelTask", Use: "cancel-task [id]", Short: "Cancel your OPEN task and get the escrow back",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "task_id"}},

@@ -24,7 +24,8 @@ import (
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
-// computeTxCommand holds create-task; autocli adds the other compute txs.
+// computeTxCommand holds create-task and the client's stream txs; autocli adds the other
+// compute txs.
 func computeTxCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:                        computetypes.ModuleName,
@@ -40,10 +41,11 @@ func computeTxCommand() *cobra.Command {
 	}
 	create.AddCommand(createGemmTaskCmd(), createInferTaskCmd(), createTrainTaskCmd())
 	cmd.AddCommand(create)
+	cmd.AddCommand(streamTxCommands()...)
 	return cmd
 }
 
-// computeQueryCommand holds result; autocli adds the other compute queries.
+// computeQueryCommand holds result, stream and streams; autocli adds the other compute queries.
 func computeQueryCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:                        computetypes.ModuleName,
@@ -52,6 +54,7 @@ func computeQueryCommand() *cobra.Command {
 		RunE:                       client.ValidateCmd,
 	}
 	cmd.AddCommand(resultCmd())
+	cmd.AddCommand(streamQueryCommands()...)
 	return cmd
 }
 

@@ -159,6 +159,7 @@ func addCommands(rootCmd *cobra.Command, tempApp *app.App) {
 		BenchCmd(),
 		SidecarCmd(),
 		WorkloadCommand(),
+		StreamCmd(),
 	)
 
 	evmserver.AddCommands(rootCmd, evmserver.NewDefaultStartOptions(newApp, DefaultNodeHome), exportApp, func(*cobra.Command) {})
