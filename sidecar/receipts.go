@@ -9,9 +9,11 @@ import (
 type periodReceipts struct {
 	receipts  []computetypes.Receipt
 	committed bool
-	// commitTries and revealTries bound the sends of a refused commitment or reveal.
-	commitTries, revealTries int
-	revealed                 bool
+	// commitTries and revealTries bound the sends of a commitment or reveal; the heights they
+	// were last sent at let one that no block took be sent again.
+	commitTries, revealTries   int
+	commitSentAt, revealSentAt int64
+	revealed                   bool
 }
 
 // receiptBook is a replica's receipts by period, kept until the period is settled. A receipt

@@ -494,7 +494,7 @@ func (r *replica) periodsToCommit(onChain map[uint64]bool, height int64) []uint6
 		if r.st.State == computetypes.STREAM_STATE_PAUSED && r.st.PausedHeight > 0 && r.st.PeriodEnd(p, rp)-int64(rp)+1 >= r.st.PausedHeight {
 			continue // a period that began paused has nothing to commit
 		}
-		if pr := r.book.periods[p]; pr != nil && (pr.committed || pr.commitTries >= maxSettleTries) {
+		if pr := r.book.periods[p]; pr != nil && (pr.commitTries >= maxSettleTries || (pr.committed && height-pr.commitSentAt < settleResendBlocks)) {
 			continue
 		}
 		out = append(out, p)
@@ -504,6 +504,10 @@ func (r *replica) periodsToCommit(onChain map[uint64]bool, height int64) []uint6
 
 // maxSettleTries bounds the sends of one period's commitment or reveal.
 const maxSettleTries = 3
+
+// settleResendBlocks is how long a commitment or reveal sent may stay out of the chain's record
+// before it is sent again (it failed in its block, or fell out of the mempool).
+const settleResendBlocks = 3
 
 // settlePeriods commits the periods that ended, reveals the samples drawn from the committed
 // ones, and forgets the periods that are settled.
@@ -528,6 +532,7 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 	for _, p := range due {
 		pr := r.book.period(p)
 		pr.commitTries++
+		pr.commitSentAt = height
 		root, count := commitment(s.cfg.ChainID, pr.receipts)
 		commits = append(commits, commit{p, root, count})
 		r.sealed = max(r.sealed, r.periodEnd(p))
@@ -586,7 +591,7 @@ func (s *Sidecar) revealSamples(ctx context.Context, r *replica, onChain map[uin
 		}
 		r.mu.Lock()
 		pr := r.book.periods[p]
-		if pr == nil || pr.revealed || pr.revealTries >= maxSettleTries {
+		if pr == nil || pr.revealTries >= maxSettleTries || (pr.revealed && height-pr.revealSentAt < settleResendBlocks) {
 			r.mu.Unlock()
 			continue
 		}
@@ -598,12 +603,13 @@ func (s *Sidecar) revealSamples(ctx context.Context, r *replica, onChain map[uin
 		}
 		samples, ok := sampleProofs(s.cfg.ChainID, pr.receipts, c.Samples)
 		pr.revealTries++
+		pr.revealSentAt = height
 		r.mu.Unlock()
 		if !ok {
 			s.logger.Error("reveal samples: a drawn index is past the period's receipts", "stream", r.id, "period", p, "samples", c.Samples)
 			continue
 		}
-		_, err := s.chain.send(ctx, s.cfg.ProviderKey, 600_000, &computetypes.MsgRevealSamples{
+		_, err := s.chain.send(ctx, s.cfg.ProviderKey, 400_000+100_000*uint64(len(samples)), &computetypes.MsgRevealSamples{
 			Provider: s.provider.String(), StreamId: r.id, Period: p, Samples: samples, UriPrefix: s.blobPrefix(),
 		})
 		r.mu.Lock()

@@ -593,3 +593,26 @@ func TestReplicaJournal(t *testing.T) {
 	}
 	require.Equal(t, []*computetypes.MsgCommitReceipts{{Provider: f.me, StreamId: 7, Period: 0, Root: computetypes.ReceiptRoot(replicaChainID, receipts), Count: 3}}, commits)
 }
+
+// TestReplicaResendsCommitment: a commitment no block took is sent again while its window is
+// open, and not after.
+func TestReplicaResendsCommitment(t *testing.T) {
+	f := newReplicaFixture(t)
+	count := func() int {
+		n := 0
+		for _, m := range f.chain.msgs() {
+			if _, ok := m.(*computetypes.MsgCommitReceipts); ok {
+				n++
+			}
+		}
+		return n
+	}
+	for _, step := range []struct {
+		h    int64
+		want int
+	}{{109, 1}, {110, 1}, {112, 2}, {113, 2}, {115, 2}} {
+		f.at(step.h)
+		f.s.replicaPass(t.Context())
+		require.Equal(t, step.want, count(), "at height %d", step.h)
+	}
+}
