@@ -317,14 +317,14 @@ func (k Keeper) RevealSamples(ctx context.Context, provider sdk.AccAddress, msg 
 		if err := types.VerifySample(chainID, c.Root, c.Count, sp); err != nil {
 			return nil, errorsmod.Wrapf(err, "samples[%d]", i)
 		}
+		if _, err := checkSpec(s, sp.Receipt, revealBlobs(msg.UriPrefix, sp.Receipt)); err != nil {
+			return nil, errorsmod.Wrapf(err, "samples[%d]", i)
+		}
 	}
 	ids := make([]uint64, 0, len(msg.Samples))
 	for i, sp := range msg.Samples {
 		fee := checkFee(params, s)
-		r := sp.Receipt
-		input := types.Blob{Uri: msg.UriPrefix + r.InputSha256, Sha256: r.InputSha256, Size_: r.InputSize}
-		output := types.Blob{Uri: msg.UriPrefix + r.OutputSha256, Sha256: r.OutputSha256, Size_: r.OutputSize}
-		id, err := k.createCheck(ctx, &s, r, msg.Period, input, output, fee, false)
+		id, err := k.createCheck(ctx, &s, sp.Receipt, msg.Period, revealBlobs(msg.UriPrefix, sp.Receipt), fee, false)
 		if err != nil {
 			return nil, errorsmod.Wrapf(err, "samples[%d]", i)
 		}
@@ -345,6 +345,30 @@ func (k Keeper) RevealSamples(ctx context.Context, provider sdk.AccAddress, msg 
 	return ids, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventSamplesRevealed{
 		StreamId: s.Id, Provider: c.Provider, Period: c.Period, CheckTasks: ids,
 	})
+}
+
+// revealBlobs are where a revealed sample's request and response are served: uri_prefix + the
+// lowercase hex sha256 of each.
+func revealBlobs(prefix string, r types.Receipt) [2]types.Blob {
+	return [2]types.Blob{
+		{Uri: prefix + r.InputSha256, Sha256: r.InputSha256, Size_: r.InputSize},
+		{Uri: prefix + r.OutputSha256, Sha256: r.OutputSha256, Size_: r.OutputSize},
+	}
+}
+
+// checkSpec checks what a check task of receipt r needs, before anything is written: the
+// workload of its rows and the request and response blobs.
+func checkSpec(s types.Stream, r types.Receipt, blobs [2]types.Blob) (types.Workload, error) {
+	w, err := checkWorkload(s, r.InputSize, r.OutputSize)
+	if err != nil {
+		return w, err
+	}
+	for i, name := range []string{"input", "output"} {
+		if err := blobs[i].Validate(); err != nil {
+			return w, errorsmod.Wrapf(types.ErrInvalidInput, "%s: %v", name, err)
+		}
+	}
+	return w, nil
 }
 
 // checkWorkload is the stream's workload for the rows of one request: the request body of
@@ -372,19 +396,12 @@ func checkWorkload(s types.Stream, inputSize, outputSize uint64) (types.Workload
 // createCheck creates a check task of receipt r: already SUBMITTED, its committee drawn in the
 // next block through the task timers, the replica as its provider (never paid by it), fee as
 // its escrow and committee fee. It emits no task events: provider sidecars must not run it.
-func (k Keeper) createCheck(ctx context.Context, s *types.Stream, r types.Receipt, period uint64, input, output types.Blob, fee math.Int, challenged bool) (uint64, error) {
-	w, err := checkWorkload(*s, r.InputSize, r.OutputSize)
+func (k Keeper) createCheck(ctx context.Context, s *types.Stream, r types.Receipt, period uint64, blobs [2]types.Blob, fee math.Int, challenged bool) (uint64, error) {
+	w, err := checkSpec(*s, r, blobs)
 	if err != nil {
 		return 0, err
 	}
-	for _, b := range []struct {
-		name string
-		blob types.Blob
-	}{{"input", input}, {"output", output}} {
-		if err := b.blob.Validate(); err != nil {
-			return 0, errorsmod.Wrapf(types.ErrInvalidInput, "%s: %v", b.name, err)
-		}
-	}
+	input, output := blobs[0], blobs[1]
 	price := s.MaxPricePerRequest
 	if rep, i := s.ReplicaOf(r.Provider); i >= 0 {
 		price = rep.Price
@@ -450,6 +467,13 @@ func (k Keeper) ChallengeResponse(ctx context.Context, creator sdk.AccAddress, m
 	if err := k.verifySignature(ctx, "signature", r.Provider, types.ReceiptSignBytes(sdk.UnwrapSDKContext(ctx).ChainID(), r), msg.Signature); err != nil {
 		return 0, errorsmod.Wrapf(types.ErrInvalidReceipt, "%v: receipts are signed by the replica", err)
 	}
+	blobs := [2]types.Blob{
+		{Uri: msg.InputUri, Sha256: r.InputSha256, Size_: r.InputSize},
+		{Uri: msg.OutputUri, Sha256: r.OutputSha256, Size_: r.OutputSize},
+	}
+	if _, err := checkSpec(s, r, blobs); err != nil {
+		return 0, err
+	}
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return 0, err
@@ -460,7 +484,5 @@ func (k Keeper) ChallengeResponse(ctx context.Context, creator sdk.AccAddress, m
 			return 0, errorsmod.Wrapf(err, "pay the check's committee fee of %s%s", fee, params.Denom)
 		}
 	}
-	input := types.Blob{Uri: msg.InputUri, Sha256: r.InputSha256, Size_: r.InputSize}
-	output := types.Blob{Uri: msg.OutputUri, Sha256: r.OutputSha256, Size_: r.OutputSize}
-	return k.createCheck(ctx, &s, r, s.Period(r.Height, params.Stream.ReceiptPeriod), input, output, fee, true)
+	return k.createCheck(ctx, &s, r, s.Period(r.Height, params.Stream.ReceiptPeriod), blobs, fee, true)
 }

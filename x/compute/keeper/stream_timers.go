@@ -60,7 +60,7 @@ func (k Keeper) streamEndBlock(ctx sdk.Context, budget int) error {
 		}
 		items = append(items, item{
 			name: fmt.Sprintf("stage of stream %d", key.K2()),
-			run:  func(c context.Context) error { return k.onStreamTimer(c, key.K2()) },
+			run:  func(c context.Context) error { return k.onStreamTimer(c, key.K2(), key.K1()) },
 			done: func(c context.Context) error { return k.StreamTimers.Remove(c, key) },
 		})
 	}
@@ -82,10 +82,13 @@ func (k Keeper) streamEndBlock(ctx sdk.Context, budget int) error {
 // onStreamTimer ends a stream's stage: the subscription window (select), a period of a LIVE
 // stream (require its commitments, then pause when the next period cannot be paid), its
 // duration or its grace (close), or the time after its close (settle).
-func (k Keeper) onStreamTimer(ctx context.Context, id uint64) error {
+func (k Keeper) onStreamTimer(ctx context.Context, id uint64, height int64) error {
 	s, err := k.GetStream(ctx, id)
 	if err != nil {
 		return err
+	}
+	if s.TimerHeight != height {
+		return nil // moved by something that ran before it in this block
 	}
 	params, err := k.Params.Get(ctx)
 	if err != nil {
@@ -137,8 +140,10 @@ func (k Keeper) pause(ctx context.Context, params types.Params, s types.Stream) 
 }
 
 // onStreamDeadline drops a replica that did not commit a due period, or did not reveal its
-// drawn samples, in time: a miss, slashed timeout_slash_fraction and not jailed. A deadline that
-// passes while the stream is PAUSED is forgiven.
+// drawn samples, in time: a miss, slashed timeout_slash_fraction and not jailed. Only periods
+// that ended while the stream was LIVE (or in which it closed) are due, whatever the stream's
+// state at the deadline: a PAUSED stream has no periods to commit, but what was served before
+// the pause is still sampled.
 func (k Keeper) onStreamDeadline(ctx context.Context, key commitmentKey) error {
 	c, err := k.Commitments.Get(ctx, key)
 	if errors.Is(err, collections.ErrNotFound) {
@@ -160,10 +165,6 @@ func (k Keeper) onStreamDeadline(ctx context.Context, key commitmentKey) error {
 	s, err := k.GetStream(ctx, key.K1())
 	if err != nil {
 		return err
-	}
-	if s.State == types.STREAM_STATE_PAUSED {
-		c.Required = false
-		return k.Commitments.Set(ctx, key, c)
 	}
 	return k.dropMiss(ctx, s, key.K2(), what)
 }
