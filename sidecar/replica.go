@@ -538,7 +538,17 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 		r.sealed = max(r.sealed, r.periodEnd(p))
 		r.note(journalEntry{Sealed: r.sealed})
 	}
+	model := ""
+	if r.model != nil {
+		model = r.st.Model.Sha256
+	}
 	r.mu.Unlock()
+	if len(commits) > 0 && model != "" {
+		// the model stays in the store while the stream runs: a check task may fetch it here
+		if err := s.store.Hold(modelHold(r.id), model); err != nil {
+			s.logger.Error("hold the stream's model", "stream", r.id, "err", err)
+		}
+	}
 	for _, c := range commits {
 		_, err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgCommitReceipts{Provider: me, StreamId: r.id, Period: c.p, Root: c.root, Count: c.count})
 		r.mu.Lock()
