@@ -10,11 +10,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	"github.com/cometbft/cometbft/privval"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
@@ -29,6 +33,7 @@ import (
 
 	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/gpu/mlp"
+	"github.com/opengpu/ogpu/sidecar/blobauth"
 	"github.com/opengpu/ogpu/sidecar/server"
 	"github.com/opengpu/ogpu/sidecar/store"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
@@ -615,4 +620,69 @@ func TestReplicaResendsCommitment(t *testing.T) {
 		f.s.replicaPass(t.Context())
 		require.Equal(t, step.want, count(), "at height %d", step.h)
 	}
+}
+
+// checkAuthorizer is the chain's rule for a fixed check task, as chainAuthorizer applies it.
+type checkAuthorizer struct {
+	taskAuthorizer
+	provider string
+}
+
+func (a checkAuthorizer) Authorize(ctx context.Context, r blobauth.Request) error {
+	if err := streamCheckServed(*a.task, a.provider); err != nil {
+		return err
+	}
+	return a.taskAuthorizer.Authorize(ctx, r)
+}
+
+// TestReplicaCheckTask: the check task of a sampled request (inputs: the stream's model and the
+// request body; result: the response body, all at the revealed prefix) is fetched by its
+// committee from the replica and judged valid by the batch verification; a check task of
+// another provider reads nothing.
+func TestReplicaCheckTask(t *testing.T) {
+	f := newReplicaFixture(t)
+	res := f.send(t, paid{x: testRows(3), rows: 3, total: 10, nonce: 1})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	rc := receiptOf(t, res)
+
+	pv := privval.GenFilePV("", "")
+	keyFile := filepath.Join(t.TempDir(), "priv_validator_key.json")
+	bz, err := cmtjson.Marshal(pv.Key)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(keyFile, bz, 0o600))
+	member := sdk.ValAddress("member-validator----").String()
+	memberSigner, err := loadConsensusSigner(keyFile, member)
+	require.NoError(t, err)
+
+	task := &computetypes.Task{
+		Id: 40, Creator: f.stream.Creator, State: computetypes.TASK_STATE_SUBMITTED, Committee: []string{member},
+		Workload: computetypes.Workload{Name: workload.InferMlpInt8V1, Params: &computetypes.Workload_InferMlpInt8{
+			InferMlpInt8: &computetypes.InferMlpInt8Params{Widths: []uint32{16, 8, 4}, Rows: 3},
+		}},
+		StreamId: 7, Provider: f.me,
+	}
+	auth := checkAuthorizer{taskAuthorizer{task, map[string][]byte{member: pv.Key.PubKey.Bytes()}}, f.me}
+	srv := httptest.NewServer(server.Handler(f.s.store, prometheus.NewRegistry(), auth, nil))
+	t.Cleanup(srv.Close)
+	prefix := srv.URL + "/v1/blobs/"
+	task.Inputs = []computetypes.Blob{f.stream.Model, {Uri: prefix + rc.InputSha256, Sha256: rc.InputSha256, Size_: rc.InputSize}}
+	task.Result = computetypes.Blob{Uri: prefix + rc.OutputSha256, Sha256: rc.OutputSha256, Size_: rc.OutputSize}
+
+	judge := newSidecar(Config{ChainID: replicaChainID, AllowPrivateFetch: true}, log.NewNopLogger(), newFakeChain(), nil, gemm.CPU{})
+	judge.signer = memberSigner
+	digests, err := judge.judgeInfer(t.Context(), *task, [][32]byte{{1}}, false)
+	require.NoError(t, err, "the replica's response passes the committee's check")
+	require.Len(t, digests, 1)
+
+	for _, sha := range []string{rc.InputSha256, rc.OutputSha256} {
+		res, err := blobauth.Get(t.Context(), http.DefaultClient, prefix+sha, 40, memberSigner)
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+	}
+	task.Provider = accOf(newEthKey(t))
+	res, err = blobauth.Get(t.Context(), http.DefaultClient, prefix+rc.InputSha256, 40, memberSigner)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusForbidden, res.StatusCode, "another provider's check reads nothing here")
 }
