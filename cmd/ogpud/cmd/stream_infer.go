@@ -33,6 +33,7 @@ const (
 	flagRowsPerRequest = "rows-per-request"
 	flagMaxTries       = "max-tries"
 	flagTimeout        = "timeout"
+	flagFirst          = "first"
 )
 
 // StreamCmd holds the client of a LIVE stream: it calls the replicas directly and pays them per
@@ -54,9 +55,10 @@ func streamInferCmd() *cobra.Command {
 		Short: "Send rows to your stream's fastest healthy replica and print its answer and signed receipt",
 		Long: `Send the rows of --input to the stream's replicas (docs/streams.md) and print each row's argmax,
 with --json its logits, the receipt, its signature and the voucher that paid for it, one JSON
-object per request. --input is a rows blob ('ogpud workload pack-mnist' writes mnist-test.rows)
-or JSON, {"rows": [[int8, …], …]} or [[…], …]. Its rows go in requests of at most
---rows-per-request rows (default: the most the stream takes). --from is the stream's creator: it
+object per request. --input is a rows blob ('ogpud workload pack-mnist' writes mnist-test.rows),
+a labelled dataset blob (mnist-test.dset: the answers are then scored against its labels) or
+JSON, {"rows": [[int8, …], …]} or [[…], …]. Its rows (the --first N of them) go in requests of at
+most --rows-per-request rows (default: the most the stream takes). --from is the stream's creator: it
 signs the vouchers, which are kept in the home's streams/ directory so the next run goes on
 from them.
 
@@ -69,7 +71,8 @@ of the answers.`,
 		RunE: runStreamInfer,
 	}
 	f := cmd.Flags()
-	f.String(flagInput, "", "rows blob or JSON rows to send (required)")
+	f.String(flagInput, "", "rows blob, dataset blob or JSON rows to send (required)")
+	f.Int(flagFirst, 0, "send only the first N rows of --input (0: all)")
 	f.Bool(flagJSON, false, "print one JSON object per request: argmax, logits, receipt, voucher, replica, latency")
 	f.String(flagModel, "", "the stream's model blob, for --spot-check")
 	f.Float64(flagSpotCheck, 0, "fraction of the responses to recompute locally with --model (0..1)")
@@ -101,11 +104,12 @@ func runStreamInfer(cmd *cobra.Command, args []string) error {
 	perRequest, _ := f.GetInt(flagRowsPerRequest)
 	maxTries, _ := f.GetInt(flagMaxTries)
 	timeout, _ := f.GetDuration(flagTimeout)
+	first, _ := f.GetInt(flagFirst)
 	if spot > 0 && modelPath == "" {
 		return fmt.Errorf("--%s: needs the model (--%s)", flagSpotCheck, flagModel)
 	}
-	if count < 0 || concurrency < 1 || perRequest < 0 {
-		return fmt.Errorf("--%s, --%s and --%s: must be positive", flagCount, flagConcurrency, flagRowsPerRequest)
+	if count < 0 || concurrency < 1 || perRequest < 0 || first < 0 {
+		return fmt.Errorf("--%s, --%s, --%s and --%s: must be positive", flagCount, flagConcurrency, flagRowsPerRequest, flagFirst)
 	}
 	clientCtx, err := client.GetClientTxContext(cmd)
 	if err != nil {
@@ -114,10 +118,18 @@ func runStreamInfer(cmd *cobra.Command, args []string) error {
 	if clientCtx.FromName == "" || clientCtx.Keyring == nil {
 		return errors.New("--from: the key of the stream's creator signs the vouchers")
 	}
-	x, rows, cols, err := readRowsFile(input)
+	in, err := readStreamInput(input)
 	if err != nil {
 		return fmt.Errorf("--%s %s: %w", flagInput, input, err)
 	}
+	if first > 0 && first < in.rows {
+		in.rows = first
+		in.x = in.x[:first*in.cols]
+		if in.labels != nil {
+			in.labels = in.labels[:first]
+		}
+	}
+	x, rows, cols := in.x, in.rows, in.cols
 	opts := []stream.Option{
 		stream.WithMaxTries(maxTries), stream.WithRequestTimeout(timeout),
 		stream.WithVoucherStore(stream.NewFileStore(filepath.Join(clientCtx.HomeDir, "streams", fmt.Sprintf("%d-vouchers.json", id)))),
@@ -146,14 +158,15 @@ func runStreamInfer(cmd *cobra.Command, args []string) error {
 	}
 	out := cmd.OutOrStdout()
 	if count == 0 {
-		return inferOnce(ctx, s, blobs, asJSON, out)
+		return inferOnce(ctx, s, blobs, in.labels, asJSON, out)
 	}
 	return inferLoad(ctx, s, blobs, count, concurrency, asJSON, out)
 }
 
-// inferOnce sends every request in turn and prints each answer.
-func inferOnce(ctx context.Context, s *stream.Stream, blobs [][]byte, asJSON bool, out io.Writer) error {
-	wrong := 0
+// inferOnce sends every request in turn and prints each answer, and how many rows match their
+// labels when there are labels.
+func inferOnce(ctx context.Context, s *stream.Stream, blobs [][]byte, labels []uint8, asJSON bool, out io.Writer) error {
+	wrong, row, correct := 0, 0, 0
 	for _, b := range blobs {
 		res, err := s.InferBlob(ctx, b)
 		var bad *stream.WrongResponseError
@@ -162,6 +175,12 @@ func inferOnce(ctx context.Context, s *stream.Stream, blobs [][]byte, asJSON boo
 			fmt.Fprintf(out, "WRONG response: %v\n", err)
 		} else if err != nil {
 			return err
+		}
+		for _, a := range res.Argmax {
+			if labels != nil && row < len(labels) && a == uint32(labels[row]) {
+				correct++
+			}
+			row++
 		}
 		if asJSON {
 			line, err := json.Marshal(responseJSON(res))
@@ -173,6 +192,9 @@ func inferOnce(ctx context.Context, s *stream.Stream, blobs [][]byte, asJSON boo
 		}
 		r := res.Receipt.Receipt
 		fmt.Fprintf(out, "argmax %v\treplica %s receipt %d (height %d, output %s) in %s\n", res.Argmax, res.Replica, r.Sequence, r.Height, r.OutputSha256, res.Latency.Round(time.Microsecond))
+	}
+	if labels != nil && !asJSON {
+		fmt.Fprintf(out, "accuracy %d/%d = %d.%02d%%\n", correct, row, correct*100/max(row, 1), correct*10000/max(row, 1)%100)
 	}
 	if wrong > 0 {
 		return fmt.Errorf("%d responses failed the spot-check; challenge them with their receipts (--%s prints them)", wrong, flagJSON)
@@ -262,12 +284,32 @@ func inferLoad(ctx context.Context, s *stream.Stream, blobs [][]byte, count, con
 	return nil
 }
 
-// readRowsFile reads a rows blob, or JSON rows: {"rows": [[…], …]} or [[…], …].
-func readRowsFile(path string) (x []int8, rows, cols int, err error) {
+// streamInput is the rows to send, with their labels when the input had them.
+type streamInput struct {
+	x          []int8
+	rows, cols int
+	labels     []uint8
+}
+
+// readStreamInput reads a rows blob, a dataset blob (rows and labels) or JSON rows.
+func readStreamInput(path string) (streamInput, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, 0, 0, err
+		return streamInput{}, err
 	}
+	if bytes.HasPrefix(b, []byte("OGPUDSET")) {
+		ds, err := mlp.DecodeDataset(b)
+		if err != nil {
+			return streamInput{}, err
+		}
+		return streamInput{x: ds.Features, rows: ds.Rows, cols: ds.Cols, labels: ds.Labels}, nil
+	}
+	x, rows, cols, err := readRows(b)
+	return streamInput{x: x, rows: rows, cols: cols}, err
+}
+
+// readRows reads a rows blob, or JSON rows: {"rows": [[…], …]} or [[…], …].
+func readRows(b []byte) (x []int8, rows, cols int, err error) {
 	if bytes.HasPrefix(b, []byte("OGPUROWS")) {
 		return mlp.DecodeRows(b)
 	}
