@@ -680,6 +680,19 @@ func TestReplicaCheckTask(t *testing.T) {
 		res.Body.Close()
 		require.Equal(t, http.StatusOK, res.StatusCode)
 	}
+
+	// a wrong response is found wrong
+	f.s.cfg.CorruptResults = true
+	res = f.send(t, paid{x: testRows(3), rows: 3, total: 20, nonce: 2})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	rc = receiptOf(t, res)
+	task.Inputs[1] = computetypes.Blob{Uri: prefix + rc.InputSha256, Sha256: rc.InputSha256, Size_: rc.InputSize}
+	task.Result = computetypes.Blob{Uri: prefix + rc.OutputSha256, Sha256: rc.OutputSha256, Size_: rc.OutputSize}
+	_, err = judge.judgeInfer(t.Context(), *task, [][32]byte{{1}}, false)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, errBlobUnavailable)
+	require.NotErrorIs(t, err, errInputUnavailable)
+
 	task.Provider = accOf(newEthKey(t))
 	res, err = blobauth.Get(t.Context(), http.DefaultClient, prefix+rc.InputSha256, 40, memberSigner)
 	require.NoError(t, err)
