@@ -340,7 +340,10 @@ func (s *Sidecar) followReplica(ctx context.Context, res *computetypes.QueryStre
 	rs.mu.Lock()
 	r := rs.byStream[st.Id]
 	if r == nil {
-		if idx < 0 || st.State == computetypes.STREAM_STATE_OPEN || st.State == computetypes.STREAM_STATE_CLOSED {
+		// a closed stream is taken up again only by a replica restarted with a journal of it:
+		// its last periods and voucher may still be due
+		closed := st.State == computetypes.STREAM_STATE_CLOSED && !hasJournal(rs.journals, st.Id)
+		if idx < 0 || st.State == computetypes.STREAM_STATE_OPEN || closed {
 			rs.mu.Unlock()
 			return
 		}
@@ -365,6 +368,9 @@ func (s *Sidecar) followReplica(ctx context.Context, res *computetypes.QueryStre
 		if !self.Claimed.IsNil() && self.Claimed.GT(r.total) {
 			r.total = self.Claimed
 		}
+	}
+	if st.State == computetypes.STREAM_STATE_CLOSED || !r.member {
+		r.model = nil // it serves no more
 	}
 	load := st.State == computetypes.STREAM_STATE_LIVE && r.member && r.model == nil && !r.loading && time.Now().After(r.loadWait)
 	if load {

@@ -33,6 +33,15 @@ func journalPath(dir string, stream uint64) string {
 	return filepath.Join(dir, strconv.FormatUint(stream, 10)+".jsonl")
 }
 
+// hasJournal says whether dir holds a journal of stream.
+func hasJournal(dir string, stream uint64) bool {
+	if dir == "" {
+		return false
+	}
+	_, err := os.Stat(journalPath(dir, stream))
+	return err == nil
+}
+
 // openJournal reads the replica's journal in dir, if any, into r, and opens it for appending.
 // Callers hold r.mu or own r alone.
 func (r *replica) openJournal(dir string) error {
