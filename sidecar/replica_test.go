@@ -699,3 +699,33 @@ func TestReplicaCheckTask(t *testing.T) {
 	res.Body.Close()
 	require.Equal(t, http.StatusForbidden, res.StatusCode, "another provider's check reads nothing here")
 }
+
+// TestReplicaRemoved: a replica that left its slot (a standby took it) stops serving, redeems
+// its last voucher once, commits nothing more and is forgotten once its periods have expired.
+func TestReplicaRemoved(t *testing.T) {
+	f := newReplicaFixture(t)
+	require.Equal(t, http.StatusOK, f.send(t, paid{x: testRows(1), rows: 1, total: 10, nonce: 1}).StatusCode)
+	st := f.stream
+	st.Serving = []computetypes.Replica{{Provider: accOf(newEthKey(t)), Price: math.NewInt(10), Slot: 0, SinceHeight: 106, Claimed: math.ZeroInt()}}
+	f.streams.set(st)
+	f.at(106)
+	f.s.replicaPass(t.Context())
+	res := f.send(t, paid{x: testRows(1), rows: 1, total: 20, nonce: 2})
+	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+	for _, h := range []int64{107, 109, 115, 140} {
+		f.at(h)
+		f.s.replicaPass(t.Context())
+	}
+	var claims, commits int
+	for _, m := range f.chain.msgs() {
+		switch m.(type) {
+		case *computetypes.MsgClaimStream:
+			claims++
+		case *computetypes.MsgCommitReceipts:
+			commits++
+		}
+	}
+	require.Equal(t, 1, claims)
+	require.Equal(t, 0, commits)
+	require.Nil(t, f.s.replicas.get(7), "forgotten")
+}
