@@ -219,6 +219,9 @@ func TestClaimStream(t *testing.T) {
 	delete(sf.accounts, string(sf.client))
 	sf.refused(types.ErrInvalidVoucher, "no public key on chain", func() error { _, err := sf.claim(0, next, nextSig); return err })
 	sf.accounts[string(sf.client)] = acc
+	for _, garbage := range [][]byte{{1}, make([]byte, 65), make([]byte, 128)} {
+		sf.refused(types.ErrInvalidVoucher, "not a signature", func() error { _, err := sf.claim(0, next, garbage); return err })
+	}
 
 	paid, err = sf.claim(0, next, nextSig)
 	require.NoError(t, err)
@@ -231,6 +234,7 @@ func TestClaimStream(t *testing.T) {
 
 func TestCommitRevealAndValidCheck(t *testing.T) {
 	sf := newStreamFixture(newFixture(t))
+	start := sf.balance(sf.client)
 	id := sf.live()
 	s := sf.stream(id)
 	rs := sf.receipts(id, 0, 5, s.LiveHeight+1)
@@ -287,6 +291,20 @@ func TestCommitRevealAndValidCheck(t *testing.T) {
 	require.Equal(t, share, sf.balance(v0))
 	require.Equal(t, replicaBefore, sf.balance(sf.replicas[0]), "a check never pays the replica")
 	require.Equal(t, clientBefore.Add(perCheck.Sub(share.MulRaw(2))), sf.balance(sf.client), "the rounding rest goes back to the client")
+	sf.requireStreamInvariants()
+
+	// the replicas stop committing and are dropped (the standby takes one slot); the stream
+	// closes at its end and settles: the client paid exactly the committee
+	require.NoError(t, sf.k.ApplyVerdict(sf.ctx, tasks[1], verdict(types.VERDICT_VALID, v0, v1)))
+	sf.untilHeight(sf.stream(id).EndHeight + 20)
+	s = sf.stream(id)
+	require.Equal(t, types.STREAM_STATE_CLOSED, s.State)
+	require.True(t, s.Settled)
+	require.Equal(t, "duration ended", s.Outcome)
+	committee := sf.balance(v0).Add(sf.balance(v1)).Add(sf.balance(sf.addr("validator", 2)))
+	require.Equal(t, share.MulRaw(4), committee)
+	require.Equal(t, start.Sub(committee), sf.balance(sf.client))
+	require.True(t, sf.balance(escrowAddr).IsZero())
 	sf.requireStreamInvariants()
 }
 
@@ -419,6 +437,10 @@ func TestChallengeResponse(t *testing.T) {
 
 func TestPauseResumeAndCloseBalanceTheBooks(t *testing.T) {
 	sf := newStreamFixture(newFixture(t))
+	params, err := sf.k.Params.Get(sf.ctx)
+	require.NoError(t, err)
+	params.Stream.StreamGraceBlocks = 5
+	require.NoError(t, sf.k.Params.Set(sf.ctx, params))
 	start := sf.balance(sf.client)
 	id := sf.live()
 	s := sf.stream(id)
@@ -436,7 +458,7 @@ func TestPauseResumeAndCloseBalanceTheBooks(t *testing.T) {
 	require.Equal(t, types.STREAM_STATE_PAUSED, s.State, "1 OGPU left cannot pay 2 × (0.5 + 0.6)")
 	sf.requireStreamInvariants()
 
-	_, err := sf.msgs.FundStream(sf.ctx, &types.MsgFundStream{Creator: sf.client.String(), StreamId: id, Amount: sdk.NewCoin(denom, ogpu(10))})
+	_, err = sf.msgs.FundStream(sf.ctx, &types.MsgFundStream{Creator: sf.client.String(), StreamId: id, Amount: sdk.NewCoin(denom, ogpu(10))})
 	require.NoError(t, err)
 	s = sf.stream(id)
 	require.Equal(t, types.STREAM_STATE_LIVE, s.State)
@@ -458,9 +480,11 @@ func TestPauseResumeAndCloseBalanceTheBooks(t *testing.T) {
 	require.NoError(t, sf.commit(0, id, 1, nil))
 	require.NoError(t, sf.commit(1, id, 1, nil))
 	graceEnd := s.TimerHeight
+	require.Equal(t, s.PausedHeight+5, graceEnd)
 	sf.untilHeight(graceEnd + 1)
 	s = sf.stream(id)
 	require.Equal(t, types.STREAM_STATE_CLOSED, s.State)
+	require.Equal(t, "not funded within stream_grace_blocks", s.Outcome)
 	require.False(t, s.Settled, "the replicas keep reveal_window blocks")
 	sf.requireStreamInvariants()
 	sf.untilHeight(s.TimerHeight + 1)

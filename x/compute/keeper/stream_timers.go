@@ -114,6 +114,9 @@ func (k Keeper) onStreamTimer(ctx context.Context, id uint64, height int64) erro
 		}
 		return k.saveStream(ctx, s, nextBoundary(params, s, h+1))
 	case types.STREAM_STATE_PAUSED:
+		if h >= s.EndHeight {
+			return k.closeStream(ctx, s, "duration ended while PAUSED")
+		}
 		return k.closeStream(ctx, s, "not funded within stream_grace_blocks")
 	case types.STREAM_STATE_CLOSED:
 		if s.Settled {
@@ -124,13 +127,13 @@ func (k Keeper) onStreamTimer(ctx context.Context, id uint64, height int64) erro
 	return fmt.Errorf("stream %d is %s and has a timer", id, s.State)
 }
 
-// pause stops a stream that cannot pay its next period; it closes at the grace's end unless
-// funded before.
+// pause stops a stream that cannot pay its next period; it closes at the grace's end (or at its
+// end_height, when that comes first) unless funded before.
 func (k Keeper) pause(ctx context.Context, params types.Params, s types.Stream) error {
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	s.State = types.STREAM_STATE_PAUSED
 	s.PausedHeight = h
-	graceEnd := h + int64(params.Stream.StreamGraceBlocks)
+	graceEnd := min(h+int64(params.Stream.StreamGraceBlocks), s.EndHeight)
 	if err := k.saveStream(ctx, s, graceEnd); err != nil {
 		return err
 	}

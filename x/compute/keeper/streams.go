@@ -506,6 +506,9 @@ func (k Keeper) seat(ctx context.Context, s *types.Stream, sub types.Subscriptio
 // later vouchers are refused. The first standby still eligible takes the slot while the stream
 // is LIVE or PAUSED; a stream left without replicas closes.
 func (k Keeper) removeReplica(ctx context.Context, s *types.Stream, i int, reason string, fraud bool, slashed math.Int) error {
+	if s.Settled {
+		return nil // its collateral was released at the settlement; a fraud flag is set by the caller
+	}
 	r := s.Serving[i]
 	addr, err := k.addressCodec.StringToBytes(r.Provider)
 	if err != nil {
