@@ -729,3 +729,17 @@ func TestReplicaRemoved(t *testing.T) {
 	require.Equal(t, 0, commits)
 	require.Nil(t, f.s.replicas.get(7), "forgotten")
 }
+
+// TestReplicaBodiesRetention: the bodies a replica keeps go with the blob retention after their
+// last use, as a settled task's blobs do.
+func TestReplicaBodiesRetention(t *testing.T) {
+	f := newReplicaFixture(t)
+	res := f.send(t, paid{x: testRows(1), rows: 1, total: 10, nonce: 1})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	rc := receiptOf(t, res)
+	now := time.Now()
+	f.s.collectBlobs(t.Context(), now)
+	require.True(t, f.s.store.Has(rc.InputSha256) && f.s.store.Has(rc.OutputSha256))
+	f.s.collectBlobs(t.Context(), now.Add(f.s.cfg.BlobRetention+time.Minute))
+	require.False(t, f.s.store.Has(rc.InputSha256) || f.s.store.Has(rc.OutputSha256))
+}
