@@ -69,15 +69,15 @@ func (gs GenesisState) validateStreams() error {
 	if len(gs.Streams) > 0 && gs.NextStreamId == 0 {
 		return errorsmod.Wrap(ErrInvalidGenesis, "next_stream_id: must be at least 1")
 	}
-	streams := make(map[uint64]bool, len(gs.Streams))
+	streams := make(map[uint64]uint32, len(gs.Streams)) // id → replicas
 	for i, s := range gs.Streams {
 		if s.Id == 0 || s.Id >= gs.NextStreamId {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "streams[%d].id %d: must be in [1, next_stream_id)", i, s.Id)
 		}
-		if streams[s.Id] {
+		if _, dup := streams[s.Id]; dup {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "streams[%d].id %d: listed twice", i, s.Id)
 		}
-		streams[s.Id] = true
+		streams[s.Id] = s.Replicas
 		if err := validateAddress("creator", s.Creator); err != nil {
 			return errorsmod.Wrapf(err, "streams[%d]", i)
 		}
@@ -108,7 +108,7 @@ func (gs GenesisState) validateStreams() error {
 		}
 	}
 	for i, sub := range gs.Subscriptions {
-		if !streams[sub.StreamId] {
+		if _, ok := streams[sub.StreamId]; !ok {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "subscriptions[%d].stream_id %d: no such stream", i, sub.StreamId)
 		}
 		if err := validateAddress("provider", sub.Subscription.Provider); err != nil {
@@ -116,16 +116,26 @@ func (gs GenesisState) validateStreams() error {
 		}
 	}
 	for i, c := range gs.Commitments {
-		if !streams[c.StreamId] {
+		if _, ok := streams[c.StreamId]; !ok {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "commitments[%d].stream_id %d: no such stream", i, c.StreamId)
 		}
 		if err := validateAddress("provider", c.Provider); err != nil {
 			return errorsmod.Wrapf(err, "commitments[%d]", i)
 		}
+		if c.ClaimedInPeriod.IsNil() || c.ClaimedInPeriod.IsNegative() {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "commitments[%d].claimed_in_period: must be ≥ 0", i)
+		}
 	}
 	for i, c := range gs.Claims {
-		if !streams[c.StreamId] {
+		replicas, ok := streams[c.StreamId]
+		if !ok {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "claims[%d].stream_id %d: no such stream", i, c.StreamId)
+		}
+		if c.Slot >= replicas {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "claims[%d].slot %d: must be below the stream's replicas %d", i, c.Slot, replicas)
+		}
+		if c.Claimed.IsNil() || c.Claimed.IsNegative() {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "claims[%d].claimed: must be ≥ 0", i)
 		}
 		if err := validateAddress("provider", c.Provider); err != nil {
 			return errorsmod.Wrapf(err, "claims[%d]", i)

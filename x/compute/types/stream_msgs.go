@@ -112,6 +112,9 @@ func (m *MsgCommitReceipts) ValidateBasic() error {
 	if len(m.Root) != 32 {
 		return errorsmod.Wrapf(ErrInvalidCommitment, "root: %d bytes, must be 32", len(m.Root))
 	}
+	if m.Count > 1<<MaxMerkleDepth {
+		return errorsmod.Wrapf(ErrInvalidCommitment, "count %d: must be at most 2^%d receipts", m.Count, MaxMerkleDepth)
+	}
 	return nil
 }
 
