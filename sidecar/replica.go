@@ -107,10 +107,8 @@ type replica struct {
 	model    *mlp.Model
 	loading  bool
 	loadWait time.Time // no new load of the model before
-	// firstPeriod is the first period this provider served; lastServed the last height it was
-	// seen serving (for a replica that left its slot).
-	firstPeriod uint64
-	lastServed  int64
+	// lastServed is the last height it was seen serving (for a replica that left its slot).
+	lastServed int64
 	// the last voucher accepted: its nonce and total, and the creator's signature to redeem it
 	nonce      uint64
 	total      math.Int
@@ -143,7 +141,6 @@ func newReplica(st computetypes.Stream, self computetypes.Replica, params comput
 		id: st.Id, st: st, self: self, params: params, book: newReceiptBook(), total: math.ZeroInt(),
 		probes: map[uint64]map[string]bool{}, bonded: map[uint64]map[string]bool{},
 	}
-	r.firstPeriod = st.Period(max(self.SinceHeight, st.LiveHeight), params.ReceiptPeriod)
 	if !self.Claimed.IsNil() {
 		r.total = self.Claimed
 	}
@@ -476,35 +473,32 @@ func (r *replica) periodEnd(p uint64) int64 {
 	return end
 }
 
-// periodsToCommit are the periods whose commitment is due now: ended (the chain has their last
-// block), the commitment still able to land within reveal_window, none sent or on chain.
-func (r *replica) periodsToCommit(onChain map[uint64]bool, height int64) []uint64 {
-	rp, rw := r.params.ReceiptPeriod, int64(r.params.RevealWindow)
-	if r.st.LiveHeight == 0 || rp == 0 || height < r.st.LiveHeight {
-		return nil
+// commitDeadline is the last height a commitment of period p may land at: reveal_window blocks
+// after the period's end, or after the close when the stream closed in it.
+func (r *replica) commitDeadline(p uint64) int64 {
+	end := r.st.PeriodEnd(p, r.params.ReceiptPeriod)
+	if r.st.ClosedHeight > 0 {
+		end = min(end, r.st.ClosedHeight)
 	}
-	if !r.member && r.st.State != computetypes.STREAM_STATE_CLOSED {
-		return nil // a replica removed from its slot commits nothing more
-	}
-	last := r.st.Period(min(height, max(r.lastServedHeight(), r.st.LiveHeight)), rp)
-	first := r.firstPeriod
-	if from := height - rw - int64(rp); from > r.st.LiveHeight {
-		first = max(first, r.st.Period(from, rp))
-	}
+	return end + int64(r.params.RevealWindow)
+}
+
+// periodsToCommit are the periods whose commitment is due now: those the chain requires of
+// this provider (it marks them when each period ends, for every replica that served in it) and
+// has no commitment of, whose commitment can still land by the deadline, and that were not
+// sent lately.
+func (r *replica) periodsToCommit(onChain map[uint64]computetypes.ReceiptCommitment, height int64) []uint64 {
 	var out []uint64
-	for p := first; p <= last; p++ {
-		end := r.periodEnd(p)
-		if height < end || height+1 > end+rw || onChain[p] {
+	for p, c := range onChain {
+		if !c.Required || c.CommittedHeight != 0 || height+1 > r.commitDeadline(p) {
 			continue
-		}
-		if r.st.State == computetypes.STREAM_STATE_PAUSED && r.st.PausedHeight > 0 && r.st.PeriodEnd(p, rp)-int64(rp)+1 >= r.st.PausedHeight {
-			continue // a period that began paused has nothing to commit
 		}
 		if pr := r.book.periods[p]; pr != nil && (pr.commitTries >= maxSettleTries || (pr.committed && height-pr.commitSentAt < settleResendBlocks)) {
 			continue
 		}
 		out = append(out, p)
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -520,15 +514,13 @@ const settleResendBlocks = 3
 func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []computetypes.ReceiptCommitment, height int64) {
 	me := s.provider.String()
 	onChain := map[uint64]computetypes.ReceiptCommitment{}
-	committed := map[uint64]bool{}
 	for _, c := range commitments {
 		if c.StreamId == r.id && c.Provider == me {
 			onChain[c.Period] = c
-			committed[c.Period] = true
 		}
 	}
 	r.mu.Lock()
-	due := r.periodsToCommit(committed, height)
+	due := r.periodsToCommit(onChain, height)
 	type commit struct {
 		p     uint64
 		root  []byte
@@ -576,7 +568,7 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 	dropped := false
 	for p := range r.book.periods {
 		c, ok := onChain[p]
-		settled := ok && (c.Revealed || c.Count == 0 || (c.SampledHeight > 0 && len(c.Samples) == 0))
+		settled := ok && c.CommittedHeight != 0 && (c.Revealed || c.Count == 0 || (c.SampledHeight > 0 && len(c.Samples) == 0))
 		// past every deadline: the commitment's, the draw's and the reveal's
 		expired := height > r.periodEnd(p)+3*rw+2
 		if settled || expired {

@@ -179,6 +179,17 @@ func (f *replicaFixture) restart(t *testing.T, h int64) {
 	f.start(t, h)
 }
 
+// records makes cs the chain's receipt commitments of stream 7 (this provider's unless named).
+func (f *replicaFixture) records(cs ...computetypes.ReceiptCommitment) {
+	for i := range cs {
+		cs[i].StreamId, cs[i].Required = 7, true
+		if cs[i].Provider == "" {
+			cs[i].Provider = f.me
+		}
+	}
+	f.streams.set(f.stream, cs...)
+}
+
 // at makes h the latest height the sidecar knows.
 func (f *replicaFixture) at(h int64) { f.s.pace.observeBlock(h, time.Unix(h, 0)) }
 
@@ -388,7 +399,8 @@ func TestReplicaReceiptsCommittedAndRevealed(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		receipts = append(receipts, receiptOf(t, res))
 	}
-	f.at(109) // the last block of period 0 is known: the commitment lands in period 1
+	f.at(109) // the last block of period 0: the chain requires its commitment
+	f.records(computetypes.ReceiptCommitment{Period: 0})
 	f.s.replicaPass(t.Context())
 	var commits []*computetypes.MsgCommitReceipts
 	var claims []*computetypes.MsgClaimStream
@@ -418,7 +430,7 @@ func TestReplicaReceiptsCommittedAndRevealed(t *testing.T) {
 
 	// the samples are drawn; the replica reveals them
 	f.at(111)
-	f.streams.set(f.stream, computetypes.ReceiptCommitment{StreamId: 7, Provider: f.me, Period: 0, Root: root, Count: 3, CommittedHeight: 110, SampledHeight: 111, Samples: []uint64{2, 0}})
+	f.records(computetypes.ReceiptCommitment{Period: 0, Root: root, Count: 3, CommittedHeight: 110, SampledHeight: 111, Samples: []uint64{2, 0}})
 	f.s.replicaPass(t.Context())
 	collect()
 	require.Len(t, reveals, 1)
@@ -436,7 +448,8 @@ func TestReplicaReceiptsCommittedAndRevealed(t *testing.T) {
 	require.True(t, f.creator.PubKey().VerifySignature(computetypes.VoucherSignBytes(replicaChainID, claims[0].Voucher), claims[0].Signature))
 
 	// revealed on chain: the period is forgotten
-	f.streams.set(f.stream, computetypes.ReceiptCommitment{StreamId: 7, Provider: f.me, Period: 0, Root: root, Count: 3, SampledHeight: 111, Samples: []uint64{2, 0}, Revealed: true})
+	revealed := computetypes.ReceiptCommitment{Period: 0, Root: root, Count: 3, CommittedHeight: 110, SampledHeight: 111, Samples: []uint64{2, 0}, Revealed: true}
+	f.records(revealed)
 	f.at(112)
 	f.s.replicaPass(t.Context())
 	r := f.s.replicas.get(7)
@@ -447,8 +460,10 @@ func TestReplicaReceiptsCommittedAndRevealed(t *testing.T) {
 
 	// period 1 holds the late receipt; period 2 none, committed all the same
 	f.at(119)
+	f.records(revealed, computetypes.ReceiptCommitment{Period: 1})
 	f.s.replicaPass(t.Context())
 	f.at(129)
+	f.records(computetypes.ReceiptCommitment{Period: 1, CommittedHeight: 120, Count: 1}, computetypes.ReceiptCommitment{Period: 2})
 	f.s.replicaPass(t.Context())
 	collect()
 	require.Len(t, commits, 3)
@@ -589,6 +604,7 @@ func TestReplicaJournal(t *testing.T) {
 	require.Equal(t, uint64(2), rc.Sequence)
 	receipts = append(receipts, rc)
 	f.at(109)
+	f.records(computetypes.ReceiptCommitment{Period: 0})
 	f.s.replicaPass(t.Context())
 	var commits []*computetypes.MsgCommitReceipts
 	for _, m := range f.chain.msgs() {
@@ -612,6 +628,7 @@ func TestReplicaResendsCommitment(t *testing.T) {
 		}
 		return n
 	}
+	f.records(computetypes.ReceiptCommitment{Period: 0})
 	for _, step := range []struct {
 		h    int64
 		want int
