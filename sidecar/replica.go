@@ -250,6 +250,9 @@ func (s *Sidecar) subscribePass(ctx context.Context, height int64) {
 		if why == "" && slices.Contains(st.FailedProviders, me) {
 			why = "the provider was removed from this stream"
 		}
+		if why == "" && st.Creator == me {
+			why = "a client does not serve its own stream"
+		}
 		if why == "" {
 			if ok, reason := s.meets(st.Requirements); !ok {
 				why = reason
