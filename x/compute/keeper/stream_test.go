@@ -613,3 +613,70 @@ func TestStreamGenesisRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, c.Samples, 2)
 }
+
+// committedPeriod0 has replica 0 commit three receipts of period 0 (replica 1 none) and runs
+// until their samples are drawn; it returns the receipts.
+func (sf *streamFixture) committedPeriod0(id uint64) []types.Receipt {
+	sf.t.Helper()
+	s := sf.stream(id)
+	sf.untilHeight(s.PeriodEnd(0, 10) + 1)
+	rs := sf.receipts(id, 0, 3, s.LiveHeight+2)
+	require.NoError(sf.t, sf.commit(0, id, 0, rs))
+	require.NoError(sf.t, sf.commit(1, id, 0, nil))
+	sf.nextBlock()
+	sf.nextBlock()
+	return rs
+}
+
+func TestChecksAreSilentAndUnavailableIsAMiss(t *testing.T) {
+	sf := newStreamFixture(newFixture(t))
+	id := sf.live()
+	rs := sf.committedPeriod0(id)
+	sf.ctx = sf.ctx.WithEventManager(sdk.NewEventManager())
+	tasks, err := sf.reveal(0, id, 0, sf.samples(sf.commitment(id, 0, 0), rs))
+	require.NoError(t, err)
+	for _, e := range sf.ctx.EventManager().Events() {
+		require.NotContains(t, []string{"ogpu.compute.v1.EventTaskCreated", "ogpu.compute.v1.EventTaskAssigned"}, e.Type,
+			"provider sidecars must not run a check")
+	}
+	sf.nextBlock()
+	sf.nextBlock()
+	p, err := sf.sg.GetProvider(sf.ctx, sf.replicas[0])
+	require.NoError(t, err)
+	bonded := p.Bonded
+	require.NoError(t, sf.k.ApplyVerdict(sf.ctx, tasks[0], verdict(types.VERDICT_RESULT_UNAVAILABLE)))
+	require.Equal(t, types.TASK_STATE_FAILED, sf.task(tasks[0]).State)
+	p, err = sf.sg.GetProvider(sf.ctx, sf.replicas[0])
+	require.NoError(t, err)
+	require.Equal(t, bonded.Sub(ogpu(100)), p.Bonded, "a miss: timeout_slash_fraction 1%")
+	require.False(t, p.Jailed)
+	s := sf.stream(id)
+	_, i := s.ReplicaOf(sf.replicas[0].String())
+	require.Equal(t, -1, i)
+	_, i = s.ReplicaOf(sf.replicas[2].String())
+	require.GreaterOrEqual(t, i, 0)
+	// replaced without fraud: its vouchers are still redeemed
+	v, sig := sf.voucher(id, 0, ogpu(1), 1)
+	_, err = sf.claim(0, v, sig)
+	require.NoError(t, err)
+	sf.requireStreamInvariants()
+}
+
+func TestMissedRevealReplacesReplica(t *testing.T) {
+	sf := newStreamFixture(newFixture(t))
+	id := sf.live()
+	sf.committedPeriod0(id)
+	c := sf.commitment(id, 0, 0)
+	require.Len(t, c.Samples, 2)
+	sf.untilHeight(c.SampledHeight + 5)
+	require.Len(t, sf.stream(id).Serving, 2, "the reveal window's last block still takes a reveal")
+	sf.nextBlock()
+	s := sf.stream(id)
+	_, i := s.ReplicaOf(sf.replicas[0].String())
+	require.Equal(t, -1, i, "no reveal by the window's end: a miss")
+	sf.refused(types.ErrInvalidSample, "no samples drawn", func() error {
+		_, err := sf.reveal(0, id, 0, nil)
+		return err
+	})
+	sf.requireStreamInvariants()
+}
