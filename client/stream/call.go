@@ -176,15 +176,16 @@ func (s *Stream) call(ctx context.Context, rep *replica, req request) (Response,
 	widths := uint32sToInts(info.Workload.GetInferMlpInt8().Widths)
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		var e struct {
-			Error string `json:"error"`
-		}
+		var e refusal
 		msg := string(body)
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
 			msg = e.Error
 		}
 		if resp.StatusCode < 500 || resp.StatusCode == http.StatusServiceUnavailable {
 			rollback() // refused before the voucher was taken
+		}
+		if resp.StatusCode == http.StatusPaymentRequired || resp.StatusCode == http.StatusConflict {
+			s.adopt(rep, e)
 		}
 		return Response{}, &RefusedError{Status: resp.StatusCode, Message: msg}
 	}
@@ -206,6 +207,44 @@ func (s *Stream) call(ctx context.Context, rep *replica, req request) (Response,
 	}
 	s.served(rep, latency, res.Receipt.Receipt.Sequence)
 	return res, nil
+}
+
+// refusal is a replica's JSON refusal. With a 402 or 409 a replica may add the last voucher it
+// accepted with its signature, so a client that lost its own record (another machine, a lost
+// store) goes on from there; it is taken only when the signature is this client's own.
+type refusal struct {
+	Error            string `json:"error"`
+	Voucher          []byte `json:"voucher,omitempty"`
+	VoucherSignature []byte `json:"voucher_signature,omitempty"`
+}
+
+// adopt takes the last voucher a replica says it accepted, if this client signed it and it is
+// ahead of what the client knows.
+func (s *Stream) adopt(rep *replica, e refusal) {
+	if len(e.Voucher) == 0 {
+		return
+	}
+	var v computetypes.Voucher
+	if err := v.Unmarshal(e.Voucher); err != nil || v.StreamId != s.id || v.Provider != rep.provider || v.Total.IsNil() {
+		return
+	}
+	own := &ethsecp256k1.PubKey{Key: s.signer.PubKey()}
+	if !own.VerifySignature(computetypes.VoucherSignBytes(s.chainID, v), e.VoucherSignature) {
+		return
+	}
+	s.mu.Lock()
+	ahead := v.Nonce > rep.nonce || v.Total.GT(rep.total)
+	if ahead {
+		rep.nonce = max(rep.nonce, v.Nonce)
+		if v.Total.GT(rep.total) {
+			rep.total = v.Total
+		}
+		v.Total, v.Nonce = rep.total, rep.nonce
+	}
+	s.mu.Unlock()
+	if ahead && s.cfg.store != nil {
+		_ = s.cfg.store.Save(v) // the replica keeps it too: a failed save costs one more resync
+	}
 }
 
 // checkReceipt reads the receipt headers of a response and checks them: signed by the key of

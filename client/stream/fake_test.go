@@ -82,10 +82,14 @@ type fakeReplica struct {
 	// misbehaviours
 	signWith *ethsecp256k1.PrivKey // signs receipts with another key
 	corrupt  bool                  // changes an accumulator of the result it returns
+	// echo adds the last accepted voucher and its signature to a 402 or 409
+	echo bool
 
 	mu        sync.Mutex
 	lastTotal math.Int
 	lastNonce uint64
+	last      *computetypes.Voucher
+	lastSig   []byte
 	seq       uint64
 	accepted  []computetypes.Voucher
 	refusals  map[int]int
@@ -116,10 +120,16 @@ func (r *fakeReplica) vouchers() []computetypes.Voucher {
 func (r *fakeReplica) refuse(w http.ResponseWriter, status int, format string, args ...any) {
 	r.mu.Lock()
 	r.refusals[status]++
+	body := map[string]any{"error": fmt.Sprintf(format, args...)}
+	if r.echo && r.last != nil && (status == http.StatusPaymentRequired || status == http.StatusConflict) {
+		vb, err := r.last.Marshal()
+		require.NoError(r.t, err)
+		body["voucher"], body["voucher_signature"] = vb, r.lastSig
+	}
 	r.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf(format, args...)})
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 func header(h http.Header, name string) []byte {
@@ -177,7 +187,7 @@ func (r *fakeReplica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.refuse(w, http.StatusPaymentRequired, "voucher.total %s: exceeds the slot's share %s", v.Total, r.limit)
 		return
 	}
-	r.lastTotal, r.lastNonce = v.Total, v.Nonce
+	r.lastTotal, r.lastNonce, r.last, r.lastSig = v.Total, v.Nonce, &v, header(req.Header, HeaderVoucherSignature)
 	r.accepted = append(r.accepted, v)
 	r.seq++
 	seq := r.seq

@@ -12,6 +12,8 @@ import (
 
 	"github.com/cosmos/evm/crypto/ethsecp256k1"
 
+	"github.com/cosmos/cosmos-sdk/types/tx/signing"
+
 	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/gpu/mlp"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
@@ -282,4 +284,40 @@ func TestAFileStoreCarriesVouchersToTheNextClient(t *testing.T) {
 	require.Equal(t, uint64(4), res.Voucher.Nonce)
 	require.Equal(t, math.NewInt(40), res.Voucher.Total)
 	require.Empty(t, n.replicas[0].refusals)
+}
+
+func TestALastVoucherTheReplicaEchoesIsTakenOnlyWithOurSignature(t *testing.T) {
+	for _, own := range []bool{true, false} {
+		n := newTestNet(t, 1, bigShare)
+		rep := n.replicas[0]
+		rep.echo = true
+		// the replica took vouchers up to nonce 5 (total 50) that neither the chain nor this
+		// client knows of
+		v := computetypes.Voucher{StreamId: testStreamID, Provider: rep.provider, Total: math.NewInt(50), Nonce: 5}
+		var sig []byte
+		if own {
+			var err error
+			sig, _, err = n.kr.Sign("alice", computetypes.VoucherSignBytes(testChainID, v), signing.SignMode_SIGN_MODE_DIRECT)
+			require.NoError(t, err)
+		} else {
+			forger, err := ethsecp256k1.GenerateKey()
+			require.NoError(t, err)
+			sig, err = forger.Sign(computetypes.VoucherSignBytes(testChainID, v))
+			require.NoError(t, err)
+		}
+		rep.lastNonce, rep.lastTotal, rep.last, rep.lastSig = 5, math.NewInt(50), &v, sig
+		s := n.open(t)
+		res, err := s.Infer(context.Background(), testRows(1, 1))
+		if !own {
+			require.Error(t, err, "a voucher we did not sign is not taken")
+			s.mu.Lock()
+			require.Equal(t, uint64(0), s.replicas[rep.provider].nonce)
+			s.mu.Unlock()
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, uint64(6), res.Voucher.Nonce)
+		require.Equal(t, math.NewInt(60), res.Voucher.Total)
+		require.Equal(t, 1, rep.refusals[409])
+	}
 }

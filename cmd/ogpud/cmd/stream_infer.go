@@ -65,8 +65,10 @@ from them.
 With --model (the stream's model blob) and --spot-check F a fraction F of the responses is
 recomputed here; a wrong one is reported with its receipt, for 'ogpud tx compute
 challenge-response'. With --count N the command sends N requests (cycling over the input's),
-C at a time (--concurrency), and prints the latency percentiles and requests per second instead
-of the answers.`,
+C at a time (--concurrency), and prints the latency percentiles (from the call to the checked
+answer: waiting for a replica and retries included) and requests per second instead of the
+answers. A replica takes one request of this client at a time, so its vouchers arrive in order:
+concurrency beyond the stream's replicas queues.`,
 		Args: cobra.ExactArgs(1),
 		RunE: runStreamInfer,
 	}
@@ -226,7 +228,9 @@ func inferLoad(ctx context.Context, s *stream.Stream, blobs [][]byte, count, con
 				if i >= count || ctx.Err() != nil {
 					return
 				}
+				t0 := time.Now()
 				res, err := s.InferBlob(ctx, blobs[i%len(blobs)])
+				took := time.Since(t0) // what the caller waits: queueing and retries included
 				mu.Lock()
 				var bad *stream.WrongResponseError
 				switch {
@@ -238,7 +242,7 @@ func inferLoad(ctx context.Context, s *stream.Stream, blobs [][]byte, count, con
 						firstErr = err
 					}
 				default:
-					latencies = append(latencies, res.Latency)
+					latencies = append(latencies, took)
 					byReplica[res.Replica]++
 				}
 				mu.Unlock()
