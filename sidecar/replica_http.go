@@ -57,6 +57,9 @@ func (s *Sidecar) replicaRoutes() []server.Route {
 type streamRefusal struct {
 	code int
 	msg  string
+	// voucher and voucherSig are the last voucher accepted, with a 402 or 409: a client that
+	// lost its own record goes on from there
+	voucher, voucherSig []byte
 }
 
 func (r *streamRefusal) Error() string { return r.msg }
@@ -68,7 +71,11 @@ func refuse(code int, format string, args ...any) *streamRefusal {
 func writeRefusal(w http.ResponseWriter, r *streamRefusal) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(r.code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": r.msg})
+	_ = json.NewEncoder(w).Encode(struct {
+		Error            string `json:"error"`
+		Voucher          []byte `json:"voucher,omitempty"`
+		VoucherSignature []byte `json:"voucher_signature,omitempty"`
+	}{r.msg, r.voucher, r.voucherSig})
 }
 
 // replicaView is what one request is served by, read from the replica at once.
@@ -385,6 +392,16 @@ func (r *replica) view() (replicaView, bool) {
 func (r *replica) acceptVoucher(v computetypes.Voucher, sig []byte) *streamRefusal {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	ref := r.refuseVoucher(v, sig)
+	if ref != nil && r.voucher != nil {
+		ref.voucher, _ = r.voucher.Marshal()
+		ref.voucherSig = r.voucherSig
+	}
+	return ref
+}
+
+// refuseVoucher is acceptVoucher's rule; callers hold r.mu.
+func (r *replica) refuseVoucher(v computetypes.Voucher, sig []byte) *streamRefusal {
 	if v.Nonce <= r.nonce {
 		return refuse(http.StatusConflict, "voucher nonce %d: must be above %d, the last accepted", v.Nonce, r.nonce)
 	}

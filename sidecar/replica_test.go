@@ -367,6 +367,19 @@ func TestReplicaRefusals(t *testing.T) {
 			require.Contains(t, errorOf(t, res), tc.says)
 		})
 	}
+	// a 409 carries the last voucher accepted, for a client that lost its record
+	res := f.send(t, paid{x: x, rows: 4, total: 20, nonce: 1})
+	require.Equal(t, http.StatusConflict, res.StatusCode)
+	var e struct {
+		Voucher          []byte `json:"voucher"`
+		VoucherSignature []byte `json:"voucher_signature"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&e))
+	var last computetypes.Voucher
+	require.NoError(t, last.Unmarshal(e.Voucher))
+	require.Equal(t, uint64(1), last.Nonce)
+	require.True(t, f.creator.PubKey().VerifySignature(computetypes.VoucherSignBytes(replicaChainID, last), e.VoucherSignature))
+
 	// the refusals took nothing: the next voucher is the one after the first
 	require.Equal(t, http.StatusOK, f.send(t, paid{x: x, rows: 4, total: 20, nonce: 2}).StatusCode)
 
@@ -375,7 +388,7 @@ func TestReplicaRefusals(t *testing.T) {
 	st.SlotClaimed = []math.Int{math.NewInt(470), math.ZeroInt()}
 	f.streams.set(st)
 	f.s.replicaPass(t.Context())
-	res := f.send(t, paid{x: x, rows: 4, total: 40, nonce: 3})
+	res = f.send(t, paid{x: x, rows: 4, total: 40, nonce: 3})
 	require.Equal(t, http.StatusPaymentRequired, res.StatusCode)
 	require.Contains(t, errorOf(t, res), "over 30")
 
