@@ -170,10 +170,14 @@ func (s *Sidecar) streamInfer(w http.ResponseWriter, req *http.Request) *streamR
 		}
 		accept = func() *streamRefusal { return r.acceptVoucher(v, vsig) }
 	}
-	if !s.replicas.acquire(req.Context()) {
-		return refuse(http.StatusServiceUnavailable, "stream %d: the request ended while it waited to run", id)
+	// a probe (one row, at most one per validator a round) does not queue behind the paid
+	// requests: its latency is what the validators judge
+	if req.Header.Get(headerProbe) == "" {
+		if !s.replicas.acquire(req.Context()) {
+			return refuse(http.StatusServiceUnavailable, "stream %d: the request ended while it waited to run", id)
+		}
+		defer s.replicas.release()
 	}
-	defer s.replicas.release()
 	// the voucher or probe is taken only once the request will run, so a busy refusal costs the
 	// caller nothing
 	if ref := accept(); ref != nil {

@@ -538,9 +538,16 @@ func TestReplicaProbes(t *testing.T) {
 		t.Cleanup(func() { res.Body.Close() })
 		return res
 	}
-	// height 105, live 100, probe period 5: round 1
+	// height 105, live 100, probe period 5: round 1; a probe does not wait for the paid
+	// requests' slots, all taken here
+	for range cap(f.s.replicas.slots) {
+		f.s.replicas.slots <- struct{}{}
+	}
 	res := probe(val, 1)
 	require.Equal(t, http.StatusOK, res.StatusCode)
+	for range cap(f.s.replicas.slots) {
+		f.s.replicas.release()
+	}
 	require.Equal(t, inferBytes(t, f.model, testRows(1), 1), must(io.ReadAll(res.Body)))
 	receiptOf(t, res)
 	require.Equal(t, http.StatusTooManyRequests, probe(val, 1).StatusCode)
