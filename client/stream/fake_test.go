@@ -49,7 +49,12 @@ func (f *fakeChain) Invoke(_ context.Context, method string, _, reply any, _ ...
 	switch method {
 	case "/ogpu.compute.v1.Query/Stream":
 		f.queries++
-		*reply.(*computetypes.QueryStreamResponse) = computetypes.QueryStreamResponse{Stream: f.stream}
+		// over the wire, as a node answers: the client shares no memory with the chain
+		bz, err := (&computetypes.QueryStreamResponse{Stream: f.stream}).Marshal()
+		if err != nil {
+			return err
+		}
+		return reply.(*computetypes.QueryStreamResponse).Unmarshal(bz)
 	default:
 		return fmt.Errorf("fake chain: no %s", method)
 	}

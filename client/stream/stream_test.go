@@ -321,3 +321,37 @@ func TestALastVoucherTheReplicaEchoesIsTakenOnlyWithOurSignature(t *testing.T) {
 		require.Equal(t, 1, rep.refusals[409])
 	}
 }
+
+func TestAStandbyPromotedAfterTheOnlyReplicaDiedServesTheSameCall(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	s := n.open(t, WithRefreshInterval(time.Hour))
+	ctx := context.Background()
+	_, err := s.Infer(ctx, testRows(1, 1))
+	require.NoError(t, err)
+
+	a := n.replicas[0]
+	a.srv.Close()
+	c := newFakeReplica(t, testStreamID, n.creator, math.NewInt(10), bigShare, n.model)
+	n.chain.update(func(st *computetypes.Stream) { st.Serving[0] = c.replica(0) })
+	res, err := s.Infer(ctx, testRows(2, 1))
+	require.NoError(t, err, "the failure makes the client read the chain, which names the standby")
+	require.Equal(t, c.provider, res.Replica)
+	require.Equal(t, 2, res.Tries)
+}
+
+func TestTheReplicasAreReadAgainEveryInterval(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	s := n.open(t, WithRefreshInterval(10*time.Millisecond))
+	ctx := context.Background()
+	c := newFakeReplica(t, testStreamID, n.creator, math.NewInt(10), bigShare, n.model)
+	n.chain.update(func(st *computetypes.Stream) {
+		st.Serving = append(st.Serving, c.replica(1))
+		st.Replicas, st.Budget = 2, bigShare.MulRaw(2)
+		st.SlotClaimed = append(st.SlotClaimed, math.ZeroInt())
+	})
+	require.Eventually(t, func() bool {
+		_, err := s.Infer(ctx, testRows(3, 1))
+		require.NoError(t, err)
+		return len(c.vouchers()) > 0
+	}, 5*time.Second, 20*time.Millisecond, "the new replica is found without a failure")
+}
