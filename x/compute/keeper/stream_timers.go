@@ -100,19 +100,20 @@ func (k Keeper) onStreamTimer(ctx context.Context, id uint64, height int64) erro
 	case types.STREAM_STATE_OPEN:
 		return k.selectReplicas(ctx, s)
 	case types.STREAM_STATE_LIVE:
-		if h >= s.EndHeight {
+		// the scheduled height, not h: a timer carried over from a full block still ends its period
+		if height >= s.EndHeight {
 			return k.closeStream(ctx, s, "duration ended")
 		}
-		p := s.Period(h, params.Stream.ReceiptPeriod)
-		if s.PeriodEnd(p, params.Stream.ReceiptPeriod) == h {
-			if err := k.periodDue(ctx, params, s, p, commitDeadline(params, s, p)); err != nil {
+		p := s.Period(height, params.Stream.ReceiptPeriod)
+		if s.PeriodEnd(p, params.Stream.ReceiptPeriod) == height {
+			if err := k.periodDue(ctx, params, s, p, max(commitDeadline(params, s, p), h)); err != nil {
 				return err
 			}
 			if !canPayPeriod(params, s) {
 				return k.pause(ctx, params, s)
 			}
 		}
-		return k.saveStream(ctx, s, nextBoundary(params, s, h+1))
+		return k.saveStream(ctx, s, nextBoundary(params, s, height+1)) // past heights run next block
 	case types.STREAM_STATE_PAUSED:
 		if h >= s.EndHeight {
 			return k.closeStream(ctx, s, "duration ended while PAUSED")

@@ -213,14 +213,14 @@ func fullCheckFee(p types.Params, s types.Stream) math.Int {
 }
 
 // canPayPeriod: the unclaimed budget pays every replica stream_samples requests at its price,
-// and the committee fee left pays that period's checks.
+// and the committee fee left pays that period's checks at the full per-check fee.
 func canPayPeriod(p types.Params, s types.Stream) bool {
 	need := math.ZeroInt()
 	for _, r := range s.Serving {
 		need = need.Add(r.Price.MulRaw(int64(p.Stream.StreamSamples)))
 	}
 	checks := int64(len(s.Serving)) * int64(p.Stream.StreamSamples)
-	return need.LTE(s.Unclaimed()) && checkFee(p, s).MulRaw(checks).LTE(s.CommitteeFee)
+	return need.LTE(s.Unclaimed()) && fullCheckFee(p, s).MulRaw(checks).LTE(s.CommitteeFee)
 }
 
 func (k Keeper) canPayPeriod(p types.Params, s types.Stream) bool { return canPayPeriod(p, s) }
