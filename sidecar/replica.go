@@ -253,6 +253,9 @@ func (s *Sidecar) subscribePass(ctx context.Context, height int64) {
 		if why == "" && st.Creator == me {
 			why = "a client does not serve its own stream"
 		}
+		if why == "" && sub.attempts == 0 && s.subscribedTo(ctx, st.Id) {
+			why = "subscribed already" // before a restart
+		}
 		if why == "" {
 			if ok, reason := s.meets(st.Requirements); !ok {
 				why = reason
@@ -276,6 +279,16 @@ func (s *Sidecar) subscribePass(ctx context.Context, height int64) {
 		}
 		s.logger.Info("subscribed to stream", "stream", st.Id, "price", price)
 	}
+}
+
+// subscribedTo says whether the chain holds a subscription of this provider to stream id.
+func (s *Sidecar) subscribedTo(ctx context.Context, id uint64) bool {
+	res, err := s.replicas.ledger.stream(ctx, id)
+	if err != nil {
+		return false
+	}
+	me := s.provider.String()
+	return slices.ContainsFunc(res.Subscriptions, func(sub computetypes.Subscription) bool { return sub.Provider == me })
 }
 
 // followReplicas follows every stream the provider serves or served and still has business

@@ -577,6 +577,10 @@ func TestReplicaSubscribes(t *testing.T) {
 	cheap.Id, cheap.MaxPricePerRequest = 9, math.NewInt(4)
 	f.streams.set(open)
 	f.streams.set(cheap)
+	taken := open // subscribed to before a restart
+	taken.Id = 10
+	f.streams.set(taken)
+	f.streams.byID[10].Subscriptions = []computetypes.Subscription{{Provider: f.me, Price: math.NewInt(5), Endpoint: "http://replica.test"}}
 	f.s.replicaPass(t.Context())
 	f.s.replicaPass(t.Context())
 	var subs []*computetypes.MsgSubscribe
