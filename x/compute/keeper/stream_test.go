@@ -680,3 +680,33 @@ func TestMissedRevealReplacesReplica(t *testing.T) {
 	})
 	sf.requireStreamInvariants()
 }
+
+func TestLastReplicaGoneClosesAndStillRedeems(t *testing.T) {
+	sf := newStreamFixture(newFixture(t))
+	start := sf.balance(sf.client)
+	msg := sf.openMsg()
+	msg.Replicas = 1
+	res, err := sf.msgs.OpenStream(sf.ctx, msg)
+	require.NoError(t, err)
+	id := res.StreamId
+	require.NoError(t, sf.subscribe(0, id, dec(50, 16)))
+	sf.untilHeight(sf.stream(id).SubscribeEnd + 1)
+	s := sf.stream(id)
+	require.Len(t, s.Serving, 1)
+	r0 := sf.replicas[0].String()
+	require.NoError(t, sf.k.ApplyProbeRound(sf.ctx, id, r0, 0, false))
+	sf.untilHeight(s.LiveHeight + 5)
+	require.NoError(t, sf.k.ApplyProbeRound(sf.ctx, id, r0, 1, false))
+	s = sf.stream(id)
+	require.Equal(t, types.STREAM_STATE_CLOSED, s.State)
+	require.Contains(t, s.Outcome, "no replica left")
+	require.False(t, s.Settled, "a replica replaced without fraud redeems until the settlement")
+	v, sig := sf.voucher(id, 0, ogpu(2), 1)
+	_, err = sf.claim(0, v, sig)
+	require.NoError(t, err)
+	sf.requireStreamInvariants()
+	sf.untilHeight(s.TimerHeight + 1)
+	require.True(t, sf.stream(id).Settled)
+	require.Equal(t, start.Sub(ogpu(2)), sf.balance(sf.client))
+	sf.requireStreamInvariants()
+}

@@ -257,8 +257,10 @@ func (k Keeper) CloseStream(ctx context.Context, creator sdk.AccAddress, id uint
 }
 
 // closeStream closes the stream: the replicas stop serving; the period the close falls in must
-// still be committed by every replica when the stream was LIVE. An OPEN stream (or one without
-// replicas) settles at once.
+// still be committed by every replica when the stream was LIVE. A stream that never went live
+// settles at once; any other settles 2·reveal_window + 1 blocks later, so that replicas (also
+// those replaced without fraud) redeem their last vouchers and the last samples are drawn and
+// revealed.
 func (k Keeper) closeStream(ctx context.Context, s types.Stream, reason string) error {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
@@ -274,7 +276,7 @@ func (k Keeper) closeStream(ctx context.Context, s types.Stream, reason string) 
 	}); err != nil {
 		return err
 	}
-	if len(s.Serving) == 0 {
+	if s.LiveHeight == 0 {
 		return k.settle(ctx, s)
 	}
 	if wasLive && h >= s.LiveHeight {
