@@ -34,6 +34,7 @@ const (
 	flagMaxTries       = "max-tries"
 	flagTimeout        = "timeout"
 	flagFirst          = "first"
+	flagKeep           = "keep"
 )
 
 // StreamCmd holds the client of a LIVE stream: it calls the replicas directly and pays them per
@@ -64,7 +65,8 @@ from them.
 
 With --model (the stream's model blob) and --spot-check F a fraction F of the responses is
 recomputed here; a wrong one is reported with its receipt, for 'ogpud tx compute
-challenge-response'. With --count N the command sends N requests (cycling over the input's),
+challenge-response'; with --keep DIR its request, its result and its receipt are written to DIR,
+named by their sha256, ready for 'ogpud workload serve DIR' and the challenge. With --count N the command sends N requests (cycling over the input's),
 C at a time (--concurrency), and prints the latency percentiles (from the call to the checked
 answer: waiting for a replica and retries included) and requests per second instead of the
 answers. A replica takes one request of this client at a time, so its vouchers arrive in order:
@@ -75,6 +77,7 @@ concurrency beyond the stream's replicas queues.`,
 	f := cmd.Flags()
 	f.String(flagInput, "", "rows blob, dataset blob or JSON rows to send (required)")
 	f.Int(flagFirst, 0, "send only the first N rows of --input (0: all)")
+	f.String(flagKeep, "", "directory to write the request, result and receipt of each wrong response to, for a challenge")
 	f.Bool(flagJSON, false, "print one JSON object per request: argmax, logits, receipt, voucher, replica, latency")
 	f.String(flagModel, "", "the stream's model blob, for --spot-check")
 	f.Float64(flagSpotCheck, 0, "fraction of the responses to recompute locally with --model (0..1)")
@@ -107,6 +110,7 @@ func runStreamInfer(cmd *cobra.Command, args []string) error {
 	maxTries, _ := f.GetInt(flagMaxTries)
 	timeout, _ := f.GetDuration(flagTimeout)
 	first, _ := f.GetInt(flagFirst)
+	keep, _ := f.GetString(flagKeep)
 	if spot > 0 && modelPath == "" {
 		return fmt.Errorf("--%s: needs the model (--%s)", flagSpotCheck, flagModel)
 	}
@@ -119,6 +123,9 @@ func runStreamInfer(cmd *cobra.Command, args []string) error {
 	}
 	if clientCtx.FromName == "" || clientCtx.Keyring == nil {
 		return errors.New("--from: the key of the stream's creator signs the vouchers")
+	}
+	if clientCtx.ChainID == "" {
+		return fmt.Errorf("--%s: needed, every voucher and request is signed for it", flags.FlagChainID)
 	}
 	in, err := readStreamInput(input)
 	if err != nil {
@@ -160,21 +167,21 @@ func runStreamInfer(cmd *cobra.Command, args []string) error {
 	}
 	out := cmd.OutOrStdout()
 	if count == 0 {
-		return inferOnce(ctx, s, blobs, in.labels, asJSON, out)
+		return inferOnce(ctx, s, blobs, in.labels, asJSON, evidence{keep}, out)
 	}
-	return inferLoad(ctx, s, blobs, count, concurrency, asJSON, out)
+	return inferLoad(ctx, s, blobs, count, concurrency, asJSON, evidence{keep}, out)
 }
 
 // inferOnce sends every request in turn and prints each answer, and how many rows match their
 // labels when there are labels.
-func inferOnce(ctx context.Context, s *stream.Stream, blobs [][]byte, labels []uint8, asJSON bool, out io.Writer) error {
+func inferOnce(ctx context.Context, s *stream.Stream, blobs [][]byte, labels []uint8, asJSON bool, ev evidence, out io.Writer) error {
 	wrong, row, correct := 0, 0, 0
 	for _, b := range blobs {
 		res, err := s.InferBlob(ctx, b)
 		var bad *stream.WrongResponseError
 		if errors.As(err, &bad) {
 			wrong++
-			fmt.Fprintf(out, "WRONG response: %v\n", err)
+			ev.report(out, bad, b)
 		} else if err != nil {
 			return err
 		}
@@ -206,12 +213,12 @@ func inferOnce(ctx context.Context, s *stream.Stream, blobs [][]byte, labels []u
 
 // inferLoad sends count requests, concurrency at a time, and prints the latency percentiles and
 // the rate.
-func inferLoad(ctx context.Context, s *stream.Stream, blobs [][]byte, count, concurrency int, asJSON bool, out io.Writer) error {
+func inferLoad(ctx context.Context, s *stream.Stream, blobs [][]byte, count, concurrency int, asJSON bool, ev evidence, out io.Writer) error {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
 		failed    int
-		wrong     []*stream.WrongResponseError
+		wrong     []wrongAnswer
 		byReplica = map[string]int{}
 		next      int
 		firstErr  error
@@ -235,7 +242,7 @@ func inferLoad(ctx context.Context, s *stream.Stream, blobs [][]byte, count, con
 				var bad *stream.WrongResponseError
 				switch {
 				case errors.As(err, &bad):
-					wrong = append(wrong, bad)
+					wrong = append(wrong, wrongAnswer{bad, blobs[i%len(blobs)]})
 				case err != nil:
 					failed++
 					if firstErr == nil {
@@ -277,7 +284,7 @@ func inferLoad(ctx context.Context, s *stream.Stream, blobs [][]byte, count, con
 		}
 	}
 	for _, w := range wrong {
-		fmt.Fprintf(out, "WRONG response: %v\n", w)
+		ev.report(out, w.err, w.request)
 	}
 	if firstErr != nil {
 		return fmt.Errorf("%d of %d requests failed, the first: %w", failed, count, firstErr)
@@ -293,6 +300,42 @@ type streamInput struct {
 	x          []int8
 	rows, cols int
 	labels     []uint8
+}
+
+// wrongAnswer is a response a spot-check found wrong, with its request.
+type wrongAnswer struct {
+	err     *stream.WrongResponseError
+	request []byte
+}
+
+// evidence writes what a challenge needs of a wrong response to dir, when dir is set.
+type evidence struct{ dir string }
+
+// report prints a wrong response and keeps its request, result and receipt.
+func (e evidence) report(out io.Writer, bad *stream.WrongResponseError, request []byte) {
+	fmt.Fprintf(out, "WRONG response: %v\n", bad)
+	if e.dir == "" {
+		return
+	}
+	r := bad.Response.Receipt.Receipt
+	receipt, err := json.Marshal(responseJSON(bad.Response))
+	if err == nil {
+		err = os.MkdirAll(e.dir, 0o755)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{r.InputSha256, request}, {r.OutputSha256, bad.Response.Result}, {r.OutputSha256 + ".receipt.json", receipt}} {
+		if err == nil {
+			err = os.WriteFile(filepath.Join(e.dir, f.name), f.data, 0o644)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(out, "  could not keep it in %s: %v\n", e.dir, err)
+		return
+	}
+	fmt.Fprintf(out, "  kept in %s; serve it ('ogpud workload serve %s') and challenge it:\n  ogpud tx compute challenge-response --receipt %s --input-uri http://HOST:PORT/%s --output-uri http://HOST:PORT/%s --from KEY\n",
+		e.dir, e.dir, filepath.Join(e.dir, r.OutputSha256+".receipt.json"), r.InputSha256, r.OutputSha256)
 }
 
 // readStreamInput reads a rows blob, a dataset blob (rows and labels) or JSON rows.

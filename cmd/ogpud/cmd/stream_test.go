@@ -10,6 +10,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/opengpu/ogpu/client/stream"
 	"github.com/opengpu/ogpu/gpu/mlp"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
@@ -103,4 +104,31 @@ func TestOpenStreamFromFlags(t *testing.T) {
 		_, err := openStreamFromFlags(cmd, creator)
 		require.ErrorContains(t, err, want, flag)
 	}
+}
+
+func TestAWrongResponseIsKeptForAChallenge(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "evidence")
+	rc := computetypes.Receipt{
+		StreamId: 7, Provider: sdk.AccAddress(make([]byte, 20)).String(), Sequence: 3,
+		InputSha256: strings.Repeat("1", 64), OutputSha256: strings.Repeat("2", 64), InputSize: 5, OutputSize: 6, Height: 40,
+	}
+	bad := &stream.WrongResponseError{Response: stream.Response{
+		Result: []byte("result"), Receipt: stream.SignedReceipt{Receipt: rc, Signature: []byte("sig"), PubKey: []byte("pub")},
+		Voucher: computetypes.Voucher{Total: math.NewInt(30), Nonce: 3},
+	}}
+	var out strings.Builder
+	evidence{dir}.report(&out, bad, []byte("rows!"))
+	require.Contains(t, out.String(), "WRONG response")
+	require.Contains(t, out.String(), "challenge-response --receipt "+filepath.Join(dir, rc.OutputSha256+".receipt.json"))
+
+	in, err := os.ReadFile(filepath.Join(dir, rc.InputSha256))
+	require.NoError(t, err)
+	require.Equal(t, "rows!", string(in))
+	res, err := os.ReadFile(filepath.Join(dir, rc.OutputSha256))
+	require.NoError(t, err)
+	require.Equal(t, "result", string(res))
+	got, sig, err := readReceiptFile(filepath.Join(dir, rc.OutputSha256+".receipt.json"))
+	require.NoError(t, err)
+	require.Equal(t, rc, got, "the receipt file gives back the receipt the replica signed")
+	require.Equal(t, []byte("sig"), sig)
 }
