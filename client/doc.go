@@ -14,6 +14,9 @@
 //   - CheckResult runs Freivalds' check of a gemm-int8 result against the task's inputs, the
 //     seeded ones generated as the provider did (Task.GemmInputSeeds), the uploaded ones
 //     streamed and hash-checked.
+//   - Streams (docs/streams.md): OpenStream, FundStream, CloseStream, ChallengeResponse, Stream,
+//     Streams and WaitStream; the calls to a stream's replicas, paid with vouchers, are
+//     client/stream's.
 //
 // A sketch, against `ogpud dev` (see Example):
 //
