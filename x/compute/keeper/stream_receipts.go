@@ -457,12 +457,12 @@ func (k Keeper) ChallengeResponse(ctx context.Context, creator sdk.AccAddress, m
 	if c.Fraud {
 		return 0, errorsmod.Wrapf(types.ErrNotReplica, "receipt.provider %s was removed from stream %d for fraud already", r.Provider, s.Id)
 	}
-	last := s.EndHeight
+	last := min(s.EndHeight, sdk.UnwrapSDKContext(ctx).BlockHeight())
 	if s.ClosedHeight > 0 {
 		last = min(last, s.ClosedHeight)
 	}
 	if r.Height < s.LiveHeight || r.Height > last {
-		return 0, errorsmod.Wrapf(types.ErrInvalidReceipt, "receipt.height %d: the stream was served at heights %d..%d", r.Height, s.LiveHeight, last)
+		return 0, errorsmod.Wrapf(types.ErrInvalidReceipt, "receipt.height %d: must be in [live_height %d, %d], a height the stream was served at, by now", r.Height, s.LiveHeight, last)
 	}
 	if err := k.verifySignature(ctx, "signature", r.Provider, types.ReceiptSignBytes(sdk.UnwrapSDKContext(ctx).ChainID(), r), msg.Signature); err != nil {
 		return 0, errorsmod.Wrapf(types.ErrInvalidReceipt, "%v: receipts are signed by the replica", err)

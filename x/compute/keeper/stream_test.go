@@ -387,6 +387,7 @@ func TestInvalidCheckSlashesRefundsAndPromotes(t *testing.T) {
 func TestChallengeResponse(t *testing.T) {
 	sf := newStreamFixture(newFixture(t))
 	id := sf.live()
+	sf.nextBlock()
 	s := sf.stream(id)
 	r := sf.receipts(id, 0, 1, s.LiveHeight+1)[0]
 	sig, err := sf.keys[0].Sign(types.ReceiptSignBytes(chainID, r))
@@ -408,7 +409,7 @@ func TestChallengeResponse(t *testing.T) {
 		return err
 	})
 	late := r
-	late.Height = s.EndHeight + 1
+	late.Height = sf.ctx.BlockHeight() + 1
 	lateSig, err := sf.keys[0].Sign(types.ReceiptSignBytes(chainID, late))
 	require.NoError(t, err)
 	sf.refused(types.ErrInvalidReceipt, "receipt.height", func() error {

@@ -220,7 +220,8 @@ func (k Keeper) ApplyProbeRound(ctx context.Context, streamID uint64, provider s
 		return err
 	}
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
-	if start := s.LiveHeight + int64(round)*int64(params.Stream.ProbePeriod); round > uint64(h) || start > h || start < s.LiveHeight {
+	// a round not started yet, or one that started before the replica took its slot
+	if start := s.LiveHeight + int64(round)*int64(params.Stream.ProbePeriod); round > uint64(h) || start > h || start+int64(params.Stream.ProbePeriod) <= r.SinceHeight {
 		return nil
 	}
 	r.Probed, r.LastProbeRound = true, round
