@@ -61,6 +61,9 @@ type Config struct {
 
 	// CorruptResults flips one element of every result: tests use it to play a cheating provider.
 	CorruptResults bool
+	// CorruptEvery, when not 0, flips one element of every CorruptEvery-th stream response:
+	// tests use it to play a replica that cheats now and then.
+	CorruptEvery uint64
 	// ConsensusKeyFile is the validator's consensus key (priv_validator_key.json): the verifier
 	// signs its reads of results with it.
 	ConsensusKeyFile string

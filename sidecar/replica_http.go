@@ -204,7 +204,7 @@ func (s *Sidecar) answer(w http.ResponseWriter, r *replica, view replicaView, in
 		return refuse(http.StatusInternalServerError, "infer: %v", err)
 	}
 	result := body.Bytes()
-	if s.cfg.CorruptResults {
+	if s.cfg.CorruptResults || (s.cfg.CorruptEvery > 0 && s.served.Add(1)%s.cfg.CorruptEvery == 0) {
 		result[len(result)/2]++
 	}
 	if _, err := out.Write(result); err != nil {

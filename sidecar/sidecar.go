@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -45,6 +46,7 @@ type Sidecar struct {
 	fetchTimeout  time.Duration // the time cap of each download
 	pace          *pace
 	runs          *workQueue[computetypes.Task]
+	served        atomic.Uint64 // stream responses served, for Config.CorruptEvery
 	verifications *workQueue[verification]
 	self          stakinggputypes.Provider // the provider's record on chain, once registered
 	provider      sdk.AccAddress

@@ -42,6 +42,8 @@ type SidecarConfig struct {
 	BlockTime        string `mapstructure:"block-time"`
 	// MaxConcurrentVerifications bounds the results the verifier checks at once.
 	MaxConcurrentVerifications int `mapstructure:"max-concurrent-verifications"`
+	// StreamConcurrency bounds the stream requests a replica runs at once.
+	StreamConcurrency int `mapstructure:"stream-concurrency"`
 	// AllowPrivateFetch lets fetches reach loopback and private addresses: dev and test chains.
 	AllowPrivateFetch bool `mapstructure:"allow-private-fetch"`
 }
@@ -94,6 +96,8 @@ block-time = "{{ .Sidecar.BlockTime }}"
 # results it checks at once (the rest wait in a queue).
 validator-account = "{{ .Sidecar.ValidatorAccount }}"
 max-concurrent-verifications = {{ .Sidecar.MaxConcurrentVerifications }}
+# stream requests a replica runs at once
+stream-concurrency = {{ .Sidecar.StreamConcurrency }}
 # Let fetches of inputs and results reach loopback, private and link-local addresses. Only for dev
 # and test chains, whose providers serve on 127.0.0.x: on a public chain a task could otherwise
 # make the sidecar probe its own host and network.
@@ -122,7 +126,7 @@ func defaultAppConfig(evmChainID uint64) AppConfig {
 		TLS:     *evmserverconfig.DefaultTLSConfig(),
 		Sidecar: SidecarConfig{
 			Listen: "127.0.0.1:8547", PricePerGMAC: "1000000000000", MinPrice: "1000000000000000", MaxConcurrent: 2, Executor: "auto",
-			BlobRetention: "24h", BlockTime: "1s", MaxConcurrentVerifications: 2,
+			BlobRetention: "24h", BlockTime: "1s", MaxConcurrentVerifications: 2, StreamConcurrency: 4,
 		},
 	}
 }

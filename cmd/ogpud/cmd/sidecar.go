@@ -91,6 +91,8 @@ func sidecarConfig(opts servertypes.AppOptions) (sidecar.Config, error) {
 	cfg.MaxConcurrentVerifications = cast.ToInt(opts.Get("sidecar.max-concurrent-verifications"))
 	cfg.AllowPrivateFetch = cast.ToBool(opts.Get("sidecar.allow-private-fetch"))
 	cfg.CorruptResults = cast.ToBool(opts.Get("sidecar.corrupt-results"))
+	cfg.CorruptEvery = cast.ToUint64(opts.Get("sidecar.corrupt-every"))
+	cfg.StreamConcurrency = cast.ToInt(opts.Get("sidecar.stream-concurrency"))
 	cfg.LazyVerifier = cast.ToBool(opts.Get("sidecar.lazy-verifier"))
 	cfg.ThrottleGMACs = cast.ToUint64(opts.Get("sidecar.throttle-gmacs"))
 	// config.toml names the consensus key, relative to the home
@@ -142,6 +144,9 @@ to the node's Attestor call at address. The same sidecar runs inside the node wi
 			if corrupt, _ := cmd.Flags().GetBool("corrupt-results"); corrupt {
 				v.Set("sidecar.corrupt-results", true)
 			}
+			if every, _ := cmd.Flags().GetUint64("corrupt-every"); every > 0 {
+				v.Set("sidecar.corrupt-every", every)
+			}
 			if lazy, _ := cmd.Flags().GetBool("lazy-verifier"); lazy {
 				v.Set("sidecar.lazy-verifier", true)
 			}
@@ -166,6 +171,8 @@ to the node's Attestor call at address. The same sidecar runs inside the node wi
 	cmd.Flags().String("validator-account", "", `verifier role for this validator operator account ("" to turn it off; overrides app.toml)`)
 	cmd.Flags().Bool("corrupt-results", false, "change one element of every result (tests only)")
 	_ = cmd.Flags().MarkHidden("corrupt-results")
+	cmd.Flags().Uint64("corrupt-every", 0, "change one element of every N-th stream response (tests only)")
+	_ = cmd.Flags().MarkHidden("corrupt-every")
 	cmd.Flags().Bool("lazy-verifier", false, "attest VALID without checking (tests only)")
 	_ = cmd.Flags().MarkHidden("lazy-verifier")
 	cmd.Flags().Uint64("throttle-gmacs", 0, "hold the executor to this many 10^9 multiply-adds a second (tests only)")
