@@ -49,6 +49,13 @@ type streamQuery struct {
 	stream computetypes.Stream
 }
 
+func (q *streamQuery) Streams(_ context.Context, req *computetypes.QueryStreamsRequest) (*computetypes.QueryStreamsResponse, error) {
+	if (req.State != 0 && req.State != q.stream.State) || (req.Creator != "" && req.Creator != q.stream.Creator) {
+		return &computetypes.QueryStreamsResponse{}, nil
+	}
+	return &computetypes.QueryStreamsResponse{Streams: []computetypes.Stream{q.stream}}, nil
+}
+
 func (q *streamQuery) Stream(_ context.Context, req *computetypes.QueryStreamRequest) (*computetypes.QueryStreamResponse, error) {
 	return &computetypes.QueryStreamResponse{Stream: q.stream}, nil
 }
@@ -125,8 +132,16 @@ func runOgpud(t *testing.T, args ...string) (string, error) {
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(args)
-	err := root.ExecuteContext(svrcmd.CreateExecuteContext(context.Background()))
-	return out.String(), err
+	// the SDK's tx and query printers write to the process's stdout
+	f, err := os.CreateTemp(t.TempDir(), "stdout")
+	require.NoError(t, err)
+	stdout := os.Stdout
+	os.Stdout = f
+	err = root.ExecuteContext(svrcmd.CreateExecuteContext(context.Background()))
+	os.Stdout = stdout
+	printed, rerr := os.ReadFile(f.Name())
+	require.NoError(t, rerr)
+	return out.String() + string(printed), err
 }
 
 func TestStreamInferCommand(t *testing.T) {
@@ -215,4 +230,65 @@ func writeModel(t *testing.T, dir string, m *mlp.Model) string {
 	p := filepath.Join(dir, "model.bin")
 	require.NoError(t, os.WriteFile(p, m.Encode(), 0o644))
 	return p
+}
+
+func TestStreamTxAndQueryCommands(t *testing.T) {
+	sdkConfigOnce.Do(SetSDKConfig)
+	home := t.TempDir()
+	enc := evmencoding.MakeConfig(1337)
+	kr, err := keyring.New("ogpud", keyring.BackendTest, home, nil, enc.Codec, evmhd.EthSecp256k1Option())
+	require.NoError(t, err)
+	rec, _, err := kr.NewMnemonic("alice", keyring.English, sdk.FullFundraiserPath, "", evmhd.EthSecp256k1)
+	require.NoError(t, err)
+	alice, err := rec.GetAddress()
+	require.NoError(t, err)
+	offline := []string{"--home", home, "--keyring-backend", "test", "--from", "alice", "--chain-id", streamTestChain, "--generate-only"}
+
+	sha := strings.Repeat("ab", 32)
+	out, err := runOgpud(t, append([]string{"tx", "compute", "open-stream", "infer-mlp-int8", "--widths", "784,128,10", "--rows", "4",
+		"--model-uri", "http://models.example/m", "--model-sha256", sha, "--model-size", "101770", "--replicas", "2",
+		"--max-price-per-request", "1000", "--duration", "300", "--deposit", "5000000"}, offline...)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `"@type":"/ogpu.compute.v1.MsgOpenStream"`)
+	require.Contains(t, out, `"creator":"`+alice.String()+`"`)
+	require.Contains(t, out, `"replicas":2`)
+	require.Contains(t, out, `"deposit":{"denom":"aogpu","amount":"5000000"}`)
+
+	out, err = runOgpud(t, append([]string{"tx", "compute", "fund-stream", "7", "250aogpu"}, offline...)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `"@type":"/ogpu.compute.v1.MsgFundStream"`)
+	require.Contains(t, out, `"stream_id":"7","amount":{"denom":"aogpu","amount":"250"}`)
+
+	out, err = runOgpud(t, append([]string{"tx", "compute", "close-stream", "7"}, offline...)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `"@type":"/ogpu.compute.v1.MsgCloseStream"`)
+
+	rc := computetypes.Receipt{StreamId: 7, Provider: alice.String(), Sequence: 2, InputSha256: strings.Repeat("1", 64),
+		OutputSha256: strings.Repeat("2", 64), InputSize: 36, OutputSize: 100, Height: 9}
+	rb, err := rc.Marshal()
+	require.NoError(t, err)
+	receipt := filepath.Join(home, "r.json")
+	require.NoError(t, os.WriteFile(receipt, []byte(`{"receipt_bytes":"`+base64.StdEncoding.EncodeToString(rb)+`","receipt_signature":"c2ln"}`), 0o644))
+	out, err = runOgpud(t, append([]string{"tx", "compute", "challenge-response", "--receipt", receipt,
+		"--input-uri", "http://h/" + rc.InputSha256, "--output-uri", "http://h/" + rc.OutputSha256}, offline...)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `"@type":"/ogpu.compute.v1.MsgChallengeResponse"`)
+	require.Contains(t, out, `"signature":"c2ln"`)
+
+	// the queries, from a node's gRPC
+	st := computetypes.Stream{Id: 7, Creator: alice.String(), State: computetypes.STREAM_STATE_LIVE, Replicas: 1, Budget: math.NewInt(500),
+		Serving: []computetypes.Replica{{Provider: alice.String(), Price: math.NewInt(10), Endpoint: "http://replica.example", Claimed: math.ZeroInt(), Collateral: math.ZeroInt()}}}
+	gs := grpc.NewServer(grpc.ForceServerCodec(codec.NewProtoCodec(enc.InterfaceRegistry).GRPCCodec()))
+	computetypes.RegisterQueryServer(gs, &streamQuery{stream: st})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = gs.Serve(ln) }()
+	defer gs.Stop()
+	node := []string{"--home", home, "--grpc-addr", ln.Addr().String(), "--grpc-insecure", "--node", "tcp://127.0.0.1:1", "-o", "json"}
+	out, err = runOgpud(t, append([]string{"q", "compute", "stream", "7"}, node...)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `"endpoint":"http://replica.example"`)
+	out, err = runOgpud(t, append([]string{"q", "compute", "streams", "--state", "live", "--creator", alice.String()}, node...)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `"state":"STREAM_STATE_LIVE"`)
 }
