@@ -97,8 +97,12 @@ const maxErrorBody = 64 << 10
 
 // call sends req to rep with the next voucher and checks the response.
 func (s *Stream) call(ctx context.Context, rep *replica, req request) (Response, error) {
-	rep.send.Lock()
-	defer rep.send.Unlock()
+	select {
+	case rep.send <- struct{}{}:
+	case <-ctx.Done():
+		return Response{}, ctx.Err()
+	}
+	defer func() { <-rep.send }()
 
 	s.mu.Lock()
 	if rep.gone {
@@ -120,9 +124,10 @@ func (s *Stream) call(ctx context.Context, rep *replica, req request) (Response,
 		if rep.nonce == v.Nonce {
 			rep.total, rep.nonce = prevTotal, prevNonce
 		}
+		now := computetypes.Voucher{StreamId: v.StreamId, Provider: v.Provider, Total: rep.total, Nonce: rep.nonce}
 		s.mu.Unlock()
 		if s.cfg.store != nil {
-			_ = s.cfg.store.Save(computetypes.Voucher{StreamId: v.StreamId, Provider: v.Provider, Total: prevTotal, Nonce: prevNonce}) // ahead is safe: it only skips a nonce
+			_ = s.cfg.store.Save(now) // a store left ahead is safe: it only skips a nonce
 		}
 	}
 	if s.cfg.store != nil {
@@ -195,12 +200,12 @@ func (s *Stream) call(ctx context.Context, rep *replica, req request) (Response,
 		return Response{}, fmt.Errorf("response: %w", err)
 	}
 	latency := time.Since(start)
+	if uint64(len(body)) != want {
+		return Response{}, fmt.Errorf("%w: result of %d bytes or more, want %d for %d rows of widths %v", ErrBadReceipt, len(body), want, req.rows, widths)
+	}
 	res := Response{Result: body, Voucher: v, Replica: rep.provider, Endpoint: endpoint, Latency: latency}
 	if res.Receipt, err = s.checkReceipt(rep, resp.Header, req, body); err != nil {
 		return Response{}, err
-	}
-	if uint64(len(body)) != want {
-		return Response{}, fmt.Errorf("%w: result of %d bytes, want %d for %d rows of widths %v", ErrBadReceipt, len(body), want, req.rows, widths)
 	}
 	if res.Logits, res.Argmax, err = readResult(body, widths, req.rows); err != nil {
 		return Response{}, fmt.Errorf("%w: %v", ErrBadReceipt, err)

@@ -86,6 +86,8 @@ type fakeReplica struct {
 	corrupt  bool                  // changes an accumulator of the result it returns
 	// echo adds the last accepted voucher and its signature to a 402 or 409
 	echo bool
+	// hold, when set, keeps every request until it is closed
+	hold chan struct{}
 
 	mu        sync.Mutex
 	lastTotal math.Int
@@ -195,6 +197,9 @@ func (r *fakeReplica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	seq := r.seq
 	r.mu.Unlock()
 
+	if r.hold != nil {
+		<-r.hold
+	}
 	var out bytes.Buffer
 	require.NoError(r.t, mlp.Infer(gemm.CPU{Workers: 1}, r.model, x, rows, &out))
 	result := out.Bytes()

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"sync"
 	"time"
 
 	"cosmossdk.io/math"
@@ -12,8 +11,9 @@ import (
 type replica struct {
 	provider string
 	// send lets one request of ours at a time go to the replica, from the voucher's issue to
-	// the response: its vouchers reach it in nonce order, never a higher nonce first.
-	send sync.Mutex
+	// the response: its vouchers reach it in nonce order, never a higher nonce first. It is a
+	// channel so a caller whose context ends stops waiting.
+	send chan struct{}
 
 	endpoint string
 	price    math.Int
@@ -31,7 +31,7 @@ type replica struct {
 }
 
 func newReplica(provider string) *replica {
-	return &replica{provider: provider, price: math.ZeroInt(), limit: math.ZeroInt(), total: math.ZeroInt()}
+	return &replica{provider: provider, send: make(chan struct{}, 1), price: math.ZeroInt(), limit: math.ZeroInt(), total: math.ZeroInt()}
 }
 
 func zeroIfNil(i math.Int) math.Int {

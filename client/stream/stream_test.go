@@ -355,3 +355,28 @@ func TestTheReplicasAreReadAgainEveryInterval(t *testing.T) {
 		return len(c.vouchers()) > 0
 	}, 5*time.Second, 20*time.Millisecond, "the new replica is found without a failure")
 }
+
+func TestACallerWaitingForABusyReplicaStopsWhenItsContextEnds(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	n.replicas[0].hold = make(chan struct{})
+	s := n.open(t)
+	first := make(chan error)
+	go func() {
+		_, err := s.Infer(context.Background(), testRows(1, 1))
+		first <- err
+	}()
+	require.Eventually(t, func() bool { return len(n.replicas[0].vouchers()) == 1 }, 5*time.Second, time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := s.Infer(ctx, testRows(2, 1))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 2*time.Second, "it did not wait for the request ahead of it")
+
+	close(n.replicas[0].hold)
+	require.NoError(t, <-first)
+	res, err := s.Infer(context.Background(), testRows(3, 1))
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), res.Voucher.Nonce, "the abandoned call used no voucher")
+}
