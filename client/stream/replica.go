@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"cosmossdk.io/math"
+
+	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
 // replica is one serving replica as this client sees it. Its fields but send are guarded by
@@ -16,6 +18,7 @@ type replica struct {
 	send chan struct{}
 
 	endpoint string
+	slot     uint32
 	price    math.Int
 	limit    math.Int // what its vouchers may reach: the slot's share less earlier replicas' claims
 	total    math.Int // the last voucher's total and nonce
@@ -145,4 +148,35 @@ func (s *Stream) served(r *replica, latency time.Duration, seq uint64) {
 	} else {
 		r.ewma += (latency - r.ewma) / 5 // EWMA, α = 0.2
 	}
+}
+
+// ReplicaState is what the client knows of one serving replica.
+type ReplicaState struct {
+	Provider string
+	Endpoint string
+	Slot     uint32
+	Price    math.Int
+	// Voucher is the last voucher issued to it; Limit what its vouchers may reach.
+	Voucher computetypes.Voucher
+	Limit   math.Int
+	// Latency is the EWMA of its response times (0 before its first response).
+	Latency time.Duration
+	// Failures counts its failures in a row; it is skipped until DownUntil.
+	Failures  int
+	DownUntil time.Time
+}
+
+// Replicas is what the client knows of the serving replicas, in the chain's order.
+func (s *Stream) Replicas() []ReplicaState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []ReplicaState
+	for _, r := range s.sortedReplicas() {
+		out = append(out, ReplicaState{
+			Provider: r.provider, Endpoint: r.endpoint, Slot: r.slot, Price: r.price,
+			Voucher: computetypes.Voucher{StreamId: s.id, Provider: r.provider, Total: r.total, Nonce: r.nonce},
+			Limit:   r.limit, Latency: r.ewma, Failures: r.failures, DownUntil: r.downUntil,
+		})
+	}
+	return out
 }

@@ -229,7 +229,7 @@ func (s *Stream) apply(info computetypes.Stream) error {
 			}
 			s.replicas[r.Provider] = rep
 		}
-		rep.endpoint = strings.TrimRight(r.Endpoint, "/")
+		rep.endpoint, rep.slot = strings.TrimRight(r.Endpoint, "/"), r.Slot
 		rep.price = zeroIfNil(r.Price)
 		limit := share
 		if int(r.Slot) < len(info.SlotClaimed) {
@@ -323,8 +323,8 @@ func (s *Stream) InferBlob(ctx context.Context, blob []byte) (Response, error) {
 	var errs []error
 	for tries := 0; tries < s.cfg.maxTries; {
 		rep, err := s.pick(tried)
-		if errors.Is(err, ErrNoReplica) && !refreshed {
-			// the chain may have promoted a standby since we last looked
+		if (errors.Is(err, ErrNoReplica) || errors.Is(err, ErrBudgetSpent)) && !refreshed {
+			// the chain may have promoted a standby, or the stream been funded, since we looked
 			refreshed = true
 			if rerr := s.Refresh(ctx); rerr == nil {
 				continue

@@ -198,10 +198,13 @@ func TestVouchersNeverExceedTheSlotsShareLessEarlierClaims(t *testing.T) {
 	require.Len(t, vs, 3)
 	require.Equal(t, math.NewInt(30), vs[2].Total)
 	require.Empty(t, n.replicas[0].refusals, "no voucher beyond the share was sent")
+	state := s.Replicas()
+	require.Len(t, state, 1)
+	require.Equal(t, math.NewInt(30), state[0].Voucher.Total)
+	require.Equal(t, math.NewInt(35), state[0].Limit)
 
-	// funding raises the share: the next read lets it go on
+	// funding raises the share: a spent budget makes the client read the chain again
 	n.chain.update(func(st *computetypes.Stream) { st.Budget = math.NewInt(75) })
-	require.NoError(t, s.Refresh(context.Background()))
 	n.replicas[0].limit = math.NewInt(55)
 	_, err = s.Infer(context.Background(), testRows(10, 1))
 	require.NoError(t, err)

@@ -279,8 +279,13 @@ func inferLoad(ctx context.Context, s *stream.Stream, blobs [][]byte, count, con
 	} else {
 		fmt.Fprintf(out, "%d requests, %d ok, %d failed, %d wrong in %s: p50 %.2f ms, p99 %.2f ms, %.1f requests/s\n",
 			count, len(latencies), failed, len(wrong), elapsed.Round(time.Millisecond), ms(pct(0.50)), ms(pct(0.99)), rate)
+		for _, r := range s.Replicas() {
+			fmt.Fprintf(out, "  slot %d %s\t%d requests, latency %.2f ms, vouchers at %s of %s (nonce %d)\n",
+				r.Slot, r.Provider, byReplica[r.Provider], ms(r.Latency), r.Voucher.Total, r.Limit, r.Voucher.Nonce)
+			delete(byReplica, r.Provider)
+		}
 		for _, p := range slices.Sorted(maps.Keys(byReplica)) {
-			fmt.Fprintf(out, "  %s\t%d\n", p, byReplica[p])
+			fmt.Fprintf(out, "  %s\t%d requests, no longer serving\n", p, byReplica[p])
 		}
 	}
 	for _, w := range wrong {
