@@ -82,6 +82,9 @@ func (e *RefusedError) Error() string {
 // ErrBadReceipt is what a response's error wraps when its receipt or body does not check.
 var ErrBadReceipt = errors.New("bad receipt")
 
+// errReplicaDown: the replica failed, or left the stream, while the request waited for it.
+var errReplicaDown = errors.New("the replica failed or left the stream while the request waited")
+
 // errStore marks a voucher the store could not keep: the request was not sent.
 var errStore = errors.New("voucher not saved")
 
@@ -96,7 +99,7 @@ type request struct {
 const maxErrorBody = 64 << 10
 
 // call sends req to rep with the next voucher and checks the response.
-func (s *Stream) call(ctx context.Context, rep *replica, req request) (Response, error) {
+func (s *Stream) call(ctx context.Context, rep *replica, req request, picked time.Time) (Response, error) {
 	select {
 	case rep.send <- struct{}{}:
 	case <-ctx.Done():
@@ -107,7 +110,12 @@ func (s *Stream) call(ctx context.Context, rep *replica, req request) (Response,
 	s.mu.Lock()
 	if rep.gone {
 		s.mu.Unlock()
-		return Response{}, errors.New("no longer a replica of the stream")
+		return Response{}, errReplicaDown
+	}
+	if rep.failedAt.After(picked) {
+		// it failed the request ahead of this one: no need to wait for it to fail again
+		s.mu.Unlock()
+		return Response{}, errReplicaDown
 	}
 	if !rep.canPay() {
 		s.mu.Unlock()

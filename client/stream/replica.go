@@ -29,6 +29,7 @@ type replica struct {
 	ewma      time.Duration // 0 until its first response
 	queued    int           // requests of ours picked for it and not done
 	failures  int           // in a row
+	failedAt  time.Time     // the last failure
 	downUntil time.Time
 	gone      bool // no longer serving the stream
 }
@@ -131,7 +132,8 @@ const maxBackoffShift = 6
 func (s *Stream) fail(r *replica) {
 	s.mu.Lock()
 	r.failures++
-	r.downUntil = time.Now().Add(s.cfg.backoff << min(r.failures-1, maxBackoffShift))
+	r.failedAt = time.Now()
+	r.downUntil = r.failedAt.Add(s.cfg.backoff << min(r.failures-1, maxBackoffShift))
 	s.refreshedAt = time.Time{}
 	s.mu.Unlock()
 }

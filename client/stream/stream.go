@@ -335,8 +335,13 @@ func (s *Stream) InferBlob(ctx context.Context, blob []byte) (Response, error) {
 			break
 		}
 		tries++
-		res, err := s.call(ctx, rep, req)
+		res, err := s.call(ctx, rep, req, time.Now())
 		s.done(rep)
+		if errors.Is(err, errReplicaDown) {
+			tries-- // nothing was sent: another replica gets the try
+			tried[rep.provider] = true
+			continue
+		}
 		if err == nil {
 			res.Tries = tries
 			s.keep(res.Receipt)

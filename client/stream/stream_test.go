@@ -383,3 +383,30 @@ func TestACallerWaitingForABusyReplicaStopsWhenItsContextEnds(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), res.Voucher.Nonce, "the abandoned call used no voucher")
 }
+
+func TestCallersQueuedOnAReplicaThatTimesOutGoElsewhereWithoutWaitingTheirOwnTimeout(t *testing.T) {
+	n := newTestNet(t, 2, bigShare)
+	hung, good := n.replicas[0], n.replicas[1]
+	hung.hold = make(chan struct{})
+	defer close(hung.hold)
+	const timeout = 300 * time.Millisecond
+	s := n.open(t, WithRequestTimeout(timeout))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var slowest time.Duration
+	for i := range 8 {
+		wg.Go(func() {
+			start := time.Now()
+			res, err := s.Infer(context.Background(), testRows(uint64(i), 1))
+			took := time.Since(start)
+			require.NoError(t, err)
+			require.Equal(t, good.provider, res.Replica)
+			mu.Lock()
+			slowest = max(slowest, took)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	require.Less(t, slowest, 2*timeout+300*time.Millisecond, "one timeout at most, not one per caller queued on the hung replica")
+	require.Len(t, good.vouchers(), 8)
+}
