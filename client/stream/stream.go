@@ -128,6 +128,9 @@ func New(ctx context.Context, c *client.Client, kr keyring.Keyring, from string,
 	if cfg.spotCheck > 0 && cfg.model == nil {
 		return nil, errors.New("spot-check: needs the model (WithModel)")
 	}
+	if c.ChainID() == "" {
+		return nil, errors.New("stream: the client has no chain id (client.WithChainID): every voucher and request is signed for it")
+	}
 	signer, err := client.NewKeyringSigner(kr, from)
 	if err != nil {
 		return nil, err
