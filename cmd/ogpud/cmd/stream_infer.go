@@ -160,6 +160,9 @@ func runStreamInfer(cmd *cobra.Command, args []string) error {
 	if most := int(info.Workload.GetInferMlpInt8().Rows); perRequest == 0 || perRequest > most {
 		perRequest = most
 	}
+	if perRequest < 1 {
+		return fmt.Errorf("stream %d takes no rows per request", id)
+	}
 	var blobs [][]byte
 	for i := 0; i < rows; i += perRequest {
 		n := min(perRequest, rows-i)
