@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"cosmossdk.io/math"
@@ -88,6 +89,8 @@ type fakeReplica struct {
 	echo bool
 	// hold, when set, keeps every request until it is closed
 	hold chan struct{}
+	// drop closes the connection of a request once its voucher is taken, answering nothing
+	drop atomic.Bool
 
 	mu        sync.Mutex
 	lastTotal math.Int
@@ -199,6 +202,12 @@ func (r *fakeReplica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 	if r.hold != nil {
 		<-r.hold
+	}
+	if r.drop.Load() {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		require.NoError(r.t, err)
+		_ = conn.Close()
+		return
 	}
 	var out bytes.Buffer
 	require.NoError(r.t, mlp.Infer(gemm.CPU{Workers: 1}, r.model, x, rows, &out))

@@ -410,3 +410,27 @@ func TestCallersQueuedOnAReplicaThatTimesOutGoElsewhereWithoutWaitingTheirOwnTim
 	require.Less(t, slowest, 2*timeout+300*time.Millisecond, "one timeout at most, not one per caller queued on the hung replica")
 	require.Len(t, good.vouchers(), 8)
 }
+
+func TestAReplicaThatDropsARequestAfterTakingItsVoucherIsFailedOverAndKeepsItsNonces(t *testing.T) {
+	n := newTestNet(t, 2, bigShare)
+	flaky, steady := n.replicas[0], n.replicas[1]
+	flaky.drop.Store(true)
+	s := n.open(t, WithBackoff(time.Millisecond))
+	res, err := s.Infer(context.Background(), testRows(1, 1))
+	require.NoError(t, err, "the caller sees no error")
+	require.Equal(t, steady.provider, res.Replica)
+	require.Equal(t, 2, res.Tries)
+	require.Len(t, flaky.vouchers(), 1, "the dropped request's voucher was taken")
+
+	// the replica comes back: the client's next voucher to it is above the one it took
+	flaky.drop.Store(false)
+	time.Sleep(5 * time.Millisecond) // past its back-off
+	s.mu.Lock()
+	s.replicas[steady.provider].ewma = time.Second // make the flaky one the fastest
+	s.mu.Unlock()
+	res, err = s.Infer(context.Background(), testRows(2, 1))
+	require.NoError(t, err)
+	require.Equal(t, flaky.provider, res.Replica)
+	require.Equal(t, uint64(2), res.Voucher.Nonce)
+	require.Empty(t, flaky.refusals)
+}
