@@ -72,7 +72,7 @@ func (f *fakeChain) update(fn func(s *computetypes.Stream)) {
 // fakeReplica serves a stream by the rules of docs/streams.md, checking the client's
 // signatures with the real sign bytes.
 type fakeReplica struct {
-	t        *testing.T
+	t        testing.TB
 	priv     *ethsecp256k1.PrivKey
 	provider string
 	streamID uint64
@@ -102,7 +102,7 @@ type fakeReplica struct {
 	refusals  map[int]int
 }
 
-func newFakeReplica(t *testing.T, id uint64, creator string, price, limit math.Int, model *mlp.Model) *fakeReplica {
+func newFakeReplica(t testing.TB, id uint64, creator string, price, limit math.Int, model *mlp.Model) *fakeReplica {
 	priv, err := ethsecp256k1.GenerateKey()
 	require.NoError(t, err)
 	r := &fakeReplica{
@@ -249,7 +249,7 @@ type testNet struct {
 const testStreamID = 7
 
 // newTestNet is a LIVE stream of k replicas at price 10, budget k·share.
-func newTestNet(t *testing.T, k int, share math.Int) *testNet {
+func newTestNet(t testing.TB, k int, share math.Int) *testNet {
 	enc := evmencoding.MakeConfig(1337)
 	computetypes.RegisterInterfaces(enc.InterfaceRegistry)
 	kr := keyring.NewInMemory(enc.Codec, evmhd.EthSecp256k1Option())
@@ -280,7 +280,7 @@ func newTestNet(t *testing.T, k int, share math.Int) *testNet {
 	return n
 }
 
-func (n *testNet) open(t *testing.T, opts ...Option) *Stream {
+func (n *testNet) open(t testing.TB, opts ...Option) *Stream {
 	s, err := New(context.Background(), n.client, n.kr, "alice", testStreamID, opts...)
 	require.NoError(t, err)
 	return s
