@@ -83,7 +83,8 @@ func balancesSum(l *network.Network) sdkmath.Int {
 }
 
 // checkBooks checks what the chain's invariants promise from outside: every holder's balance
-// adds up to the fixed supply, the compute module holds exactly the escrow of the open tasks,
+// adds up to the fixed supply, the compute module holds exactly the escrow of the open tasks and
+// streams,
 // and the provider bond account exactly what providers have bonded and unbonding.
 func checkBooks(l *network.Network) {
 	l.T.Helper()
@@ -93,7 +94,14 @@ func checkBooks(l *network.Network) {
 	for _, tk := range l.Tasks(&computetypes.QueryTasksRequest{}) {
 		escrow = escrow.Add(tk.Escrow)
 	}
-	require.Equal(l.T, escrow.String(), moduleBalance(l, "compute").String(), "escrow account")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	streams, err := l.Client().Streams(ctx, &computetypes.QueryStreamsRequest{})
+	require.NoError(l.T, err)
+	for _, st := range streams {
+		escrow = escrow.Add(st.Escrow)
+	}
+	require.Equal(l.T, escrow.String(), moduleBalance(l, "compute").String(), "escrow account: the tasks' and the streams'")
 
 	var providers struct {
 		Providers []struct {
