@@ -187,7 +187,7 @@ func TestDevChain(t *testing.T) {
 		testComputeMarket(t, net, accounts)
 	})
 
-	t.Run("MNIST: a model trained through the market classifies the test set through the market at 95% or more", func(t *testing.T) {
+	t.Run("MNIST: a model trained through the market classifies the test set through the market and through a stream at 95% or more", func(t *testing.T) {
 		testMNIST(t, net)
 	})
 

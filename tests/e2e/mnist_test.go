@@ -101,5 +101,30 @@ func testMNIST(t *testing.T, net *network.Network) {
 		tk := net.Task(id)
 		requirePaidInFull(t, tk)
 	}
+
+	// the README's stream: the trained model served by the dev provider, the test set classified
+	// through it with `ogpud stream infer`, paid per request by vouchers
+	out = string(network.Run(t, bin, "tx", "compute", "open-stream", "infer-mlp-int8", "--model-uri", base+"/model.mlp",
+		"--widths", "784,128,10", "--rows", "100", "--replicas", "1", "--max-price-per-request", "10000000000000000",
+		"--duration", "600", "--deposit", coin(ogpu(1)), "--wait",
+		"--from", "bob", "--home", home, "--gas-prices", "1000000000aogpu", "--gas", "auto", "--gas-adjustment", "1.5", "--yes"))
+	m = regexp.MustCompile(`stream (\d+) STREAM_STATE_LIVE`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	id := m[1]
+	q := string(network.Run(t, bin, "q", "compute", "stream", id, "--home", home))
+	require.Contains(t, q, "STREAM_STATE_LIVE", q)
+	var classified string
+	require.Eventually(t, func() bool {
+		// the replica serves once its sidecar has seen the stream go LIVE and loaded the model
+		b, err := network.TryRun(bin, "stream", "infer", id, "--input", filepath.Join(dir, "mnist-test.dset"), "--first", "1000",
+			"--from", "bob", "--home", home)
+		classified = string(b)
+		return err == nil
+	}, time.Minute, time.Second, "stream infer: %s", classified)
+	m = regexp.MustCompile(`accuracy (\d+)/1000 `).FindStringSubmatch(classified)
+	require.NotNil(t, m, classified)
+	correct, _ = strconv.Atoi(m[1])
+	t.Logf("the first 1000 test images through stream %s: %s", id, m[0])
+	require.GreaterOrEqual(t, correct, 950, classified)
 	_ = os.Remove(trained)
 }
