@@ -91,6 +91,8 @@ type fakeReplica struct {
 	hold chan struct{}
 	// drop closes the connection of a request once its voucher is taken, answering nothing
 	drop atomic.Bool
+	// loading answers 503 to this many requests first, as a replica that has not loaded the model yet
+	loading atomic.Int32
 
 	mu        sync.Mutex
 	lastTotal math.Int
@@ -145,6 +147,10 @@ func header(h http.Header, name string) []byte {
 }
 
 func (r *fakeReplica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.loading.Add(-1) >= 0 {
+		r.refuse(w, http.StatusServiceUnavailable, "stream %d: this provider does not serve it yet", r.streamID)
+		return
+	}
 	if req.Method != http.MethodPost || req.URL.Path != InferPath(r.streamID) {
 		r.refuse(w, http.StatusServiceUnavailable, "path %s: not a stream this replica serves", req.URL.Path)
 		return

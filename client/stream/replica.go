@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"context"
 	"time"
 
 	"cosmossdk.io/math"
@@ -31,6 +32,9 @@ type replica struct {
 	failures  int           // in a row
 	failedAt  time.Time     // the last failure
 	downUntil time.Time
+	// busyUntil: the replica answered 503 (not serving yet, or full); it is asked again after
+	// this, without a failure counted
+	busyUntil time.Time
 	gone      bool // no longer serving the stream
 }
 
@@ -83,8 +87,8 @@ func (s *Stream) pick(exclude map[string]bool) (*replica, error) {
 			unpaid++
 			continue
 		}
-		if now.Before(r.downUntil) {
-			if down == nil || r.downUntil.Before(down.downUntil) {
+		if until := r.unavailableUntil(); now.Before(until) {
+			if down == nil || until.Before(down.unavailableUntil()) {
 				down = r
 			}
 			continue
@@ -115,6 +119,46 @@ func (s *Stream) sortedReplicas() []*replica {
 		}
 	}
 	return out
+}
+
+// unavailableUntil is when r may be asked again: the later of its back-off and its busy pause.
+func (r *replica) unavailableUntil() time.Time {
+	if r.busyUntil.After(r.downUntil) {
+		return r.busyUntil
+	}
+	return r.downUntil
+}
+
+// busyPause is how long a replica that answered 503 is left alone before it is asked again.
+const busyPause = 250 * time.Millisecond
+
+// maxBusy bounds the 503s one request waits out: a replica of a stream that just went LIVE
+// starts serving once its sidecar has loaded the model, a block or two later.
+const maxBusy = 40
+
+// busy leaves r alone for busyPause without counting a failure.
+func (s *Stream) busy(r *replica) {
+	s.mu.Lock()
+	r.busyUntil = time.Now().Add(busyPause)
+	s.mu.Unlock()
+}
+
+// waitBusy waits, within ctx, until r's busy pause is over.
+func (s *Stream) waitBusy(ctx context.Context, r *replica) error {
+	s.mu.Lock()
+	wait := time.Until(r.busyUntil)
+	s.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // done ends a request picked for r.

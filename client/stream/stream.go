@@ -323,6 +323,7 @@ func (s *Stream) InferBlob(ctx context.Context, blob []byte) (Response, error) {
 	tried := map[string]bool{}
 	resynced := map[string]bool{}
 	refreshed := false
+	busy := 0
 	var errs []error
 	for tries := 0; tries < s.cfg.maxTries; {
 		rep, err := s.pick(tried)
@@ -336,6 +337,10 @@ func (s *Stream) InferBlob(ctx context.Context, blob []byte) (Response, error) {
 		if err != nil {
 			errs = append(errs, err)
 			break
+		}
+		if err := s.waitBusy(ctx, rep); err != nil {
+			s.done(rep)
+			return Response{}, fmt.Errorf("stream %d: %w", s.id, err)
 		}
 		tries++
 		res, err := s.call(ctx, rep, req, time.Now())
@@ -354,6 +359,14 @@ func (s *Stream) InferBlob(ctx context.Context, blob []byte) (Response, error) {
 			return Response{}, fmt.Errorf("stream %d, replica %s: %w", s.id, rep.provider, err)
 		}
 		var refused *RefusedError
+		if errors.As(err, &refused) && refused.Status == http.StatusServiceUnavailable && busy < maxBusy {
+			// not serving yet (the stream just went LIVE) or full: no fault of the replica's; another
+			// replica gets the request, or this one after a pause
+			busy++
+			tries--
+			s.busy(rep)
+			continue
+		}
 		if errors.As(err, &refused) && (refused.Status == http.StatusPaymentRequired || refused.Status == http.StatusConflict) && !resynced[rep.provider] {
 			resynced[rep.provider] = true
 			if rerr := s.Refresh(ctx); rerr == nil {

@@ -434,3 +434,18 @@ func TestAReplicaThatDropsARequestAfterTakingItsVoucherIsFailedOverAndKeepsItsNo
 	require.Equal(t, uint64(2), res.Voucher.Nonce)
 	require.Empty(t, flaky.refusals)
 }
+
+func TestAReplicaNotServingYetIsWaitedForWithoutAFailure(t *testing.T) {
+	n := newTestNet(t, 1, bigShare)
+	s := n.open(t, WithRefreshInterval(time.Hour))
+	rep := n.replicas[0]
+	rep.loading.Store(6) // a stream just LIVE: the replica loads the model for a second or two
+	res, err := s.Infer(context.Background(), testRows(1, 1))
+	require.NoError(t, err)
+	require.Equal(t, rep.provider, res.Replica)
+	require.Equal(t, 6, rep.refusals[503])
+	require.Equal(t, uint64(1), rep.vouchers()[0].Nonce, "no voucher was spent on the refusals")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.Zero(t, s.replicas[rep.provider].failures, "a replica loading its model is not failing")
+}
