@@ -8,6 +8,7 @@ import (
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
 	"cosmossdk.io/math"
+	abci "github.com/cometbft/cometbft/abci/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/x/compute/types"
@@ -709,5 +710,42 @@ func TestLastReplicaGoneClosesAndStillRedeems(t *testing.T) {
 	sf.untilHeight(s.TimerHeight + 1)
 	require.True(t, sf.stream(id).Settled)
 	require.Equal(t, start.Sub(ogpu(2)), sf.balance(sf.client))
+	sf.requireStreamInvariants()
+}
+
+// TestSquattersAreEvicted: a squatter that fills a stream's subscriptions at the maximum price
+// does not keep a cheaper provider out: the better subscription evicts the worst, and a worse
+// one is refused.
+func TestSquattersAreEvicted(t *testing.T) {
+	sf := newStreamFixture(newFixture(t))
+	params, err := sf.k.Params.Get(sf.ctx)
+	require.NoError(t, err)
+	params.Stream.MaxStandbys = 0 // replicas + max_standbys = 2 subscriptions
+	require.NoError(t, sf.k.Params.Set(sf.ctx, params))
+	id := sf.open()
+	require.NoError(t, sf.subscribe(0, id, ogpu(1)), "the squatter, at the maximum price")
+	require.NoError(t, sf.subscribe(1, id, dec(90, 16)))
+
+	sf.ctx = sf.ctx.WithEventManager(sdk.NewEventManager())
+	require.NoError(t, sf.subscribe(2, id, dec(95, 16)), "a cheaper provider takes the squatter's place")
+	var evicted *types.EventSubscriptionEvicted
+	for _, e := range sf.ctx.EventManager().Events() {
+		if e.Type == "ogpu.compute.v1.EventSubscriptionEvicted" {
+			msg, err := sdk.ParseTypedEvent(abci.Event(e))
+			require.NoError(t, err)
+			evicted = msg.(*types.EventSubscriptionEvicted)
+		}
+	}
+	require.NotNil(t, evicted)
+	require.Equal(t, types.EventSubscriptionEvicted{StreamId: id, Provider: sf.replicas[0].String(), By: sf.replicas[2].String()}, *evicted)
+	has, err := sf.k.Subscriptions.Has(sf.ctx, collections.Join(id, sf.replicas[0]))
+	require.NoError(t, err)
+	require.False(t, has)
+
+	sf.refused(types.ErrTooManySubscribers, "must beat the worst", func() error { return sf.subscribe(0, id, ogpu(1)) })
+	sf.untilHeight(sf.stream(id).SubscribeEnd + 1)
+	s := sf.stream(id)
+	require.Equal(t, sf.replicas[1].String(), s.Serving[0].Provider)
+	require.Equal(t, sf.replicas[2].String(), s.Serving[1].Provider)
 	sf.requireStreamInvariants()
 }

@@ -333,9 +333,16 @@ func (k Keeper) releaseReplica(ctx context.Context, id uint64, r types.Replica) 
 	return k.StreamsByProvider.Remove(ctx, collections.Join(sdk.AccAddress(p), id))
 }
 
-// Subscribe records a provider's offer to serve an OPEN stream. The stream takes at most
-// replicas + max_standbys subscriptions; a provider must be eligible with stake free for the
-// collateral of a slot (collateral_ratio × budget / replicas), and may not serve its own stream.
+// Subscribe records a provider's offer to serve an OPEN stream. A provider must be eligible with
+// stake free for the collateral of a slot (collateral_ratio × budget / replicas), and may not
+// serve its own stream. The stream keeps at most replicas + max_standbys subscriptions: when it
+// has them, a subscription that beats the worst (by the selection's rule, subscriptions no longer
+// eligible being the worst) takes its place and any other is refused, so that squatters cannot
+// fill the list to keep cheaper providers out.
+//
+// There is no message to withdraw a subscription, and there must not be one: a squatter could
+// otherwise fill the list and leave it in the window's last block, when nobody can subscribe
+// after it (batch bids forbid withdrawing in the last block for the same reason).
 func (k Keeper) Subscribe(ctx context.Context, provider sdk.AccAddress, id uint64, price math.Int, endpoint string) error {
 	s, err := k.GetStream(ctx, id)
 	if err != nil {
@@ -368,17 +375,56 @@ func (k Keeper) Subscribe(ctx context.Context, provider sdk.AccAddress, id uint6
 	if err != nil {
 		return err
 	}
-	if cap := int(s.Replicas + params.Stream.MaxStandbys); len(subs) >= cap {
-		return errorsmod.Wrapf(types.ErrTooManySubscribers, "stream %d has replicas + max_standbys = %d subscriptions", id, cap)
-	}
 	if err := k.providers.Eligible(ctx, provider, s.Requirements, s.SlotShare()); err != nil {
 		return errorsmod.Wrapf(types.ErrNotEligible, "stream %d: %v", id, err)
+	}
+	if cap := s.Replicas + params.Stream.MaxStandbys; len(subs) >= int(cap) {
+		if err := k.evictWorstSubscription(ctx, s, subs, provider, price, cap); err != nil {
+			return err
+		}
 	}
 	sub := types.Subscription{Provider: k.str(provider), Price: price, Endpoint: endpoint, Height: h}
 	if err := k.Subscriptions.Set(ctx, key, sub); err != nil {
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventStreamSubscribed{StreamId: id, Provider: sub.Provider, Price: price})
+}
+
+// evictWorstSubscription removes the worst of a full stream's subscriptions if the newcomer's
+// beats it, and refuses the newcomer otherwise.
+func (k Keeper) evictWorstSubscription(ctx context.Context, s types.Stream, subs []types.Subscription, provider sdk.AccAddress, price math.Int, cap uint32) error {
+	p, err := k.providers.GetProvider(ctx, provider)
+	if err != nil {
+		return err
+	}
+	newcomer := Candidate{Provider: provider, Price: price, Completed: p.CompletedTasks, Failed: p.FailedTasks, Bonded: p.Bonded}
+	var (
+		worst      *Candidate
+		ineligible bool // the worst can no longer be selected: any eligible subscription beats it
+	)
+	for _, sub := range subs {
+		c, ok, err := k.streamCandidate(ctx, s, sub)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			worst, ineligible = &c, true
+			break
+		}
+		if worst == nil || Better(s.Id, *worst, c) {
+			worst = &c
+		}
+	}
+	if worst == nil {
+		return nil // an empty list has room
+	}
+	if !ineligible && !Better(s.Id, newcomer, *worst) {
+		return errorsmod.Wrapf(types.ErrTooManySubscribers, "stream %d has replicas + max_standbys = %d subscriptions: a new one must beat the worst, %s at %s a request", s.Id, cap, k.str(worst.Provider), worst.Price)
+	}
+	if err := k.Subscriptions.Remove(ctx, collections.Join(s.Id, worst.Provider)); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventSubscriptionEvicted{StreamId: s.Id, Provider: k.str(worst.Provider), By: k.str(provider)})
 }
 
 func (k Keeper) subscriptionsOf(ctx context.Context, id uint64) ([]types.Subscription, error) {
