@@ -90,6 +90,9 @@ func (k Keeper) ClaimStream(ctx context.Context, provider sdk.AccAddress, v type
 			return math.Int{}, err
 		}
 	}
+	if err := k.providers.RecordStreamWork(ctx, provider, streamWorkUnits(s, c.Price, delta), fee); err != nil {
+		return math.Int{}, err
+	}
 	s.Escrow = s.Escrow.Sub(delta)
 	s.Claimed = s.Claimed.Add(delta)
 	c.Claimed, c.Nonce = v.Total, v.Nonce
@@ -123,6 +126,19 @@ func (k Keeper) ClaimStream(ctx context.Context, provider sdk.AccAddress, v type
 	return delta, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventStreamClaimed{
 		StreamId: s.Id, Provider: c.Provider, Paid: delta.Sub(fee), Total: v.Total, Nonce: v.Nonce,
 	})
+}
+
+// streamWorkUnits is the work a claim of paid at price a request was for: the whole requests it
+// pays, each credited as one request of the stream's most rows. The reward it may earn is
+// capped by the protocol fee it paid, so a replica and client that are one party gain nothing
+// from a low price.
+func streamWorkUnits(s types.Stream, price, paid math.Int) math.Int {
+	wp, ok := s.Workload.Params.(*types.Workload_InferMlpInt8)
+	if !ok || wp.InferMlpInt8 == nil || price.IsNil() || !price.IsPositive() {
+		return math.ZeroInt()
+	}
+	perRequest := workload.InferMlpInt8{Widths: wp.InferMlpInt8.Widths, Rows: wp.InferMlpInt8.Rows}.WorkUnits()
+	return paid.Quo(price).Mul(math.NewIntFromUint64(perRequest))
 }
 
 // commitment returns the record at key, or a new one.

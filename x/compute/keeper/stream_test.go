@@ -12,6 +12,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/x/compute/types"
+	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 func dec(n int64, prec int) math.Int { return math.NewIntWithDecimal(n, prec) }
@@ -747,5 +748,42 @@ func TestSquattersAreEvicted(t *testing.T) {
 	s := sf.stream(id)
 	require.Equal(t, sf.replicas[1].String(), s.Serving[0].Provider)
 	require.Equal(t, sf.replicas[2].String(), s.Serving[1].Provider)
+	sf.requireStreamInvariants()
+}
+
+// TestStreamClaimRecordsWork: a claim credits the replica's epoch work with the requests it paid
+// (at the replica's price) × one request's work units, and the protocol fee it paid, which caps
+// the replica's reward; it does not count as a completed task, so that many small claims cannot
+// buy a better record for the matching rule.
+func TestStreamClaimRecordsWork(t *testing.T) {
+	sf := newStreamFixture(newFixture(t))
+	id := sf.live()
+	perRequest := workload.InferMlpInt8{Widths: streamWidths, Rows: 8}.WorkUnits()
+	v, sig := sf.voucher(id, 0, dec(1025, 16), 1) // 20.5 requests at 0.5 OGPU: 20 paid in full
+	_, err := sf.claim(0, v, sig)
+	require.NoError(t, err)
+	w, err := sf.sg.EpochWork.Get(sf.ctx, sf.replicas[0])
+	require.NoError(t, err)
+	require.Equal(t, math.LegacyNewDec(int64(20*perRequest)), w.Weight)
+	require.Equal(t, dec(5125, 14), w.Fees, "5% of 10.25 OGPU")
+	p, err := sf.sg.GetProvider(sf.ctx, sf.replicas[0])
+	require.NoError(t, err)
+	require.Zero(t, p.CompletedTasks)
+	require.Equal(t, math.NewIntFromUint64(20*perRequest), p.WorkUnits)
+
+	// a replica replaced without fraud is credited at its own price for what it redeems later
+	v, sig = sf.voucher(id, 1, ogpu(6), 1)
+	s := sf.stream(id)
+	_, i := s.ReplicaOf(sf.replicas[1].String())
+	require.NoError(t, sf.k.ApplyProbeRound(sf.ctx, id, sf.replicas[1].String(), 0, false))
+	sf.untilHeight(s.LiveHeight + 5)
+	require.NoError(t, sf.k.ApplyProbeRound(sf.ctx, id, sf.replicas[1].String(), 1, false))
+	_, i = sf.stream(id).ReplicaOf(sf.replicas[1].String())
+	require.Equal(t, -1, i)
+	_, err = sf.claim(1, v, sig)
+	require.NoError(t, err)
+	w, err = sf.sg.EpochWork.Get(sf.ctx, sf.replicas[1])
+	require.NoError(t, err)
+	require.Equal(t, math.LegacyNewDec(int64(10*perRequest)), w.Weight, "6 OGPU at 0.6 OGPU a request")
 	sf.requireStreamInvariants()
 }

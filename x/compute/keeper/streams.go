@@ -544,7 +544,7 @@ func (k Keeper) seat(ctx context.Context, s *types.Stream, sub types.Subscriptio
 		return err
 	}
 	return k.StreamClaims.Set(ctx, collections.Join(s.Id, sdk.AccAddress(addr)), types.StreamClaim{
-		StreamId: s.Id, Provider: sub.Provider, Slot: slot, Claimed: math.ZeroInt(),
+		StreamId: s.Id, Provider: sub.Provider, Slot: slot, Claimed: math.ZeroInt(), Price: sub.Price,
 	})
 }
 

@@ -32,6 +32,9 @@ type ProviderKeeper interface {
 	// RecordWork records a completed task's work units and the protocol fee it paid (the most
 	// the provider may be rewarded for it).
 	RecordWork(ctx context.Context, operator sdk.AccAddress, units, fee math.Int) error
+	// RecordStreamWork records the work units and protocol fee of a stream claim, as RecordWork,
+	// without counting a completed task.
+	RecordStreamWork(ctx context.Context, operator sdk.AccAddress, units, fee math.Int) error
 	// RecycleFee moves a protocol fee from fromModule into the provider reward pool.
 	RecycleFee(ctx context.Context, fromModule string, fee math.Int) error
 	RecordFailure(ctx context.Context, operator sdk.AccAddress) error

@@ -70,7 +70,7 @@ func TestSplitCapped(t *testing.T) {
 }
 
 // TestSelfDealingDoesNotPay is the property of docs/economics.md: in an epoch of honest clients
-// and providers, a party that posts the largest tasks to itself at any price, under any
+// and providers, a party that posts the largest tasks (or streams) to itself at any price, under any
 // parameters params validation allows, takes from the reward pool at most the protocol fees it
 // paid, so its net gain (reward − protocol fees − committee fees, gas aside) is never positive;
 // and every honest provider gets at least what it would have got without the self-dealer.
@@ -84,6 +84,7 @@ func TestSelfDealingDoesNotPay(t *testing.T) {
 		provider int
 		units    math.Int
 		price    math.Int
+		stream   bool // a stream claim of price, recorded without counting a task
 	}
 	for trial := range 150 {
 		// parameters: anything validation allows
@@ -114,7 +115,13 @@ func TestSelfDealingDoesNotPay(t *testing.T) {
 			if rng.IntN(2) == 0 {
 				price = math.NewInt(1 + rng.Int64N(1<<62)).MulRaw(1 + rng.Int64N(1_000))
 			}
-			self = append(self, task{provider: attacker, units: maxUnits, price: price})
+			// a stream claim: as many requests of the largest rows at 1 aogpu as the price pays
+			stream := rng.IntN(2) == 0
+			units := maxUnits
+			if stream {
+				units = price.Mul(math.NewIntFromUint64(workload.InferMlpInt8{Widths: []uint32{1024, 1024, 1024}, Rows: 1024}.WorkUnits()))
+			}
+			self = append(self, task{provider: attacker, units: units, price: price, stream: stream})
 		}
 		bonded := rng.IntN(2) == 0 // the self-dealer also runs a validator
 
@@ -136,7 +143,11 @@ func TestSelfDealingDoesNotPay(t *testing.T) {
 				fee := cp.ProtocolFee(tk.price)
 				f.bank.Set(computeAddr, denom, fee)
 				require.NoError(t, f.k.RecycleFee(f.ctx, computetypes.ModuleName, fee))
-				require.NoError(t, f.k.RecordWork(f.ctx, ops[tk.provider], tk.units, fee))
+				record := f.k.RecordWork
+				if tk.stream {
+					record = f.k.RecordStreamWork
+				}
+				require.NoError(t, record(f.ctx, ops[tk.provider], tk.units, fee))
 				if tk.provider == attacker {
 					fees = fees.Add(fee)
 					committee = committee.Add(cp.CommitteeFeeRatio.MulInt(tk.price).TruncateInt())

@@ -67,6 +67,17 @@ func (k Keeper) IsBondedValidator(ctx context.Context, operator sdk.AccAddress) 
 // is a bonded validator), and fee, the protocol fee the task paid into the pool, to what the
 // provider may be rewarded for the epoch.
 func (k Keeper) RecordWork(ctx context.Context, operator sdk.AccAddress, units, fee math.Int) error {
+	return k.recordWork(ctx, operator, units, fee, true)
+}
+
+// RecordStreamWork credits the work a stream's replica was paid for on a voucher as RecordWork
+// does, except that it counts no completed task: a replica redeems as often as it likes, and
+// every redemption counted as a task would buy it a better record for tie-breaks.
+func (k Keeper) RecordStreamWork(ctx context.Context, operator sdk.AccAddress, units, fee math.Int) error {
+	return k.recordWork(ctx, operator, units, fee, false)
+}
+
+func (k Keeper) recordWork(ctx context.Context, operator sdk.AccAddress, units, fee math.Int, task bool) error {
 	if units.IsNil() || units.IsNegative() {
 		return errorsmod.Wrapf(types.ErrInvalidAmount, "units %v: must be ≥ 0", units)
 	}
@@ -77,7 +88,9 @@ func (k Keeper) RecordWork(ctx context.Context, operator sdk.AccAddress, units, 
 	if err != nil {
 		return err
 	}
-	p.CompletedTasks++
+	if task {
+		p.CompletedTasks++
+	}
 	p.WorkUnits = p.WorkUnits.Add(units)
 	if err := k.Providers.Set(ctx, operator, p); err != nil {
 		return err
