@@ -14,6 +14,7 @@ import (
 
 	"github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
 // verifySignature checks sig over msg with the on-chain public key of addr (bech32).
@@ -76,6 +77,20 @@ func (k Keeper) ClaimStream(ctx context.Context, provider sdk.AccAddress, v type
 	}
 	if err := k.verifySignature(ctx, "signature", s.Creator, types.VoucherSignBytes(sdk.UnwrapSDKContext(ctx).ChainID(), v), sig); err != nil {
 		return math.Int{}, errorsmod.Wrapf(types.ErrInvalidVoucher, "%v: vouchers are signed by the stream's creator", err)
+	}
+	if !c.Covered.IsNil() && v.Total.GT(c.Covered) {
+		// funded since its collateral was locked: a replica that bonded enough since raises it now
+		if _, i := s.ReplicaOf(c.Provider); i >= 0 {
+			if err := k.raiseCollateral(ctx, &s, i); err != nil && !errors.Is(err, stakinggputypes.ErrInsufficientBond) {
+				return math.Int{}, err
+			}
+			if c, err = k.StreamClaims.Get(ctx, key); err != nil {
+				return math.Int{}, err
+			}
+		}
+		if v.Total.GT(c.Covered) {
+			return math.Int{}, errorsmod.Wrapf(types.ErrInvalidVoucher, "voucher.total %s: provider %s's collateral covers %s of the slot's share %s; it must bond enough to lock collateral_ratio × the share to redeem more", v.Total, c.Provider, c.Covered, s.SlotShare())
+		}
 	}
 	params, err := k.Params.Get(ctx)
 	if err != nil {

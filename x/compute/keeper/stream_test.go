@@ -13,6 +13,8 @@ import (
 
 	"github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
+	sgkeeper "github.com/opengpu/ogpu/x/staking-gpu/keeper"
+	sgtypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
 func dec(n int64, prec int) math.Int { return math.NewIntWithDecimal(n, prec) }
@@ -785,5 +787,59 @@ func TestStreamClaimRecordsWork(t *testing.T) {
 	w, err = sf.sg.EpochWork.Get(sf.ctx, sf.replicas[1])
 	require.NoError(t, err)
 	require.Equal(t, math.LegacyNewDec(int64(10*perRequest)), w.Weight, "6 OGPU at 0.6 OGPU a request")
+	sf.requireStreamInvariants()
+}
+
+// TestFundingRaisesCollateral: a client that funds a live stream raises what each slot may be
+// paid, so every replica's locked collateral is raised to collateral_ratio × the new share. A
+// replica whose stake cannot cover it keeps its slot but may redeem only up to the share its
+// collateral covers, until it bonds more.
+func TestFundingRaisesCollateral(t *testing.T) {
+	sf := newStreamFixture(newFixture(t))
+	id := sf.live()
+	sgMsgs := sgkeeper.NewMsgServer(sf.sg)
+	_, err := sgMsgs.Bond(sf.ctx, &sgtypes.MsgBond{Operator: sf.replicas[0].String(), Amount: sdk.NewCoin(denom, ogpu(5_000))})
+	require.NoError(t, err)
+	_, err = sf.msgs.FundStream(sf.ctx, &types.MsgFundStream{Creator: sf.client.String(), StreamId: id, Amount: sdk.NewCoin(denom, ogpu(12_000))})
+	require.NoError(t, err)
+	s := sf.stream(id)
+	require.Equal(t, ogpu(6_050), s.SlotShare())
+	locked := func(i int) math.Int {
+		p, err := sf.sg.GetProvider(sf.ctx, sf.replicas[i])
+		require.NoError(t, err)
+		return p.Locked
+	}
+	r0, _ := s.ReplicaOf(sf.replicas[0].String())
+	require.Equal(t, ogpu(12_100), r0.Collateral, "collateral_ratio 2 × the new share")
+	require.Equal(t, ogpu(12_100), locked(0))
+	r1, _ := s.ReplicaOf(sf.replicas[1].String())
+	require.Equal(t, ogpu(100), r1.Collateral, "10,000 bonded cannot cover 12,100")
+	require.Equal(t, ogpu(100), locked(1))
+	sf.requireStreamInvariants()
+
+	over, overSig := sf.voucher(id, 1, ogpu(51), 1)
+	sf.refused(types.ErrInvalidVoucher, "collateral covers 50", func() error { _, err := sf.claim(1, over, overSig); return err })
+	v, sig := sf.voucher(id, 1, ogpu(50), 1)
+	_, err = sf.claim(1, v, sig)
+	require.NoError(t, err, "up to the share its collateral covers")
+
+	// bonded enough, its next claim raises its collateral and is redeemed
+	_, err = sgMsgs.Bond(sf.ctx, &sgtypes.MsgBond{Operator: sf.replicas[1].String(), Amount: sdk.NewCoin(denom, ogpu(5_000))})
+	require.NoError(t, err)
+	over, overSig = sf.voucher(id, 1, ogpu(51), 2)
+	_, err = sf.claim(1, over, overSig)
+	require.NoError(t, err)
+	r1, _ = sf.stream(id).ReplicaOf(sf.replicas[1].String())
+	require.Equal(t, ogpu(12_100), r1.Collateral)
+	require.Equal(t, ogpu(12_100), locked(1))
+	sf.requireStreamInvariants()
+
+	// the settlement releases what was raised
+	_, err = sf.msgs.CloseStream(sf.ctx, &types.MsgCloseStream{Creator: sf.client.String(), StreamId: id})
+	require.NoError(t, err)
+	sf.untilHeight(sf.stream(id).TimerHeight + 1)
+	require.True(t, sf.stream(id).Settled)
+	require.True(t, locked(0).IsZero())
+	require.True(t, locked(1).IsZero())
 	sf.requireStreamInvariants()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
 	"github.com/opengpu/ogpu/x/internal/collx"
+	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 )
 
 // Stream heights (docs/streams.md):
@@ -164,6 +165,14 @@ func (k Keeper) creatorStream(ctx context.Context, creator sdk.AccAddress, id ui
 
 // FundStream adds amount to the budget, with its committee fee and security deposit; a PAUSED
 // stream that can pay another period goes LIVE again.
+//
+// Funding raises what each slot may be paid, so it raises every serving replica's locked
+// collateral to collateral_ratio × the new slot share. A replica whose free stake cannot cover
+// the raise keeps its slot and its collateral, and is redeemed only up to the share its
+// collateral covers (StreamClaim.covered) until it bonds more: its next claim above that raises
+// the collateral first. It is not replaced or slashed: the client, not the replica, changed the
+// terms, and replacing replicas on funding would let a client evict any replica at will (or
+// empty a stream whose standbys cannot cover the new share either).
 func (k Keeper) FundStream(ctx context.Context, creator sdk.AccAddress, id uint64, amount sdk.Coin) error {
 	s, err := k.creatorStream(ctx, creator, id)
 	if err != nil {
@@ -188,6 +197,11 @@ func (k Keeper) FundStream(ctx context.Context, creator sdk.AccAddress, id uint6
 	s.CommitteeFee = s.CommitteeFee.Add(fee)
 	s.SecurityDeposit = s.SecurityDeposit.Add(deposit)
 	s.Escrow = s.Escrow.Add(total)
+	for i := range s.Serving {
+		if err := k.raiseCollateral(ctx, &s, i); err != nil && !errors.Is(err, stakinggputypes.ErrInsufficientBond) {
+			return err
+		}
+	}
 	em := sdk.UnwrapSDKContext(ctx).EventManager()
 	if err := em.EmitTypedEvent(&types.EventStreamFunded{StreamId: id, Amount: amount.Amount, Budget: s.Budget}); err != nil {
 		return err
@@ -196,6 +210,33 @@ func (k Keeper) FundStream(ctx context.Context, creator sdk.AccAddress, id uint6
 		return k.resume(ctx, params, s)
 	}
 	return k.saveStream(ctx, s, s.TimerHeight)
+}
+
+// raiseCollateral raises the collateral of the replica at index i to collateral_ratio × the slot
+// share and records the share as covered by it; it fails with ErrInsufficientBond, changing
+// nothing, when the replica's free stake cannot cover that.
+func (k Keeper) raiseCollateral(ctx context.Context, s *types.Stream, i int) error {
+	r := s.Serving[i]
+	addr, err := k.addressCodec.StringToBytes(r.Provider)
+	if err != nil {
+		return err
+	}
+	key := collections.Join(s.Id, sdk.AccAddress(addr))
+	c, err := k.StreamClaims.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	share := s.SlotShare()
+	if !c.Covered.IsNil() && c.Covered.GTE(share) {
+		return nil
+	}
+	collateral, err := k.providers.RaiseCollateral(ctx, addr, r.Collateral, share)
+	if err != nil {
+		return err
+	}
+	s.Serving[i].Collateral = collateral
+	c.Covered = share
+	return k.StreamClaims.Set(ctx, key, c)
 }
 
 // checkFee is the committee fee of one check: the committee fee the budget funds, divided evenly
@@ -544,7 +585,7 @@ func (k Keeper) seat(ctx context.Context, s *types.Stream, sub types.Subscriptio
 		return err
 	}
 	return k.StreamClaims.Set(ctx, collections.Join(s.Id, sdk.AccAddress(addr)), types.StreamClaim{
-		StreamId: s.Id, Provider: sub.Provider, Slot: slot, Claimed: math.ZeroInt(), Price: sub.Price,
+		StreamId: s.Id, Provider: sub.Provider, Slot: slot, Claimed: math.ZeroInt(), Price: sub.Price, Covered: s.SlotShare(),
 	})
 }
 

@@ -42,6 +42,10 @@ type ProviderKeeper interface {
 	// UnlockCollateral releases it when the assignment ends.
 	LockCollateral(ctx context.Context, operator sdk.AccAddress, price math.Int) (math.Int, error)
 	UnlockCollateral(ctx context.Context, operator sdk.AccAddress, amount math.Int) error
+	// RaiseCollateral raises a lock of locked to collateral_ratio × price and returns the new
+	// lock, or fails with stakinggputypes.ErrInsufficientBond, changing nothing, when the free
+	// stake cannot cover it.
+	RaiseCollateral(ctx context.Context, operator sdk.AccAddress, locked, price math.Int) (math.Int, error)
 	// CheckHoldFits refuses market params under which a task can be held longer than the
 	// provider stake's unbonding_time.
 	CheckHoldFits(ctx context.Context, holdBlocks uint64) error

@@ -151,6 +151,33 @@ func (k Keeper) LockCollateral(ctx context.Context, operator sdk.AccAddress, pri
 	return amount, k.Providers.Set(ctx, operator, p)
 }
 
+// RaiseCollateral raises a lock of locked, taken by LockCollateral, to collateral_ratio × price,
+// and returns the new lock. It refuses with ErrInsufficientBond, changing nothing, when the
+// provider's stake not locked yet cannot cover the raise; a lock already as large is kept.
+func (k Keeper) RaiseCollateral(ctx context.Context, operator sdk.AccAddress, locked, price math.Int) (math.Int, error) {
+	if price.IsNil() || price.IsNegative() || locked.IsNil() || locked.IsNegative() {
+		return math.Int{}, errorsmod.Wrapf(types.ErrInvalidAmount, "locked %v, price %v: must be ≥ 0", locked, price)
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return math.Int{}, err
+	}
+	need := params.Collateral(price)
+	if need.LTE(locked) {
+		return locked, nil
+	}
+	p, err := k.GetProvider(ctx, operator)
+	if err != nil {
+		return math.Int{}, err
+	}
+	if extra, free := need.Sub(locked), p.Bonded.Sub(p.Locked); free.LT(extra) {
+		return math.Int{}, errorsmod.Wrapf(types.ErrInsufficientBond, "operator %s has %s%s bonded, %s of it locked; raising a collateral of %s to %s (collateral_ratio × %s) needs %s more free",
+			p.Operator, p.Bonded, params.BondDenom, p.Locked, locked, need, price, extra)
+	}
+	p.Locked = p.Locked.Add(need.Sub(locked))
+	return need, k.Providers.Set(ctx, operator, p)
+}
+
 // UnlockCollateral releases what LockCollateral locked for a task that ended or was handed on.
 func (k Keeper) UnlockCollateral(ctx context.Context, operator sdk.AccAddress, amount math.Int) error {
 	if amount.IsNil() || !amount.IsPositive() {
