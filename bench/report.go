@@ -18,7 +18,7 @@ import (
 )
 
 // Parts are the parts of the full report, in the order they run by default.
-var Parts = []string{"gemm", "mlp", "timers", "verify-memory", "market", "latency", "vote-extensions"}
+var Parts = []string{"gemm", "mlp", "timers", "verify-memory", "market", "stream", "latency", "vote-extensions"}
 
 // Options are the settings of a full run that `ogpud bench`'s flags choose.
 type Options struct {
@@ -27,6 +27,10 @@ type Options struct {
 	Duration time.Duration // market: length of each measuring window
 	Tasks    int           // latency: tasks per size
 	Blocks   int64         // vote-extensions: blocks measured in each phase
+	// stream: concurrent clients of the stream and of the plain path, and the requests each
+	// path sends
+	StreamClients  int
+	StreamRequests int
 }
 
 // Run runs the parts one after another, each on its own fresh chain or network in a new
@@ -75,6 +79,12 @@ func Run(ctx context.Context, env Env, o Options, progress io.Writer) (*Report, 
 				return nil, fmt.Errorf("market: %w", err)
 			}
 			r.Market = &res
+		case "stream":
+			res, err := StreamBench(ctx, env, dir, o.StreamClients, o.StreamRequests)
+			if err != nil {
+				return nil, fmt.Errorf("stream: %w", err)
+			}
+			r.Stream = &res
 		case "latency":
 			res, err := Latency(ctx, env, dir, []int{256, 1024}, o.Tasks)
 			if err != nil {
@@ -137,6 +147,7 @@ type Report struct {
 	Gemm           *GemmResult           `json:"gemm,omitempty"`
 	MLP            *MLPResult            `json:"mlp,omitempty"`
 	Market         *MarketResult         `json:"market,omitempty"`
+	Stream         *StreamResult         `json:"stream,omitempty"`
 	Latency        *LatencyResult        `json:"latency,omitempty"`
 	VoteExtensions *VoteExtensionsResult `json:"vote_extensions,omitempty"`
 	Timers         *TimersResult         `json:"timers,omitempty"`
@@ -209,6 +220,9 @@ func (r *Report) rows() []Row {
 			Measured: fmt.Sprintf("%.0f tx/s", m.MarketTxPerSec), Baseline: fmt.Sprintf("%.0f tx/s", m.BankTxPerSecond),
 			Ratio: m.MarketOverBank, Target: "≥ 0.8", Met: met(m.MarketOverBank >= 0.8),
 		})
+	}
+	if s := r.Stream; s != nil {
+		rows = append(rows, s.rows()...)
 	}
 	if l := r.Latency; l != nil {
 		// one block more than before commit–reveal buys the draw after the submission

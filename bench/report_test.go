@@ -30,6 +30,10 @@ func TestReportRows(t *testing.T) {
 			Expired: TimersVariant{Blocks: 4, SlowestBlockSeconds: 0.08, Ratio: 40, Rounds: []TimersRound{{Blocks: []TimersBlock{{Processed: 256}, {Processed: 256}, {Processed: 256}, {Processed: 232}}}}},
 			Matched: TimersVariant{Blocks: 5, SlowestBlockSeconds: 0.06, Ratio: 30}},
 		VerifyMemory: &VerifyMemoryResult{N: 16384, StreamedPeakMiB: 1.5, WholeInMemoryPeakMiB: 3000, Ratio: 0.0005},
+		Stream: &StreamResult{Widths: []int{784, 128, 10}, Clients: 4, Requests: 2000, Executor: "cpu",
+			StreamP50Ms: 1.1, PlainP50Ms: 1, LatencyRatio: 1.1, StreamPerSec: 500, PlainPerSec: 1000, PerSecRatio: 0.5,
+			ReceiptPeriod: 10, Paid: 2010, Settled: true, Commit: TxKind{Txs: 4, Bytes: 1286}, Reveal: TxKind{Txs: 4, Bytes: 5347},
+			Claim: TxKind{Txs: 4, Bytes: 1683}, BytesPer1000: 4137, OpenBytes: 501, SubscribeBytes: 317},
 	}
 	r.Rows = r.rows()
 	byID := map[string]Row{}
@@ -50,6 +54,21 @@ func TestReportRows(t *testing.T) {
 	require.True(t, *metOf("verify-memory-n16384"))
 	require.Equal(t, 4.0, byID["executor-cpu"].Ratio)
 	require.Contains(t, byID["executor-cuda"].Measured, "no driver")
+	require.True(t, *metOf("stream-latency"), "1.1 ≤ 1.2")
+	require.Equal(t, 0.5, byID["stream-throughput"].Ratio)
+	require.Nil(t, metOf("stream-throughput"))
+	require.Contains(t, byID["stream-chain-bytes"].Measured, "4137 B / 1,000 requests (2010 paid")
+	require.Contains(t, byID["stream-chain-bytes"].Baseline, "open 501 B")
+	r.Stream.StreamFailed = 3
+	r.Stream.Settled, r.Stream.SettleWait = false, "gave up"
+	for _, row := range r.Stream.rows() {
+		switch row.ID {
+		case "stream-latency":
+			require.False(t, *row.Met, "a failed request fails the row")
+		case "stream-chain-bytes":
+			require.Contains(t, row.Measured, "not settled: gave up")
+		}
+	}
 	r.VerifyMemory = &VerifyMemoryResult{N: 16384, StreamedPeakMiB: 1.5, WholeInMemorySkipped: "needs about 3840 MiB"}
 	for _, row := range r.rows() {
 		if row.ID == "verify-memory-n16384" {

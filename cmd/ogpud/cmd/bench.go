@@ -38,8 +38,10 @@ bench.json beside this run's. A subcommand runs one benchmark and prints its raw
 	f.Duration("duration", 15*time.Second, "market: length of each measuring window")
 	f.Int("tasks", 10, "latency: tasks per size")
 	f.Int64("blocks", 15, "vote-extensions: blocks measured in each phase")
+	f.Int("stream-clients", 4, "stream: concurrent clients of the stream and of the plain path")
+	f.Int("stream-requests", 2000, "stream: requests of one row each path sends")
 	cmd.AddCommand(benchBankCmd(), benchMarketCmd(), benchVoteExtensionsCmd(), benchLatencyCmd(), benchGemmCmd(), benchMLPCmd(),
-		benchTimersCmd(), benchVerifyMemoryCmd())
+		benchTimersCmd(), benchVerifyMemoryCmd(), benchStreamCmd())
 	return cmd
 }
 
@@ -154,6 +156,39 @@ block-time span; the ratio is market / bank.`,
 	cmd.Flags().Int("clients", 4, "concurrent clients, and as many providers")
 	cmd.Flags().Int("rounds", 2, "bank and market windows measured in turn")
 	cmd.Flags().Duration("duration", 15*time.Second, "length of each measuring window")
+	return cmd
+}
+
+func benchStreamCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "stream",
+		Short: "Requests through a 1-replica stream against plain HTTP POSTs of the same rows, and the stream's bytes on chain",
+		Long: `Start a fresh dev chain and its sidecar (the dev provider). First, in this process, serve a random
+784-128-10 model (MNIST's shape) from an HTTP handler that runs it on the executor the sidecar picks, and
+POST --requests rows blobs of one row to it from --clients concurrent clients. Then open a stream of that
+model (1 replica, 1 row a request) from a funded account, wait for it to go LIVE and for the replica to
+answer, and send the same rows through it with the stream client (vouchers, signatures and receipts
+checked) from as many clients sharing one stream client. Reports p50 and p99 latency and requests/s of
+both paths and their ratios; then waits for the replica to commit and reveal the run's periods and
+claim its last voucher, and sums the bytes of the commitment, reveal and claim txs from the live height
+on, per 1,000 paid requests (the open and the subscription apart).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			clients, _ := cmd.Flags().GetInt("clients")
+			requests, _ := cmd.Flags().GetInt("requests")
+			if clients < 1 {
+				return fmt.Errorf("--clients %d: must be at least 1", clients)
+			}
+			if requests < 1 {
+				return fmt.Errorf("--requests %d: must be at least 1", requests)
+			}
+			return benchRun(cmd, func(ctx context.Context, env bench.Env, dir string) (any, error) {
+				return bench.StreamBench(ctx, env, dir, clients, requests)
+			})
+		},
+	}
+	cmd.Flags().Int("clients", 4, "concurrent clients of each path")
+	cmd.Flags().Int("requests", 2000, "requests of one row each path sends")
 	return cmd
 }
 
@@ -320,6 +355,8 @@ func runBenchReport(cmd *cobra.Command, _ []string) error {
 	duration, _ := f.GetDuration("duration")
 	blocks, _ := f.GetInt64("blocks")
 	tasks, _ := f.GetInt("tasks")
+	streamClients, _ := f.GetInt("stream-clients")
+	streamRequests, _ := f.GetInt("stream-requests")
 	for _, p := range only {
 		if !slices.Contains(bench.Parts, p) {
 			return fmt.Errorf("--only %q: must be among %s", p, strings.Join(bench.Parts, ", "))
@@ -331,7 +368,7 @@ func runBenchReport(cmd *cobra.Command, _ []string) error {
 	for _, f := range []struct {
 		name  string
 		value int64
-	}{{"clients", int64(clients)}, {"tasks", int64(tasks)}, {"blocks", blocks}} {
+	}{{"clients", int64(clients)}, {"tasks", int64(tasks)}, {"blocks", blocks}, {"stream-clients", int64(streamClients)}, {"stream-requests", int64(streamRequests)}} {
 		if f.value < 1 {
 			return fmt.Errorf("--%s %d: must be at least 1", f.name, f.value)
 		}
@@ -351,7 +388,9 @@ func runBenchReport(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	progress := cmd.ErrOrStderr()
-	r, err := bench.Run(cmd.Context(), env, bench.Options{Parts: only, Clients: clients, Duration: duration, Tasks: tasks, Blocks: blocks}, progress)
+	r, err := bench.Run(cmd.Context(), env, bench.Options{
+		Parts: only, Clients: clients, Duration: duration, Tasks: tasks, Blocks: blocks, StreamClients: streamClients, StreamRequests: streamRequests,
+	}, progress)
 	if err != nil {
 		return err
 	}
