@@ -93,7 +93,8 @@ func (s msgServer) ChallengeResponse(ctx context.Context, msg *types.MsgChalleng
 }
 
 // recentPeriods is how many of the latest periods' commitments the Stream query returns, besides
-// every commitment still waiting for a commitment or a reveal.
+// every commitment still waiting for a commitment or a reveal; older ones are pruned once
+// nothing needs them (pruneStream).
 const recentPeriods = 3
 
 func (q queryServer) Stream(ctx context.Context, req *types.QueryStreamRequest) (*types.QueryStreamResponse, error) {
@@ -112,14 +113,7 @@ func (q queryServer) Stream(ctx context.Context, req *types.QueryStreamRequest) 
 	if err != nil {
 		return nil, err
 	}
-	var latest uint64
-	if s.LiveHeight > 0 {
-		h := sdk.UnwrapSDKContext(ctx).BlockHeight()
-		if s.ClosedHeight > 0 {
-			h = min(h, s.ClosedHeight)
-		}
-		latest = s.Period(min(h, s.EndHeight), params.Stream.ReceiptPeriod)
-	}
+	latest := latestPeriod(params, s, sdk.UnwrapSDKContext(ctx).BlockHeight())
 	var commitments []types.ReceiptCommitment
 	err = q.Commitments.Walk(ctx, collections.NewPrefixedTripleRange[uint64, sdk.AccAddress, uint64](s.Id),
 		func(_ commitmentKey, c types.ReceiptCommitment) (bool, error) {

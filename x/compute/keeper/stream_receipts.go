@@ -282,7 +282,9 @@ func sampleSeed(ctx sdk.Context, key commitmentKey) []byte {
 // drawSamples draws a commitment's sample indices in the block after it.
 func (k Keeper) drawSamples(ctx context.Context, key commitmentKey) error {
 	c, err := k.Commitments.Get(ctx, key)
-	if err != nil {
+	if errors.Is(err, collections.ErrNotFound) {
+		return nil // pruned with its stream
+	} else if err != nil {
 		return err
 	}
 	if !c.Required || c.CommittedHeight == 0 || c.SampledHeight != 0 {
@@ -515,5 +517,17 @@ func (k Keeper) ChallengeResponse(ctx context.Context, creator sdk.AccAddress, m
 			return 0, errorsmod.Wrapf(err, "pay the check's committee fee of %s%s", fee, params.Denom)
 		}
 	}
-	return k.createCheck(ctx, &s, r, s.Period(r.Height, params.Stream.ReceiptPeriod), blobs, fee, true)
+	period := s.Period(r.Height, params.Stream.ReceiptPeriod)
+	id, err := k.createCheck(ctx, &s, r, period, blobs, fee, true)
+	if err != nil {
+		return 0, err
+	}
+	// the commitment, with what was claimed in the period, is kept until the check is final
+	key := collections.Join3(s.Id, sdk.AccAddress(provider), period)
+	rc, err := k.commitment(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	rc.ChallengeTasks = append(rc.ChallengeTasks, id)
+	return id, k.Commitments.Set(ctx, key, rc)
 }

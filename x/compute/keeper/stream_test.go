@@ -1,6 +1,7 @@
 package keeper_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -841,5 +842,100 @@ func TestFundingRaisesCollateral(t *testing.T) {
 	require.True(t, sf.stream(id).Settled)
 	require.True(t, locked(0).IsZero())
 	require.True(t, locked(1).IsZero())
+	sf.requireStreamInvariants()
+}
+
+// TestStreamRecordsArePruned: a long stream does not grow the state without bound. A replica's
+// commitment is deleted once its period is settled and older than the periods the Stream query
+// returns, except while a check of it is pending (its verdict refunds what was claimed in the
+// period); once the stream settles, none of its commitments, claims or subscriptions is left.
+func TestStreamRecordsArePruned(t *testing.T) {
+	sf := newStreamFixture(newFixture(t))
+	params, err := sf.k.Params.Get(sf.ctx)
+	require.NoError(t, err)
+	params.VerifyWindow = 100 // the checks of period 0 stay pending for the whole stream
+	require.NoError(t, sf.k.Params.Set(sf.ctx, params))
+	msg := sf.openMsg()
+	msg.Duration = 60
+	res, err := sf.msgs.OpenStream(sf.ctx, msg)
+	require.NoError(t, err)
+	id := res.StreamId
+	for i, p := range []int64{50, 60, 70} {
+		require.NoError(t, sf.subscribe(i, id, dec(p, 16)))
+	}
+	sf.untilHeight(sf.stream(id).SubscribeEnd + 1)
+	s := sf.stream(id)
+	v, sig := sf.voucher(id, 0, ogpu(5), 1)
+	_, err = sf.claim(0, v, sig)
+	require.NoError(t, err)
+
+	has := func(i int, period uint64) bool {
+		ok, err := sf.k.Commitments.Has(sf.ctx, collections.Join3(id, sf.replicas[i], period))
+		require.NoError(t, err)
+		return ok
+	}
+	commitDue := func(period uint64) {
+		for i := range sf.replicas {
+			c, err := sf.k.Commitments.Get(sf.ctx, collections.Join3(id, sf.replicas[i], period))
+			if err == nil && c.Required && c.CommittedHeight == 0 {
+				require.NoError(t, sf.commit(i, id, period, nil))
+			}
+		}
+	}
+	sf.untilHeight(s.PeriodEnd(0, 10) + 1)
+	rs := sf.receipts(id, 0, 3, s.LiveHeight+2)
+	require.NoError(t, sf.commit(0, id, 0, rs))
+	commitDue(0)
+	sf.nextBlock()
+	sf.nextBlock()
+	tasks, err := sf.reveal(0, id, 0, sf.samples(sf.commitment(id, 0, 0), rs))
+	require.NoError(t, err)
+	for p := uint64(1); p <= 4; p++ {
+		sf.untilHeight(s.PeriodEnd(p, 10) + 1)
+		commitDue(p)
+	}
+	require.False(t, has(0, 1), "period 1 is settled and older than the last 3 periods")
+	require.False(t, has(1, 1))
+	require.False(t, has(1, 0), "nothing to reveal")
+	require.True(t, has(0, 0), "its checks are pending")
+	for p := uint64(2); p <= 4; p++ {
+		require.True(t, has(0, p))
+		require.True(t, has(1, p))
+	}
+	q, err := sf.queries.Stream(sf.ctx, &types.QueryStreamRequest{StreamId: id})
+	require.NoError(t, err)
+	require.Len(t, q.Commitments, 4, "the last 3 periods are 3 to 5: those of 3 and 4 of both replicas")
+
+	// the pending check still refunds what replica 0 claimed in period 0
+	clientBefore := sf.balance(sf.client)
+	perCheck := sf.task(tasks[0]).Escrow
+	require.NoError(t, sf.k.ApplyVerdict(sf.ctx, tasks[0], verdict(types.VERDICT_INVALID, sf.addr("validator", 0))))
+	require.Equal(t, clientBefore.Add(ogpu(5)).Add(perCheck), sf.balance(sf.client))
+	require.NoError(t, sf.k.ApplyVerdict(sf.ctx, tasks[1], verdict(types.VERDICT_VALID, sf.addr("validator", 0))))
+	sf.requireStreamInvariants()
+
+	sf.untilHeight(s.PeriodEnd(5, 10) + 1)
+	commitDue(5)
+	sf.untilHeight(sf.stream(id).TimerHeight + 1)
+	require.True(t, sf.stream(id).Settled)
+	var left []string
+	require.NoError(t, sf.k.Commitments.Walk(sf.ctx, collections.NewPrefixedTripleRange[uint64, sdk.AccAddress, uint64](id),
+		func(key collections.Triple[uint64, sdk.AccAddress, uint64], _ types.ReceiptCommitment) (bool, error) {
+			left = append(left, fmt.Sprintf("%s period %d", key.K2(), key.K3()))
+			return false, nil
+		}))
+	require.Empty(t, left)
+	require.NoError(t, sf.k.StreamClaims.Walk(sf.ctx, collections.NewPrefixedPairRange[uint64, sdk.AccAddress](id),
+		func(key collections.Pair[uint64, sdk.AccAddress], _ types.StreamClaim) (bool, error) {
+			left = append(left, key.K2().String())
+			return false, nil
+		}))
+	require.Empty(t, left)
+	require.NoError(t, sf.k.Subscriptions.Walk(sf.ctx, collections.NewPrefixedPairRange[uint64, sdk.AccAddress](id),
+		func(key collections.Pair[uint64, sdk.AccAddress], _ types.Subscription) (bool, error) {
+			left = append(left, key.K2().String())
+			return false, nil
+		}))
+	require.Empty(t, left)
 	sf.requireStreamInvariants()
 }

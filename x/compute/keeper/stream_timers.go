@@ -80,8 +80,9 @@ func (k Keeper) streamEndBlock(ctx sdk.Context, budget int) error {
 }
 
 // onStreamTimer ends a stream's stage: the subscription window (select), a period of a LIVE
-// stream (require its commitments, then pause when the next period cannot be paid), its
-// duration or its grace (close), or the time after its close (settle).
+// stream (require its commitments, prune old ones, then pause when the next period cannot be
+// paid), its duration or its grace (close), or the time after its close (settle, then prune
+// what is left over the next blocks).
 func (k Keeper) onStreamTimer(ctx context.Context, id uint64, height int64) error {
 	s, err := k.GetStream(ctx, id)
 	if err != nil {
@@ -109,6 +110,9 @@ func (k Keeper) onStreamTimer(ctx context.Context, id uint64, height int64) erro
 			if err := k.periodDue(ctx, params, s, p, max(commitDeadline(params, s, p), h)); err != nil {
 				return err
 			}
+			if _, _, err := k.pruneStream(ctx, params, s); err != nil {
+				return err
+			}
 			if !canPayPeriod(params, s) {
 				return k.pause(ctx, params, s)
 			}
@@ -121,7 +125,7 @@ func (k Keeper) onStreamTimer(ctx context.Context, id uint64, height int64) erro
 		return k.closeStream(ctx, s, "not funded within stream_grace_blocks")
 	case types.STREAM_STATE_CLOSED:
 		if s.Settled {
-			return nil
+			return k.pruneSettled(ctx, params, s)
 		}
 		return k.settle(ctx, s)
 	}

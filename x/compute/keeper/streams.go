@@ -329,14 +329,15 @@ func (k Keeper) closeStream(ctx context.Context, s types.Stream, reason string) 
 }
 
 // settle pays the unclaimed rest of the escrow back to the client, releases the replicas'
-// collateral and forgets the stream's subscriptions. Vouchers are refused from now on.
+// collateral and forgets the stream's subscriptions, claims and commitments (those of pending
+// checks when the checks end). Vouchers are refused from now on.
 func (k Keeper) settle(ctx context.Context, s types.Stream) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
 	refund := s.Escrow
 	if refund.IsPositive() {
-		params, err := k.Params.Get(ctx)
-		if err != nil {
-			return err
-		}
 		creator, err := k.addressCodec.StringToBytes(s.Creator)
 		if err != nil {
 			return err
@@ -356,7 +357,7 @@ func (k Keeper) settle(ctx context.Context, s types.Stream) error {
 		return err
 	}
 	s.Settled = true
-	if err := k.saveStream(ctx, s, 0); err != nil {
+	if err := k.pruneSettled(ctx, params, s); err != nil {
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventStreamSettled{StreamId: s.Id, Claimed: s.Claimed, Refunded: refund})
