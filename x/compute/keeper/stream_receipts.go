@@ -78,7 +78,8 @@ func (k Keeper) ClaimStream(ctx context.Context, provider sdk.AccAddress, v type
 	if err := k.verifySignature(ctx, "signature", s.Creator, types.VoucherSignBytes(sdk.UnwrapSDKContext(ctx).ChainID(), v), sig); err != nil {
 		return math.Int{}, errorsmod.Wrapf(types.ErrInvalidVoucher, "%v: vouchers are signed by the stream's creator", err)
 	}
-	if !c.Covered.IsNil() && v.Total.GT(c.Covered) {
+	// a claim record from before covered was kept (nil, or 0 once exported) has no cap
+	if !c.Covered.IsNil() && c.Covered.IsPositive() && v.Total.GT(c.Covered) {
 		// funded since its collateral was locked: a replica that bonded enough since raises it now
 		if _, i := s.ReplicaOf(c.Provider); i >= 0 {
 			if err := k.raiseCollateral(ctx, &s, i); err != nil && !errors.Is(err, stakinggputypes.ErrInsufficientBond) {
