@@ -939,3 +939,45 @@ func TestStreamRecordsArePruned(t *testing.T) {
 	require.Empty(t, left)
 	sf.requireStreamInvariants()
 }
+
+// TestSettledStreamKeepsWhatPendingChecksNeed: a check still pending when its stream settles
+// keeps its period's commitment, so that an INVALID verdict after the settlement still refunds
+// the client what the replica claimed in the period; the commitment goes once the checks end.
+func TestSettledStreamKeepsWhatPendingChecksNeed(t *testing.T) {
+	sf := newStreamFixture(newFixture(t))
+	params, err := sf.k.Params.Get(sf.ctx)
+	require.NoError(t, err)
+	params.VerifyWindow = 100
+	require.NoError(t, sf.k.Params.Set(sf.ctx, params))
+	id := sf.live()
+	v, sig := sf.voucher(id, 0, ogpu(3), 1)
+	_, err = sf.claim(0, v, sig)
+	require.NoError(t, err)
+	rs := sf.committedPeriod0(id)
+	tasks, err := sf.reveal(0, id, 0, sf.samples(sf.commitment(id, 0, 0), rs))
+	require.NoError(t, err)
+	_, err = sf.msgs.CloseStream(sf.ctx, &types.MsgCloseStream{Creator: sf.client.String(), StreamId: id})
+	require.NoError(t, err)
+	sf.untilHeight(sf.stream(id).TimerHeight + 1)
+	s := sf.stream(id)
+	require.True(t, s.Settled)
+	require.Equal(t, ogpu(3), sf.commitment(id, 0, 0).ClaimedInPeriod, "kept for its pending checks")
+	has, err := sf.k.Commitments.Has(sf.ctx, collections.Join3(id, sf.replicas[1], uint64(0)))
+	require.NoError(t, err)
+	require.False(t, has)
+	has, err = sf.k.StreamClaims.Has(sf.ctx, collections.Join(id, sf.replicas[0]))
+	require.NoError(t, err)
+	require.False(t, has, "vouchers are refused once settled")
+
+	clientBefore := sf.balance(sf.client)
+	perCheck := sf.task(tasks[0]).Escrow
+	require.NoError(t, sf.k.ApplyVerdict(sf.ctx, tasks[0], verdict(types.VERDICT_INVALID, sf.addr("validator", 0))))
+	require.Equal(t, clientBefore.Add(ogpu(3)).Add(perCheck), sf.balance(sf.client))
+	require.NoError(t, sf.k.ApplyVerdict(sf.ctx, tasks[1], verdict(types.VERDICT_VALID, sf.addr("validator", 0))))
+	sf.untilHeight(s.TimerHeight + 1)
+	has, err = sf.k.Commitments.Has(sf.ctx, collections.Join3(id, sf.replicas[0], uint64(0)))
+	require.NoError(t, err)
+	require.False(t, has, "pruned once its checks ended")
+	require.Zero(t, sf.stream(id).TimerHeight)
+	sf.requireStreamInvariants()
+}
