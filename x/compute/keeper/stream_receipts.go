@@ -144,10 +144,9 @@ func (k Keeper) ClaimStream(ctx context.Context, provider sdk.AccAddress, v type
 	})
 }
 
-// streamWorkUnits is the work a claim of paid at price a request was for: the whole requests it
-// pays, each credited as one request of the stream's most rows. The reward it may earn is
-// capped by the protocol fee it paid, so a replica and client that are one party gain nothing
-// from a low price.
+// streamWorkUnits is the work a claim of paid pays for: the whole requests paid at price each,
+// each credited as a request of the stream's most rows. The reward that work may earn is capped
+// by the claim's protocol fee, so a replica that is its own client gains nothing by a low price.
 func streamWorkUnits(s types.Stream, price, paid math.Int) math.Int {
 	wp, ok := s.Workload.Params.(*types.Workload_InferMlpInt8)
 	if !ok || wp.InferMlpInt8 == nil || price.IsNil() || !price.IsPositive() {
