@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cosmos/cosmos-sdk/crypto/keyring"
+	cryptotypes "github.com/cosmos/cosmos-sdk/crypto/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/tx/signing"
 
@@ -17,6 +18,9 @@ type KeyringSigner struct {
 	name string
 	addr string
 	pub  []byte
+	// priv is the key itself when the keyring holds it (not a Ledger or an offline key): read
+	// once, so that a signature per stream request costs a signature, not a keyring read
+	priv cryptotypes.PrivKey
 }
 
 var _ blobauth.Signer = KeyringSigner{}
@@ -31,7 +35,18 @@ func NewKeyringSigner(kr keyring.Keyring, name string) (KeyringSigner, error) {
 	if err != nil {
 		return KeyringSigner{}, fmt.Errorf("key %s: %w", name, err)
 	}
-	return KeyringSigner{kr: kr, name: name, addr: sdk.AccAddress(pk.Address()).String(), pub: pk.Bytes()}, nil
+	return KeyringSigner{kr: kr, name: name, addr: sdk.AccAddress(pk.Address()).String(), pub: pk.Bytes(), priv: LocalPrivKey(rec)}, nil
+}
+
+// LocalPrivKey is the private key a keyring record holds, or nil for a Ledger, offline or
+// multisig record (those sign through the keyring).
+func LocalPrivKey(rec *keyring.Record) cryptotypes.PrivKey {
+	local := rec.GetLocal()
+	if local == nil || local.PrivKey == nil {
+		return nil
+	}
+	priv, _ := local.PrivKey.GetCachedValue().(cryptotypes.PrivKey)
+	return priv
 }
 
 // Signer is the account address (ogpu1…).
@@ -42,6 +57,9 @@ func (s KeyringSigner) PubKey() []byte { return s.pub }
 
 // Sign signs msg with the key (direct mode).
 func (s KeyringSigner) Sign(msg []byte) ([]byte, error) {
+	if s.priv != nil {
+		return s.priv.Sign(msg)
+	}
 	sig, _, err := s.kr.Sign(s.name, msg, signing.SignMode_SIGN_MODE_DIRECT)
 	return sig, err
 }

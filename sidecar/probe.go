@@ -383,5 +383,5 @@ func probesOf(cfg Config, c *chain, acc sdk.AccAddress, logger log.Logger) *prob
 		logger.Error("no probes of stream replicas: the validator's account key is not in the keyring", "account", acc.String(), "err", err)
 		return nil
 	}
-	return newProber(newProbeChain(c, cfg.RPC), keyringSigner{kr: kr, key: rec.Name}, acc.String(), cfg.ChainID, newFetchClient(cfg.AllowPrivateFetch))
+	return newProber(newProbeChain(c, cfg.RPC), newKeyringSigner(kr, rec.Name), acc.String(), cfg.ChainID, newFetchClient(cfg.AllowPrivateFetch))
 }

@@ -14,6 +14,7 @@ import (
 	signingtypes "github.com/cosmos/cosmos-sdk/types/tx/signing"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
+	ogpuclient "github.com/opengpu/ogpu/client"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
@@ -39,9 +40,31 @@ type receiptSigner interface {
 type keyringSigner struct {
 	kr  keyring.Keyring
 	key string
+	// priv and pub are the key itself, read once when the keyring holds it: a receipt per
+	// request then costs a signature, not a keyring read
+	priv cryptotypes.PrivKey
+	pub  cryptotypes.PubKey
+}
+
+// newKeyringSigner signs as key of kr; a key the keyring cannot give (a Ledger) signs through it.
+func newKeyringSigner(kr keyring.Keyring, key string) keyringSigner {
+	s := keyringSigner{kr: kr, key: key}
+	if rec, err := kr.Key(key); err == nil {
+		if priv := ogpuclient.LocalPrivKey(rec); priv != nil {
+			s.priv, s.pub = priv, priv.PubKey()
+		}
+	}
+	return s
 }
 
 func (k keyringSigner) sign(msg []byte) ([]byte, cryptotypes.PubKey, error) {
+	if k.priv != nil {
+		sig, err := k.priv.Sign(msg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sign as %q: %w", k.key, err)
+		}
+		return sig, k.pub, nil
+	}
 	sig, pub, err := k.kr.Sign(k.key, msg, signingtypes.SignMode_SIGN_MODE_DIRECT)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign as %q: %w", k.key, err)

@@ -94,7 +94,7 @@ func New(cfg Config, logger log.Logger) (*Sidecar, error) {
 		if s.provider, err = c.address(cfg.ProviderKey); err != nil {
 			return nil, err
 		}
-		s.replicas.ledger, s.replicas.signer = c, keyringSigner{kr: c.kr, key: cfg.ProviderKey}
+		s.replicas.ledger, s.replicas.signer = c, newKeyringSigner(c.kr, cfg.ProviderKey)
 		s.replicas.journals = filepath.Join(cfg.Home, "sidecar", "streams")
 	}
 	if cfg.Verifier {
