@@ -452,8 +452,13 @@ func (s *Sidecar) fetchStreamModel(ctx context.Context, st computetypes.Stream) 
 	return m, nil
 }
 
-// keepBlob stores b held by hold.
-func (s *Sidecar) keepBlob(hold uint64, b []byte) error {
+// keepBlob stores b held by hold, on disk when it returns.
+func (s *Sidecar) keepBlob(hold uint64, b []byte) error { return s.putBlob(hold, b, true) }
+
+// keepBlobUnsynced stores b held by hold; it is on disk after the store's next Sync.
+func (s *Sidecar) keepBlobUnsynced(hold uint64, b []byte) error { return s.putBlob(hold, b, false) }
+
+func (s *Sidecar) putBlob(hold uint64, b []byte, sync bool) error {
 	w, err := s.store.Create()
 	if err != nil {
 		return err
@@ -462,7 +467,11 @@ func (s *Sidecar) keepBlob(hold uint64, b []byte) error {
 	if _, err := w.Write(b); err != nil {
 		return err
 	}
-	_, err = w.Commit(hold)
+	if sync {
+		_, err = w.Commit(hold)
+	} else {
+		_, err = w.CommitUnsynced(hold)
+	}
 	return err
 }
 
@@ -561,6 +570,13 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 		// the model stays in the store while the stream runs: a check task may fetch it here
 		if err := s.store.Hold(modelHold(r.id), model); err != nil {
 			s.logger.Error("hold the stream's model", "stream", r.id, "err", err)
+		}
+	}
+	if len(commits) > 0 {
+		// the periods' requests and responses were kept unsynced: on disk before the chain holds
+		// the replica to them
+		if err := s.store.Sync(); err != nil {
+			s.logger.Error("sync the blob store before committing receipts", "stream", r.id, "err", err)
 		}
 	}
 	for _, c := range commits {

@@ -139,11 +139,11 @@ func (s *Sidecar) streamInfer(w http.ResponseWriter, req *http.Request) *streamR
 	caller := sdk.AccAddress(pub.Address()).String()
 	me := s.provider.String()
 	var accept func() *streamRefusal
-	if p := req.Header.Get(headerProbe); p != "" {
-		round, err := strconv.ParseUint(p, 10, 64)
-		if err != nil {
-			return refuse(http.StatusBadRequest, "%s %q: must be a probe round, a decimal number", headerProbe, p)
-		}
+	round, probe, ref := readProbeRound(req)
+	if ref != nil {
+		return ref
+	}
+	if probe {
 		if !verifyHeaderSig(req, headerSignature, pub, computetypes.ProbeSignBytes(s.cfg.ChainID, id, me, round, inSha)) {
 			return refuse(http.StatusUnauthorized, "%s: not the signature of %s over the probe's sign bytes (stream %d, replica %s, round %d, rows sha256 %s)", headerSignature, caller, id, me, round, inSha)
 		}
@@ -172,7 +172,7 @@ func (s *Sidecar) streamInfer(w http.ResponseWriter, req *http.Request) *streamR
 	}
 	// a probe (one row, at most one per validator a round) does not queue behind the paid
 	// requests: its latency is what the validators judge
-	if req.Header.Get(headerProbe) == "" {
+	if !probe {
 		if !s.replicas.acquire(req.Context()) {
 			return refuse(http.StatusServiceUnavailable, "stream %d: the request ended while it waited to run", id)
 		}
@@ -188,8 +188,10 @@ func (s *Sidecar) streamInfer(w http.ResponseWriter, req *http.Request) *streamR
 
 // answer runs a request that passed every check and writes the response.
 func (s *Sidecar) answer(w http.ResponseWriter, r *replica, view replicaView, in streamRequest, inSha string) *streamRefusal {
+	// request and response are kept unsynced: the replica syncs the store once per period,
+	// before it commits the period's receipts, which is when a check may ask for them
 	hold := bodyHold(r.id, r.bodies.Add(2)-2)
-	if err := s.keepBlob(hold, in.blob); err != nil {
+	if err := s.keepBlobUnsynced(hold, in.blob); err != nil {
 		return refuse(http.StatusInternalServerError, "keep the request: %v", err)
 	}
 	out, err := s.store.Create()
@@ -210,7 +212,7 @@ func (s *Sidecar) answer(w http.ResponseWriter, r *replica, view replicaView, in
 	if _, err := out.Write(result); err != nil {
 		return refuse(http.StatusInternalServerError, "keep the response: %v", err)
 	}
-	outSha, err := out.Commit(hold)
+	outSha, err := out.CommitUnsynced(hold)
 	if err != nil {
 		return refuse(http.StatusInternalServerError, "keep the response: %v", err)
 	}
@@ -316,15 +318,16 @@ func readStreamRequest(req *http.Request, view replicaView) (streamRequest, *str
 		if len(body.Rows) == 0 {
 			return streamRequest{}, refuse(http.StatusBadRequest, "rows: none given, at least 1")
 		}
+		// the count before the allocation: a body of empty rows ("[],") must not size it
+		if ref := checkShape(len(body.Rows), view.cols, view); ref != nil {
+			return streamRequest{}, ref
+		}
 		x := make([]int8, 0, len(body.Rows)*view.cols)
 		for i, row := range body.Rows {
 			if len(row) != view.cols {
 				return streamRequest{}, refuse(http.StatusBadRequest, "rows[%d]: %d values, the model takes %d", i, len(row), view.cols)
 			}
 			x = append(x, row...)
-		}
-		if ref := checkShape(len(body.Rows), view.cols, view); ref != nil {
-			return streamRequest{}, ref
 		}
 		return streamRequest{blob: mlp.EncodeRows(x, len(body.Rows), view.cols), x: x, rows: len(body.Rows), json: true}, nil
 	}
@@ -348,6 +351,19 @@ func callerKey(req *http.Request) (*ethsecp256k1.PubKey, *streamRefusal) {
 		return nil, refuse(http.StatusUnauthorized, "%s: must be base64 of a %d-byte compressed eth_secp256k1 public key", headerPubkey, ethsecp256k1.PubKeySize)
 	}
 	return &ethsecp256k1.PubKey{Key: b}, nil
+}
+
+// readProbeRound reads X-Ogpu-Probe: probe says the request is a validator's probe, of round.
+func readProbeRound(req *http.Request) (round uint64, probe bool, ref *streamRefusal) {
+	p := req.Header.Get(headerProbe)
+	if p == "" {
+		return 0, false, nil
+	}
+	round, err := strconv.ParseUint(p, 10, 64)
+	if err != nil {
+		return 0, true, refuse(http.StatusBadRequest, "%s %q: must be a probe round, a decimal number", headerProbe, p)
+	}
+	return round, true, nil
 }
 
 // verifyHeaderSig checks the base64 signature in header h of msg by pub.

@@ -128,16 +128,27 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return w.f.Write(p)
 }
 
-// Commit stores the blob under its sha256, held by task, and returns its name.
-func (w *Writer) Commit(task uint64) (string, error) {
+// Commit stores the blob under its sha256, held by task, and returns its name; the blob is on
+// disk when Commit returns.
+func (w *Writer) Commit(task uint64) (string, error) { return w.commit(task, true) }
+
+// CommitUnsynced is Commit without waiting for the disk: the blob survives a crash of the
+// process at once, and a crash of the machine after the next Sync. A stream replica keeps each
+// request and response this way and syncs once per period, before it commits the period's
+// receipts on chain.
+func (w *Writer) CommitUnsynced(task uint64) (string, error) { return w.commit(task, false) }
+
+func (w *Writer) commit(task uint64, sync bool) (string, error) {
 	if w.done {
 		return "", errors.New("blob store: writer already committed or aborted")
 	}
 	w.done = true
 	defer os.Remove(w.f.Name())
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		return "", err
+	if sync {
+		if err := w.f.Sync(); err != nil {
+			w.f.Close()
+			return "", err
+		}
 	}
 	if err := w.f.Close(); err != nil {
 		return "", err
@@ -303,4 +314,15 @@ func (s *Store) writeHold(h Hold) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), s.holdPath(h.Task))
+}
+
+// Sync writes everything the store's file system holds in memory to disk (syncfs): the blobs
+// committed unsynced before it survive a crash of the machine after it returns.
+func (s *Store) Sync() error {
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return syncFS(d)
 }
