@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,16 +59,11 @@ func (r *replica) openJournal(dir string) error {
 	case err != nil:
 		return fmt.Errorf("stream %d journal: %w", r.id, err)
 	default:
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			var e journalEntry
-			if json.Unmarshal(sc.Bytes(), &e) != nil {
-				continue // a line cut short by a crash
-			}
-			r.replay(e)
-		}
+		err := r.replayJournal(f)
 		f.Close()
+		if err != nil {
+			return fmt.Errorf("stream %d journal %s: %w", r.id, path, err)
+		}
 	}
 	r.journal, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
@@ -75,6 +71,22 @@ func (r *replica) openJournal(dir string) error {
 	}
 	r.journalDir = dir
 	return nil
+}
+
+// replayJournal applies every entry of a journal to r. A line that is not an entry is skipped
+// (a line cut short by a crash); one past the scanner's bound is an error, since it hides
+// every entry after it.
+func (r *replica) replayJournal(journal io.Reader) error {
+	sc := bufio.NewScanner(journal)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var e journalEntry
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
+		r.replay(e)
+	}
+	return sc.Err()
 }
 
 // replay applies one journal entry to r.
