@@ -23,7 +23,10 @@ import (
 //     members (the same share) and refunds the client what the replica claimed during the
 //     checked period; the task's fee goes back to the client; the replica loses its slot (its
 //     later vouchers are refused) and the first eligible standby takes it.
-//   - RESULT_UNAVAILABLE: the replica is dropped as a miss; the fee goes back to the client.
+//   - RESULT_UNAVAILABLE: as INVALID. The replica committed to the response in its receipt
+//     root and must serve it to the check's committee; a response withheld is treated as a wrong
+//     one, or a replica could swap the slash and jail of a caught fraud for the 1% of a miss by
+//     not serving the one sample that would convict it.
 func (k Keeper) streamVerdict(ctx context.Context, task types.Task, s types.Settlement) error {
 	switch s.Verdict {
 	case types.VERDICT_VALID:
@@ -49,28 +52,7 @@ func (k Keeper) streamVerdict(ctx context.Context, task types.Task, s types.Sett
 	case types.VERDICT_INVALID:
 		return k.streamCheckFailed(ctx, task, s)
 	case types.VERDICT_RESULT_UNAVAILABLE:
-		refund := task.Escrow
-		if err := k.refundAll(ctx, &task); err != nil {
-			return err
-		}
-		reason := fmt.Sprintf("response of check task %d could not be fetched by its committee", task.Id)
-		if err := k.finish(ctx, task, types.TASK_STATE_FAILED, reason); err != nil {
-			return err
-		}
-		stream, err := k.GetStream(ctx, task.StreamId)
-		if err != nil {
-			return err
-		}
-		provider, err := k.addressCodec.StringToBytes(task.Provider)
-		if err != nil {
-			return err
-		}
-		if err := k.dropMiss(ctx, stream, provider, "withheld the response of check task "+fmt.Sprint(task.Id)); err != nil {
-			return err
-		}
-		return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskFailed{
-			TaskId: task.Id, Provider: task.Provider, Slashed: math.ZeroInt(), Refunded: refund, Reason: reason, CommitteeFee: math.ZeroInt(),
-		})
+		return k.streamCheckFailed(ctx, task, s)
 	}
 	return errorsmod.Wrapf(types.ErrInvalidVerdict, "check task %d: verdict %s does not apply to a stream response", task.Id, s.Verdict)
 }
@@ -84,37 +66,19 @@ func (k Keeper) streamCheckFailed(ctx context.Context, task types.Task, s types.
 	if err != nil {
 		return err
 	}
-	creator, err := k.addressCodec.StringToBytes(stream.Creator)
-	if err != nil {
-		return err
-	}
-	claimed := math.ZeroInt()
-	rc, err := k.Commitments.Get(ctx, collections.Join3(stream.Id, sdk.AccAddress(provider), task.StreamPeriod))
-	if err == nil {
-		claimed = rc.ClaimedInPeriod
-	} else if !errors.Is(err, collections.ErrNotFound) {
-		return err
+	reason := fmt.Sprintf("response %s of stream %d found invalid by check task %d", task.Result.Sha256, stream.Id, task.Id)
+	if s.Verdict == types.VERDICT_RESULT_UNAVAILABLE {
+		reason = fmt.Sprintf("response %s of stream %d withheld from check task %d", task.Result.Sha256, stream.Id, task.Id)
 	}
 	share := types.EqualShare(task.CommitteeFee, len(s.Paid), s.MaxShare)
-	payees := make([]stakinggputypes.Payee, 0, len(s.Paid)+1)
-	for _, member := range s.Paid {
-		addr, err := k.addressCodec.StringToBytes(member)
-		if err != nil {
-			return err
-		}
-		payees = append(payees, stakinggputypes.Payee{Address: addr, Amount: share})
-	}
-	payees = append(payees, stakinggputypes.Payee{Address: creator, Amount: claimed})
-	reason := fmt.Sprintf("response %s of stream %d found invalid by check task %d", task.Result.Sha256, stream.Id, task.Id)
-	slashed, paid, err := k.providers.PenalizeFraud(ctx, provider, reason, payees)
+	slashed, paid, clientRefund, err := k.penalizeReplica(ctx, stream, provider, task.StreamPeriod, reason, s.Paid, share)
 	if err != nil {
-		return errorsmod.Wrapf(err, "penalize replica %s of stream %d", task.Provider, stream.Id)
+		return err
 	}
 	feePaid := math.ZeroInt()
-	for i := range s.Paid {
-		feePaid = feePaid.Add(paid[i])
+	for _, p := range paid {
+		feePaid = feePaid.Add(p)
 	}
-	clientRefund := paid[len(paid)-1]
 	refund := task.Escrow
 	if err := k.refundAll(ctx, &task); err != nil {
 		return err
@@ -133,8 +97,46 @@ func (k Keeper) streamCheckFailed(ctx context.Context, task types.Task, s types.
 	}); err != nil {
 		return err
 	}
-	// the replica's later vouchers are refused, whether it still serves or not
-	key := collections.Join(stream.Id, sdk.AccAddress(provider))
+	return k.removeForFraud(ctx, stream, provider, reason, slashed)
+}
+
+// penalizeReplica slashes a replica fraud_slash_fraction and jails it; the slash pays members
+// share each, then refunds the client what the replica claimed during period. It returns the
+// slash, what each member got and the client's refund.
+func (k Keeper) penalizeReplica(ctx context.Context, stream types.Stream, provider sdk.AccAddress, period uint64, reason string,
+	members []string, share math.Int,
+) (slashed math.Int, paid []math.Int, clientRefund math.Int, err error) {
+	creator, err := k.addressCodec.StringToBytes(stream.Creator)
+	if err != nil {
+		return math.Int{}, nil, math.Int{}, err
+	}
+	claimed := math.ZeroInt()
+	rc, err := k.Commitments.Get(ctx, collections.Join3(stream.Id, provider, period))
+	if err == nil {
+		claimed = rc.ClaimedInPeriod
+	} else if !errors.Is(err, collections.ErrNotFound) {
+		return math.Int{}, nil, math.Int{}, err
+	}
+	payees := make([]stakinggputypes.Payee, 0, len(members)+1)
+	for _, member := range members {
+		addr, err := k.addressCodec.StringToBytes(member)
+		if err != nil {
+			return math.Int{}, nil, math.Int{}, err
+		}
+		payees = append(payees, stakinggputypes.Payee{Address: addr, Amount: share})
+	}
+	payees = append(payees, stakinggputypes.Payee{Address: creator, Amount: claimed})
+	slashed, got, err := k.providers.PenalizeFraud(ctx, provider, reason, payees)
+	if err != nil {
+		return math.Int{}, nil, math.Int{}, errorsmod.Wrapf(err, "penalize replica %s of stream %d", k.str(provider), stream.Id)
+	}
+	return slashed, got[:len(members)], got[len(members)], nil
+}
+
+// removeForFraud refuses the replica's later vouchers, whether it still serves or not, and
+// takes it out of its slot.
+func (k Keeper) removeForFraud(ctx context.Context, stream types.Stream, provider sdk.AccAddress, reason string, slashed math.Int) error {
+	key := collections.Join(stream.Id, provider)
 	if c, err := k.StreamClaims.Get(ctx, key); err == nil {
 		c.Fraud = true
 		if err := k.StreamClaims.Set(ctx, key, c); err != nil {
@@ -143,7 +145,7 @@ func (k Keeper) streamCheckFailed(ctx context.Context, task types.Task, s types.
 	} else if !errors.Is(err, collections.ErrNotFound) {
 		return err
 	}
-	if _, i := stream.ReplicaOf(task.Provider); i >= 0 {
+	if _, i := stream.ReplicaOf(k.str(provider)); i >= 0 {
 		return k.removeReplica(ctx, &stream, i, reason, true, slashed)
 	}
 	return nil

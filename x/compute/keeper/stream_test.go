@@ -634,7 +634,7 @@ func (sf *streamFixture) committedPeriod0(id uint64) []types.Receipt {
 	return rs
 }
 
-func TestChecksAreSilentAndUnavailableIsAMiss(t *testing.T) {
+func TestChecksAreSilentAndAWithheldResponseIsAFraud(t *testing.T) {
 	sf := newStreamFixture(newFixture(t))
 	id := sf.live()
 	rs := sf.committedPeriod0(id)
@@ -654,17 +654,17 @@ func TestChecksAreSilentAndUnavailableIsAMiss(t *testing.T) {
 	require.Equal(t, types.TASK_STATE_FAILED, sf.task(tasks[0]).State)
 	p, err = sf.sg.GetProvider(sf.ctx, sf.replicas[0])
 	require.NoError(t, err)
-	require.Equal(t, bonded.Sub(ogpu(100)), p.Bonded, "a miss: timeout_slash_fraction 1%")
-	require.False(t, p.Jailed)
+	// a replica that withholds a sampled response from the committee would otherwise trade a
+	// fraud's slash and jail for a miss's 1%
+	require.Equal(t, bonded.Sub(math.LegacyNewDecWithPrec(10, 2).MulInt(bonded).TruncateInt()), p.Bonded, "as a wrong answer: fraud_slash_fraction 10%")
+	require.True(t, p.Jailed)
 	s := sf.stream(id)
 	_, i := s.ReplicaOf(sf.replicas[0].String())
 	require.Equal(t, -1, i)
 	_, i = s.ReplicaOf(sf.replicas[2].String())
 	require.GreaterOrEqual(t, i, 0)
-	// replaced without fraud: its vouchers are still redeemed
 	v, sig := sf.voucher(id, 0, ogpu(1), 1)
-	_, err = sf.claim(0, v, sig)
-	require.NoError(t, err)
+	sf.refused(types.ErrNotReplica, "for fraud", func() error { _, err := sf.claim(0, v, sig); return err })
 	sf.requireStreamInvariants()
 }
 
@@ -676,10 +676,18 @@ func TestMissedRevealReplacesReplica(t *testing.T) {
 	require.Len(t, c.Samples, 2)
 	sf.untilHeight(c.SampledHeight + 5)
 	require.Len(t, sf.stream(id).Serving, 2, "the reveal window's last block still takes a reveal")
+	p, err := sf.sg.GetProvider(sf.ctx, sf.replicas[0])
+	require.NoError(t, err)
+	bonded := p.Bonded
 	sf.nextBlock()
 	s := sf.stream(id)
 	_, i := s.ReplicaOf(sf.replicas[0].String())
-	require.Equal(t, -1, i, "no reveal by the window's end: a miss")
+	require.Equal(t, -1, i, "no reveal by the window's end")
+	p, err = sf.sg.GetProvider(sf.ctx, sf.replicas[0])
+	require.NoError(t, err)
+	require.Equal(t, bonded.Sub(math.LegacyNewDecWithPrec(10, 2).MulInt(bonded).TruncateInt()), p.Bonded,
+		"withholding the drawn samples is punished as the wrong answers they may hide: 10%, not a miss's 1%")
+	require.True(t, p.Jailed)
 	sf.refused(types.ErrInvalidSample, "no samples drawn", func() error {
 		_, err := sf.reveal(0, id, 0, nil)
 		return err

@@ -159,22 +159,36 @@ func (k Keeper) onStreamDeadline(ctx context.Context, key commitmentKey) error {
 	} else if err != nil {
 		return err
 	}
-	var what string
 	switch {
 	case !c.Required:
 		return nil
 	case c.CommittedHeight == 0:
-		what = fmt.Sprintf("did not commit period %d", c.Period)
+		s, err := k.GetStream(ctx, key.K1())
+		if err != nil {
+			return err
+		}
+		return k.dropMiss(ctx, s, key.K2(), fmt.Sprintf("did not commit period %d", c.Period))
 	case c.SampledHeight != 0 && !c.Revealed:
-		what = fmt.Sprintf("did not reveal the samples of period %d", c.Period)
-	default:
-		return nil
+		// the replica committed to these receipts and keeps their bodies: not publishing the
+		// drawn ones is treated as the wrong answers they may hide, or a replica would trade the
+		// slash and jail of a caught fraud for the 1% of a miss
+		s, err := k.GetStream(ctx, key.K1())
+		if err != nil {
+			return err
+		}
+		reason := fmt.Sprintf("replica %s of stream %d withheld the samples drawn from its period %d", k.str(key.K2()), s.Id, c.Period)
+		slashed, _, refund, err := k.penalizeReplica(ctx, s, key.K2(), c.Period, reason, nil, math.ZeroInt())
+		if err != nil {
+			return err
+		}
+		if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventStreamCheckFailed{
+			StreamId: s.Id, Provider: k.str(key.K2()), Refunded: refund,
+		}); err != nil {
+			return err
+		}
+		return k.removeForFraud(ctx, s, key.K2(), reason, slashed)
 	}
-	s, err := k.GetStream(ctx, key.K1())
-	if err != nil {
-		return err
-	}
-	return k.dropMiss(ctx, s, key.K2(), what)
+	return nil
 }
 
 // dropMiss slashes a replica timeout_slash_fraction for a miss, counts a failure and takes it
