@@ -142,12 +142,17 @@ func (sf *streamFixture) claim(i int, v types.Voucher, sig []byte) (math.Int, er
 	return res.Paid, nil
 }
 
-// receipts are n receipts of replica i at height h, each a request of 2 rows.
+// receipts are n receipts of replica i at height h, each a request of 2 rows, numbered from 0.
 func (sf *streamFixture) receipts(id uint64, i int, n int, h int64) []types.Receipt {
+	return sf.receiptsFrom(id, i, 0, n, h)
+}
+
+// receiptsFrom are n receipts of replica i at height h numbered from first.
+func (sf *streamFixture) receiptsFrom(id uint64, i int, first uint64, n int, h int64) []types.Receipt {
 	out := make([]types.Receipt, n)
 	for j := range out {
 		out[j] = types.Receipt{
-			StreamId: id, Provider: sf.replicas[i].String(), Sequence: uint64(j + 1),
+			StreamId: id, Provider: sf.replicas[i].String(), Sequence: first + uint64(j),
 			InputSha256: hexOf(fmt.Sprintf("in-%d-%d", i, j)), OutputSha256: hexOf(fmt.Sprintf("out-%d-%d", i, j)),
 			InputSize: workload.MlpRowsSize(2, streamWidths[0]), OutputSize: workload.MlpInferResultSize(streamWidths, 2),
 			Height: h,

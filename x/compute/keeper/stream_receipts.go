@@ -249,10 +249,25 @@ func (k Keeper) CommitReceipts(ctx context.Context, provider sdk.AccAddress, msg
 	if deadline := commitDeadline(params, s, msg.Period); h > deadline {
 		return errorsmod.Wrapf(types.ErrInvalidCommitment, "period %d of stream %d had to be committed by height %d; this is %d", msg.Period, s.Id, deadline, h)
 	}
+	if err := k.earlierCommitted(ctx, s.Id, provider, msg.Period); err != nil {
+		return err
+	}
+	claimKey := collections.Join(s.Id, provider)
+	claim, err := k.StreamClaims.Get(ctx, claimKey)
+	if err != nil {
+		return errorsmod.Wrapf(err, "stream %d: the claim record of %s", s.Id, k.str(provider))
+	}
 	if err := k.StreamDeadlines.Remove(ctx, collections.Join(commitDeadline(params, s, msg.Period), key)); err != nil {
 		return err
 	}
 	c.Root, c.Count, c.CommittedHeight = msg.Root, msg.Count, h
+	// the replica numbers its receipts of the stream from 0 and commits them all, period after
+	// period: this period's run on from the earlier ones
+	c.FirstSequence = claim.ReceiptsCommitted
+	claim.ReceiptsCommitted += c.Count
+	if err := k.StreamClaims.Set(ctx, claimKey, claim); err != nil {
+		return err
+	}
 	if c.Count > 0 {
 		if err := k.SampleDraws.Set(ctx, collections.Join(h+1, key)); err != nil {
 			return err
@@ -264,6 +279,33 @@ func (k Keeper) CommitReceipts(ctx context.Context, provider sdk.AccAddress, msg
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventReceiptsCommitted{
 		StreamId: s.Id, Provider: c.Provider, Period: c.Period, Count: c.Count,
 	})
+}
+
+// earlierCommitted refuses a commitment of period while an earlier period required of the
+// provider is not committed: first_sequence counts the receipts of every earlier commitment.
+// Commitments come in order, so the walk back stops at the first committed period.
+func (k Keeper) earlierCommitted(ctx context.Context, id uint64, provider sdk.AccAddress, period uint64) error {
+	rng := new(collections.Range[commitmentKey]).
+		StartInclusive(collections.Join3(id, provider, uint64(0))).
+		EndExclusive(collections.Join3(id, provider, period)).
+		Descending()
+	var pending []uint64
+	err := k.Commitments.Walk(ctx, rng, func(_ commitmentKey, c types.ReceiptCommitment) (bool, error) {
+		if c.CommittedHeight != 0 {
+			return true, nil
+		}
+		if c.Required {
+			pending = append(pending, c.Period)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		return errorsmod.Wrapf(types.ErrInvalidCommitment, "period %d of stream %d: period %d must be committed first (a replica commits its periods in order)", period, id, pending[len(pending)-1])
+	}
+	return nil
 }
 
 // sampleSeed is randomness nobody knew at the commitment: this block's header hash mixed with
@@ -349,6 +391,9 @@ func (k Keeper) RevealSamples(ctx context.Context, provider sdk.AccAddress, msg 
 		}
 		if err := types.VerifySample(chainID, c.Root, c.Count, sp); err != nil {
 			return nil, errorsmod.Wrapf(err, "samples[%d]", i)
+		}
+		if want := c.FirstSequence + sp.Index; sp.Receipt.Sequence != want {
+			return nil, errorsmod.Wrapf(types.ErrInvalidSample, "samples[%d].receipt.sequence %d: receipt %d of the period must be sequence first_sequence %d + %d = %d (a receipt left out of the commitments?)", i, sp.Receipt.Sequence, sp.Index, c.FirstSequence, sp.Index, want)
 		}
 		if _, err := checkSpec(s, sp.Receipt, revealBlobs(msg.UriPrefix, sp.Receipt)); err != nil {
 			return nil, errorsmod.Wrapf(err, "samples[%d]", i)
