@@ -1,6 +1,11 @@
 package sidecar
 
 import (
+	"slices"
+	"sort"
+
+	"github.com/cometbft/cometbft/crypto/merkle"
+
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 )
 
@@ -14,16 +19,29 @@ type periodReceipts struct {
 	commitTries, revealTries   int
 	commitSentAt, revealSentAt int64
 	revealed                   bool
+	// onChain is set once the chain holds the period's commitment: its receipts' inclusion
+	// proofs are served from then on.
+	onChain bool
+	// root and proofs are the period's Merkle tree, made at the first proof asked of it.
+	root   []byte
+	proofs []*merkle.Proof
 }
 
-// receiptBook is a replica's receipts by period, kept until the period is settled. A receipt
-// is a few hundred bytes; the bodies it names are in the blob store.
+// proofPeriods is how many periods a settled period's receipts are kept after it, for
+// inclusion proofs: the chain's Stream query returns a replica's commitments of at least the
+// last 3 periods (the keeper's recentPeriods), so a client can check a proof against them.
+const proofPeriods = 3
+
+// receiptBook is a replica's receipts by period, kept until the period is settled; the
+// settled periods' receipts are kept proofPeriods periods longer in proved. A receipt is a few
+// hundred bytes; the bodies it names are in the blob store.
 type receiptBook struct {
 	periods map[uint64]*periodReceipts
+	proved  map[uint64]*periodReceipts
 }
 
 func newReceiptBook() *receiptBook {
-	return &receiptBook{periods: map[uint64]*periodReceipts{}}
+	return &receiptBook{periods: map[uint64]*periodReceipts{}, proved: map[uint64]*periodReceipts{}}
 }
 
 // period is p's record, made if absent.
@@ -44,6 +62,86 @@ func (b *receiptBook) add(p uint64, r computetypes.Receipt) {
 
 // drop forgets period p.
 func (b *receiptBook) drop(p uint64) { delete(b.periods, p) }
+
+// settle moves period p, settled on chain, to the periods kept for inclusion proofs.
+func (b *receiptBook) settle(p uint64) {
+	if pr, ok := b.periods[p]; ok {
+		pr.onChain = true
+		b.proved[p] = pr
+		delete(b.periods, p)
+	}
+}
+
+// expire forgets the proved periods more than proofPeriods before period current.
+func (b *receiptBook) expire(current uint64) bool {
+	expired := false
+	for p := range b.proved {
+		if p+proofPeriods <= current {
+			delete(b.proved, p)
+			expired = true
+		}
+	}
+	return expired
+}
+
+// receiptProof is a receipt's Merkle proof under its period's commitment, as the replica serves
+// it: receipt index of count under root.
+type receiptProof struct {
+	Period uint64   `json:"period"`
+	Index  uint64   `json:"index"`
+	Count  uint64   `json:"count"`
+	Root   []byte   `json:"root"`
+	Aunts  [][]byte `json:"aunts"`
+	// Receipt is the protobuf Receipt.
+	Receipt []byte `json:"receipt"`
+}
+
+// proofStatus says why a receipt's proof is not served.
+type proofStatus int
+
+const (
+	proofServed proofStatus = iota
+	proofUncommitted
+	proofNotHeld
+)
+
+// proof is the inclusion proof of the receipt numbered seq, once its period's commitment is on
+// chain.
+func (b *receiptBook) proof(chainID string, seq uint64) (receiptProof, uint64, proofStatus) {
+	periods := make([]uint64, 0, len(b.periods)+len(b.proved))
+	for p := range b.periods {
+		periods = append(periods, p)
+	}
+	for p := range b.proved {
+		periods = append(periods, p)
+	}
+	slices.Sort(periods)
+	for _, p := range periods {
+		pr := b.proved[p]
+		if pr == nil {
+			pr = b.periods[p]
+		}
+		rs := pr.receipts
+		i := sort.Search(len(rs), func(i int) bool { return rs[i].Sequence >= seq })
+		if i == len(rs) || rs[i].Sequence != seq {
+			continue
+		}
+		if !pr.onChain {
+			return receiptProof{}, p, proofUncommitted
+		}
+		if pr.root == nil {
+			pr.root, pr.proofs = computetypes.ReceiptProofs(chainID, rs)
+		}
+		enc, err := rs[i].Marshal()
+		if err != nil {
+			return receiptProof{}, p, proofNotHeld
+		}
+		return receiptProof{
+			Period: p, Index: uint64(i), Count: uint64(len(rs)), Root: pr.root, Aunts: pr.proofs[i].Aunts, Receipt: enc,
+		}, p, proofServed
+	}
+	return receiptProof{}, 0, proofNotHeld
+}
 
 // commitment is the root and count of a period's receipts: CometBFT's simple Merkle tree over
 // their sign bytes, in sequence order (an empty period commits the empty tree's root).

@@ -598,15 +598,23 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 	defer r.mu.Unlock()
 	rw := int64(r.params.RevealWindow)
 	dropped := false
-	for p := range r.book.periods {
+	for p, pr := range r.book.periods {
 		c, ok := onChain[p]
-		settled := ok && c.CommittedHeight != 0 && (c.Revealed || c.Count == 0 || (c.SampledHeight > 0 && len(c.Samples) == 0))
+		pr.onChain = ok && c.CommittedHeight != 0
+		settled := pr.onChain && (c.Revealed || c.Count == 0 || (c.SampledHeight > 0 && len(c.Samples) == 0))
 		// past every deadline: the commitment's, the draw's and the reveal's
 		expired := height > r.periodEnd(p)+3*rw+2
-		if settled || expired {
+		switch {
+		case pr.onChain && (settled || expired):
+			r.book.settle(p) // kept for inclusion proofs
+			dropped = true
+		case expired:
 			r.book.drop(p)
 			dropped = true
 		}
+	}
+	if r.st.LiveHeight > 0 && height >= r.st.LiveHeight && r.book.expire(r.st.Period(height, r.params.ReceiptPeriod)) {
+		dropped = true
 	}
 	if dropped {
 		if err := r.compact(); err != nil {

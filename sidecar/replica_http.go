@@ -50,7 +50,47 @@ const maxJSONRowBytes = 8
 
 // replicaRoutes are the blob server's further routes for the provider's streams.
 func (s *Sidecar) replicaRoutes() []server.Route {
-	return []server.Route{{Pattern: replicaInferPattern, Handler: http.HandlerFunc(s.serveStreamInfer)}}
+	return []server.Route{
+		{Pattern: replicaInferPattern, Handler: http.HandlerFunc(s.serveStreamInfer)},
+		{Pattern: receiptProofPattern, Handler: http.HandlerFunc(s.serveReceiptProof)},
+	}
+}
+
+// receiptProofPattern is the route of a receipt's inclusion proof.
+const receiptProofPattern = "GET /v1/streams/{id}/receipts/{sequence}/proof"
+
+// serveReceiptProof serves GET /v1/streams/{id}/receipts/{sequence}/proof: the Merkle proof of
+// the receipt numbered sequence under the root of its period's commitment, once the chain holds
+// that commitment, for as long as the replica keeps the period (proofPeriods after it settles).
+func (s *Sidecar) serveReceiptProof(w http.ResponseWriter, req *http.Request) {
+	id, err := strconv.ParseUint(req.PathValue("id"), 10, 64)
+	if err != nil {
+		writeRefusal(w, refuse(http.StatusBadRequest, "stream id %q: must be a decimal number", req.PathValue("id")))
+		return
+	}
+	seq, err := strconv.ParseUint(req.PathValue("sequence"), 10, 64)
+	if err != nil {
+		writeRefusal(w, refuse(http.StatusBadRequest, "sequence %q: must be a decimal number", req.PathValue("sequence")))
+		return
+	}
+	r := s.replicas.get(id)
+	if r == nil {
+		writeRefusal(w, refuse(http.StatusNotFound, "stream %d: this provider holds no receipts of it", id))
+		return
+	}
+	r.mu.Lock()
+	proof, period, status := r.book.proof(s.cfg.ChainID, seq)
+	r.mu.Unlock()
+	switch status {
+	case proofUncommitted:
+		writeRefusal(w, refuse(http.StatusNotFound, "receipt %d of stream %d: its period %d is not committed on chain yet", seq, id, period))
+		return
+	case proofNotHeld:
+		writeRefusal(w, refuse(http.StatusNotFound, "receipt %d of stream %d: not held (never issued, or its period is past the %d periods kept)", seq, id, proofPeriods))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(proof)
 }
 
 // streamRefusal is a request refused with an HTTP status and a message naming the field and the rule.

@@ -15,7 +15,7 @@ import (
 )
 
 // A replica's journal keeps what it must not lose to a restart: the receipts of the periods not
-// yet settled and the next sequence, the latest voucher and its signature, the periods sealed,
+// yet settled or kept for inclusion proofs and the next sequence, the latest voucher and its signature, the periods sealed,
 // committed and revealed, and the last voucher redeemed. It is a file of JSON lines, one per
 // change, appended without a sync (a process that dies loses nothing the OS took) and rewritten
 // short whenever a period is forgotten.
@@ -28,6 +28,7 @@ type journalEntry struct {
 	Committed  *uint64 `json:"committed,omitempty"` // a period committed
 	Revealed   *uint64 `json:"revealed,omitempty"`  // a period revealed
 	Claimed    uint64  `json:"claimed,omitempty"`   // the nonce of a voucher redeemed
+	Settled    *uint64 `json:"settled,omitempty"`   // a period settled, kept for inclusion proofs
 }
 
 func journalPath(dir string, stream uint64) string {
@@ -112,6 +113,9 @@ func (r *replica) replay(e journalEntry) {
 	if e.Revealed != nil {
 		r.book.period(*e.Revealed).revealed = true
 	}
+	if e.Settled != nil {
+		r.book.settle(*e.Settled)
+	}
 	r.claimedNonce = max(r.claimedNonce, e.Claimed)
 }
 
@@ -146,13 +150,19 @@ func (r *replica) compact() error {
 		vb, _ := r.voucher.Marshal()
 		_ = enc.Encode(journalEntry{Voucher: vb, VoucherSig: r.voucherSig})
 	}
-	periods := make([]uint64, 0, len(r.book.periods))
+	periods := make([]uint64, 0, len(r.book.periods)+len(r.book.proved))
 	for p := range r.book.periods {
+		periods = append(periods, p)
+	}
+	for p := range r.book.proved {
 		periods = append(periods, p)
 	}
 	slices.Sort(periods)
 	for _, p := range periods {
-		pr := r.book.periods[p]
+		pr, settled := r.book.proved[p]
+		if !settled {
+			pr = r.book.periods[p]
+		}
 		for _, rc := range pr.receipts {
 			b, _ := rc.Marshal()
 			_ = enc.Encode(journalEntry{Receipt: b})
@@ -162,6 +172,9 @@ func (r *replica) compact() error {
 		}
 		if pr.revealed {
 			_ = enc.Encode(journalEntry{Revealed: &p})
+		}
+		if settled {
+			_ = enc.Encode(journalEntry{Settled: &p})
 		}
 	}
 	if err := w.Flush(); err != nil {

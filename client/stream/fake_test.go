@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,9 +40,10 @@ var testWidths = []int{16, 8, 4}
 
 // fakeChain answers the stream query with a stream the test changes as the chain would.
 type fakeChain struct {
-	mu      sync.Mutex
-	stream  computetypes.Stream
-	queries int
+	mu          sync.Mutex
+	stream      computetypes.Stream
+	commitments []computetypes.ReceiptCommitment
+	queries     int
 }
 
 func (f *fakeChain) Invoke(_ context.Context, method string, _, reply any, _ ...grpc.CallOption) error {
@@ -52,7 +54,7 @@ func (f *fakeChain) Invoke(_ context.Context, method string, _, reply any, _ ...
 	}
 	f.queries++
 	// over the wire, as a node answers: the client shares no memory with the chain
-	bz, err := (&computetypes.QueryStreamResponse{Stream: f.stream}).Marshal()
+	bz, err := (&computetypes.QueryStreamResponse{Stream: f.stream, Commitments: f.commitments}).Marshal()
 	if err != nil {
 		return err
 	}
@@ -93,6 +95,8 @@ type fakeReplica struct {
 	drop atomic.Bool
 	// loading answers 503 to this many requests first, as a replica that has not loaded the model yet
 	loading atomic.Int32
+	// omitWrong leaves the receipts of the answers it corrupted out of its commitments
+	omitWrong bool
 
 	mu        sync.Mutex
 	lastTotal math.Int
@@ -102,6 +106,13 @@ type fakeReplica struct {
 	seq       uint64
 	accepted  []computetypes.Voucher
 	refusals  map[int]int
+	// issued are the receipts signed so far; wrong the sequences of corrupted answers;
+	// periods the receipts committed in each period, and committed their count in all
+	issued      []computetypes.Receipt
+	wrong       map[uint64]bool
+	periods     [][]computetypes.Receipt
+	uncommitted int
+	committed   uint64
 }
 
 func newFakeReplica(t testing.TB, id uint64, creator string, price, limit math.Int, model *mlp.Model) *fakeReplica {
@@ -109,7 +120,7 @@ func newFakeReplica(t testing.TB, id uint64, creator string, price, limit math.I
 	require.NoError(t, err)
 	r := &fakeReplica{
 		t: t, priv: priv, provider: sdk.AccAddress(priv.PubKey().Address()).String(), streamID: id, creator: creator,
-		price: price, limit: limit, model: model, lastTotal: math.ZeroInt(), refusals: map[int]int{},
+		price: price, limit: limit, model: model, lastTotal: math.ZeroInt(), refusals: map[int]int{}, wrong: map[uint64]bool{},
 	}
 	r.srv = httptest.NewServer(r)
 	t.Cleanup(r.srv.Close)
@@ -149,6 +160,10 @@ func header(h http.Header, name string) []byte {
 func (r *fakeReplica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.loading.Add(-1) >= 0 {
 		r.refuse(w, http.StatusServiceUnavailable, "stream %d: this provider does not serve it yet", r.streamID)
+		return
+	}
+	if req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/proof") {
+		r.serveProof(w, req)
 		return
 	}
 	if req.Method != http.MethodPost || req.URL.Path != InferPath(r.streamID) {
@@ -202,8 +217,9 @@ func (r *fakeReplica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.lastTotal, r.lastNonce, r.last, r.lastSig = v.Total, v.Nonce, &v, header(req.Header, HeaderVoucherSignature)
 	r.accepted = append(r.accepted, v)
-	r.seq++
 	seq := r.seq
+	r.seq++
+	corrupt := r.corrupt
 	r.mu.Unlock()
 
 	if r.hold != nil {
@@ -218,7 +234,7 @@ func (r *fakeReplica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var out bytes.Buffer
 	require.NoError(r.t, mlp.Infer(gemm.CPU{Workers: 1}, r.model, x, rows, &out))
 	result := out.Bytes()
-	if r.corrupt {
+	if corrupt {
 		result[len(result)/3] ^= 1
 	}
 	outSum := sha256.Sum256(result)
@@ -232,6 +248,10 @@ func (r *fakeReplica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	sig, err := signer.Sign(computetypes.ReceiptSignBytes(testChainID, rc))
 	require.NoError(r.t, err)
+	r.mu.Lock()
+	r.issued = append(r.issued, rc)
+	r.wrong[seq] = corrupt
+	r.mu.Unlock()
 	rb, err := rc.Marshal()
 	require.NoError(r.t, err)
 	b64 := base64.StdEncoding.EncodeToString
@@ -240,6 +260,67 @@ func (r *fakeReplica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set(HeaderReceiptSignature, b64(sig))
 	w.Header().Set(HeaderReplicaPubkey, b64(r.priv.PubKey().Bytes()))
 	_, _ = w.Write(result)
+}
+
+// setCorrupt makes the replica corrupt the answers it serves from now on, or stop.
+func (r *fakeReplica) setCorrupt(on bool) {
+	r.mu.Lock()
+	r.corrupt = on
+	r.mu.Unlock()
+}
+
+// commitPeriod commits the receipts issued since the last commitment as the next period, as
+// the chain records it (first_sequence the count of the earlier commitments), and returns the
+// commitment. In omitWrong mode the receipts of corrupted answers are left out.
+func (r *fakeReplica) commitPeriod(chain *fakeChain) computetypes.ReceiptCommitment {
+	r.mu.Lock()
+	var rs []computetypes.Receipt
+	for _, rc := range r.issued[r.uncommitted:] {
+		if !r.omitWrong || !r.wrong[rc.Sequence] {
+			rs = append(rs, rc)
+		}
+	}
+	r.uncommitted = len(r.issued)
+	r.periods = append(r.periods, rs)
+	c := computetypes.ReceiptCommitment{
+		StreamId: r.streamID, Provider: r.provider, Period: uint64(len(r.periods) - 1),
+		Root: computetypes.ReceiptRoot(testChainID, rs), Count: uint64(len(rs)), FirstSequence: r.committed,
+		CommittedHeight: 110 + 10*int64(len(r.periods)), Required: true,
+	}
+	r.committed += uint64(len(rs))
+	r.mu.Unlock()
+	chain.mu.Lock()
+	chain.commitments = append(chain.commitments, c)
+	chain.mu.Unlock()
+	return c
+}
+
+// serveProof serves GET /v1/streams/{id}/receipts/{sequence}/proof from the committed periods.
+func (r *fakeReplica) serveProof(w http.ResponseWriter, req *http.Request) {
+	var id, seq uint64
+	if _, err := fmt.Sscanf(req.URL.Path, "/v1/streams/%d/receipts/%d/proof", &id, &seq); err != nil || id != r.streamID {
+		r.refuse(w, http.StatusBadRequest, "path %s: not a receipt of this stream", req.URL.Path)
+		return
+	}
+	r.mu.Lock()
+	for p, rs := range r.periods {
+		for i, rc := range rs {
+			if rc.Sequence != seq {
+				continue
+			}
+			root, proofs := computetypes.ReceiptProofs(testChainID, rs)
+			rb, err := rc.Marshal()
+			require.NoError(r.t, err)
+			r.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"period": p, "index": i, "count": len(rs), "root": root, "aunts": proofs[i].Aunts, "receipt": rb,
+			})
+			return
+		}
+	}
+	r.mu.Unlock()
+	r.refuse(w, http.StatusNotFound, "receipt %d of stream %d: not held", seq, id)
 }
 
 // testNet is a chain with a stream of creator alice and its replicas.

@@ -59,6 +59,7 @@ type config struct {
 	receipts  int
 	model     []byte
 	spotCheck float64
+	inclusion float64
 	executor  gemm.Executor
 	store     VoucherStore
 }
@@ -113,6 +114,13 @@ type Stream struct {
 	refreshing  bool
 	receipts    []SignedReceipt // a ring of the last cfg.receipts
 	next        int
+	// endpoints are the endpoints of every replica seen, gone ones included, for proofs
+	endpoints map[string]string
+	// pending are the receipts waiting for a background inclusion check; checking says the
+	// checker runs; notIncluded takes its reports
+	pending     []pendingInclusion
+	checking    bool
+	notIncluded chan *NotIncludedError
 }
 
 // New loads stream id and its replicas from the chain c, to call them as from, the key of kr
@@ -124,6 +132,9 @@ func New(ctx context.Context, c *client.Client, kr keyring.Keyring, from string,
 	}
 	if cfg.spotCheck < 0 || cfg.spotCheck > 1 {
 		return nil, fmt.Errorf("spot-check fraction %v: must be in [0, 1]", cfg.spotCheck)
+	}
+	if cfg.inclusion < 0 || cfg.inclusion > 1 {
+		return nil, fmt.Errorf("inclusion-check fraction %v: must be in [0, 1]", cfg.inclusion)
 	}
 	if cfg.spotCheck > 0 && cfg.model == nil {
 		return nil, errors.New("spot-check: needs the model (WithModel)")
@@ -138,6 +149,7 @@ func New(ctx context.Context, c *client.Client, kr keyring.Keyring, from string,
 	s := &Stream{
 		c: c, kr: kr, from: from, signer: signer, id: id, chainID: c.ChainID(), cfg: cfg,
 		pubkey: base64.StdEncoding.EncodeToString(signer.PubKey()), replicas: map[string]*replica{},
+		endpoints: map[string]string{}, notIncluded: make(chan *NotIncludedError, 64),
 	}
 	info, err := c.Stream(ctx, id)
 	if err != nil {
@@ -233,6 +245,7 @@ func (s *Stream) apply(info computetypes.Stream) error {
 			s.replicas[r.Provider] = rep
 		}
 		rep.endpoint, rep.slot = strings.TrimRight(r.Endpoint, "/"), r.Slot
+		s.endpoints[r.Provider] = rep.endpoint
 		rep.price = zeroIfNil(r.Price)
 		limit := share
 		if int(r.Slot) < len(info.SlotClaimed) {
@@ -353,6 +366,7 @@ func (s *Stream) InferBlob(ctx context.Context, blob []byte) (Response, error) {
 		if err == nil {
 			res.Tries = tries
 			s.keep(res.Receipt)
+			s.queueInclusion(res.Receipt)
 			return s.spotCheck(rep, res, x, rows)
 		}
 		if ctx.Err() != nil || errors.Is(err, errStore) {

@@ -39,7 +39,7 @@ func TestInferReturnsTheModelsAnswerWithACheckedReceipt(t *testing.T) {
 
 	rep := n.replicas[0]
 	require.Equal(t, rep.provider, res.Replica)
-	require.Equal(t, uint64(1), res.Receipt.Receipt.Sequence)
+	require.Equal(t, uint64(0), res.Receipt.Receipt.Sequence)
 	require.Equal(t, uint64(testStreamID), res.Receipt.Receipt.StreamId)
 	pk := &ethsecp256k1.PubKey{Key: res.Receipt.PubKey}
 	require.True(t, pk.VerifySignature(computetypes.ReceiptSignBytes(testChainID, res.Receipt.Receipt), res.Receipt.Signature))
@@ -49,7 +49,7 @@ func TestInferReturnsTheModelsAnswerWithACheckedReceipt(t *testing.T) {
 
 	res2, err := s.Infer(context.Background(), testRows(2, 1))
 	require.NoError(t, err)
-	require.Equal(t, uint64(2), res2.Receipt.Receipt.Sequence)
+	require.Equal(t, uint64(1), res2.Receipt.Receipt.Sequence)
 	require.Equal(t, math.NewInt(20), res2.Voucher.Total)
 }
 
