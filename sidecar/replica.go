@@ -579,8 +579,19 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 			s.logger.Error("sync the blob store before committing receipts", "stream", r.id, "err", err)
 		}
 	}
+	failed := false
 	for _, c := range commits {
+		if failed {
+			// the chain takes a replica's periods in order: this one waits for the next pass
+			r.mu.Lock()
+			if pr := r.book.periods[c.p]; pr != nil {
+				pr.commitTries--
+			}
+			r.mu.Unlock()
+			continue
+		}
 		_, err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgCommitReceipts{Provider: me, StreamId: r.id, Period: c.p, Root: c.root, Count: c.count})
+		failed = err != nil
 		r.mu.Lock()
 		if pr := r.book.periods[c.p]; pr != nil && (err == nil || !retryableBid(err)) {
 			pr.committed = true
@@ -647,6 +658,12 @@ func (s *Sidecar) revealSamples(ctx context.Context, r *replica, onChain map[uin
 			pr.revealTries = maxSettleTries
 			r.mu.Unlock()
 			s.logger.Error("reveal samples: the commitment on chain is not of the receipts held", "stream", r.id, "period", p, "count", c.Count, "held", len(pr.receipts))
+			continue
+		}
+		if len(pr.receipts) > 0 && pr.receipts[0].Sequence != c.FirstSequence {
+			pr.revealTries = maxSettleTries
+			r.mu.Unlock()
+			s.logger.Error("reveal samples: the period's receipts start at a sequence other than the chain's first_sequence (receipts of an earlier period were never committed); the reveal would be refused", "stream", r.id, "period", p, "first_sequence", c.FirstSequence, "held", pr.receipts[0].Sequence)
 			continue
 		}
 		samples, ok := sampleProofs(s.cfg.ChainID, pr.receipts, c.Samples)

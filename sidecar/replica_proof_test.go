@@ -2,10 +2,12 @@ package sidecar
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"testing"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/stretchr/testify/require"
 
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
@@ -103,4 +105,35 @@ func TestReplicaServesInclusionProofs(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusBadRequest, res.StatusCode)
+}
+
+// TestReplicaCommitsPeriodsInOrder: the chain takes a replica's periods in order, so a period
+// whose commitment failed holds back the later ones of the same pass, which go in the next.
+func TestReplicaCommitsPeriodsInOrder(t *testing.T) {
+	f := newReplicaFixture(t)
+	periods := func() []uint64 {
+		var out []uint64
+		for _, m := range f.chain.msgs() {
+			if m, ok := m.(*computetypes.MsgCommitReceipts); ok {
+				out = append(out, m.Period)
+			}
+		}
+		return out
+	}
+	f.streams.mu.Lock()
+	f.streams.params.RevealWindow = 15 // two periods due at once
+	f.streams.mu.Unlock()
+	f.chain.mu.Lock()
+	f.chain.broadcast = func(sdk.Msg) error { return errors.New("mempool full") }
+	f.chain.mu.Unlock()
+	f.at(119)
+	f.records(computetypes.ReceiptCommitment{Period: 0}, computetypes.ReceiptCommitment{Period: 1})
+	f.s.replicaPass(t.Context())
+	require.Equal(t, []uint64{0}, periods(), "period 1 waits for period 0")
+	f.chain.mu.Lock()
+	f.chain.broadcast = nil
+	f.chain.mu.Unlock()
+	f.at(120)
+	f.s.replicaPass(t.Context())
+	require.Equal(t, []uint64{0, 0, 1}, periods())
 }
