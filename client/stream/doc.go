@@ -15,7 +15,11 @@
 //     grows; a failed request or a bad response is tried again on another replica, a bounded
 //     number of times;
 //   - the receipts of the last responses, for MsgChallengeResponse (Challenge), and, given the
-//     model (WithModel), a spot-check that recomputes a fraction of the responses locally.
+//     model (WithModel), a spot-check that recomputes a fraction of the responses locally;
+//   - inclusion checks (CheckInclusion, WithInclusionChecks): a receipt's proof from the replica
+//     against its commitment on chain, at the index its sequence less first_sequence, so a
+//     replica that leaves a wrong answer's receipt out of its commitments is caught without
+//     recomputing.
 //
 // A sketch:
 //
