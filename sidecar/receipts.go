@@ -54,6 +54,22 @@ func (b *receiptBook) period(p uint64) *periodReceipts {
 	return pr
 }
 
+// firstSequence is the sequence period p's commitment starts at: its first receipt's, or for a
+// period of none, the first receipt of a later period (next when there is none), so that no
+// later commitment starts below it.
+func (b *receiptBook) firstSequence(p, next uint64) uint64 {
+	if pr := b.periods[p]; pr != nil && len(pr.receipts) > 0 {
+		return pr.receipts[0].Sequence
+	}
+	first := next
+	for q, pr := range b.periods {
+		if q > p && len(pr.receipts) > 0 {
+			first = min(first, pr.receipts[0].Sequence)
+		}
+	}
+	return first
+}
+
 // add files r under period p; receipts are added in sequence order.
 func (b *receiptBook) add(p uint64, r computetypes.Receipt) {
 	pr := b.period(p)

@@ -550,6 +550,7 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 		p     uint64
 		root  []byte
 		count uint64
+		first uint64
 	}
 	var commits []commit
 	for _, p := range due {
@@ -557,7 +558,7 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 		pr.commitTries++
 		pr.commitSentAt = height
 		root, count := commitment(s.cfg.ChainID, pr.receipts)
-		commits = append(commits, commit{p, root, count})
+		commits = append(commits, commit{p, root, count, r.book.firstSequence(p, r.seq)})
 		r.sealed = max(r.sealed, r.periodEnd(p))
 		r.note(journalEntry{Sealed: r.sealed})
 	}
@@ -590,7 +591,7 @@ func (s *Sidecar) settlePeriods(ctx context.Context, r *replica, commitments []c
 			r.mu.Unlock()
 			continue
 		}
-		_, err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgCommitReceipts{Provider: me, StreamId: r.id, Period: c.p, Root: c.root, Count: c.count})
+		_, err := s.chain.send(ctx, s.cfg.ProviderKey, 300_000, &computetypes.MsgCommitReceipts{Provider: me, StreamId: r.id, Period: c.p, Root: c.root, Count: c.count, FirstSequence: c.first})
 		failed = err != nil
 		r.mu.Lock()
 		if pr := r.book.periods[c.p]; pr != nil && (err == nil || !retryableBid(err)) {

@@ -161,9 +161,22 @@ func (sf *streamFixture) receiptsFrom(id uint64, i int, first uint64, n int, h i
 	return out
 }
 
+// commit commits rs as replica i's receipts of period, from the first one's sequence (or, for
+// none, from where the replica's earlier commitments reach).
 func (sf *streamFixture) commit(i int, id uint64, period uint64, rs []types.Receipt) error {
+	var first uint64
+	if len(rs) > 0 {
+		first = rs[0].Sequence
+	} else if c, err := sf.k.StreamClaims.Get(sf.ctx, collections.Join(id, sf.replicas[i])); err == nil {
+		first = c.ReceiptsCommitted
+	}
+	return sf.commitFrom(i, id, period, first, rs)
+}
+
+func (sf *streamFixture) commitFrom(i int, id uint64, period, first uint64, rs []types.Receipt) error {
 	_, err := sf.msgs.CommitReceipts(sf.ctx, &types.MsgCommitReceipts{
 		Provider: sf.replicas[i].String(), StreamId: id, Period: period, Root: types.ReceiptRoot(chainID, rs), Count: uint64(len(rs)),
+		FirstSequence: first,
 	})
 	return err
 }

@@ -260,11 +260,18 @@ func (k Keeper) CommitReceipts(ctx context.Context, provider sdk.AccAddress, msg
 	if err := k.StreamDeadlines.Remove(ctx, collections.Join(commitDeadline(params, s, msg.Period), key)); err != nil {
 		return err
 	}
+	// the replica numbers its receipts of the stream from 0 and commits them period after period:
+	// this period's run on from the earlier ones. A gap is allowed (a receipt dated in a period
+	// the chain never required, e.g. served in the block a pause began); an overlap is not
+	if msg.FirstSequence < claim.ReceiptsCommitted {
+		return errorsmod.Wrapf(types.ErrInvalidCommitment, "first_sequence %d: the replica's earlier commitments of stream %d reach sequence %d", msg.FirstSequence, s.Id, claim.ReceiptsCommitted)
+	}
+	if msg.FirstSequence+msg.Count < msg.FirstSequence {
+		return errorsmod.Wrapf(types.ErrInvalidCommitment, "first_sequence %d + count %d: overflows", msg.FirstSequence, msg.Count)
+	}
 	c.Root, c.Count, c.CommittedHeight = msg.Root, msg.Count, h
-	// the replica numbers its receipts of the stream from 0 and commits them all, period after
-	// period: this period's run on from the earlier ones
-	c.FirstSequence = claim.ReceiptsCommitted
-	claim.ReceiptsCommitted += c.Count
+	c.FirstSequence = msg.FirstSequence
+	claim.ReceiptsCommitted = msg.FirstSequence + msg.Count
 	if err := k.StreamClaims.Set(ctx, claimKey, claim); err != nil {
 		return err
 	}

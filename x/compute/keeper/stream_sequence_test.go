@@ -10,17 +10,18 @@ import (
 	"github.com/opengpu/ogpu/x/compute/types"
 )
 
-// A replica that leaves the receipts of its wrong answers out of its commitment commits a
-// root the chain cannot tell from an honest one; its reveal then shows receipts whose sequences
-// do not follow its earlier commitments, and is refused.
+// A replica that leaves the receipts of its wrong answers out of its commitment must either
+// say where its receipts start (first_sequence), leaving a gap a client's inclusion check
+// reports, or pretend they run on from its earlier commitments: its reveal then shows receipts
+// whose sequences do not match their indices, and is refused (and punished as withheld).
 func TestRevealRefusesAReceiptLeftOut(t *testing.T) {
 	sf := newStreamFixture(newFixture(t))
 	id := sf.live()
 	s := sf.stream(id)
 	sf.untilHeight(s.PeriodEnd(0, 10) + 1)
-	// receipt 0 was left out: the period commits receipts 1..4
+	// receipt 0 was left out: the period commits receipts 1..4, claiming they start at 0
 	rs := sf.receiptsFrom(id, 0, 1, 4, s.LiveHeight+1)
-	require.NoError(t, sf.commit(0, id, 0, rs))
+	require.NoError(t, sf.commitFrom(0, id, 0, 0, rs))
 	require.NoError(t, sf.commit(1, id, 0, nil))
 	sf.nextBlock()
 	sf.nextBlock()
@@ -31,6 +32,27 @@ func TestRevealRefusesAReceiptLeftOut(t *testing.T) {
 		_, err := sf.reveal(0, id, 0, sf.samples(c, rs))
 		return err
 	})
+}
+
+// Commitments may leave gaps in a replica's sequence (a receipt dated in a period the chain never
+// required of it), never overlap: a receipt is in at most one commitment.
+func TestCommitmentsMayLeaveGapsNotOverlap(t *testing.T) {
+	sf := newStreamFixture(newFixture(t))
+	id := sf.live()
+	s := sf.stream(id)
+	sf.untilHeight(s.PeriodEnd(0, 10) + 1)
+	rs := sf.receiptsFrom(id, 0, 1, 4, s.LiveHeight+1)
+	require.NoError(t, sf.commit(0, id, 0, rs), "receipt 0 is a gap: the client that holds it finds it not included")
+	require.EqualValues(t, 1, sf.commitment(id, 0, 0).FirstSequence)
+	require.NoError(t, sf.commit(1, id, 0, nil))
+	sf.nextBlock()
+	sf.nextBlock()
+	_, err := sf.reveal(0, id, 0, sf.samples(sf.commitment(id, 0, 0), rs))
+	require.NoError(t, err, "a gap does not stop the reveal: its receipts match their indices")
+	sf.untilHeight(s.PeriodEnd(1, 10) + 1)
+	overlap := sf.receiptsFrom(id, 0, 4, 2, s.PeriodEnd(1, 10))
+	sf.refused(types.ErrInvalidCommitment, "first_sequence 4", func() error { return sf.commit(0, id, 1, overlap) })
+	require.NoError(t, sf.commit(0, id, 1, sf.receiptsFrom(id, 0, 5, 2, s.PeriodEnd(1, 10))))
 }
 
 func TestFirstSequenceFollowsEarlierCommitments(t *testing.T) {
@@ -53,7 +75,8 @@ func TestFirstSequenceFollowsEarlierCommitments(t *testing.T) {
 	rs1 := sf.receiptsFrom(id, 0, 3, 3, s.PeriodEnd(1, 10))
 	require.NoError(t, sf.commit(0, id, 1, rs1))
 	renumbered := sf.receipts(id, 1, 2, s.PeriodEnd(1, 10)) // numbered from 0 again
-	require.NoError(t, sf.commit(1, id, 1, renumbered))
+	sf.refused(types.ErrInvalidCommitment, "first_sequence 0", func() error { return sf.commit(1, id, 1, renumbered) })
+	require.NoError(t, sf.commitFrom(1, id, 1, 2, renumbered), "claiming they run on from period 0")
 	c := sf.commitment(id, 0, 1)
 	require.EqualValues(t, 3, c.FirstSequence, "the 3 receipts of period 0 came first")
 	require.EqualValues(t, 2, sf.commitment(id, 1, 1).FirstSequence)
