@@ -1,5 +1,6 @@
 // Package bench holds the benchmarks `ogpud bench` runs, one file each: gemm (the executors and
-// verification), bank and market (tx/s on a dev chain), latency (create-task to verdict on a
+// verification), bank and market (tx/s on a dev chain), stream (a stream's requests against plain
+// calls to the same model, and its bytes on chain), latency (create-task to verdict on a
 // local network), vote-extensions (block time with full vote extensions), timers (the app
 // driven in this process) and verify-memory (a verifier's peak heap); the dev chain and the
 // load loop they share; and the report that puts their figures in one table.
