@@ -66,38 +66,50 @@ func (k Keeper) PlaceBid(ctx context.Context, provider sdk.AccAddress, id uint64
 // evictWorst removes the worst of a full book's bids if the new bid beats it, and refuses the
 // new bid otherwise.
 func (k Keeper) evictWorst(ctx context.Context, task types.Task, bids []types.Bid, provider sdk.AccAddress, price math.Int, max uint32) error {
-	p, err := k.providers.GetProvider(ctx, provider)
-	if err != nil {
-		return err
+	worst, beaten, err := k.worstOfFull(ctx, task.Id, provider, price, len(bids), func(i int) (Candidate, bool, error) {
+		return k.candidate(ctx, task, bids[i])
+	})
+	if err != nil || worst == nil {
+		return err // an empty book has room
 	}
-	newcomer := Candidate{Provider: provider, Price: price, Completed: p.CompletedTasks, Failed: p.FailedTasks, Bonded: p.Bonded}
-	var (
-		worst      *Candidate
-		ineligible bool // the worst can no longer win: any eligible bid beats it
-	)
-	for _, b := range bids {
-		c, ok, err := k.candidate(ctx, task, b)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			worst, ineligible = &c, true
-			break
-		}
-		if worst == nil || Better(task.Id, *worst, c) {
-			worst = &c
-		}
-	}
-	if worst == nil {
-		return nil // an empty book has room
-	}
-	if !ineligible && !Better(task.Id, newcomer, *worst) {
+	if !beaten {
 		return errorsmod.Wrapf(types.ErrTooManyBids, "task %d has max_bids_per_task = %d bids: a new bid must beat the worst, %s at %s", task.Id, max, k.str(worst.Provider), worst.Price)
 	}
 	if err := k.Bids.Remove(ctx, collections.Join(task.Id, worst.Provider)); err != nil {
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventBidEvicted{TaskId: task.Id, Provider: k.str(worst.Provider), By: k.str(provider)})
+}
+
+// worstOfFull is the worst of a full list of n offers (a task's bids, a stream's subscriptions;
+// candidate reads offer i and says whether it can still win) and whether a newcomer from
+// provider at price takes its place: it beats it, or the worst can no longer win at all. A nil
+// worst: the list is empty.
+func (k Keeper) worstOfFull(ctx context.Context, id uint64, provider sdk.AccAddress, price math.Int, n int,
+	candidate func(i int) (Candidate, bool, error),
+) (*Candidate, bool, error) {
+	p, err := k.providers.GetProvider(ctx, provider)
+	if err != nil {
+		return nil, false, err
+	}
+	newcomer := Candidate{Provider: provider, Price: price, Completed: p.CompletedTasks, Failed: p.FailedTasks, Bonded: p.Bonded}
+	var worst *Candidate
+	for i := range n {
+		c, ok, err := candidate(i)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			return &c, true, nil // it can no longer win: any eligible offer beats it
+		}
+		if worst == nil || Better(id, *worst, c) {
+			worst = &c
+		}
+	}
+	if worst == nil {
+		return nil, false, nil
+	}
+	return worst, Better(id, newcomer, *worst), nil
 }
 
 // WithdrawBid removes a provider's bid while the task is OPEN, until the block before its bid

@@ -435,32 +435,13 @@ func (k Keeper) Subscribe(ctx context.Context, provider sdk.AccAddress, id uint6
 // evictWorstSubscription removes the worst of a full stream's subscriptions if the newcomer's
 // beats it, and refuses the newcomer otherwise.
 func (k Keeper) evictWorstSubscription(ctx context.Context, s types.Stream, subs []types.Subscription, provider sdk.AccAddress, price math.Int, cap uint32) error {
-	p, err := k.providers.GetProvider(ctx, provider)
-	if err != nil {
-		return err
+	worst, beaten, err := k.worstOfFull(ctx, s.Id, provider, price, len(subs), func(i int) (Candidate, bool, error) {
+		return k.streamCandidate(ctx, s, subs[i])
+	})
+	if err != nil || worst == nil {
+		return err // an empty list has room
 	}
-	newcomer := Candidate{Provider: provider, Price: price, Completed: p.CompletedTasks, Failed: p.FailedTasks, Bonded: p.Bonded}
-	var (
-		worst      *Candidate
-		ineligible bool // the worst can no longer be selected: any eligible subscription beats it
-	)
-	for _, sub := range subs {
-		c, ok, err := k.streamCandidate(ctx, s, sub)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			worst, ineligible = &c, true
-			break
-		}
-		if worst == nil || Better(s.Id, *worst, c) {
-			worst = &c
-		}
-	}
-	if worst == nil {
-		return nil // an empty list has room
-	}
-	if !ineligible && !Better(s.Id, newcomer, *worst) {
+	if !beaten {
 		return errorsmod.Wrapf(types.ErrTooManySubscribers, "stream %d has replicas + max_standbys = %d subscriptions: a new one must beat the worst, %s at %s a request", s.Id, cap, k.str(worst.Provider), worst.Price)
 	}
 	if err := k.Subscriptions.Remove(ctx, collections.Join(s.Id, worst.Provider)); err != nil {
