@@ -27,7 +27,6 @@ import (
 	"github.com/opengpu/ogpu/gpu/gemm"
 	"github.com/opengpu/ogpu/gpu/mlp"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
-	"github.com/opengpu/ogpu/x/compute/workload"
 )
 
 // Probes (docs/streams.md): in every probe round of every LIVE stream, the verifier sends each
@@ -283,31 +282,11 @@ func (s *Sidecar) probeModel(ctx context.Context, st computetypes.Stream) (*mlp.
 	return m, nil
 }
 
-// fetchProbeModel downloads a stream's model, capped at the size its widths give and checked
-// against its sha256. Unlike a replica's, the verifier's copy is not kept in the blob store.
+// fetchProbeModel downloads a stream's model for probes (downloadModel); unlike a replica's,
+// the verifier's copy is not kept in the blob store.
 func (s *Sidecar) fetchProbeModel(ctx context.Context, st computetypes.Stream) (*mlp.Model, error) {
-	w := st.Workload.GetInferMlpInt8()
-	if w == nil || len(w.Widths) < 2 {
-		return nil, fmt.Errorf("stream %d: not an infer-mlp-int8 stream with a model", st.Id)
-	}
-	want := workload.MlpModelSize(w.Widths)
-	var blob []byte
-	err := s.streamBlob(ctx, st.Model, 0, nil, want, func(r io.Reader) error {
-		var err error
-		blob, err = io.ReadAll(io.LimitReader(r, int64(want)))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("stream %d: model: %w", st.Id, err)
-	}
-	m, err := mlp.DecodeModel(blob)
-	if err != nil {
-		return nil, fmt.Errorf("stream %d: model: %w", st.Id, err)
-	}
-	if !sameWidths(m.Widths(), w.Widths) {
-		return nil, fmt.Errorf("stream %d: the model's widths are %v, the stream's %v", st.Id, m.Widths(), w.Widths)
-	}
-	return m, nil
+	m, _, err := s.downloadModel(ctx, st)
+	return m, err
 }
 
 // probeInput is the rows blob of a probe: one row of cols int8 values from SplitMix64 seeded

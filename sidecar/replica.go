@@ -421,14 +421,29 @@ func (s *Sidecar) loadStreamModel(ctx context.Context, r *replica, st computetyp
 	s.logger.Info("stream model loaded; serving", "stream", st.Id, "widths", m.Widths())
 }
 
+// fetchStreamModel downloads a stream's model (downloadModel) and keeps it in the blob store for
+// the stream's check tasks.
 func (s *Sidecar) fetchStreamModel(ctx context.Context, st computetypes.Stream) (*mlp.Model, error) {
+	m, blob, err := s.downloadModel(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.keepBlob(modelHold(st.Id), blob); err != nil {
+		return nil, fmt.Errorf("stream %d: keep the model: %w", st.Id, err)
+	}
+	return m, nil
+}
+
+// downloadModel fetches a stream's model, capped at the size its widths give and checked
+// against its sha256, and decodes it; its widths must be the stream's.
+func (s *Sidecar) downloadModel(ctx context.Context, st computetypes.Stream) (*mlp.Model, []byte, error) {
 	p := st.Workload.GetInferMlpInt8()
 	if p == nil || len(p.Widths) < 2 {
-		return nil, fmt.Errorf("stream %d: not an infer-mlp-int8 stream with a model", st.Id)
+		return nil, nil, fmt.Errorf("stream %d: not an infer-mlp-int8 stream with a model", st.Id)
 	}
 	want := workload.MlpModelSize(p.Widths)
 	if st.Model.Size_ != want {
-		return nil, fmt.Errorf("stream %d: model size %d bytes: widths %v make it %d", st.Id, st.Model.Size_, p.Widths, want)
+		return nil, nil, fmt.Errorf("stream %d: model size %d bytes: widths %v make it %d", st.Id, st.Model.Size_, p.Widths, want)
 	}
 	var blob []byte
 	err := s.streamBlob(ctx, st.Model, 0, nil, want, func(rd io.Reader) error {
@@ -437,19 +452,16 @@ func (s *Sidecar) fetchStreamModel(ctx context.Context, st computetypes.Stream) 
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("stream %d: model: %w", st.Id, err)
+		return nil, nil, fmt.Errorf("stream %d: model: %w", st.Id, err)
 	}
 	m, err := mlp.DecodeModel(blob)
 	if err != nil {
-		return nil, fmt.Errorf("stream %d: model: %w", st.Id, err)
+		return nil, nil, fmt.Errorf("stream %d: model: %w", st.Id, err)
 	}
 	if !sameWidths(m.Widths(), p.Widths) {
-		return nil, fmt.Errorf("stream %d: the model's widths are %v, the stream's %v", st.Id, m.Widths(), p.Widths)
+		return nil, nil, fmt.Errorf("stream %d: the model's widths are %v, the stream's %v", st.Id, m.Widths(), p.Widths)
 	}
-	if err := s.keepBlob(modelHold(st.Id), blob); err != nil {
-		return nil, fmt.Errorf("stream %d: keep the model: %w", st.Id, err)
-	}
-	return m, nil
+	return m, blob, nil
 }
 
 // keepBlob stores b held by hold, on disk when it returns.
