@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity >=0.8.18;
+
+/// @dev The ICompute precompile's address: outside Ethereum's precompiles (0x01..0x11) and
+/// cosmos/evm's (0x0100, 0x0400, 0x0800..0x08ff), so neither can ever claim it.
+address constant COMPUTE_PRECOMPILE_ADDRESS = 0x000000000000000000000000000000000000c0DE;
+
+/// @dev The ICompute instance at its fixed address.
+ICompute constant COMPUTE_CONTRACT = ICompute(COMPUTE_PRECOMPILE_ADDRESS);
+
+/// @dev A blob fetched by URI and named by its sha256 (64 lowercase hex characters).
+struct Blob {
+    string uri;
+    string sha256;
+    uint64 size;
+}
+
+/// @dev How the provider is paid: kind 1 FIXED, 2 LINEAR_DECAY (full price until
+/// fullUntilBlocks after creation, then linearly down to minFraction × price at the deadline).
+/// minFraction is a decimal string in [0, 1], e.g. "0.5"; ignored for FIXED.
+struct PaymentFunction {
+    uint8 kind;
+    uint64 fullUntilBlocks;
+    string minFraction;
+}
+
+/// @dev A task as the market holds it. state: 1 OPEN, 2 ASSIGNED, 3 SUBMITTED, 4 COMPLETED,
+/// 5 FAILED, 6 CANCELLED, 7 EXPIRED, 8 VERIFIED. Amounts are in aogpu (the EVM's wei).
+/// provider is the zero address until the task is assigned.
+struct TaskInfo {
+    uint64 id;
+    address creator;
+    string workload;
+    uint8 state;
+    address provider;
+    uint256 maxPrice;
+    uint256 price;
+    uint256 escrow;
+    string resultSha256;
+    string resultUri;
+    uint64 createdHeight;
+    uint64 deadlineHeight;
+    uint64 finalHeight;
+}
+
+/// @dev The market's parameters that a caller needs to build a task. Ratios are decimal strings.
+struct ComputeParams {
+    string denom;
+    uint64 bidWindow;
+    uint64 minExecutionBlocks;
+    uint64 maxDeadlineBlocks;
+    uint64 disputeWindow;
+    string securityDepositRatio;
+    string committeeFeeRatio;
+    string disputeBondRatio;
+}
+
+/// @title ICompute: the OpenGPU compute market from Solidity.
+/// @dev Every write acts for msg.sender (never tx.origin) and moves coins from and to its
+/// balance. createTask escrows maxPrice + committee fee + security deposit; nothing is sent
+/// with the call (msg.value must be 0).
+interface ICompute {
+    /// @dev Emitted by createTask.
+    event TaskCreated(
+        uint64 indexed id,
+        address indexed creator,
+        string workload,
+        uint256 maxPrice,
+        uint256 escrow,
+        uint64 deadlineHeight
+    );
+    /// @dev Emitted by cancelTask; the whole escrow went back to the creator.
+    event TaskCancelled(uint64 indexed id, address indexed creator, uint256 refunded);
+    /// @dev Emitted by acceptResult; the provider was paid and the task is COMPLETED.
+    event ResultAccepted(uint64 indexed id, address indexed creator);
+    /// @dev Emitted by disputeResult; bond was locked from the creator.
+    event ResultDisputed(uint64 indexed id, address indexed creator, uint256 bond);
+
+    /// @dev Creates a task and escrows its cost from msg.sender.
+    /// @param workload the workload name, e.g. "gemm-int8/v1".
+    /// @param params the workload's parameters, ABI-encoded:
+    ///   gemm-int8/v1:      abi.encode(uint32 m, uint32 n, uint32 k, uint64 seedA, uint64 seedB)
+    ///   infer-mlp-int8/v1: abi.encode(uint32[] widths, uint32 rows)
+    ///   train-mlp-int8/v1: abi.encode(uint32[] widths, uint32 datasetRows, uint32 steps,
+    ///                                 uint32 batch, uint32 lrShift, uint64 seed)
+    /// @param inputs the task's input blobs (none for a seeded gemm).
+    /// @param maxPrice the most the provider is paid, in aogpu.
+    /// @param deadline blocks after creation by which the result must be submitted.
+    /// @param paymentFunction how the pay falls with time.
+    function createTask(
+        string calldata workload,
+        bytes calldata params,
+        Blob[] calldata inputs,
+        uint256 maxPrice,
+        uint64 deadline,
+        PaymentFunction calldata paymentFunction
+    ) external returns (uint64 id);
+
+    /// @dev Cancels an OPEN task of msg.sender's and refunds its escrow.
+    function cancelTask(uint64 id) external returns (bool success);
+
+    /// @dev Accepts a VERIFIED result of msg.sender's task: the provider is paid at once.
+    function acceptResult(uint64 id) external returns (bool success);
+
+    /// @dev Disputes a VERIFIED result of msg.sender's task, locking the dispute bond.
+    function disputeResult(uint64 id) external returns (bool success);
+
+    /// @dev Returns a task; reverts when there is none with that id.
+    function getTask(uint64 id) external view returns (TaskInfo memory task);
+
+    /// @dev Returns the ids of creator's tasks, oldest first, skipping offset; at most limit
+    /// (1..100) ids.
+    function tasksOf(address creator, uint64 offset, uint64 limit) external view returns (uint64[] memory ids);
+
+    /// @dev Returns the market's parameters.
+    function params() external view returns (ComputeParams memory);
+}

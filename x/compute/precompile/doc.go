@@ -1,0 +1,58 @@
+// Package precompile is ICompute, the stateful precompile that gives EVM callers the task market
+// of x/compute: a Solidity contract or an EOA creates, cancels, accepts and disputes tasks and
+// reads them, at the fixed address 0x000000000000000000000000000000000000c0DE.
+//
+// ICompute.sol is the interface and abi.json its ABI, embedded in the binary. Every write acts
+// for msg.sender (the precompile's caller: a contract when a contract calls, never tx.origin)
+// and goes through the module's Msg service exactly as the Cosmos message does, so the same
+// rules, errors and escrow apply. Coins move through x/bank from and to msg.sender's account;
+// the common precompile's balance handler mirrors those bank events into the EVM's state in the
+// same call, so the EVM and the bank agree on every balance. A write with msg.value is refused:
+// the escrow is taken from the balance, never sent to the precompile. The call runs on a
+// snapshot the EVM journals: a revert after it, in the same or an outer frame, undoes the task
+// and the escrow; a write under STATICCALL is refused.
+//
+// Events are EVM logs of the precompile with the task id and the creator as indexed topics:
+// TaskCreated, TaskCancelled, ResultAccepted, ResultDisputed.
+//
+// # Workload parameters
+//
+// createTask takes the workload's parameters as ABI-encoded bytes:
+//
+//	gemm-int8/v1       abi.encode(uint32 m, uint32 n, uint32 k, uint64 seedA, uint64 seedB)
+//	infer-mlp-int8/v1  abi.encode(uint32[] widths, uint32 rows)
+//	train-mlp-int8/v1  abi.encode(uint32[] widths, uint32 datasetRows, uint32 steps,
+//	                              uint32 batch, uint32 lrShift, uint64 seed)
+//
+// The task's requirements name only the workload (any GPU that serves it), and each assignment
+// lasts until the deadline (execution_blocks 0).
+//
+// # Gas
+//
+// A call pays the common precompile's flat cost before it runs (a write 2000 + 30 per calldata
+// byte, a view 1000 + 3 per byte), then the method's base charge below, then every KV read and
+// write at the SDK's KV gas prices, metered as the Cosmos tx is. The base charge covers what
+// the KV meter does not see: decoding and validating the workload's parameters and inputs, and
+// the Cosmos tx's own signature and size costs, so a write is never cheaper through the EVM
+// than as a Cosmos tx (a seeded gemm createTask uses about 156k gas against 45k for the Msg
+// handler alone).
+//
+//	method         base charge
+//	createTask     50000 + 5000 per input + 16 per byte of params
+//	cancelTask     20000
+//	acceptResult   20000
+//	disputeResult  30000
+//	getTask        2000
+//	tasksOf        2000 + 500 per id asked for (limit 1..100)
+//	params         1000
+//
+// # Not yet done
+//
+// This package is not yet wired into the app: app.go must register it with the EVM keeper's
+// static precompiles and block its address for direct transfers, and the dev, testnet and
+// default genesis must list it among the active static precompiles (the keeper matches them by
+// the EIP-55 string of Address). Also to come: TaskAssigned, TaskCompleted and TaskFailed logs
+// (those transitions happen in EndBlock, outside any EVM call), the stream methods, an example
+// ComputeConsumer.sol with committed artifacts and a make target that rebuilds them, an
+// end-to-end test over JSON-RPC, and the cast examples in the README.
+package precompile
