@@ -20,16 +20,33 @@ import (
 //   - VALID: the members in s.Paid share the task's committee fee; the rest goes back to the
 //     stream's client. The replica is not paid by a check, and there is no dispute window.
 //   - INVALID: the replica is slashed fraud_slash_fraction and jailed; the slash pays the
-//     members (the same share) and refunds the client what the replica claimed during the
-//     checked period; the task's fee goes back to the client; the replica loses its slot (its
-//     later vouchers are refused) and the first eligible standby takes it.
-//   - RESULT_UNAVAILABLE: as INVALID. The replica committed to the response in its receipt
-//     root and must serve it to the check's committee; a response withheld is treated as a wrong
-//     one, or a replica could swap the slash and jail of a caught fraud for the 1% of a miss by
-//     not serving the one sample that would convict it.
+//     members (the same share) and refunds the client everything the replica was paid by the
+//     stream (claims are redeemed when the replica likes, so what it claimed "for" the checked
+//     period cannot be told apart); the task's fee goes back to the client; the replica loses its
+//     slot (its later vouchers are refused) and the first eligible standby takes it. A replica
+//     already convicted on this stream is not punished again by another check: the check ends
+//     as VALID does.
+//   - RESULT_UNAVAILABLE on a sampled check: as INVALID. The replica committed to the request and
+//     response in its receipt root and keeps them and the model (the committee falls back to its
+//     copies), so what the committee cannot fetch the replica withheld; a response withheld is
+//     treated as a wrong one, or a replica could swap the slash and jail of a caught fraud for
+//     the 1% of a miss by not serving the one sample that would convict it.
+//   - RESULT_UNAVAILABLE on a challenge: the bodies are at URIs the client chose, so the
+//     replica is not at fault; the challenge ends as VALID does (the members are paid from the
+//     fee the client locked).
 func (k Keeper) streamVerdict(ctx context.Context, task types.Task, s types.Settlement) error {
+	fraud := s.Verdict == types.VERDICT_INVALID || (s.Verdict == types.VERDICT_RESULT_UNAVAILABLE && !task.Challenged)
+	if fraud {
+		convicted, err := k.convicted(ctx, task)
+		if err != nil {
+			return err
+		}
+		if !convicted {
+			return k.streamCheckFailed(ctx, task, s)
+		}
+	}
 	switch s.Verdict {
-	case types.VERDICT_VALID:
+	case types.VERDICT_VALID, types.VERDICT_INVALID, types.VERDICT_RESULT_UNAVAILABLE:
 		share := types.EqualShare(task.CommitteeFee, len(s.Paid), s.MaxShare)
 		for _, member := range s.Paid {
 			if err := k.payOut(ctx, &task, member, share); err != nil {
@@ -42,17 +59,20 @@ func (k Keeper) streamVerdict(ctx context.Context, task types.Task, s types.Sett
 		if err := k.refundAll(ctx, &task); err != nil {
 			return err
 		}
-		if err := k.finish(ctx, task, types.TASK_STATE_COMPLETED, "stream response verified"); err != nil {
+		outcome := "stream response verified"
+		switch {
+		case fraud:
+			outcome = "the replica was already convicted on this stream"
+		case s.Verdict == types.VERDICT_RESULT_UNAVAILABLE:
+			outcome = "the challenge's bodies could not be fetched from the URIs the client gave: the replica is not at fault"
+		}
+		if err := k.finish(ctx, task, types.TASK_STATE_COMPLETED, outcome); err != nil {
 			return err
 		}
 		return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskCompleted{
 			TaskId: task.Id, Provider: task.Provider, Paid: math.ZeroInt(), CommitteeFee: paidSoFar(task), Refunded: refund,
 			ResultSha256: task.Result.Sha256, ProtocolFee: math.ZeroInt(),
 		})
-	case types.VERDICT_INVALID:
-		return k.streamCheckFailed(ctx, task, s)
-	case types.VERDICT_RESULT_UNAVAILABLE:
-		return k.streamCheckFailed(ctx, task, s)
 	}
 	return errorsmod.Wrapf(types.ErrInvalidVerdict, "check task %d: verdict %s does not apply to a stream response", task.Id, s.Verdict)
 }
@@ -71,7 +91,7 @@ func (k Keeper) streamCheckFailed(ctx context.Context, task types.Task, s types.
 		reason = fmt.Sprintf("response %s of stream %d withheld from check task %d", task.Result.Sha256, stream.Id, task.Id)
 	}
 	share := types.EqualShare(task.CommitteeFee, len(s.Paid), s.MaxShare)
-	slashed, paid, clientRefund, err := k.penalizeReplica(ctx, stream, provider, task.StreamPeriod, reason, s.Paid, share)
+	slashed, paid, clientRefund, err := k.penalizeReplica(ctx, stream, provider, reason, s.Paid, share)
 	if err != nil {
 		return err
 	}
@@ -100,10 +120,24 @@ func (k Keeper) streamCheckFailed(ctx context.Context, task types.Task, s types.
 	return k.removeForFraud(ctx, stream, provider, reason, slashed)
 }
 
+// convicted reports whether the check task's replica was already removed from its stream for a
+// fraud: one conviction per replica and stream.
+func (k Keeper) convicted(ctx context.Context, task types.Task) (bool, error) {
+	provider, err := k.addressCodec.StringToBytes(task.Provider)
+	if err != nil {
+		return false, err
+	}
+	c, err := k.StreamClaims.Get(ctx, collections.Join(task.StreamId, sdk.AccAddress(provider)))
+	if errors.Is(err, collections.ErrNotFound) {
+		return false, nil
+	}
+	return c.Fraud, err
+}
+
 // penalizeReplica slashes a replica fraud_slash_fraction and jails it; the slash pays members
-// share each, then refunds the client what the replica claimed during period. It returns the
-// slash, what each member got and the client's refund.
-func (k Keeper) penalizeReplica(ctx context.Context, stream types.Stream, provider sdk.AccAddress, period uint64, reason string,
+// share each, then refunds the client everything the replica was paid by the stream. It
+// returns the slash, what each member got and the client's refund.
+func (k Keeper) penalizeReplica(ctx context.Context, stream types.Stream, provider sdk.AccAddress, reason string,
 	members []string, share math.Int,
 ) (slashed math.Int, paid []math.Int, clientRefund math.Int, err error) {
 	creator, err := k.addressCodec.StringToBytes(stream.Creator)
@@ -111,9 +145,8 @@ func (k Keeper) penalizeReplica(ctx context.Context, stream types.Stream, provid
 		return math.Int{}, nil, math.Int{}, err
 	}
 	claimed := math.ZeroInt()
-	rc, err := k.Commitments.Get(ctx, collections.Join3(stream.Id, provider, period))
-	if err == nil {
-		claimed = rc.ClaimedInPeriod
+	if c, err := k.StreamClaims.Get(ctx, collections.Join(stream.Id, provider)); err == nil && !c.Claimed.IsNil() {
+		claimed = c.Claimed
 	} else if !errors.Is(err, collections.ErrNotFound) {
 		return math.Int{}, nil, math.Int{}, err
 	}

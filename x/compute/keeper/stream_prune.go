@@ -79,6 +79,10 @@ func (k Keeper) pruneStream(ctx context.Context, params types.Params, s types.St
 	if more || !s.Settled {
 		return !more, false, nil
 	}
+	if waiting {
+		// a pending check's verdict still reads its replica's claims (what a conviction refunds)
+		return false, true, nil
+	}
 	// at most replicas + max_standbys providers ever held a slot
 	if err := collx.Clear(ctx, k.StreamClaims, collections.NewPrefixedPairRange[uint64, sdk.AccAddress](s.Id)); err != nil {
 		return false, false, err

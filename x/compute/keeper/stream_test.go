@@ -389,6 +389,71 @@ func TestInvalidCheckSlashesRefundsAndPromotes(t *testing.T) {
 	sf.requireStreamInvariants()
 }
 
+// A client whose second sample of the same period is also found wrong must not be refunded
+// the replica's pay twice, nor the replica slashed twice: one conviction per replica and stream.
+func TestASecondWrongCheckDoesNotPunishOrRefundAgain(t *testing.T) {
+	sf := newStreamFixture(newFixture(t))
+	id := sf.live()
+	s := sf.stream(id)
+	v, sig := sf.voucher(id, 0, ogpu(5), 1)
+	_, err := sf.claim(0, v, sig)
+	require.NoError(t, err)
+	sf.untilHeight(s.PeriodEnd(0, 10) + 1)
+	rs := sf.receipts(id, 0, 3, s.LiveHeight+2)
+	require.NoError(t, sf.commit(0, id, 0, rs))
+	require.NoError(t, sf.commit(1, id, 0, nil))
+	sf.nextBlock()
+	sf.nextBlock()
+	tasks, err := sf.reveal(0, id, 0, sf.samples(sf.commitment(id, 0, 0), rs))
+	require.NoError(t, err)
+	require.Len(t, tasks, 2)
+	v0 := sf.addr("validator", 0)
+	require.NoError(t, sf.k.ApplyVerdict(sf.ctx, tasks[0], verdict(types.VERDICT_INVALID, v0)))
+	p, err := sf.sg.GetProvider(sf.ctx, sf.replicas[0])
+	require.NoError(t, err)
+	bonded, clientBefore, memberBefore := p.Bonded, sf.balance(sf.client), sf.balance(v0)
+	fee := sf.task(tasks[1]).Escrow
+
+	require.NoError(t, sf.k.ApplyVerdict(sf.ctx, tasks[1], verdict(types.VERDICT_INVALID, v0)))
+	p, err = sf.sg.GetProvider(sf.ctx, sf.replicas[0])
+	require.NoError(t, err)
+	require.Equal(t, bonded, p.Bonded, "not slashed a second time")
+	require.Equal(t, memberBefore.Add(fee), sf.balance(v0), "the member is paid from the check's fee")
+	require.Equal(t, clientBefore, sf.balance(sf.client), "the replica's pay is not refunded twice")
+	require.Equal(t, types.TASK_STATE_COMPLETED, sf.task(tasks[1]).State, sf.task(tasks[1]).Outcome)
+	sf.requireStreamInvariants()
+}
+
+// A client cannot get a replica slashed by challenging with URIs that do not answer: the
+// challenge's bodies are the client's to serve.
+func TestAChallengeWhoseBodiesCannotBeFetchedDoesNotPunishTheReplica(t *testing.T) {
+	sf := newStreamFixture(newFixture(t))
+	id := sf.live()
+	sf.nextBlock()
+	s := sf.stream(id)
+	r := sf.receipts(id, 0, 1, s.LiveHeight+1)[0]
+	sig, err := sf.keys[0].Sign(types.ReceiptSignBytes(chainID, r))
+	require.NoError(t, err)
+	res, err := sf.msgs.ChallengeResponse(sf.ctx, &types.MsgChallengeResponse{
+		Creator: sf.client.String(), Receipt: r, Signature: sig,
+		InputUri: "https://client.example/gone", OutputUri: "https://client.example/gone-too",
+	})
+	require.NoError(t, err)
+	p, err := sf.sg.GetProvider(sf.ctx, sf.replicas[0])
+	require.NoError(t, err)
+	bonded := p.Bonded
+	sf.nextBlock()
+	sf.nextBlock()
+	require.NoError(t, sf.k.ApplyVerdict(sf.ctx, res.CheckTask, verdict(types.VERDICT_RESULT_UNAVAILABLE, sf.addr("validator", 0))))
+	p, err = sf.sg.GetProvider(sf.ctx, sf.replicas[0])
+	require.NoError(t, err)
+	require.Equal(t, bonded, p.Bonded)
+	require.False(t, p.Jailed)
+	_, i := sf.stream(id).ReplicaOf(sf.replicas[0].String())
+	require.GreaterOrEqual(t, i, 0, "still serving")
+	sf.requireStreamInvariants()
+}
+
 func TestChallengeResponse(t *testing.T) {
 	sf := newStreamFixture(newFixture(t))
 	id := sf.live()
@@ -973,9 +1038,8 @@ func TestSettledStreamKeepsWhatPendingChecksNeed(t *testing.T) {
 	has, err := sf.k.Commitments.Has(sf.ctx, collections.Join3(id, sf.replicas[1], uint64(0)))
 	require.NoError(t, err)
 	require.False(t, has)
-	has, err = sf.k.StreamClaims.Has(sf.ctx, collections.Join(id, sf.replicas[0]))
-	require.NoError(t, err)
-	require.False(t, has, "vouchers are refused once settled")
+	v2, sig2 := sf.voucher(id, 0, ogpu(4), 2)
+	sf.refused(types.ErrStreamState, "settled", func() error { _, err := sf.claim(0, v2, sig2); return err })
 
 	clientBefore := sf.balance(sf.client)
 	perCheck := sf.task(tasks[0]).Escrow
@@ -986,6 +1050,9 @@ func TestSettledStreamKeepsWhatPendingChecksNeed(t *testing.T) {
 	has, err = sf.k.Commitments.Has(sf.ctx, collections.Join3(id, sf.replicas[0], uint64(0)))
 	require.NoError(t, err)
 	require.False(t, has, "pruned once its checks ended")
+	has, err = sf.k.StreamClaims.Has(sf.ctx, collections.Join(id, sf.replicas[0]))
+	require.NoError(t, err)
+	require.False(t, has, "and the claims with it")
 	require.Zero(t, sf.stream(id).TimerHeight)
 	sf.requireStreamInvariants()
 }

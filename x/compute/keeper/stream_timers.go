@@ -176,8 +176,11 @@ func (k Keeper) onStreamDeadline(ctx context.Context, key commitmentKey) error {
 		if err != nil {
 			return err
 		}
+		if claim, err := k.StreamClaims.Get(ctx, collections.Join(s.Id, key.K2())); err == nil && claim.Fraud {
+			return nil // convicted already: once per replica and stream
+		}
 		reason := fmt.Sprintf("replica %s of stream %d withheld the samples drawn from its period %d", k.str(key.K2()), s.Id, c.Period)
-		slashed, _, refund, err := k.penalizeReplica(ctx, s, key.K2(), c.Period, reason, nil, math.ZeroInt())
+		slashed, _, refund, err := k.penalizeReplica(ctx, s, key.K2(), reason, nil, math.ZeroInt())
 		if err != nil {
 			return err
 		}
