@@ -120,6 +120,7 @@ type replica struct {
 	claimPeriod  uint64
 	finalClaim   bool
 	seq          uint64
+	lastDated    int64 // the height of the last receipt issued
 	// sealed is the last height of the periods already committed: no receipt is dated at or
 	// before it, so a committed period gets no more receipts.
 	sealed int64

@@ -548,12 +548,16 @@ func (r *replica) takeProbe(round uint64, prober string) *streamRefusal {
 	return nil
 }
 
-// issue numbers a receipt, dates it (the latest height known, and never in a period already
-// committed) and files it under its period.
+// issue numbers a receipt, dates it (the latest height known, never before the last receipt's,
+// and never in a period already committed) and files it under its period. Dates never go back
+// with sequences: two requests that read the height on either side of a period's end must not
+// file the later sequence under the earlier period, or that period's receipts would not run on
+// from the earlier commitments and its reveal would be refused.
 func (r *replica) issue(rc computetypes.Receipt, height int64) computetypes.Receipt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	h := max(height, r.sealed+1, r.st.LiveHeight)
+	h := max(height, r.sealed+1, r.st.LiveHeight, r.lastDated)
+	r.lastDated = h
 	rc.Sequence, rc.Height = r.seq, h
 	r.seq++
 	r.book.add(r.st.Period(h, r.params.ReceiptPeriod), rc)

@@ -97,6 +97,7 @@ func (r *replica) replay(e journalEntry) {
 		if rc.Unmarshal(e.Receipt) == nil {
 			r.book.add(r.st.Period(rc.Height, r.params.ReceiptPeriod), rc)
 			r.seq = max(r.seq, rc.Sequence+1)
+			r.lastDated = max(r.lastDated, rc.Height)
 		}
 	}
 	if e.Voucher != nil {

@@ -784,3 +784,15 @@ func TestReplicaBodiesRetention(t *testing.T) {
 	f.s.collectBlobs(t.Context(), now.Add(f.s.cfg.BlobRetention+time.Minute))
 	require.False(t, f.s.store.Has(rc.InputSha256) || f.s.store.Has(rc.OutputSha256))
 }
+
+// Requests that read the height on either side of a period's end are dated in sequence order:
+// a later sequence never lands in an earlier period, whose reveal would then be refused.
+func TestReceiptsAreDatedInSequenceOrder(t *testing.T) {
+	f := newReplicaFixture(t)
+	r := f.s.replicas.get(7)
+	a := r.issue(computetypes.Receipt{StreamId: 7}, 110) // period 1 (live at 100, 10 blocks a period)
+	b := r.issue(computetypes.Receipt{StreamId: 7}, 109) // read the height before a's request did
+	require.Equal(t, a.Sequence+1, b.Sequence)
+	require.GreaterOrEqual(t, b.Height, a.Height)
+	require.Equal(t, f.stream.Period(a.Height, 10), f.stream.Period(b.Height, 10))
+}
