@@ -106,7 +106,7 @@ func (k Keeper) initStreams(ctx context.Context, gs types.GenesisState) error {
 		var height int64
 		switch {
 		case c.CommittedHeight == 0:
-			due, height = k.StreamDeadlines, commitDeadline(gs.Params, streams[c.StreamId], c.Period)
+			due, height = k.StreamDeadlines, deadlineOf(gs.Params, streams[c.StreamId], c)
 		case c.SampledHeight == 0 && c.Count > 0:
 			due, height = k.SampleDraws, c.CommittedHeight+1
 		case c.SampledHeight != 0 && !c.Revealed:

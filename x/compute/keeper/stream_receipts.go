@@ -177,6 +177,15 @@ func commitDeadline(p types.Params, s types.Stream, period uint64) int64 {
 	return end + int64(p.Stream.RevealWindow)
 }
 
+// deadlineOf is the last height commitment c is taken: the one fixed when its period became
+// due, or for a record from before that was kept, commitDeadline.
+func deadlineOf(p types.Params, s types.Stream, c types.ReceiptCommitment) int64 {
+	if c.CommitDeadline != 0 {
+		return c.CommitDeadline
+	}
+	return commitDeadline(p, s, c.Period)
+}
+
 // periodDue requires every replica that served in period p to commit it by deadline.
 func (k Keeper) periodDue(ctx context.Context, params types.Params, s types.Stream, p uint64, deadline int64) error {
 	last := min(s.PeriodEnd(p, params.Stream.ReceiptPeriod), sdk.UnwrapSDKContext(ctx).BlockHeight())
@@ -193,7 +202,7 @@ func (k Keeper) periodDue(ctx context.Context, params types.Params, s types.Stre
 		if err != nil {
 			return err
 		}
-		c.Required = true
+		c.Required, c.CommitDeadline = true, deadline
 		if err := k.Commitments.Set(ctx, key, c); err != nil {
 			return err
 		}
@@ -206,7 +215,7 @@ func (k Keeper) periodDue(ctx context.Context, params types.Params, s types.Stre
 
 // clearDeadlines removes a commitment's pending draw and deadlines.
 func (k Keeper) clearDeadlines(ctx context.Context, params types.Params, s types.Stream, key commitmentKey, c types.ReceiptCommitment) error {
-	if err := k.StreamDeadlines.Remove(ctx, collections.Join(commitDeadline(params, s, c.Period), key)); err != nil {
+	if err := k.StreamDeadlines.Remove(ctx, collections.Join(deadlineOf(params, s, c), key)); err != nil {
 		return err
 	}
 	if c.CommittedHeight > 0 {
@@ -246,7 +255,7 @@ func (k Keeper) CommitReceipts(ctx context.Context, provider sdk.AccAddress, msg
 		return errorsmod.Wrapf(types.ErrInvalidCommitment, "period %d of stream %d was committed at height %d", msg.Period, s.Id, c.CommittedHeight)
 	}
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
-	if deadline := commitDeadline(params, s, msg.Period); h > deadline {
+	if deadline := deadlineOf(params, s, c); h > deadline {
 		return errorsmod.Wrapf(types.ErrInvalidCommitment, "period %d of stream %d had to be committed by height %d; this is %d", msg.Period, s.Id, deadline, h)
 	}
 	if err := k.earlierCommitted(ctx, s.Id, provider, msg.Period); err != nil {
@@ -257,7 +266,7 @@ func (k Keeper) CommitReceipts(ctx context.Context, provider sdk.AccAddress, msg
 	if err != nil {
 		return errorsmod.Wrapf(err, "stream %d: the claim record of %s", s.Id, k.str(provider))
 	}
-	if err := k.StreamDeadlines.Remove(ctx, collections.Join(commitDeadline(params, s, msg.Period), key)); err != nil {
+	if err := k.StreamDeadlines.Remove(ctx, collections.Join(deadlineOf(params, s, c), key)); err != nil {
 		return err
 	}
 	// the replica numbers its receipts of the stream from 0 and commits them period after period:
