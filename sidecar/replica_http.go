@@ -499,7 +499,13 @@ func (s *Sidecar) checkProber(ctx context.Context, r *replica, view replicaView,
 	}
 	r.mu.Lock()
 	bonded, known := r.bonded[round][acc.String()]
+	full := len(r.bonded[round]) >= maxProbeCache
 	r.mu.Unlock()
+	if !known && full {
+		// every new key would cost a query of the node: a round's distinct probers are bounded
+		// (a validator set is far smaller), and keys made up to probe are not asked about
+		return refuse(http.StatusTooManyRequests, "%s: %d distinct probers in round %d already: no more are looked up", headerPubkey, maxProbeCache, round)
+	}
 	if !known {
 		var err error
 		if bonded, err = s.replicas.ledger.bondedOperator(ctx, acc); err != nil {

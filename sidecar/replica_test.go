@@ -556,8 +556,21 @@ func TestReplicaProbes(t *testing.T) {
 	f.at(110)
 	require.Equal(t, http.StatusOK, probe(val, 2).StatusCode, "a new round, a new probe")
 	f.streams.mu.Lock()
-	defer f.streams.mu.Unlock()
 	require.Equal(t, 3, f.streams.lookups, "the validator once in round 1 and once in round 2, the stranger once")
+	f.streams.mu.Unlock()
+
+	// keys made up to probe cost one lookup each until a round has seen maxProbeCache of them;
+	// then a new key is refused without asking the node
+	r := f.s.replicas.get(7)
+	r.mu.Lock()
+	for i := len(r.bonded[2]); i < maxProbeCache; i++ {
+		r.bonded[2][strconv.Itoa(i)] = false
+	}
+	r.mu.Unlock()
+	require.Equal(t, http.StatusTooManyRequests, probe(newEthKey(t), 2).StatusCode)
+	f.streams.mu.Lock()
+	defer f.streams.mu.Unlock()
+	require.Equal(t, 3, f.streams.lookups, "no lookup for a key past the round's bound")
 }
 
 func must[T any](v T, err error) T {
