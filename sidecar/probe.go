@@ -41,6 +41,14 @@ const maxConcurrentProbes = 8
 // next try; its replicas are not reported on meanwhile.
 const probeModelRetry = time.Minute
 
+// maxProbeModelBytes bounds the models a prober holds at once, whatever clients open: a stream
+// whose model does not fit is not probed (no report) until others close.
+const maxProbeModelBytes = 1 << 30
+
+// probeModelFetch bounds one model download of a probe pass, so that a client's slow model
+// server delays the pass by at most this.
+const probeModelFetch = 30 * time.Second
+
 // probeLedger is what the prober reads from the chain.
 type probeLedger interface {
 	// streams lists every stream req selects, all pages.
@@ -95,6 +103,7 @@ type prober struct {
 	running   bool
 	reports   map[probeTarget]computetypes.ProbeReport // the latest round's finding on each replica
 	models    map[uint64]*mlp.Model
+	modelSize map[uint64]uint64    // the blob size of each model held; their sum is at most maxProbeModelBytes
 	modelMiss map[uint64]time.Time // when a stream's model last could not be had
 }
 
@@ -107,7 +116,7 @@ type probeTarget struct {
 func newProber(ledger probeLedger, signer receiptSigner, self, chainID string, client *http.Client) *prober {
 	return &prober{
 		ledger: ledger, signer: signer, self: self, chainID: chainID, client: client,
-		reports: map[probeTarget]computetypes.ProbeReport{}, models: map[uint64]*mlp.Model{}, modelMiss: map[uint64]time.Time{},
+		reports: map[probeTarget]computetypes.ProbeReport{}, models: map[uint64]*mlp.Model{}, modelSize: map[uint64]uint64{}, modelMiss: map[uint64]time.Time{},
 	}
 }
 
@@ -213,6 +222,7 @@ func (s *Sidecar) probeRound(ctx context.Context, height int64) error {
 	for id := range p.models {
 		if !slices.ContainsFunc(live, func(st computetypes.Stream) bool { return st.Id == id }) {
 			delete(p.models, id)
+			delete(p.modelSize, id)
 			delete(p.modelMiss, id)
 		}
 	}
@@ -270,14 +280,25 @@ func (s *Sidecar) probeModel(ctx context.Context, st computetypes.Stream) (*mlp.
 	if !missed.IsZero() && time.Since(missed) < probeModelRetry {
 		return nil, fmt.Errorf("stream %d: model unavailable since %s", st.Id, missed.Format(time.RFC3339))
 	}
-	m, err := s.fetchProbeModel(ctx, st)
+	p.mu.Lock()
+	held := uint64(0)
+	for _, n := range p.modelSize {
+		held += n
+	}
+	p.mu.Unlock()
+	if held+st.Model.Size_ > maxProbeModelBytes {
+		return nil, fmt.Errorf("stream %d: its model of %d bytes does not fit beside the %d held (at most %d)", st.Id, st.Model.Size_, held, maxProbeModelBytes)
+	}
+	fctx, cancel := context.WithTimeout(ctx, probeModelFetch)
+	defer cancel()
+	m, err := s.fetchProbeModel(fctx, st)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
 		p.modelMiss[st.Id] = time.Now()
 		return nil, err
 	}
-	p.models[st.Id] = m
+	p.models[st.Id], p.modelSize[st.Id] = m, st.Model.Size_
 	delete(p.modelMiss, st.Id)
 	return m, nil
 }

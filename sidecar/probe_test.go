@@ -260,3 +260,14 @@ func TestProbeInputSameOnEveryValidator(t *testing.T) {
 	require.NotEqual(t, bodies[0], probeInput(hash, 8, r.provider, 2, 16), "another stream")
 	require.NotEqual(t, bodies[0], probeInput(other, 7, r.provider, 2, 16), "another block")
 }
+
+// A prober holds at most maxProbeModelBytes of models: a stream whose model would not fit is not
+// probed, and nothing is fetched for it.
+func TestProbeModelsAreBounded(t *testing.T) {
+	s := &Sidecar{probes: newProber(nil, nil, "", "", nil)}
+	s.probes.modelSize[1] = maxProbeModelBytes - 10
+	st := computetypes.Stream{Id: 2, Model: computetypes.Blob{Uri: "http://unreachable.invalid/model", Size_: 11}}
+	_, err := s.probeModel(t.Context(), st)
+	require.ErrorContains(t, err, "does not fit")
+	require.NotContains(t, s.probes.modelMiss, uint64(2), "nothing was fetched")
+}
