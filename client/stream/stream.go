@@ -116,6 +116,9 @@ type Stream struct {
 	next        int
 	// endpoints are the endpoints of every replica seen, gone ones included, for proofs
 	endpoints map[string]string
+	// departed holds, by slot, the highest voucher total this client signed each replica that
+	// left the slot: it may still redeem that much, so the slot's next replicas get the rest
+	departed map[uint32]map[string]math.Int
 	// pending are the receipts waiting for a background inclusion check; checking says the
 	// checker runs; notIncluded takes its reports
 	pending     []pendingInclusion
@@ -149,7 +152,7 @@ func New(ctx context.Context, c *client.Client, kr keyring.Keyring, from string,
 	s := &Stream{
 		c: c, kr: kr, from: from, signer: signer, id: id, chainID: c.ChainID(), cfg: cfg,
 		pubkey: base64.StdEncoding.EncodeToString(signer.PubKey()), replicas: map[string]*replica{},
-		endpoints: map[string]string{}, notIncluded: make(chan *NotIncludedError, 64),
+		endpoints: map[string]string{}, departed: map[uint32]map[string]math.Int{}, notIncluded: make(chan *NotIncludedError, 64),
 	}
 	info, err := c.Stream(ctx, id)
 	if err != nil {
@@ -230,6 +233,18 @@ func (s *Stream) apply(info computetypes.Stream) error {
 	serving := map[string]bool{}
 	for _, r := range info.Serving {
 		serving[r.Provider] = true
+	}
+	for p, rep := range s.replicas {
+		if !serving[p] {
+			rep.gone = true
+			delete(s.replicas, p)
+			if s.departed[rep.slot] == nil {
+				s.departed[rep.slot] = map[string]math.Int{}
+			}
+			s.departed[rep.slot][p] = rep.total
+		}
+	}
+	for _, r := range info.Serving {
 		rep, ok := s.replicas[r.Provider]
 		if !ok {
 			rep = newReplica(r.Provider)
@@ -247,10 +262,17 @@ func (s *Stream) apply(info computetypes.Stream) error {
 		rep.endpoint, rep.slot = strings.TrimRight(r.Endpoint, "/"), r.Slot
 		s.endpoints[r.Provider] = rep.endpoint
 		rep.price = zeroIfNil(r.Price)
-		limit := share
+		// what earlier replicas of the slot may still redeem: what they claimed on chain, or, when
+		// more, what this client signed them (a replaced replica redeems until the stream settles)
+		earlier := math.ZeroInt()
 		if int(r.Slot) < len(info.SlotClaimed) {
-			limit = limit.Sub(zeroIfNil(info.SlotClaimed[r.Slot]))
+			earlier = zeroIfNil(info.SlotClaimed[r.Slot])
 		}
+		signed := math.ZeroInt()
+		for _, total := range s.departed[r.Slot] {
+			signed = signed.Add(total)
+		}
+		limit := share.Sub(math.MaxInt(earlier, signed))
 		if limit.IsNegative() {
 			limit = math.ZeroInt()
 		}
@@ -259,12 +281,6 @@ func (s *Stream) apply(info computetypes.Stream) error {
 			rep.total = claimed
 		}
 		rep.nonce = max(rep.nonce, r.VoucherNonce)
-	}
-	for p, rep := range s.replicas {
-		if !serving[p] {
-			rep.gone = true
-			delete(s.replicas, p)
-		}
 	}
 	return nil
 }

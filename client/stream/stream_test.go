@@ -210,6 +210,29 @@ func TestVouchersNeverExceedTheSlotsShareLessEarlierClaims(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// A replica replaced before it redeemed may still redeem what this client signed it: the
+// slot's next replica gets only the rest of the share, so the client never signs the slot more
+// than its share (the chain would refuse whichever replica redeemed last).
+func TestAReplacedReplicasUnredeemedVouchersCountAgainstTheSlot(t *testing.T) {
+	n := newTestNet(t, 1, math.NewInt(50))
+	s := n.open(t, WithRefreshInterval(time.Hour))
+	for i := range 3 {
+		_, err := s.Infer(context.Background(), testRows(uint64(i), 1))
+		require.NoError(t, err)
+	}
+	// the chain replaces the replica; it redeemed nothing yet (SlotClaimed 0)
+	c := newFakeReplica(t, testStreamID, n.creator, math.NewInt(10), math.NewInt(50), n.model)
+	n.chain.update(func(st *computetypes.Stream) { st.Serving[0] = c.replica(0) })
+	require.NoError(t, s.Refresh(context.Background()))
+	for i := range 2 {
+		_, err := s.Infer(context.Background(), testRows(uint64(10+i), 1))
+		require.NoError(t, err)
+	}
+	_, err := s.Infer(context.Background(), testRows(20, 1))
+	require.ErrorIs(t, err, ErrBudgetSpent, "30 signed to the replaced replica, 20 to its successor: the share of 50 is spent")
+	require.Len(t, c.vouchers(), 2)
+}
+
 func TestARefusedVoucherResyncsFromTheChainAndTriesOnce(t *testing.T) {
 	n := newTestNet(t, 1, bigShare)
 	rep := n.replicas[0]
