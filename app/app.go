@@ -127,6 +127,7 @@ import (
 	committeetypes "github.com/opengpu/ogpu/x/committee/types"
 	"github.com/opengpu/ogpu/x/compute"
 	computekeeper "github.com/opengpu/ogpu/x/compute/keeper"
+	computeprecompile "github.com/opengpu/ogpu/x/compute/precompile"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	stakinggpu "github.com/opengpu/ogpu/x/staking-gpu"
 	stakinggpukeeper "github.com/opengpu/ogpu/x/staking-gpu/keeper"
@@ -375,6 +376,9 @@ func New(
 		app.BankKeeper, app.StakingGPUKeeper, app.AccountKeeper,
 	)
 	app.StakingGPUKeeper.SetWorkTracker(app.ComputeKeeper)
+	// ICompute joins cosmos/evm's static precompiles once the compute keeper it wraps exists
+	app.EVMKeeper.RegisterStaticPrecompile(common.HexToAddress(computeprecompile.Address),
+		computeprecompile.NewPrecompile(app.ComputeKeeper, app.BankKeeper, accAddrCodec))
 	app.CommitteeKeeper = committeekeeper.NewKeeper(
 		appCodec, runtime.NewKVStoreService(keys[committeetypes.StoreKey]), accAddrCodec,
 		app.StakingKeeper.ValidatorAddressCodec(), authority, app.StakingKeeper,

@@ -2,6 +2,7 @@ package app
 
 import (
 	"maps"
+	"slices"
 
 	corevm "github.com/ethereum/go-ethereum/core/vm"
 
@@ -17,6 +18,7 @@ import (
 	govtypes "github.com/cosmos/cosmos-sdk/x/gov/types"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
+	computeprecompile "github.com/opengpu/ogpu/x/compute/precompile"
 	computetypes "github.com/opengpu/ogpu/x/compute/types"
 	stakinggputypes "github.com/opengpu/ogpu/x/staking-gpu/types"
 	treasurytypes "github.com/opengpu/ogpu/x/treasury/types"
@@ -85,6 +87,14 @@ func ModuleAccountPermissions() map[string][]string {
 	return maps.Clone(moduleAccountPermissions)
 }
 
+// StaticPrecompiles are the addresses of the static precompiles the chain activates, cosmos/evm's
+// and ICompute, sorted as the EVM params require.
+func StaticPrecompiles() []string {
+	all := append(slices.Clone(vmtypes.AvailableStaticPrecompiles), computeprecompile.Address)
+	slices.Sort(all)
+	return all
+}
+
 // BlockedAddresses returns the addresses that may not receive coins through MsgSend:
 // module accounts and precompiled contracts.
 func BlockedAddresses() map[string]bool {
@@ -93,7 +103,7 @@ func BlockedAddresses() map[string]bool {
 		blocked[authtypes.NewModuleAddress(name).String()] = true
 	}
 
-	precompiles := append([]string{}, vmtypes.AvailableStaticPrecompiles...)
+	precompiles := StaticPrecompiles()
 	for _, addr := range corevm.PrecompiledAddressesPrague {
 		precompiles = append(precompiles, addr.Hex())
 	}

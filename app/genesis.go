@@ -69,7 +69,7 @@ func DefaultGenesisState(cdc codec.JSONCodec, basics module.BasicManager) Genesi
 	evmGen := evmtypes.DefaultGenesisState()
 	evmGen.Params.EvmDenom = BaseDenom
 	evmGen.Params.ExtendedDenomOptions = &evmtypes.ExtendedDenomOptions{ExtendedDenom: BaseDenom}
-	evmGen.Params.ActiveStaticPrecompiles = evmtypes.AvailableStaticPrecompiles
+	evmGen.Params.ActiveStaticPrecompiles = StaticPrecompiles()
 	evmGen.Preinstalls = evmtypes.DefaultPreinstalls
 	genesis[evmtypes.ModuleName] = cdc.MustMarshalJSON(evmGen)
 

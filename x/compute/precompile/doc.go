@@ -46,13 +46,18 @@
 //	tasksOf        2000 + 500 per id asked for (limit 1..100)
 //	params         1000
 //
+// # Wiring
+//
+// The app registers the precompile with the EVM keeper's static precompiles, lists its address
+// among the active ones in the default genesis (which dev and testnet start from; the keeper
+// matches them by the EIP-55 string of Address) and blocks it for bank transfers; an EVM
+// transfer to it reverts, as it has no receive or fallback.
+//
 // # Not yet done
 //
-// This package is not yet wired into the app: app.go must register it with the EVM keeper's
-// static precompiles and block its address for direct transfers, and the dev, testnet and
-// default genesis must list it among the active static precompiles (the keeper matches them by
-// the EIP-55 string of Address). Also to come: TaskAssigned, TaskCompleted and TaskFailed logs
-// (those transitions happen in EndBlock, outside any EVM call), the stream methods, an example
-// ComputeConsumer.sol with committed artifacts and a make target that rebuilds them, an
-// end-to-end test over JSON-RPC, and the cast examples in the README.
+// TaskAssigned, TaskCompleted and TaskFailed logs (those transitions happen in EndBlock, outside
+// any EVM call), the stream methods, an example ComputeConsumer.sol with committed artifacts and
+// a make target that rebuilds them, an end-to-end test over JSON-RPC, and the cast examples in
+// the README. A chain already running needs an upgrade that adds Address to the EVM params'
+// active static precompiles.
 package precompile

@@ -268,3 +268,22 @@ func TestWriteCostsAtLeastTheCosmosTx(t *testing.T) {
 	t.Logf("createTask: precompile %d gas (21000 intrinsic included), Cosmos handler %d gas", r.gasUsed, handler)
 	require.GreaterOrEqual(t, r.gasUsed-21_000, cosmosTx)
 }
+
+// TestAcceptAndDisputeNeedAVerifiedTaskOfTheCaller checks the rules the module applies to both:
+// only the creator, and only once the committee found the result valid.
+func TestAcceptAndDisputeNeedAVerifiedTaskOfTheCaller(t *testing.T) {
+	c := newChain(t)
+	c.fund(alice, aogpu(10))
+	id := taskID(t, c.call(alice, precompileAddr, createTaskData(t, nil), gasLimit))
+	for _, method := range []string{precompile.AcceptResultMethod, precompile.DisputeResultMethod} {
+		r := c.call(bob, precompileAddr, pack(t, method, id), gasLimit)
+		require.Contains(t, revertReason(t, r), "not the task's creator", method)
+		r = c.call(alice, precompileAddr, pack(t, method, id), gasLimit)
+		require.Contains(t, revertReason(t, r), "TASK_STATE_OPEN", method)
+	}
+}
+
+func TestBlockedForBankTransfers(t *testing.T) {
+	c := newChain(t)
+	require.True(t, c.app.BankKeeper.BlockedAddr(precompileAddr.Bytes()))
+}

@@ -2,7 +2,6 @@ package precompile_test
 
 import (
 	"math/big"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -37,7 +36,7 @@ var evmConfigOnce sync.Once
 
 var precompileAddr = common.HexToAddress(precompile.Address)
 
-// chain is an in-process app whose EVM has the compute precompile active.
+// chain is an in-process app with the default genesis of the EVM, the market and the providers.
 type chain struct {
 	t   *testing.T
 	app *app.App
@@ -51,18 +50,14 @@ func newChain(t *testing.T) *chain {
 
 	a.BankKeeper.SetDenomMetaData(ctx, app.CoinMetadata())
 	require.NoError(t, a.FeeMarketKeeper.SetParams(ctx, feemarkettypes.DefaultParams()))
-	evmGen := evmtypes.DefaultGenesisState()
-	evmGen.Params.EvmDenom = app.BaseDenom
-	evmGen.Params.ExtendedDenomOptions = &evmtypes.ExtendedDenomOptions{ExtendedDenom: app.BaseDenom}
-	active := append(slices.Clone(evmtypes.AvailableStaticPrecompiles), precompile.Address)
-	slices.Sort(active)
-	evmGen.Params.ActiveStaticPrecompiles = active
-	vm.InitGenesis(ctx, a.EVMKeeper, a.AccountKeeper, a.BankKeeper, *evmGen, &evmConfigOnce)
+	// the EVM genesis of the app's default genesis, which activates the precompile the app registers
+	var evmGen evmtypes.GenesisState
+	a.AppCodec().MustUnmarshalJSON(app.DefaultGenesisState(a.AppCodec(), a.BasicModuleManager)[evmtypes.ModuleName], &evmGen)
+	require.Contains(t, evmGen.Params.ActiveStaticPrecompiles, precompile.Address)
+	require.NoError(t, evmGen.Validate())
+	vm.InitGenesis(ctx, a.EVMKeeper, a.AccountKeeper, a.BankKeeper, evmGen, &evmConfigOnce)
 	require.NoError(t, a.StakingGPUKeeper.InitGenesis(ctx, *stakinggputypes.DefaultGenesis()))
 	require.NoError(t, a.ComputeKeeper.InitGenesis(ctx, *computetypes.DefaultGenesis()))
-
-	a.EVMKeeper.RegisterStaticPrecompile(precompileAddr,
-		precompile.NewPrecompile(a.ComputeKeeper, a.BankKeeper, a.AccountKeeper.AddressCodec()))
 	return &chain{t: t, app: a, ctx: ctx}
 }
 
