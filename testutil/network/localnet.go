@@ -48,7 +48,7 @@ func New(t testing.TB, cfg Config) *Network {
 	bin := Binary(t)
 	dir := filepath.Join(t.TempDir(), "localnet")
 	Run(t, bin, "testnet", "init-files", "--v", strconv.Itoa(validators), "--output-dir", dir, "--chain-id", cfg.ChainID,
-		"--providers", strconv.Itoa(max(2, cfg.Providers)))
+		"--providers", strconv.Itoa(min(validators, max(2, cfg.Providers))))
 	n := newNetwork(t, bin, dir, cfg.ChainID, testnetEVMChainID)
 	for i := range validators {
 		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
