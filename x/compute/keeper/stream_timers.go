@@ -107,7 +107,9 @@ func (k Keeper) onStreamTimer(ctx context.Context, id uint64, height int64) erro
 		}
 		p := s.Period(height, params.Stream.ReceiptPeriod)
 		if s.PeriodEnd(p, params.Stream.ReceiptPeriod) == height {
-			if err := k.periodDue(ctx, params, s, p, max(commitDeadline(params, s, p), h)); err != nil {
+			// a timer carried over from a full block moves the deadline by as much: the replicas
+			// get the whole reveal_window from when the period became due
+			if err := k.periodDue(ctx, params, s, p, commitDeadline(params, s, p)+(h-height)); err != nil {
 				return err
 			}
 			if _, _, err := k.pruneStream(ctx, params, s); err != nil {
