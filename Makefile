@@ -14,7 +14,7 @@ export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 # packages tested in process; tests/e2e runs real ogpud processes
 UNIT_PKGS := ./app/... ./x/... ./gpu/... ./sidecar/... ./client/... ./bench/... ./testutil/... ./cmd/...
 
-.PHONY: build install dev test test-unit test-e2e fuzz bench localnet localnet-stop proto lint clean
+.PHONY: build install dev test test-unit test-e2e fuzz contracts bench localnet localnet-stop proto lint clean
 
 build:
 	$(GO) build -ldflags='$(LDFLAGS)' -o $(BINARY) ./cmd/ogpud
@@ -61,6 +61,11 @@ fuzz:
 	$(GO) test ./gpu/mlp -run '^$$' -fuzz '^FuzzDecodeRows$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./gpu/mlp -run '^$$' -fuzz '^FuzzDecodeDataset$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./gpu/mlp -run '^$$' -fuzz '^FuzzDecodeTrainBlobs$$' -fuzztime $(FUZZTIME)
+
+# contracts/*.sol compiled with the pinned solc (from npm) into contracts/artifacts, and ICompute's
+# ABI into the precompile; the outputs are committed, so only a change to a contract needs this
+contracts:
+	scripts/contracts.sh
 
 # the process-level tests with the full load (more clients, larger tasks)
 test-e2e: build

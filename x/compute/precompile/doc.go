@@ -2,7 +2,8 @@
 // of x/compute: a Solidity contract or an EOA creates, cancels, accepts and disputes tasks and
 // reads them, at the fixed address 0x000000000000000000000000000000000000c0DE.
 //
-// ICompute.sol is the interface and abi.json its ABI, embedded in the binary. Every write acts
+// contracts/ICompute.sol is the interface; abi.json is its ABI as the pinned solc writes it
+// (`make contracts`), embedded in the binary. Every write acts
 // for msg.sender (the precompile's caller: a contract when a contract calls, never tx.origin)
 // and goes through the module's Msg service exactly as the Cosmos message does, so the same
 // rules, errors and escrow apply. Coins move through x/bank from and to msg.sender's account;
@@ -12,8 +13,10 @@
 // snapshot the EVM journals: a revert after it, in the same or an outer frame, undoes the task
 // and the escrow; a write under STATICCALL is refused.
 //
-// Events are EVM logs of the precompile with the task id and the creator as indexed topics:
-// TaskCreated, TaskCancelled, ResultAccepted, ResultDisputed.
+// Events are EVM logs of the precompile with the task id and the creator as indexed topics.
+// TaskCreated, TaskCancelled, ResultAccepted and ResultDisputed are the calling transaction's.
+// TaskAssigned, TaskCompleted and TaskFailed happen in the block hooks; they are the block's own
+// logs (see BlockLogs).
 //
 // # Workload parameters
 //

@@ -76,6 +76,20 @@ interface ICompute {
     /// @dev Emitted by disputeResult; bond was locked from the creator.
     event ResultDisputed(uint64 indexed id, address indexed creator, uint256 bond);
 
+    /// @dev The transitions below happen in the chain's block hooks, outside any transaction:
+    /// a bid window closing, a committee's verdict, a deadline passing. Their logs are the
+    /// block's own: they ride on the block's first transaction (its vote-extension record), so
+    /// eth_getLogs and log filters return them with the block; they have no receipt.
+
+    /// @dev The bid window closed and provider won the task at price.
+    event TaskAssigned(uint64 indexed id, address indexed creator, address indexed provider, uint256 price);
+    /// @dev The committee verified the result: state VERIFIED (the dispute window runs) or
+    /// COMPLETED (provider paid). resultSha256 names the result blob.
+    event TaskCompleted(uint64 indexed id, address indexed creator, uint8 state, string resultSha256);
+    /// @dev The task ended without a paid result: state FAILED (the result was wrong or
+    /// missing) or EXPIRED (no bid, or the deadline passed). The escrow went back to the creator.
+    event TaskFailed(uint64 indexed id, address indexed creator, uint8 state, string reason);
+
     /// @dev Creates a task and escrows its cost from msg.sender.
     /// @param workload the workload name, e.g. "gemm-int8/v1".
     /// @param params the workload's parameters, ABI-encoded:
