@@ -258,7 +258,7 @@ func (k Keeper) assign(ctx context.Context, task types.Task, c Candidate, reassi
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskAssigned{
 		TaskId: task.Id, Provider: task.Provider, Price: task.Price, DeadlineHeight: task.AssignmentDeadline,
-		Committee: task.Committee, Reassigned: reassigned,
+		Committee: task.Committee, Reassigned: reassigned, Creator: task.Creator,
 	})
 }
 
@@ -271,7 +271,9 @@ func (k Keeper) expire(ctx context.Context, task types.Task, reason string) erro
 	if err := k.finish(ctx, task, types.TASK_STATE_EXPIRED, reason); err != nil {
 		return err
 	}
-	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskExpired{TaskId: task.Id, Refunded: refund, Reason: reason})
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskExpired{
+		TaskId: task.Id, Refunded: refund, Reason: reason, Creator: task.Creator,
+	})
 }
 
 // inputNonce is the chain randomness a task's seeded inputs are mixed with at its assignment:

@@ -71,7 +71,7 @@ func (k Keeper) streamVerdict(ctx context.Context, task types.Task, s types.Sett
 		}
 		return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskCompleted{
 			TaskId: task.Id, Provider: task.Provider, Paid: math.ZeroInt(), CommitteeFee: paidSoFar(task), Refunded: refund,
-			ResultSha256: task.Result.Sha256, ProtocolFee: math.ZeroInt(),
+			ResultSha256: task.Result.Sha256, ProtocolFee: math.ZeroInt(), Creator: task.Creator,
 		})
 	}
 	return errorsmod.Wrapf(types.ErrInvalidVerdict, "check task %d: verdict %s does not apply to a stream response", task.Id, s.Verdict)
@@ -109,6 +109,7 @@ func (k Keeper) streamCheckFailed(ctx context.Context, task types.Task, s types.
 	em := sdk.UnwrapSDKContext(ctx).EventManager()
 	if err := em.EmitTypedEvent(&types.EventTaskFailed{
 		TaskId: task.Id, Provider: task.Provider, Slashed: slashed, Refunded: refund, Reason: reason, CommitteeFee: feePaid,
+		Creator: task.Creator,
 	}); err != nil {
 		return err
 	}

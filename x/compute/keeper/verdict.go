@@ -121,7 +121,8 @@ func (k Keeper) verified(ctx context.Context, task types.Task) error {
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventResultVerified{
-		TaskId: task.Id, Provider: task.Provider, DisputeEnd: task.DisputeEnd,
+		TaskId: task.Id, Provider: task.Provider, DisputeEnd: task.DisputeEnd, Creator: task.Creator,
+		ResultSha256: task.Result.Sha256,
 	})
 }
 
@@ -168,7 +169,7 @@ func (k Keeper) complete(ctx context.Context, task types.Task) error {
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskCompleted{
 		TaskId: task.Id, Provider: task.Provider, Paid: task.Paid, CommitteeFee: paidSoFar(task), Refunded: refund, ResultSha256: task.Result.Sha256,
-		ProtocolFee: fee,
+		ProtocolFee: fee, Creator: task.Creator,
 	})
 }
 
@@ -222,6 +223,7 @@ func (k Keeper) fail(ctx context.Context, task types.Task, s types.Settlement, r
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskFailed{
 		TaskId: task.Id, Provider: task.Provider, Slashed: slashed, Refunded: refund, Reason: reason, CommitteeFee: feePaid,
+		Creator: task.Creator,
 	})
 }
 
@@ -257,6 +259,7 @@ func (k Keeper) withheld(ctx context.Context, task types.Task) error {
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTaskFailed{
 		TaskId: task.Id, Provider: task.Provider, Slashed: slashed, Refunded: refund, Reason: reason, CommitteeFee: math.ZeroInt(),
+		Creator: task.Creator,
 	})
 }
 
