@@ -55,6 +55,40 @@ struct ComputeParams {
     string disputeBondRatio;
 }
 
+/// @dev What a provider's GPUs must have to serve a stream; zero values ask for nothing. The
+/// workload is the stream's. minComputeCapability is "major.minor", e.g. "8.0", or empty.
+struct Requirements {
+    uint64 minVramMib;
+    string gpuModel;
+    uint32 gpuCount;
+    string minComputeCapability;
+}
+
+/// @dev A stream as the market holds it. state: 1 OPEN (taking subscriptions until
+/// subscribeEnd), 2 LIVE, 3 PAUSED (it cannot pay another period), 4 CLOSED. providers are the
+/// replicas serving it now. budget is everything funded for requests, unclaimed what of it the
+/// replicas have not yet been paid on vouchers; escrow is what the stream holds (the unclaimed
+/// budget, the committee fee left and the security deposit), 0 once settled. Heights are 0
+/// until they happen.
+struct StreamInfo {
+    uint64 id;
+    address creator;
+    string workload;
+    uint8 state;
+    uint32 replicas;
+    address[] providers;
+    uint256 maxPricePerRequest;
+    uint256 budget;
+    uint256 unclaimed;
+    uint256 escrow;
+    uint64 createdHeight;
+    uint64 subscribeEnd;
+    uint64 liveHeight;
+    uint64 endHeight;
+    uint64 closedHeight;
+    bool settled;
+}
+
 /// @title ICompute: the OpenGPU compute market from Solidity.
 /// @dev Every write acts for msg.sender (never tx.origin) and moves coins from and to its
 /// balance. createTask escrows maxPrice + committee fee + security deposit; nothing is sent
@@ -75,6 +109,24 @@ interface ICompute {
     event ResultAccepted(uint64 indexed id, address indexed creator);
     /// @dev Emitted by disputeResult; bond was locked from the creator.
     event ResultDisputed(uint64 indexed id, address indexed creator, uint256 bond);
+
+    /// @dev Emitted by openStream; escrow is what left msg.sender's balance.
+    event StreamOpened(
+        uint64 indexed id,
+        address indexed creator,
+        string workload,
+        uint32 replicas,
+        uint256 maxPricePerRequest,
+        uint256 escrow,
+        uint64 subscribeEnd
+    );
+    /// @dev Emitted by fundStream: amount was added to the budget and locked, with its committee
+    /// fee and security deposit, from the creator; budget is the new total.
+    event StreamFunded(uint64 indexed id, address indexed creator, uint256 amount, uint256 locked, uint256 budget);
+    /// @dev Emitted by closeStream. refunded went back to the creator now (the whole escrow of a
+    /// stream that never went live); the rest of a LIVE or PAUSED stream's escrow goes back when
+    /// it settles at settleHeight, after the replicas' last vouchers and commitments.
+    event StreamClosed(uint64 indexed id, address indexed creator, uint256 refunded, uint64 settleHeight);
 
     /// @dev The transitions below happen in the chain's block hooks, outside any transaction:
     /// a bid window closing, a committee's verdict, a deadline passing. Their logs are the
@@ -125,6 +177,37 @@ interface ICompute {
     /// @dev Returns the ids of creator's tasks, oldest first, skipping offset; at most limit
     /// (1..100) ids.
     function tasksOf(address creator, uint64 offset, uint64 limit) external view returns (uint64[] memory ids);
+
+    /// @dev Opens a stream of workload over model, served by replicas providers for duration
+    /// blocks once live, and escrows deposit + committee fee + security deposit from msg.sender.
+    /// @param workload the workload every request runs: "infer-mlp-int8/v1".
+    /// @param params abi.encode(uint32[] widths, uint32 rows): rows is the most rows a request carries.
+    /// @param model the model blob every replica loads.
+    /// @param requirements what each replica's GPUs must have.
+    /// @param replicas how many providers serve it at once (1..max_replicas).
+    /// @param maxPricePerRequest the most a provider may ask per request, in aogpu.
+    /// @param duration blocks the stream is served once live.
+    /// @param deposit the budget for requests, in aogpu; each slot's share must pay a period.
+    function openStream(
+        string calldata workload,
+        bytes calldata params,
+        Blob calldata model,
+        Requirements calldata requirements,
+        uint32 replicas,
+        uint256 maxPricePerRequest,
+        uint64 duration,
+        uint256 deposit
+    ) external returns (uint64 id);
+
+    /// @dev Adds amount to the budget of msg.sender's stream, locking it with its committee fee
+    /// and security deposit; a PAUSED stream that can pay again goes LIVE.
+    function fundStream(uint64 id, uint256 amount) external returns (bool success);
+
+    /// @dev Closes msg.sender's stream (see StreamClosed for when the escrow comes back).
+    function closeStream(uint64 id) external returns (bool success);
+
+    /// @dev Returns a stream; reverts when there is none with that id.
+    function getStream(uint64 id) external view returns (StreamInfo memory stream);
 
     /// @dev Returns the market's parameters.
     function params() external view returns (ComputeParams memory);

@@ -32,6 +32,10 @@ const (
 	GetTaskMethod       = "getTask"
 	TasksOfMethod       = "tasksOf"
 	ParamsMethod        = "params"
+	OpenStreamMethod    = "openStream"
+	FundStreamMethod    = "fundStream"
+	CloseStreamMethod   = "closeStream"
+	GetStreamMethod     = "getStream"
 )
 
 var (
@@ -50,7 +54,8 @@ func init() {
 
 var _ vm.PrecompiledContract = (*Precompile)(nil)
 
-// Precompile is the ICompute stateful precompile: the task market of x/compute for EVM callers.
+// Precompile is the ICompute stateful precompile: the task and stream market of x/compute for
+// EVM callers.
 type Precompile struct {
 	cmn.Precompile
 	abi.ABI
@@ -130,6 +135,14 @@ func (p Precompile) Execute(ctx sdk.Context, stateDB vm.StateDB, contract *vm.Co
 		return p.TasksOf(ctx, method, args)
 	case ParamsMethod:
 		return p.Params(ctx, method)
+	case OpenStreamMethod:
+		return p.OpenStream(ctx, contract, stateDB, method, args)
+	case FundStreamMethod:
+		return p.FundStream(ctx, contract, stateDB, method, args)
+	case CloseStreamMethod:
+		return p.CloseStream(ctx, contract, stateDB, method, args)
+	case GetStreamMethod:
+		return p.GetStream(ctx, method, args)
 	}
 	return nil, fmt.Errorf(cmn.ErrUnknownMethod, method.Name)
 }
@@ -137,7 +150,8 @@ func (p Precompile) Execute(ctx sdk.Context, stateDB vm.StateDB, contract *vm.Co
 // IsTransaction reports whether the method writes state.
 func (Precompile) IsTransaction(method *abi.Method) bool {
 	switch method.Name {
-	case CreateTaskMethod, CancelTaskMethod, AcceptResultMethod, DisputeResultMethod:
+	case CreateTaskMethod, CancelTaskMethod, AcceptResultMethod, DisputeResultMethod,
+		OpenStreamMethod, FundStreamMethod, CloseStreamMethod:
 		return true
 	}
 	return false

@@ -1,6 +1,7 @@
-// Package precompile is ICompute, the stateful precompile that gives EVM callers the task market
-// of x/compute: a Solidity contract or an EOA creates, cancels, accepts and disputes tasks and
-// reads them, at the fixed address 0x000000000000000000000000000000000000c0DE.
+// Package precompile is ICompute, the stateful precompile that gives EVM callers the market of
+// x/compute: a Solidity contract or an EOA creates, cancels, accepts and disputes tasks, opens,
+// funds and closes streams, and reads both, at the fixed address
+// 0x000000000000000000000000000000000000c0DE.
 //
 // contracts/ICompute.sol is the interface; abi.json is its ABI as the pinned solc writes it
 // (`make contracts`), embedded in the binary. Every write acts
@@ -11,24 +12,27 @@
 // same call, so the EVM and the bank agree on every balance. A write with msg.value is refused:
 // the escrow is taken from the balance, never sent to the precompile. The call runs on a
 // snapshot the EVM journals: a revert after it, in the same or an outer frame, undoes the task
-// and the escrow; a write under STATICCALL is refused.
+// or stream and the escrow; a write under STATICCALL is refused.
 //
-// Events are EVM logs of the precompile with the task id and the creator as indexed topics.
-// TaskCreated, TaskCancelled, ResultAccepted and ResultDisputed are the calling transaction's.
+// Events are EVM logs of the precompile with the task or stream id and the creator as indexed
+// topics. TaskCreated, TaskCancelled, ResultAccepted, ResultDisputed, StreamOpened, StreamFunded
+// and StreamClosed are the calling transaction's.
 // TaskAssigned, TaskCompleted and TaskFailed happen in the block hooks; they are the block's own
 // logs (see BlockLogs).
 //
 // # Workload parameters
 //
-// createTask takes the workload's parameters as ABI-encoded bytes:
+// createTask and openStream take the workload's parameters as ABI-encoded bytes (a stream serves
+// infer-mlp-int8/v1 only, its rows the most rows one request carries):
 //
 //	gemm-int8/v1       abi.encode(uint32 m, uint32 n, uint32 k, uint64 seedA, uint64 seedB)
 //	infer-mlp-int8/v1  abi.encode(uint32[] widths, uint32 rows)
 //	train-mlp-int8/v1  abi.encode(uint32[] widths, uint32 datasetRows, uint32 steps,
 //	                              uint32 batch, uint32 lrShift, uint64 seed)
 //
-// The task's requirements name only the workload (any GPU that serves it), and each assignment
-// lasts until the deadline (execution_blocks 0).
+// A task's requirements name only the workload (any GPU that serves it), and each assignment
+// lasts until the deadline (execution_blocks 0). A stream's are openStream's Requirements, with
+// the stream's workload.
 //
 // # Gas
 //
@@ -38,7 +42,8 @@
 // the KV meter does not see: decoding and validating the workload's parameters and inputs, and
 // the Cosmos tx's own signature and size costs, so a write is never cheaper through the EVM
 // than as a Cosmos tx (a seeded gemm createTask uses about 156k gas against 45k for the Msg
-// handler alone).
+// handler alone; openStream of a small MLP about 182k against 46k, fundStream 99k against 48k,
+// closeStream 96k against 44k).
 //
 //	method         base charge
 //	createTask     50000 + 5000 per input + 16 per byte of params
@@ -48,6 +53,10 @@
 //	getTask        2000
 //	tasksOf        2000 + 500 per id asked for (limit 1..100)
 //	params         1000
+//	openStream     60000 + 16 per byte of params
+//	fundStream     20000
+//	closeStream    20000
+//	getStream      2000
 //
 // # Wiring
 //
@@ -59,8 +68,9 @@
 // # Not yet done
 //
 // TaskAssigned, TaskCompleted and TaskFailed logs (those transitions happen in EndBlock, outside
-// any EVM call), the stream methods, an example ComputeConsumer.sol with committed artifacts and
-// a make target that rebuilds them, an end-to-end test over JSON-RPC, and the cast examples in
-// the README. A chain already running needs an upgrade that adds Address to the EVM params'
+// any EVM call), the providers' stream methods (subscribe, claims, commitments), the stream
+// transitions of the block hooks as logs, an example ComputeConsumer.sol with committed
+// artifacts and a make target that rebuilds them, an end-to-end test over JSON-RPC, and the cast
+// examples in the README. A chain already running needs an upgrade that adds Address to the EVM params'
 // active static precompiles.
 package precompile

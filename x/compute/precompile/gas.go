@@ -14,6 +14,10 @@ const (
 	GasTasksOf          = 2_000
 	GasPerListedTask    = 500
 	GasParams           = 1_000
+	GasOpenStream       = 60_000
+	GasFundStream       = 20_000
+	GasCloseStream      = 20_000
+	GasGetStream        = 2_000
 	maxTasksOfLimit     = 100
 	maxWorkloadParamLen = 4096
 )
@@ -53,6 +57,20 @@ func baseGas(method string, args []interface{}) uint64 {
 		return gas
 	case ParamsMethod:
 		return GasParams
+	case OpenStreamMethod:
+		gas := uint64(GasOpenStream)
+		if len(args) == 8 {
+			if params, ok := args[1].([]byte); ok {
+				gas += GasPerParamsByte * uint64(len(params))
+			}
+		}
+		return gas
+	case FundStreamMethod:
+		return GasFundStream
+	case CloseStreamMethod:
+		return GasCloseStream
+	case GetStreamMethod:
+		return GasGetStream
 	}
 	return 0
 }

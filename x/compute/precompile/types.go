@@ -55,6 +55,46 @@ type TaskInfo struct {
 	FinalHeight    uint64
 }
 
+// RequirementsArg is ICompute.sol's Requirements.
+type RequirementsArg struct {
+	MinVramMib           uint64
+	GpuModel             string
+	GpuCount             uint32
+	MinComputeCapability string
+}
+
+// OpenStreamArgs are openStream's arguments.
+type OpenStreamArgs struct {
+	Workload           string
+	Params             []byte
+	Model              BlobArg
+	Requirements       RequirementsArg
+	Replicas           uint32
+	MaxPricePerRequest *big.Int
+	Duration           uint64
+	Deposit            *big.Int
+}
+
+// StreamInfo is ICompute.sol's StreamInfo.
+type StreamInfo struct {
+	Id                 uint64 //nolint:revive // the ABI encoder matches the Solidity field name id
+	Creator            common.Address
+	Workload           string
+	State              uint8
+	Replicas           uint32
+	Providers          []common.Address
+	MaxPricePerRequest *big.Int
+	Budget             *big.Int
+	Unclaimed          *big.Int
+	Escrow             *big.Int
+	CreatedHeight      uint64
+	SubscribeEnd       uint64
+	LiveHeight         uint64
+	EndHeight          uint64
+	ClosedHeight       uint64
+	Settled            bool
+}
+
 // ComputeParams is ICompute.sol's ComputeParams.
 type ComputeParams struct {
 	Denom                string
@@ -163,11 +203,9 @@ func toMsgCreateTask(creator, denom string, a CreateTaskArgs) (*types.MsgCreateT
 	if err != nil {
 		return nil, err
 	}
-	if a.MaxPrice == nil || a.MaxPrice.Sign() <= 0 {
-		return nil, fmt.Errorf("maxPrice %v: must be a positive amount of %s", a.MaxPrice, denom)
-	}
-	if a.MaxPrice.Cmp(types.MaxAmount.BigInt()) > 0 {
-		return nil, fmt.Errorf("maxPrice %s: must be at most the whole supply, %s%s", a.MaxPrice, types.MaxAmount, denom)
+	maxPrice, err := coinArg("maxPrice", denom, a.MaxPrice)
+	if err != nil {
+		return nil, err
 	}
 	pay, err := decodePayment(a.PaymentFunction)
 	if err != nil {
@@ -181,11 +219,23 @@ func toMsgCreateTask(creator, denom string, a CreateTaskArgs) (*types.MsgCreateT
 		Creator:      creator,
 		Workload:     w,
 		Requirements: stakinggputypes.Requirements{Workload: a.Workload},
-		MaxPrice:     sdk.NewCoin(denom, math.NewIntFromBigInt(a.MaxPrice)),
+		MaxPrice:     maxPrice,
 		Deadline:     a.Deadline,
 		Payment:      pay,
 		Inputs:       inputs,
 	}, nil
+}
+
+// coinArg is an ABI amount argument as a coin of the market denom: positive and at most the
+// whole supply.
+func coinArg(field, denom string, v *big.Int) (sdk.Coin, error) {
+	if v == nil || v.Sign() <= 0 {
+		return sdk.Coin{}, fmt.Errorf("%s %v: must be a positive amount of %s", field, v, denom)
+	}
+	if v.Cmp(types.MaxAmount.BigInt()) > 0 {
+		return sdk.Coin{}, fmt.Errorf("%s %s: must be at most the whole supply, %s%s", field, v, types.MaxAmount, denom)
+	}
+	return sdk.NewCoin(denom, math.NewIntFromBigInt(v)), nil
 }
 
 // height turns a block height into the ABI's uint64; heights are never negative.
