@@ -69,8 +69,8 @@
 //
 // TaskAssigned, TaskCompleted and TaskFailed logs (those transitions happen in EndBlock, outside
 // any EVM call), the providers' stream methods (subscribe, claims, commitments), the stream
-// transitions of the block hooks as logs, an example ComputeConsumer.sol with committed
-// artifacts and a make target that rebuilds them, an end-to-end test over JSON-RPC, and the cast
-// examples in the README. A chain already running needs an upgrade that adds Address to the EVM params'
-// active static precompiles.
+// transitions of the block hooks as logs, an example ComputeConsumer.sol with committed artifacts
+// and a make target that rebuilds them, an end-to-end test over JSON-RPC, and the cast examples in
+// the README. A chain already running needs an upgrade that adds Address to the EVM params' active
+// static precompiles.
 package precompile
