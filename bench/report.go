@@ -18,7 +18,7 @@ import (
 )
 
 // Parts are the parts of the full report, in the order they run by default.
-var Parts = []string{"gemm", "mlp", "timers", "verify-memory", "market", "stream", "latency", "vote-extensions"}
+var Parts = []string{"gemm", "mlp", "timers", "precompile", "verify-memory", "market", "stream", "latency", "vote-extensions"}
 
 // Options are the settings of a full run that `ogpud bench`'s flags choose.
 type Options struct {
@@ -67,6 +67,12 @@ func Run(ctx context.Context, env Env, o Options, progress io.Writer) (*Report, 
 				return nil, fmt.Errorf("timers: %w", err)
 			}
 			r.Timers = &res
+		case "precompile":
+			res, err := Precompile(ctx, env, dir, 8, 200, 5)
+			if err != nil {
+				return nil, fmt.Errorf("precompile: %w", err)
+			}
+			r.Precompile = &res
 		case "verify-memory":
 			res, err := VerifyMemory(ctx, workload.GemmMaxDim, 3)
 			if err != nil {
@@ -152,6 +158,7 @@ type Report struct {
 	VoteExtensions *VoteExtensionsResult `json:"vote_extensions,omitempty"`
 	Timers         *TimersResult         `json:"timers,omitempty"`
 	VerifyMemory   *VerifyMemoryResult   `json:"verify_memory,omitempty"`
+	Precompile     *PrecompileResult     `json:"precompile,omitempty"`
 }
 
 // Machine is where a report was measured.
@@ -319,6 +326,9 @@ func (r *Report) rows() []Row {
 				Met:      met(v.v.Ratio <= timersRatioBound && v.v.Blocks == t.BlocksWanted),
 			})
 		}
+	}
+	if p := r.Precompile; p != nil {
+		rows = append(rows, p.rows()...)
 	}
 	if vm := r.VerifyMemory; vm != nil {
 		row := Row{

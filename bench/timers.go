@@ -361,9 +361,15 @@ func (c *inProcessChain) sign(name string, addr sdk.AccAddress, gas uint64, msgs
 	if acc == nil {
 		return nil, fmt.Errorf("account %s (%s) not found", name, addr)
 	}
+	return c.signAt(name, acc.GetAccountNumber(), acc.GetSequence(), gas, msgs...)
+}
+
+// signAt is sign at a given account number and sequence, for several txs of one account in
+// a block.
+func (c *inProcessChain) signAt(name string, accNum, seq, gas uint64, msgs ...sdk.Msg) ([]byte, error) {
 	f := clienttx.Factory{}.
 		WithTxConfig(c.app.TxConfig()).WithKeybase(c.kr).WithChainID(c.chainID).WithFromName(name).
-		WithAccountNumber(acc.GetAccountNumber()).WithSequence(acc.GetSequence()).
+		WithAccountNumber(accNum).WithSequence(seq).
 		WithGas(gas).WithGasPrices(ogpuclient.DefaultGasPrice).WithSignMode(signing.SignMode_SIGN_MODE_DIRECT)
 	builder, err := f.BuildUnsignedTx(msgs...)
 	if err != nil {

@@ -41,7 +41,7 @@ bench.json beside this run's. A subcommand runs one benchmark and prints its raw
 	f.Int("stream-clients", 4, "stream: concurrent clients of the stream and of the plain path")
 	f.Int("stream-requests", 2000, "stream: requests of one row each path sends")
 	cmd.AddCommand(benchBankCmd(), benchMarketCmd(), benchVoteExtensionsCmd(), benchLatencyCmd(), benchGemmCmd(), benchMLPCmd(),
-		benchTimersCmd(), benchVerifyMemoryCmd(), benchStreamCmd())
+		benchTimersCmd(), benchPrecompileCmd(), benchVerifyMemoryCmd(), benchStreamCmd())
 	return cmd
 }
 
@@ -75,7 +75,7 @@ in the blocks of the measuring window divided by the block time span of that win
 // benchRun runs a benchmark in a new directory it removes afterwards, and prints the result as
 // JSON.
 func benchRun(cmd *cobra.Command, run func(ctx context.Context, env bench.Env, dir string) (any, error)) error {
-	env, err := benchEnv()
+	env, err := BenchEnv()
 	if err != nil {
 		return err
 	}
@@ -96,9 +96,9 @@ func benchRun(cmd *cobra.Command, run func(ctx context.Context, env bench.Env, d
 	return nil
 }
 
-// benchEnv is what the benchmarks need from this command: this binary, and the ways it writes
+// BenchEnv is what the benchmarks need from this command: this binary, and the ways it writes
 // a dev home and the localnet's homes and opens the application for `ogpud start`.
-func benchEnv() (bench.Env, error) {
+func BenchEnv() (bench.Env, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return bench.Env{}, err
@@ -317,6 +317,42 @@ block and its ratio to the empty block.`,
 	return cmd
 }
 
+func benchPrecompileCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "precompile",
+		Short: "Gas and tx/s of a gemm createTask through the ICompute precompile against a Cosmos MsgCreateTask, the app driven in this process",
+		Long: `Write a dev chain's home (genesis and keys only; no node starts, no port is opened) and drive the
+application in this process as the timers benchmark does. Fund --accounts eth_secp256k1 accounts, then
+--blocks times each, alternating, commit a block of --txs txs from them that each create the same seeded
+8³ gemm task: once as EVM txs calling ICompute's createTask at 0x…c0DE (EIP-1559, signed with the
+account's key, their gas limit eth_estimateGas + 10%), once as Cosmos MsgCreateTask txs. Every tx
+must succeed and create its task. Empty blocks after each measured block take the tasks' bid-window
+timers. Reports each kind's gas per tx (the EVM receipt's; the Cosmos tx's gas meter) and tx/s (the
+block's txs over its FinalizeBlock and Commit, median over blocks), and the ratios precompile / Cosmos.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			accounts, _ := cmd.Flags().GetInt("accounts")
+			txs, _ := cmd.Flags().GetInt("txs")
+			blocks, _ := cmd.Flags().GetInt("blocks")
+			for _, f := range []struct {
+				name  string
+				value int
+			}{{"accounts", accounts}, {"txs", txs}, {"blocks", blocks}} {
+				if f.value < 1 {
+					return fmt.Errorf("--%s %d: must be at least 1", f.name, f.value)
+				}
+			}
+			return benchRun(cmd, func(ctx context.Context, env bench.Env, dir string) (any, error) {
+				return bench.Precompile(ctx, env, dir, accounts, txs, blocks)
+			})
+		},
+	}
+	cmd.Flags().Int("accounts", 8, "accounts sending the txs of a block, round-robin")
+	cmd.Flags().Int("txs", 200, "txs in each measured block")
+	cmd.Flags().Int("blocks", 5, "blocks measured of each kind")
+	return cmd
+}
+
 func benchVerifyMemoryCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify-memory",
@@ -383,7 +419,7 @@ func runBenchReport(cmd *cobra.Command, _ []string) error {
 			return fmt.Errorf("--compare: %w", err)
 		}
 	}
-	env, err := benchEnv()
+	env, err := BenchEnv()
 	if err != nil {
 		return err
 	}
