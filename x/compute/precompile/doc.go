@@ -65,12 +65,10 @@
 // matches them by the EIP-55 string of Address) and blocks it for bank transfers; an EVM
 // transfer to it reverts, as it has no receive or fallback.
 //
-// # Not yet done
+// # Not here
 //
-// TaskAssigned, TaskCompleted and TaskFailed logs (those transitions happen in EndBlock, outside
-// any EVM call), the providers' stream methods (subscribe, claims, commitments), the stream
-// transitions of the block hooks as logs, an example ComputeConsumer.sol with committed artifacts
-// and a make target that rebuilds them, an end-to-end test over JSON-RPC, and the cast examples in
-// the README. A chain already running needs an upgrade that adds Address to the EVM params' active
-// static precompiles.
+// The providers' stream methods (subscribe, claims, commitments) stay Cosmos messages: a
+// provider's sidecar sends them, not a contract. A stream's block-hook transitions (going live,
+// pausing, closing at its end) have no logs yet; getStream reads them. A chain already running
+// needs an upgrade that adds Address to the EVM params' active static precompiles.
 package precompile
