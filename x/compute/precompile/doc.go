@@ -4,9 +4,8 @@
 // 0x000000000000000000000000000000000000c0DE.
 //
 // contracts/ICompute.sol is the interface; abi.json is its ABI as the pinned solc writes it
-// (`make contracts`), embedded in the binary. Every write acts
-// for msg.sender (the precompile's caller: a contract when a contract calls, never tx.origin)
-// and goes through the module's Msg service exactly as the Cosmos message does, so the same
+// (`make contracts`), embedded in the binary. Every write acts for msg.sender (the precompile's
+// caller: a contract when a contract calls, never tx.origin) and goes through the module's Msg service exactly as the Cosmos message does, so the same
 // rules, errors and escrow apply. Coins move through x/bank from and to msg.sender's account;
 // the common precompile's balance handler mirrors those bank events into the EVM's state in the
 // same call, so the EVM and the bank agree on every balance. A write with msg.value is refused:
@@ -16,9 +15,8 @@
 //
 // Events are EVM logs of the precompile with the task or stream id and the creator as indexed
 // topics. TaskCreated, TaskCancelled, ResultAccepted, ResultDisputed, StreamOpened, StreamFunded
-// and StreamClosed are the calling transaction's.
-// TaskAssigned, TaskCompleted and TaskFailed happen in the block hooks; they are the block's own
-// logs (see BlockLogs).
+// and StreamClosed are the calling transaction's. TaskAssigned, TaskCompleted and TaskFailed
+// happen in the block hooks; they are the block's own logs (see BlockLogs).
 //
 // # Workload parameters
 //
