@@ -30,6 +30,9 @@ func TestReportRows(t *testing.T) {
 			Expired: TimersVariant{Blocks: 4, SlowestBlockSeconds: 0.08, Ratio: 40, Rounds: []TimersRound{{Blocks: []TimersBlock{{Processed: 256}, {Processed: 256}, {Processed: 256}, {Processed: 232}}}}},
 			Matched: TimersVariant{Blocks: 5, SlowestBlockSeconds: 0.06, Ratio: 30}},
 		VerifyMemory: &VerifyMemoryResult{N: 16384, StreamedPeakMiB: 1.5, WholeInMemoryPeakMiB: 3000, Ratio: 0.0005},
+		Precompile: &PrecompileResult{Accounts: 8, TxsPerBlock: 200, Blocks: 5, Gemm: 8,
+			Precompile: CreateTaskKind{GasUsed: 143_000, TxPerSec: 700}, Cosmos: CreateTaskKind{GasUsed: 112_000, TxPerSec: 1000},
+			GasRatio: 143.0 / 112, TxPerSecRatio: 0.7},
 		Stream: &StreamResult{Widths: []int{784, 128, 10}, Clients: 4, Requests: 2000, Executor: "cpu",
 			StreamP50Ms: 1.1, PlainP50Ms: 1, LatencyRatio: 1.1, StreamPerSec: 500, PlainPerSec: 1000, PerSecRatio: 0.5,
 			ReceiptPeriod: 10, Paid: 2010, Settled: true, Commit: TxKind{Txs: 4, Bytes: 1286}, Reveal: TxKind{Txs: 4, Bytes: 5347},
@@ -52,6 +55,10 @@ func TestReportRows(t *testing.T) {
 	require.Contains(t, byID["timers-expired"].Measured, "256 + 256 + 256 + 232")
 	require.False(t, *metOf("timers-matched"), "5 blocks where 4 were wanted")
 	require.True(t, *metOf("verify-memory-n16384"))
+	require.True(t, *metOf("precompile-gas"), "143k ≥ 112k")
+	require.Contains(t, byID["precompile-gas"].Measured, "143000 gas")
+	require.Equal(t, 0.7, byID["precompile-throughput"].Ratio)
+	require.Nil(t, metOf("precompile-throughput"))
 	require.Equal(t, 4.0, byID["executor-cpu"].Ratio)
 	require.Contains(t, byID["executor-cuda"].Measured, "no driver")
 	require.True(t, *metOf("stream-latency"), "1.1 ≤ 1.2")
