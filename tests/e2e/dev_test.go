@@ -30,8 +30,8 @@ import (
 const storageContract = "6017600c60003960176000f3" + "3615600b576000356000555b60005460005260206000f3"
 
 // TestDevChain runs `ogpud dev` and checks the chain a new user gets: blocks, the fixed
-// supply and its allocation, a CLI bank send, Ethereum txs through JSON-RPC, team vesting,
-// and a restart that keeps the chain.
+// supply and its allocation, a CLI bank send, Ethereum txs through JSON-RPC, a contract that
+// buys a task through the ICompute precompile, team vesting, and a restart that keeps the chain.
 func TestDevChain(t *testing.T) {
 	home := t.TempDir() + "/dev"
 	net := network.Dev(t, network.DevConfig{Home: home})
@@ -185,6 +185,10 @@ func TestDevChain(t *testing.T) {
 
 	t.Run("the dev sidecar bids, runs, verifies: a gemm task reaches COMPLETED", func(t *testing.T) {
 		testComputeMarket(t, net, accounts)
+	})
+
+	t.Run("a contract pays for a gemm task through ICompute, accepts it and records its result", func(t *testing.T) {
+		testComputeConsumer(t, net)
 	})
 
 	t.Run("MNIST: a model trained through the market classifies the test set through the market and through a stream at 95% or more", func(t *testing.T) {
