@@ -68,7 +68,7 @@ func Run(ctx context.Context, env Env, o Options, progress io.Writer) (*Report, 
 			}
 			r.Timers = &res
 		case "precompile":
-			res, err := Precompile(ctx, env, dir, 8, 200, 5)
+			res, err := Precompile(ctx, env, dir, 8, 200, 10)
 			if err != nil {
 				return nil, fmt.Errorf("precompile: %w", err)
 			}

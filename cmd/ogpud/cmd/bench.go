@@ -349,7 +349,7 @@ block's txs over its FinalizeBlock and Commit, median over blocks), and the rati
 	}
 	cmd.Flags().Int("accounts", 8, "accounts sending the txs of a block, round-robin")
 	cmd.Flags().Int("txs", 200, "txs in each measured block")
-	cmd.Flags().Int("blocks", 5, "blocks measured of each kind")
+	cmd.Flags().Int("blocks", 10, "blocks measured of each kind")
 	return cmd
 }
 
