@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"runtime"
@@ -114,7 +115,7 @@ func Precompile(ctx context.Context, env Env, home string, accounts, txsPerBlock
 		}
 	}
 	if alice == nil {
-		return PrecompileResult{}, fmt.Errorf("the dev home has no alice")
+		return PrecompileResult{}, errors.New("the dev home has no alice")
 	}
 	// a few blocks first: the first blocks of a fresh node measure its caches filling
 	for range 5 {
@@ -305,7 +306,7 @@ func (c *inProcessChain) estimateGas(from common.Address, data []byte) (uint64, 
 		return 0, err
 	}
 	if res.VmError != "" {
-		return 0, fmt.Errorf("%s", res.VmError)
+		return 0, errors.New(res.VmError)
 	}
 	return res.Gas, nil
 }
