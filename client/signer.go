@@ -63,3 +63,21 @@ func (s KeyringSigner) Sign(msg []byte) ([]byte, error) {
 	sig, _, err := s.kr.Sign(s.name, msg, signing.SignMode_SIGN_MODE_DIRECT)
 	return sig, err
 }
+
+// ContractReader reads for a contract that created tasks: the contract cannot sign, so its
+// account key signs and the provider asks the contract (ERC-1271's isValidSignature) whether
+// that signature stands for it.
+type ContractReader struct {
+	KeyringSigner
+	contract string
+}
+
+var _ blobauth.Delegate = ContractReader{}
+
+// ForContract is s reading for contract (its account address, ogpu1…).
+func ForContract(s KeyringSigner, contract sdk.AccAddress) ContractReader {
+	return ContractReader{KeyringSigner: s, contract: contract.String()}
+}
+
+// For is the contract's account address.
+func (r ContractReader) For() string { return r.contract }

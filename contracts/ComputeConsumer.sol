@@ -7,6 +7,9 @@ import "./ICompute.sol";
 /// @dev An example to copy. The contract, not its owner, is the creator of the tasks it asks
 /// for: the precompile escrows each task's cost from the contract's balance (fund it with plain
 /// transfers) and pays refunds back to it. Only the owner spends; anyone may record a result.
+/// A provider serves a task's result to its creator only; a contract cannot sign, so it answers
+/// ERC-1271's isValidSignature for its owner, and the owner reads the results for it
+/// (`ogpud q compute result ID --from OWNER --for CONTRACT`).
 contract ComputeConsumer {
     /// @dev ICompute's task states that carry a result the committee has verified.
     uint8 internal constant STATE_COMPLETED = 4;
@@ -14,6 +17,12 @@ contract ComputeConsumer {
 
     /// @dev Pays the provider its full price until the deadline (minFraction is then ignored).
     uint8 internal constant PAYMENT_FIXED = 1;
+
+    /// @dev ERC-1271's answers: the selector of isValidSignature, or not.
+    bytes4 internal constant ERC1271_VALID = 0x1626ba7e;
+    bytes4 internal constant ERC1271_INVALID = 0xffffffff;
+    /// @dev secp256k1's order halved: a signature with a higher s is the malleable twin of one.
+    uint256 internal constant HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
     address public immutable owner;
 
@@ -97,6 +106,21 @@ contract ComputeConsumer {
         resultSha256[id] = t.resultSha256;
         emit ResultRecorded(id, t.resultSha256);
         return t.resultSha256;
+    }
+
+    /// @dev ERC-1271: the contract signs as its owner. A signature is valid when the owner's key
+    /// made it over hash (65 bytes r ‖ s ‖ v, v 0, 1, 27 or 28, s in the lower half). A provider's
+    /// blob server asks this before it serves one of the contract's results to the owner.
+    function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
+        if (signature.length != 65) return ERC1271_INVALID;
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (v < 27) v += 27;
+        if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) return ERC1271_INVALID;
+        address signer = ecrecover(hash, v, r, s);
+        if (signer == address(0) || signer != owner) return ERC1271_INVALID;
+        return ERC1271_VALID;
     }
 
     /// @dev Sends amount of this contract's balance to `to`.

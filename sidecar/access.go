@@ -1,18 +1,26 @@
 package sidecar
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/privval"
 	"google.golang.org/grpc"
 
 	"github.com/cosmos/evm/crypto/ethsecp256k1"
+	evmtypes "github.com/cosmos/evm/x/vm/types"
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	sdked25519 "github.com/cosmos/cosmos-sdk/crypto/keys/ed25519"
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -46,7 +54,9 @@ func (a chainAuthorizer) Authorize(ctx context.Context, r blobauth.Request) erro
 		return err
 	}
 	isState := a.states != nil && t.Workload.GetTrainMlpInt8() != nil && t.Result.Sha256 != r.SHA && a.states(ctx, r.Task, r.SHA)
-	return authorize(t, r, isState, func(valoper string) ([]byte, error) { return a.consensusKey(ctx, valoper) })
+	return authorize(t, r, isState,
+		func(valoper string) ([]byte, error) { return a.consensusKey(ctx, valoper) },
+		func(contract string, msg, sig []byte) error { return a.contractApproves(ctx, contract, msg, sig) })
 }
 
 // streamCheckServed lets through a task that is no stream's check, or the check of a response
@@ -59,9 +69,12 @@ func streamCheckServed(t computetypes.Task, provider string) error {
 	return fmt.Errorf("task %d checks a response of stream %d by %s, not by this provider", t.Id, t.StreamId, t.Provider)
 }
 
-// authorize is the rule: consensusKey gives a validator's ed25519 consensus key; isState says
-// the blob is a state of the task's training run (committee only, as inputs are).
-func authorize(t computetypes.Task, r blobauth.Request, isState bool, consensusKey func(valoper string) ([]byte, error)) error {
+// authorize is the rule: consensusKey gives a validator's ed25519 consensus key; approves asks
+// a contract whether an account's signature of msg stands for it (ERC-1271); isState says the
+// blob is a state of the task's training run (committee only, as inputs are).
+func authorize(t computetypes.Task, r blobauth.Request, isState bool, consensusKey func(valoper string) ([]byte, error),
+	approves func(contract string, msg, sig []byte) error,
+) error {
 	isResult := t.Result.Sha256 == r.SHA
 	if !isResult && !isState && !slices.ContainsFunc(t.Inputs, func(b computetypes.Blob) bool { return b.Sha256 == r.SHA }) {
 		return fmt.Errorf("blob %s is neither the result, an input nor a training state of task %d", r.SHA, r.Task)
@@ -89,14 +102,70 @@ func authorize(t computetypes.Task, r blobauth.Request, isState bool, consensusK
 	if !pk.VerifySignature(r.Message, r.Signature) {
 		return errors.New("signature does not verify")
 	}
-	if r.Signer != t.Creator {
-		return fmt.Errorf("%s is neither the creator of task %d nor on its committee", r.Signer, r.Task)
+	reader := r.Signer
+	if r.For != "" {
+		reader = r.For
+	}
+	if reader != t.Creator {
+		return fmt.Errorf("%s is neither the creator of task %d nor on its committee", reader, r.Task)
 	}
 	if !isResult {
 		return fmt.Errorf("the inputs and training states of task %d are served to its committee only", r.Task)
 	}
 	if t.VerifiedHeight == 0 && t.State != computetypes.TASK_STATE_FAILED {
 		return fmt.Errorf("task %d is %s: its result is served to its creator once the committee's verdict is in", r.Task, t.State)
+	}
+	if r.For != "" {
+		// last: every check that needs no EVM call has passed
+		if err := approves(r.For, r.Message, r.Signature); err != nil {
+			return fmt.Errorf("%s reads for %s: %w", r.Signer, r.For, err)
+		}
+	}
+	return nil
+}
+
+// erc1271GasCap bounds the EVM call that asks a creator contract about a signature: enough for
+// an ecrecover and a few storage reads, not for a contract that makes the node work for its reader.
+const erc1271GasCap = 100_000
+
+var (
+	erc1271ABI = func() abi.ABI {
+		a, err := abi.JSON(strings.NewReader(`[{"type":"function","name":"isValidSignature","stateMutability":"view",` +
+			`"inputs":[{"name":"hash","type":"bytes32"},{"name":"signature","type":"bytes"}],"outputs":[{"name":"","type":"bytes4"}]}]`))
+		if err != nil {
+			panic(err) // a constant
+		}
+		return a
+	}()
+	erc1271Valid = []byte{0x16, 0x26, 0xba, 0x7e}
+)
+
+// contractApproves asks contract, by ERC-1271's isValidSignature(keccak256(msg), sig), whether
+// sig (an account key's r ‖ s ‖ v over msg) stands for it, as the chain's latest state says.
+func (a chainAuthorizer) contractApproves(ctx context.Context, contract string, msg, sig []byte) error {
+	addr, err := sdk.AccAddressFromBech32(contract)
+	if err != nil {
+		return fmt.Errorf("header %s: %w", blobauth.HeaderFor, err)
+	}
+	data, err := erc1271ABI.Pack("isValidSignature", crypto.Keccak256Hash(msg), sig)
+	if err != nil {
+		return err
+	}
+	to := common.BytesToAddress(addr)
+	input := hexutil.Bytes(data)
+	args, err := json.Marshal(evmtypes.TransactionArgs{To: &to, Input: &input})
+	if err != nil {
+		return err
+	}
+	res, err := evmtypes.NewQueryClient(a.conn).EthCall(ctx, &evmtypes.EthCallRequest{Args: args, GasCap: erc1271GasCap})
+	if err != nil {
+		return fmt.Errorf("isValidSignature: %v", err)
+	}
+	if res.Failed() {
+		return fmt.Errorf("isValidSignature failed: %s", res.VmError)
+	}
+	if len(res.Ret) < 4 || !bytes.Equal(res.Ret[:4], erc1271Valid) {
+		return errors.New("the contract does not accept the signature (ERC-1271)")
 	}
 	return nil
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cosmos/evm/crypto/ethsecp256k1"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -38,6 +40,8 @@ func (s ethSigner) Sign(msg []byte) ([]byte, error) { return s.key.Sign(msg) }
 type taskAuthorizer struct {
 	task *computetypes.Task
 	keys map[string][]byte
+	// approves stands for the creator contract's isValidSignature (nil: no contract answers)
+	approves func(contract string, msg, sig []byte) error
 }
 
 func (a taskAuthorizer) Authorize(_ context.Context, r blobauth.Request) error {
@@ -49,6 +53,11 @@ func (a taskAuthorizer) Authorize(_ context.Context, r blobauth.Request) error {
 			return k, nil
 		}
 		return nil, errors.New("no such validator")
+	}, func(contract string, msg, sig []byte) error {
+		if a.approves == nil {
+			return errors.New("no contract here")
+		}
+		return a.approves(contract, msg, sig)
 	})
 }
 
@@ -85,7 +94,7 @@ func TestResultsArePrivate(t *testing.T) {
 		Result: computetypes.Blob{Sha256: result}, Inputs: []computetypes.Blob{{Sha256: input}},
 	}
 	keys := map[string][]byte{member: pv.Key.PubKey.Bytes(), outsiderVal.Signer(): ed25519.PublicKey(make([]byte, 32))}
-	srv := httptest.NewServer(server.Handler(st, prometheus.NewRegistry(), taskAuthorizer{task, keys}, nil))
+	srv := httptest.NewServer(server.Handler(st, prometheus.NewRegistry(), taskAuthorizer{task: task, keys: keys}, nil))
 	defer srv.Close()
 	get := func(sha string, s blobauth.Signer) int {
 		res, err := blobauth.Get(context.Background(), http.DefaultClient, srv.URL+"/v1/blobs/"+sha, 4, s)
@@ -142,3 +151,61 @@ func getChallenge(t *testing.T, base string) string {
 }
 
 func hexOf(b []byte) string { return hex.EncodeToString(b) }
+
+// delegate reads for a contract with an account key.
+type delegate struct {
+	ethSigner
+	contract string
+}
+
+func (d delegate) For() string { return d.contract }
+
+// TestAContractsResultGoesToTheAccountItApproves: a contract that created a task cannot sign, so
+// an account reads for it, and the server asks the contract (ERC-1271) whether that account's
+// signature stands for it: only after every other check, and only for the task's creator.
+func TestAContractsResultGoesToTheAccountItApproves(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	result, err := st.Put([]byte("the contract's result"))
+	require.NoError(t, err)
+	ownerKey, err := ethsecp256k1.GenerateKey()
+	require.NoError(t, err)
+	strangerKey, err := ethsecp256k1.GenerateKey()
+	require.NoError(t, err)
+	contract := sdk.AccAddress("a-consumer-contract-").String()
+	other := sdk.AccAddress("another-contract----").String()
+	owner := ethSigner{ownerKey}
+
+	// the contract's isValidSignature: the owner's key signed keccak256(msg)
+	asked := 0
+	approves := func(c string, msg, sig []byte) error {
+		asked++
+		require.Equal(t, contract, c)
+		pub, err := crypto.SigToPub(crypto.Keccak256(msg), sig)
+		if err != nil || crypto.PubkeyToAddress(*pub) != common.BytesToAddress(ownerKey.PubKey().Address()) {
+			return errors.New("not the owner's signature")
+		}
+		return nil
+	}
+	task := &computetypes.Task{Id: 4, Creator: contract, State: computetypes.TASK_STATE_SUBMITTED, Result: computetypes.Blob{Sha256: result}}
+	srv := httptest.NewServer(server.Handler(st, prometheus.NewRegistry(), taskAuthorizer{task: task, approves: approves}, nil))
+	defer srv.Close()
+	get := func(s blobauth.Signer) int {
+		res, err := blobauth.Get(context.Background(), http.DefaultClient, srv.URL+"/v1/blobs/"+result, 4, s)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+
+	require.Equal(t, http.StatusForbidden, get(delegate{owner, contract}), "the creator contract waits for the verdict too")
+	require.Zero(t, asked, "the contract is not asked before the verdict")
+
+	task.State, task.VerifiedHeight = computetypes.TASK_STATE_VERIFIED, 10
+	require.Equal(t, http.StatusOK, get(delegate{owner, contract}), "the owner reads for its contract")
+	require.Equal(t, 1, asked)
+	require.Equal(t, http.StatusForbidden, get(owner), "the owner is not the creator on its own")
+	require.Equal(t, http.StatusForbidden, get(delegate{ethSigner{strangerKey}, contract}), "the contract refuses a stranger")
+	require.Equal(t, 2, asked)
+	require.Equal(t, http.StatusForbidden, get(delegate{owner, other}), "a contract that is not the creator")
+	require.Equal(t, 2, asked, "is never asked")
+}

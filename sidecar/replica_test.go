@@ -715,7 +715,7 @@ func TestReplicaCheckTask(t *testing.T) {
 		}},
 		StreamId: 7, Provider: f.me,
 	}
-	auth := checkAuthorizer{taskAuthorizer{task, map[string][]byte{member: pv.Key.PubKey.Bytes()}}, f.me}
+	auth := checkAuthorizer{taskAuthorizer{task: task, keys: map[string][]byte{member: pv.Key.PubKey.Bytes()}}, f.me}
 	srv := httptest.NewServer(server.Handler(f.s.store, prometheus.NewRegistry(), auth, nil))
 	t.Cleanup(srv.Close)
 	prefix := srv.URL + "/v1/blobs/"

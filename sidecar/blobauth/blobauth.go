@@ -6,7 +6,9 @@
 //
 // A committee member signs with its validator's consensus key (ed25519) and names itself by
 // its operator address (ogpuvaloper…); a creator signs with its account key (eth_secp256k1)
-// and names itself by its account address (ogpu1…).
+// and names itself by its account address (ogpu1…). A creator that is a contract cannot sign:
+// an account it approves signs and names the contract in the For header, and the server asks
+// the contract, by ERC-1271's isValidSignature, whether the signature stands for it.
 package blobauth
 
 import (
@@ -29,6 +31,8 @@ const (
 	HeaderSigner    = "Ogpu-Signer"
 	HeaderPubKey    = "Ogpu-Pubkey"
 	HeaderSignature = "Ogpu-Signature"
+	// HeaderFor names the contract (ogpu1…) an account reads for; absent when it reads for itself.
+	HeaderFor = "Ogpu-For"
 )
 
 // ChallengePath is where a blob server hands out challenges; ChallengeTTL how long one lasts.
@@ -52,6 +56,12 @@ type Signer interface {
 	Sign(msg []byte) ([]byte, error)
 }
 
+// Delegate is a Signer that reads for a contract: For is the contract's account address.
+type Delegate interface {
+	Signer
+	For() string
+}
+
 // Request is a signed read as the server sees it.
 type Request struct {
 	Task      uint64
@@ -60,6 +70,8 @@ type Request struct {
 	PubKey    []byte
 	Signature []byte
 	Message   []byte
+	// For is the contract the signer reads for, or "".
+	For string
 }
 
 // Get fetches the blob at uri (…/v1/blobs/<sha256>) of task, signing the server's challenge
@@ -86,6 +98,9 @@ func Get(ctx context.Context, client *http.Client, uri string, task uint64, s Si
 	req.Header.Set(HeaderSigner, s.Signer())
 	req.Header.Set(HeaderPubKey, hex.EncodeToString(s.PubKey()))
 	req.Header.Set(HeaderSignature, hex.EncodeToString(sig))
+	if d, ok := s.(Delegate); ok && d.For() != "" {
+		req.Header.Set(HeaderFor, d.For())
+	}
 	return client.Do(req)
 }
 
@@ -130,7 +145,10 @@ func ParseRequest(r *http.Request, sha string) (Request, string, error) {
 	if err != nil || len(sig) == 0 {
 		return Request{}, "", fmt.Errorf("header %s: hex signature required", HeaderSignature)
 	}
-	return Request{Task: task, SHA: sha, Signer: signer, PubKey: pub, Signature: sig, Message: Message(challenge, task, sha)}, challenge, nil
+	return Request{
+		Task: task, SHA: sha, Signer: signer, PubKey: pub, Signature: sig, Message: Message(challenge, task, sha),
+		For: r.Header.Get(HeaderFor),
+	}, challenge, nil
 }
 
 // Challenges hands out single-use challenges that expire after ChallengeTTL, at most max at a

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -25,9 +24,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/stretchr/testify/require"
-
-	cmtjson "github.com/cometbft/cometbft/libs/json"
-	"github.com/cometbft/cometbft/privval"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -112,26 +108,6 @@ func (a evmAccount) send(to *common.Address, value *big.Int, data []byte) *types
 	require.Equal(a.t, types.ReceiptStatusSuccessful, receipt.Status, "tx %s", tx.Hash())
 	return receipt
 }
-
-// consensusSigner signs blob reads as the dev validator with its consensus key: the committee
-// of a task may read its result, whoever created it.
-type consensusSigner struct {
-	valoper string
-	key     ed25519.PrivateKey
-}
-
-func loadConsensusSigner(t *testing.T, net *network.Network) consensusSigner {
-	t.Helper()
-	bz, err := os.ReadFile(filepath.Join(net.Homes[0], "config", "priv_validator_key.json"))
-	require.NoError(t, err)
-	var k privval.FilePVKey
-	require.NoError(t, cmtjson.Unmarshal(bz, &k))
-	return consensusSigner{valoper: net.Valoper(0), key: ed25519.PrivateKey(k.PrivKey.Bytes())}
-}
-
-func (s consensusSigner) Signer() string                  { return s.valoper }
-func (s consensusSigner) PubKey() []byte                  { return s.key.Public().(ed25519.PublicKey) }
-func (s consensusSigner) Sign(msg []byte) ([]byte, error) { return ed25519.Sign(s.key, msg), nil }
 
 // testComputeConsumer drives the market from Solidity over JSON-RPC: alice deploys
 // contracts/ComputeConsumer.sol and funds it; through it she asks for a seeded gemm, which the
@@ -229,11 +205,21 @@ func testComputeConsumer(t *testing.T, net *network.Network) {
 	refused, err := network.TryRun(bin, "q", "compute", "result", strconv.FormatUint(id, 10), "--out", file, "--home", home, "--from", "alice")
 	require.Error(t, err, "%s", refused)
 	require.Contains(t, err.Error()+string(refused), fmt.Sprintf("neither the creator of task %d nor on its committee", id))
-	// and to its committee: the validator reads it with its consensus key
-	var result bytes.Buffer
-	require.NoError(t, net.Client().Download(ctx, chainTask.Result, id, loadConsensusSigner(t, net), &result))
+	// alice reads it for the contract: the provider asks the contract (ERC-1271) whether her
+	// signature stands for it
+	out, err := network.TryRun(bin, "q", "compute", "result", strconv.FormatUint(id, 10), "--out", file, "--home", home, "--from", "alice",
+		"--for", consumer.Hex())
+	require.NoError(t, err, "%s", out)
+	bz, err := os.ReadFile(file)
+	require.NoError(t, err)
+	result := bytes.NewBuffer(bz)
 	sum := sha256.Sum256(result.Bytes())
 	require.Equal(t, task.ResultSha256, hex.EncodeToString(sum[:]))
+	// the contract approves its owner only
+	refused, err = network.TryRun(bin, "q", "compute", "result", strconv.FormatUint(id, 10), "--out", file, "--home", home, "--from", "bob",
+		"--for", consumer.Hex())
+	require.Error(t, err, "%s", refused)
+	require.Contains(t, err.Error()+string(refused), "does not accept the signature")
 	a, b, ok := chainTask.GemmInputSeeds()
 	require.True(t, ok)
 	shape := gemm.Shape{M: m, N: n, K: k}

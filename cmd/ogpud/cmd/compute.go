@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/flags"
 	"github.com/cosmos/cosmos-sdk/client/tx"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 
 	"cosmossdk.io/math"
@@ -339,9 +341,17 @@ func resultCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			signer, err := creatorSigner(clientCtx)
+			keySigner, err := creatorSigner(clientCtx)
 			if err != nil {
 				return err
+			}
+			var signer blobauth.Signer = keySigner
+			if forAddr, _ := cmd.Flags().GetString(flagFor); forAddr != "" {
+				contract, err := parseAccount(forAddr)
+				if err != nil {
+					return fmt.Errorf("--%s %q: %w", flagFor, forAddr, err)
+				}
+				signer = ogpuclient.ForContract(keySigner, contract)
 			}
 			c := ogpuclient.New(clientCtx, clientCtx.TxConfig)
 			t, err := c.Task(cmd.Context(), id)
@@ -364,9 +374,24 @@ func resultCmd() *cobra.Command {
 	_ = cmd.MarkFlagRequired("out")
 	flags.AddQueryFlagsToCmd(cmd)
 	cmd.Flags().String(flags.FlagFrom, "", "the task's creator key: the provider serves the result to its creator only, once the verdict is in (required)")
+	cmd.Flags().String(flagFor, "", "the creator is this contract (0x… or ogpu1…), which approves --from's signature by ERC-1271's isValidSignature")
 	cmd.Flags().String(flags.FlagKeyringBackend, "", "keyring backend of --from (default: the home's client.toml)")
 	_ = cmd.MarkFlagRequired(flags.FlagFrom)
 	return cmd
+}
+
+// flagFor names the contract a result is read for.
+const flagFor = "for"
+
+// parseAccount reads an account address in either form: 0x… (as the EVM writes it) or ogpu1….
+func parseAccount(s string) (sdk.AccAddress, error) {
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		if !common.IsHexAddress(s) {
+			return nil, errors.New("must be a 20-byte hex address")
+		}
+		return sdk.AccAddress(common.HexToAddress(s).Bytes()), nil
+	}
+	return sdk.AccAddressFromBech32(s)
 }
 
 // creatorSigner signs blob reads with the --from key, the task's creator.
