@@ -22,8 +22,9 @@ import (
 // The EVM JSON-RPC reads a block's logs from its transactions' results, so the logs ride on the
 // result of the block's first transaction, the vote-extension record every block carries once
 // extensions are on (that transaction is not a Cosmos tx and its result stays an error; its data
-// becomes the logs). Their index follows every log of the block's EVM transactions, and the
-// block bloom of the EVM module gains them, so eth_getLogs and log filters find them. The logs
+// becomes the logs). Their index follows every log of the block's EVM transactions, the block
+// bloom of the EVM module gains them, and the result gains the events the JSON-RPC's log stream
+// looks for, so eth_getLogs, log filters and log subscriptions all see them. The logs
 // are a function of the block's events, so every node writes the same result data, which the
 // next header's results hash commits to. A block without the record (before extensions are on)
 // has no block logs. Logs that cannot be built are left out, with an error in the node's log: they
@@ -71,6 +72,15 @@ func attachBlockLogs(req *abci.RequestFinalizeBlock, resp *abci.ResponseFinalize
 		return err
 	}
 	resp.TxResults[0].Data = data
+	// the JSON-RPC's log stream (eth_newFilter's changes, websocket log subscriptions) takes the
+	// logs of a transaction whose events name the EVM module and an Ethereum tx hash; unindexed,
+	// so no tx search finds the record by them
+	resp.TxResults[0].Events = append(resp.TxResults[0].Events,
+		abci.Event{Type: sdk.EventTypeMessage, Attributes: []abci.EventAttribute{{Key: sdk.AttributeKeyModule, Value: evmtypes.ModuleName}}},
+		abci.Event{Type: evmtypes.EventTypeEthereumTx, Attributes: []abci.EventAttribute{
+			{Key: evmtypes.AttributeKeyEthereumTxHash, Value: fmt.Sprintf("0x%x", txHash)},
+		}},
+	)
 	for i, ev := range resp.Events {
 		if ev.Type != evmtypes.EventTypeBlockBloom {
 			continue

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -87,6 +88,16 @@ func TestBlockLogs(t *testing.T) {
 		resp := newResp()
 		require.NoError(t, attachBlockLogs(req, resp, cdc))
 		require.EqualValues(t, 2, resp.TxResults[0].Code, "the record's result stays what it was")
+		// what the JSON-RPC's log stream selects a transaction's logs by, kept out of tx search
+		streamKeys := map[string]string{}
+		for _, ev := range resp.TxResults[0].Events {
+			for _, a := range ev.Attributes {
+				streamKeys[ev.Type+"."+a.Key] = a.Value
+				require.False(t, a.Index, "%s.%s is not indexed", ev.Type, a.Key)
+			}
+		}
+		require.Equal(t, evmtypes.ModuleName, streamKeys["message.module"])
+		require.Equal(t, fmt.Sprintf("0x%x", sha256.Sum256(injected)), streamKeys[evmtypes.EventTypeEthereumTx+"."+evmtypes.AttributeKeyEthereumTxHash])
 
 		blockRes := &cmtrpctypes.ResultBlockResults{Height: req.Height, TxsResults: resp.TxResults, FinalizeBlockEvents: resp.Events}
 		all, err := backend.GetLogsFromBlockResults(blockRes)
@@ -149,6 +160,7 @@ func TestBlockLogs(t *testing.T) {
 		plain := &abci.RequestFinalizeBlock{Height: 12, Hash: req.Hash, Txs: [][]byte{[]byte("a tx"), []byte("an evm tx")}}
 		require.NoError(t, attachBlockLogs(plain, resp, cdc))
 		require.Empty(t, resp.TxResults[0].Data)
+		require.Empty(t, resp.TxResults[0].Events)
 		require.Equal(t, newResp().Events, resp.Events)
 	})
 
@@ -157,6 +169,7 @@ func TestBlockLogs(t *testing.T) {
 		resp.Events[2].Attributes[0].Value = "not json"
 		require.Error(t, attachBlockLogs(req, resp, cdc))
 		require.Empty(t, resp.TxResults[0].Data)
+		require.Empty(t, resp.TxResults[0].Events)
 		require.Equal(t, newResp().Events[5], resp.Events[5], "the bloom is untouched")
 	})
 }

@@ -163,6 +163,10 @@ func testComputeConsumer(t *testing.T, net *network.Network) {
 	require.Equal(t, fund.String(), funded.String())
 	t.Logf("deployed and funded %s in %s", consumer, time.Since(start).Round(time.Millisecond))
 
+	// a dApp watching the precompile by polling a filter (eth_newFilter, eth_getFilterChanges)
+	var watch string
+	require.NoError(t, client.Client().CallContext(ctx, &watch, "eth_newFilter", map[string]any{"address": computePrecompile}))
+
 	// 2. the owner asks for C = A·B through the contract, which pays the escrow
 	maxPrice := ogpu(100).BigInt()
 	created := alice.send(&consumer, nil, pack(consumerArt, "requestGemm", uint32(m), uint32(n), uint32(k), uint64(seedA), uint64(seedB), maxPrice, uint64(deadline)))
@@ -263,4 +267,18 @@ func testComputeConsumer(t *testing.T, net *network.Network) {
 	values, err := computeArt.ABI.Unpack("TaskCompleted", completed.Data)
 	require.NoError(t, err)
 	require.Equal(t, []any{uint8(taskVerified), task.ResultSha256}, values)
+
+	// the watching filter saw the same logs of the task, the block's own among them
+	var changes []types.Log
+	require.NoError(t, client.Client().CallContext(ctx, &changes, "eth_getFilterChanges", watch))
+	var watched []string
+	for _, l := range changes {
+		if l.Topics[1] != common.BigToHash(new(big.Int).SetUint64(id)) {
+			continue
+		}
+		ev, err := computeArt.ABI.EventByID(l.Topics[0])
+		require.NoError(t, err)
+		watched = append(watched, ev.Name)
+	}
+	require.ElementsMatch(t, names, watched, "eth_getFilterChanges %v, eth_getLogs %v", watched, names)
 }
