@@ -131,7 +131,8 @@ interface ICompute {
     /// @dev The transitions below happen in the chain's block hooks, outside any transaction:
     /// a bid window closing, a committee's verdict, a deadline passing. Their logs are the
     /// block's own: they ride on the block's first transaction (its vote-extension record), so
-    /// eth_getLogs and log filters return them with the block; they have no receipt.
+    /// eth_getLogs, log filters and log subscriptions see them with the block; they have no
+    /// receipt.
 
     /// @dev The bid window closed and provider won the task at price.
     event TaskAssigned(uint64 indexed id, address indexed creator, address indexed provider, uint256 price);
