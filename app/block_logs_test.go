@@ -148,6 +148,46 @@ func TestBlockLogs(t *testing.T) {
 		require.True(t, ethtypes.BloomLookup(bloom, precompile.ABI.Events[precompile.TaskAssignedEvent].ID))
 	})
 
+	t.Run("a stream's block-hook transitions are logs too", func(t *testing.T) {
+		replacement := common.Address{0xb1}
+		replacementStr, err := cdc.BytesToString(replacement.Bytes())
+		require.NoError(t, err)
+		resp := &abci.ResponseFinalizeBlock{
+			TxResults: []*abci.ExecTxResult{{Code: 2}, {}},
+			Events: []abci.Event{
+				blockEvent(t, &computetypes.EventStreamLive{StreamId: 3, Serving: []computetypes.Replica{{Provider: providerStr}}, EndHeight: 500, Creator: creatorStr}, "EndBlock"),
+				blockEvent(t, &computetypes.EventReplicaReplaced{StreamId: 3, Slot: 0, Provider: providerStr, Replacement: replacementStr, Reason: "3 failed probes", Slashed: math.ZeroInt(), Creator: creatorStr}, "PreBlock"),
+				blockEvent(t, &computetypes.EventStreamPaused{StreamId: 3, GraceEnd: 60, Reason: "out of funds", Creator: creatorStr}, "EndBlock"),
+				blockEvent(t, &computetypes.EventStreamClosed{StreamId: 3, Reason: "grace over", Claimed: math.NewInt(40), Refunded: math.ZeroInt(), Creator: creatorStr}, "EndBlock"),
+				blockEvent(t, &computetypes.EventStreamSettled{StreamId: 3, Claimed: math.NewInt(40), Refunded: math.NewInt(60), Creator: creatorStr}, "EndBlock"),
+			},
+		}
+		require.NoError(t, attachBlockLogs(req, resp, cdc))
+		all, err := backend.GetLogsFromBlockResults(&cmtrpctypes.ResultBlockResults{Height: req.Height, TxsResults: resp.TxResults})
+		require.NoError(t, err)
+		logs := all[0]
+		want := []struct {
+			name string
+			data []any
+		}{
+			{precompile.StreamLiveEvent, []any{[]common.Address{provider}, uint64(500)}},
+			{precompile.ReplicaReplacedEvent, []any{uint32(0), provider, replacement, "3 failed probes"}},
+			{precompile.StreamPausedEvent, []any{uint64(60), "out of funds"}},
+			{precompile.StreamEndedEvent, []any{"grace over", big.NewInt(40)}},
+			{precompile.StreamSettledEvent, []any{big.NewInt(40), big.NewInt(60)}},
+		}
+		require.Len(t, logs, len(want))
+		for i, w := range want {
+			event := precompile.ABI.Events[w.name]
+			require.Equal(t, event.ID, logs[i].Topics[0], w.name)
+			require.Equal(t, common.BigToHash(big.NewInt(3)), logs[i].Topics[1], w.name)
+			require.Equal(t, common.BytesToHash(creator.Bytes()), logs[i].Topics[2], w.name)
+			values, err := event.Inputs.NonIndexed().Unpack(logs[i].Data)
+			require.NoError(t, err)
+			require.Equal(t, w.data, values, w.name)
+		}
+	})
+
 	t.Run("the same events make the same result data", func(t *testing.T) {
 		a, b := newResp(), newResp()
 		require.NoError(t, attachBlockLogs(req, a, cdc))

@@ -142,6 +142,26 @@ interface ICompute {
     /// @dev The task ended without a paid result: state FAILED (the result was wrong or
     /// missing) or EXPIRED (no bid, or the deadline passed). The escrow went back to the creator.
     event TaskFailed(uint64 indexed id, address indexed creator, uint8 state, string reason);
+    /// @dev The subscription window closed: providers serve the stream until endHeight.
+    event StreamLive(uint64 indexed id, address indexed creator, address[] providers, uint64 endHeight);
+    /// @dev The stream cannot pay another period: its replicas stop serving, and it closes at
+    /// graceEnd unless fundStream resumes it.
+    event StreamPaused(uint64 indexed id, address indexed creator, uint64 graceEnd, string reason);
+    /// @dev The chain closed the stream (its duration or its grace ran out, or no replica was
+    /// left); claimed is what its replicas were paid. The rest comes back at StreamSettled.
+    event StreamEnded(uint64 indexed id, address indexed creator, string reason, uint256 claimed);
+    /// @dev The stream's books are closed: refunded went back to the creator.
+    event StreamSettled(uint64 indexed id, address indexed creator, uint256 claimed, uint256 refunded);
+    /// @dev provider left slot (reason says why: failed probes, a wrong or withheld answer) and
+    /// replacement, the first standby, took it; replacement is the zero address when none was left.
+    event ReplicaReplaced(
+        uint64 indexed id,
+        address indexed creator,
+        uint32 slot,
+        address provider,
+        address replacement,
+        string reason
+    );
 
     /// @dev Creates a task and escrows its cost from msg.sender.
     /// @param workload the workload name, e.g. "gemm-int8/v1".

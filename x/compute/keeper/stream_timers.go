@@ -146,6 +146,7 @@ func (k Keeper) pause(ctx context.Context, params types.Params, s types.Stream) 
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventStreamPaused{
 		StreamId: s.Id, GraceEnd: graceEnd, Reason: "the unclaimed budget or the committee fee left cannot pay another period",
+		Creator: s.Creator,
 	})
 }
 

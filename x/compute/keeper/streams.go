@@ -313,7 +313,7 @@ func (k Keeper) closeStream(ctx context.Context, s types.Stream, reason string) 
 	s.ClosedHeight = h
 	s.Outcome = reason
 	if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventStreamClosed{
-		StreamId: s.Id, Reason: reason, Claimed: s.Claimed, Refunded: math.ZeroInt(),
+		StreamId: s.Id, Reason: reason, Claimed: s.Claimed, Refunded: math.ZeroInt(), Creator: s.Creator,
 	}); err != nil {
 		return err
 	}
@@ -360,7 +360,9 @@ func (k Keeper) settle(ctx context.Context, s types.Stream) error {
 	if err := k.pruneSettled(ctx, params, s); err != nil {
 		return err
 	}
-	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventStreamSettled{StreamId: s.Id, Claimed: s.Claimed, Refunded: refund})
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventStreamSettled{
+		StreamId: s.Id, Claimed: s.Claimed, Refunded: refund, Creator: s.Creator,
+	})
 }
 
 // releaseReplica unlocks a replica's collateral and forgets that it serves the stream.
@@ -544,7 +546,7 @@ func (k Keeper) selectReplicas(ctx context.Context, s types.Stream) error {
 		standbys[i] = sb.Provider
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventStreamLive{
-		StreamId: s.Id, Serving: s.Serving, Standbys: standbys, EndHeight: s.EndHeight,
+		StreamId: s.Id, Serving: s.Serving, Standbys: standbys, EndHeight: s.EndHeight, Creator: s.Creator,
 	})
 }
 
@@ -627,6 +629,7 @@ func (k Keeper) removeReplica(ctx context.Context, s *types.Stream, i int, reaso
 	}
 	if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventReplicaReplaced{
 		StreamId: s.Id, Slot: r.Slot, Provider: r.Provider, Replacement: replacement, Reason: reason, Slashed: slashed,
+		Creator: s.Creator,
 	}); err != nil {
 		return err
 	}

@@ -15,16 +15,22 @@ import (
 	"github.com/opengpu/ogpu/x/compute/types"
 )
 
-// The events a task's block-hook transitions log. Each has the task id and its creator as its
-// first two indexed topics (TaskAssigned adds the provider as a third).
+// The events the block-hook transitions of tasks and streams log. Each has the task or stream
+// id and its creator as its first two indexed topics (TaskAssigned adds the provider as a third).
 const (
-	TaskAssignedEvent  = "TaskAssigned"
-	TaskCompletedEvent = "TaskCompleted"
-	TaskFailedEvent    = "TaskFailed"
+	TaskAssignedEvent    = "TaskAssigned"
+	TaskCompletedEvent   = "TaskCompleted"
+	TaskFailedEvent      = "TaskFailed"
+	StreamLiveEvent      = "StreamLive"
+	StreamPausedEvent    = "StreamPaused"
+	StreamEndedEvent     = "StreamEnded"
+	StreamSettledEvent   = "StreamSettled"
+	ReplicaReplacedEvent = "ReplicaReplaced"
 )
 
 // BlockLogs turns the compute events of a block's hooks (PreBlock, BeginBlock, EndBlock: a bid
-// window closing, a committee's verdict, a deadline passing) into the precompile's EVM logs, in
+// window closing, a committee's verdict, a deadline passing, a stream going live, pausing,
+// ending, settling or losing a replica) into the precompile's EVM logs, in
 // the order the events came. These transitions run in no transaction, so no EVM call can log
 // them; the app attaches the logs to the block instead (see app.FinalizeBlock). Events of other
 // modules and of the other compute transitions are skipped; a compute event that cannot be read
@@ -35,7 +41,9 @@ func BlockLogs(events []abci.Event, addrCdc address.Codec) ([]*ethtypes.Log, err
 		switch ev.Type {
 		case eventName(&types.EventTaskAssigned{}), eventName(&types.EventResultVerified{}),
 			eventName(&types.EventTaskCompleted{}), eventName(&types.EventTaskFailed{}),
-			eventName(&types.EventTaskExpired{}):
+			eventName(&types.EventTaskExpired{}), eventName(&types.EventStreamLive{}),
+			eventName(&types.EventStreamPaused{}), eventName(&types.EventStreamClosed{}),
+			eventName(&types.EventStreamSettled{}), eventName(&types.EventReplicaReplaced{}):
 		default:
 			continue
 		}
@@ -68,6 +76,34 @@ func blockLog(msg proto.Message, addrCdc address.Codec) (*ethtypes.Log, error) {
 		return newBlockLog(addrCdc, TaskFailedEvent, e.TaskId, e.Creator, nil, uint8(types.TASK_STATE_FAILED), e.Reason)
 	case *types.EventTaskExpired:
 		return newBlockLog(addrCdc, TaskFailedEvent, e.TaskId, e.Creator, nil, uint8(types.TASK_STATE_EXPIRED), e.Reason)
+	case *types.EventStreamLive:
+		providers := make([]common.Address, len(e.Serving))
+		for i, r := range e.Serving {
+			addr, err := evmAddress(addrCdc, r.Provider)
+			if err != nil {
+				return nil, fmt.Errorf("serving[%d]: %w", i, err)
+			}
+			providers[i] = addr
+		}
+		return newBlockLog(addrCdc, StreamLiveEvent, e.StreamId, e.Creator, nil, providers, height(e.EndHeight))
+	case *types.EventStreamPaused:
+		return newBlockLog(addrCdc, StreamPausedEvent, e.StreamId, e.Creator, nil, height(e.GraceEnd), e.Reason)
+	case *types.EventStreamClosed:
+		return newBlockLog(addrCdc, StreamEndedEvent, e.StreamId, e.Creator, nil, e.Reason, amount(e.Claimed))
+	case *types.EventStreamSettled:
+		return newBlockLog(addrCdc, StreamSettledEvent, e.StreamId, e.Creator, nil, amount(e.Claimed), amount(e.Refunded))
+	case *types.EventReplicaReplaced:
+		provider, err := evmAddress(addrCdc, e.Provider)
+		if err != nil {
+			return nil, fmt.Errorf("provider: %w", err)
+		}
+		replacement := common.Address{}
+		if e.Replacement != "" {
+			if replacement, err = evmAddress(addrCdc, e.Replacement); err != nil {
+				return nil, fmt.Errorf("replacement: %w", err)
+			}
+		}
+		return newBlockLog(addrCdc, ReplicaReplacedEvent, e.StreamId, e.Creator, nil, e.Slot, provider, replacement, e.Reason)
 	}
 	return nil, fmt.Errorf("%s has no log", proto.MessageName(msg))
 }

@@ -15,8 +15,9 @@
 //
 // Events are EVM logs of the precompile with the task or stream id and the creator as indexed
 // topics. TaskCreated, TaskCancelled, ResultAccepted, ResultDisputed, StreamOpened, StreamFunded
-// and StreamClosed are the calling transaction's. TaskAssigned, TaskCompleted and TaskFailed
-// happen in the block hooks; they are the block's own logs (see BlockLogs).
+// and StreamClosed are the calling transaction's. TaskAssigned, TaskCompleted, TaskFailed,
+// StreamLive, StreamPaused, StreamEnded, StreamSettled and ReplicaReplaced happen in the block
+// hooks; they are the block's own logs (see BlockLogs).
 //
 // # Workload parameters
 //
@@ -66,7 +67,6 @@
 // # Not here
 //
 // The providers' stream methods (subscribe, claims, commitments) stay Cosmos messages: a
-// provider's sidecar sends them, not a contract. A stream's block-hook transitions (going live,
-// pausing, closing at its end) have no logs yet; getStream reads them. A chain already running
-// needs an upgrade that adds Address to the EVM params' active static precompiles.
+// provider's sidecar sends them, not a contract. A chain already running needs an upgrade that
+// adds Address to the EVM params' active static precompiles.
 package precompile
