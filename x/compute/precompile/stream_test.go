@@ -170,15 +170,23 @@ func TestStreamFromContractAndStaticCall(t *testing.T) {
 	c.fund(consumer, aogpu(200))
 	c.fund(alice, aogpu(200))
 
-	// the contract opens and pays, not the account that called it
-	id := streamID(t, c.call(alice, consumer, openStreamData(t, nil), gasLimit))
-	require.Equal(t, consumer, c.getStream(id).Creator)
-	require.Equal(t, aogpu(200).Sub(escrowOf100OGPU()).String(), c.balance(consumer).String())
-	require.Equal(t, aogpu(200).String(), c.balance(alice).String())
+	// a contract cannot sign the vouchers that pay a stream's replicas, so it cannot open one
+	r := c.call(alice, consumer, openStreamData(t, nil), gasLimit)
+	require.Contains(t, revertReason(t, r), "is a contract")
+	require.Equal(t, aogpu(200).String(), c.balance(consumer).String())
+	_, err := c.app.ComputeKeeper.GetStream(c.ctx, 1)
+	require.Error(t, err, "no stream")
 
-	// tx.origin is not the creator
-	r := c.call(alice, precompileAddr, pack(t, precompile.CloseStreamMethod, id), gasLimit)
-	require.Contains(t, revertReason(t, r), "was opened by")
+	// an account that delegates to code (EIP-7702) keeps its key, and may
+	delegator := common.HexToAddress("0x00000000000000000000000000000000000C0C0F")
+	c.deploy(delegator, append([]byte{0xef, 0x01, 0x00}, consumer.Bytes()...))
+	c.fund(delegator, aogpu(200))
+	r = c.call(delegator, precompileAddr, openStreamData(t, nil), gasLimit)
+	require.NoError(t, r.err)
+	require.Equal(t, delegator, c.getStream(streamID(t, r)).Creator)
+
+	id := streamID(t, c.call(alice, precompileAddr, openStreamData(t, nil), gasLimit))
+	require.Equal(t, aogpu(200).Sub(escrowOf100OGPU()).String(), c.balance(alice).String())
 
 	// every write under STATICCALL is refused; the view passes
 	for _, data := range [][]byte{
@@ -191,12 +199,12 @@ func TestStreamFromContractAndStaticCall(t *testing.T) {
 	}
 	r = c.call(alice, reader, pack(t, precompile.GetStreamMethod, id), gasLimit)
 	require.NoError(t, r.err)
-	require.Equal(t, aogpu(200).String(), c.balance(alice).String())
+	require.Equal(t, aogpu(200).Sub(escrowOf100OGPU()).String(), c.balance(alice).String())
 	require.Equal(t, uint8(computetypes.STREAM_STATE_OPEN), c.getStream(id).State)
 
-	r = c.call(alice, consumer, pack(t, precompile.CloseStreamMethod, id), gasLimit)
-	require.NoError(t, r.err)
-	require.Equal(t, aogpu(200).String(), c.balance(consumer).String())
+	// another account is not the creator
+	r = c.call(bob, precompileAddr, pack(t, precompile.CloseStreamMethod, id), gasLimit)
+	require.Contains(t, revertReason(t, r), "was opened by")
 }
 
 func TestRevertAfterOpenStreamUndoesIt(t *testing.T) {
