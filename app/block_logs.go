@@ -10,6 +10,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	evmtypes "github.com/cosmos/evm/x/vm/types"
 	"github.com/cosmos/gogoproto/proto"
+	"github.com/ethereum/go-ethereum/common"
 	ethtypes "github.com/ethereum/go-ethereum/core/types"
 
 	ogpuabci "github.com/opengpu/ogpu/app/abci"
@@ -49,7 +50,8 @@ func attachBlockLogs(req *abci.RequestFinalizeBlock, resp *abci.ResponseFinalize
 	if err != nil || len(logs) == 0 {
 		return err
 	}
-	// the block's EVM transactions numbered their logs from 0 across the block; these follow
+	// each EVM transaction numbers its logs from 0; these take the indexes after as many logs as
+	// the block's EVM transactions hold, so none repeats another's
 	height := uint64(req.Height) //nolint:gosec // a block height is positive
 	next := uint64(0)
 	for _, res := range resp.TxResults[1:] {
@@ -62,8 +64,8 @@ func attachBlockLogs(req *abci.RequestFinalizeBlock, resp *abci.ResponseFinalize
 	txHash := cmttypes.Tx(req.Txs[0]).Hash()
 	for i, l := range logs {
 		l.BlockNumber = height
-		l.BlockHash = [32]byte(req.Hash)
-		l.TxHash = [32]byte(txHash)
+		l.BlockHash = common.BytesToHash(req.Hash)
+		l.TxHash = common.BytesToHash(txHash)
 		l.TxIndex = 0
 		l.Index = uint(next) + uint(i)
 	}
