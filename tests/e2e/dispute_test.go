@@ -6,17 +6,26 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/bech32"
 
 	"github.com/opengpu/ogpu/gpu/gemm"
@@ -31,7 +40,8 @@ import (
 // it; an escalation committee drawn from the other validators overturns the verdict. The
 // provider is slashed and jailed, the lazy member loses 5% of its validator's stake, and the
 // client gets its escrow and bond back and the bond again as its reward. A second dispute, of a
-// correct result, loses its bond to the escalation committee.
+// correct result, loses its bond to the escalation committee; that client is a dApp, which
+// creates and disputes the task through the ICompute precompile and follows it by its logs.
 func TestDispute(t *testing.T) {
 	// first committees of one leave validators for an escalation committee; no random audits,
 	// so that the first verdict is what the client sees
@@ -154,10 +164,47 @@ func TestDispute(t *testing.T) {
 		validatorTx(net, lazy, bond(net.Addr(lazy), ogpu(2_000)))
 		members := map[string]sdkmath.Int{net.Addr(0): balance(t, nodes[0], net.Addr(0)), net.Addr(other): balance(t, nodes[0], net.Addr(other))}
 		before := balance(t, nodes[0], client)
-		require.Equal(t, uint64(2), create(net, homes[1], "validator", gemmTask(client, 8, 8, 8, 1, 2, ogpu(100), 60)))
+		// the client is a dApp this time: it creates and disputes through the ICompute precompile,
+		// with its account's eth key over node 1's JSON-RPC
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		eth, err := ethclient.DialContext(ctx, nodes[1].JSONRPC())
+		require.NoError(t, err)
+		defer eth.Close()
+		chainID, err := eth.ChainID(ctx)
+		require.NoError(t, err)
+		keyHex := strings.TrimSpace(string(network.Run(t, bin, "keys", "unsafe-export-eth-key", "validator", "--home", homes[1], "--keyring-backend", "test")))
+		key, err := crypto.HexToECDSA(strings.TrimPrefix(keyHex, "0x"))
+		require.NoError(t, err)
+		opts := bind.NewKeyedTransactor(key, chainID)
+		opts.Context = ctx
+		require.Equal(t, common.BytesToAddress(sdk.MustAccAddressFromBech32(client)), opts.From)
+		dapp := evmAccount{t: t, ctx: ctx, client: eth, opts: opts}
+		compute := loadArtifact(t, "ICompute")
+		pack := func(method string, args ...any) []byte {
+			data, err := compute.ABI.Pack(method, args...)
+			require.NoError(t, err, method)
+			return data
+		}
+		params, err := abi.Arguments{{Type: abiType(t, "uint32")}, {Type: abiType(t, "uint32")}, {Type: abiType(t, "uint32")},
+			{Type: abiType(t, "uint64")}, {Type: abiType(t, "uint64")}}.Pack(uint32(8), uint32(8), uint32(8), uint64(1), uint64(2))
+		require.NoError(t, err)
+		created := dapp.send(&computePrecompile, nil, pack("createTask", "gemm-int8/v1", params,
+			[]struct {
+				Uri    string //nolint:revive // the ABI's field uri
+				Sha256 string
+				Size   uint64
+			}{}, ogpu(100).BigInt(), uint64(60),
+			struct {
+				Kind            uint8
+				FullUntilBlocks uint64
+				MinFraction     string
+			}{Kind: 1}))
+		taskTopic := common.BigToHash(big.NewInt(2))
+		require.Equal(t, taskTopic, created.Logs[len(created.Logs)-1].Topics[1], "task 2, by its TaskCreated log")
 		sha := deliver(2, lazy, false)
 		net.WaitState(2, computetypes.TASK_STATE_VERIFIED, 60*time.Second)
-		validatorTx(net, 1, &computetypes.MsgDisputeResult{Creator: client, TaskId: 2})
+		dapp.send(&computePrecompile, nil, pack("disputeResult", uint64(2)))
 		c := waitCommittee(net, 2, 2, func(c committeetypes.Committee) bool { return c.DrawnHeight > 0 })
 		require.Len(t, c.Members, 1, "the one validator neither a party nor on the first committee")
 		attest(net, 2, 2, sha, committeetypes.ATTESTED_VALID, attestors)
@@ -173,7 +220,33 @@ func TestDispute(t *testing.T) {
 			}
 		}
 		require.Equal(t, 1, gained, "the escalation member takes the bond")
+
+		// the dApp followed the task by its logs: its own transactions' and, from every
+		// validator's identical block results, the block's
+		logs, err := eth.FilterLogs(ctx, ethereum.FilterQuery{
+			FromBlock: created.BlockNumber, Addresses: []common.Address{computePrecompile}, Topics: [][]common.Hash{nil, {taskTopic}},
+		})
+		require.NoError(t, err)
+		var names []string
+		for _, l := range logs {
+			ev, err := compute.ABI.EventByID(l.Topics[0])
+			require.NoError(t, err)
+			names = append(names, ev.Name)
+			if ev.Name == "TaskCompleted" {
+				values, err := compute.ABI.Unpack(ev.Name, l.Data)
+				require.NoError(t, err)
+				names[len(names)-1] += fmt.Sprint(values[0])
+			}
+		}
+		require.Equal(t, []string{"TaskCreated", "TaskAssigned", "TaskCompleted8", "ResultDisputed", "TaskCompleted4"}, names)
 	})
+}
+
+func abiType(t *testing.T, name string) abi.Type {
+	t.Helper()
+	typ, err := abi.NewType(name, "", nil)
+	require.NoError(t, err)
+	return typ
 }
 
 func validatorTokensOf(t *testing.T, n *network.Node, addr string) sdkmath.Int {
