@@ -201,6 +201,8 @@ interface ICompute {
 
     /// @dev Opens a stream of workload over model, served by replicas providers for duration
     /// blocks once live, and escrows deposit + committee fee + security deposit from msg.sender.
+    /// msg.sender must be an account (or one that delegates to code, EIP-7702), not a contract:
+    /// the vouchers that pay the replicas are signed with the creator's account key.
     /// @param workload the workload every request runs: "infer-mlp-int8/v1".
     /// @param params abi.encode(uint32[] widths, uint32 rows): rows is the most rows a request carries.
     /// @param model the model blob every replica loads.
