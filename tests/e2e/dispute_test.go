@@ -204,6 +204,15 @@ func TestDispute(t *testing.T) {
 		require.Equal(t, taskTopic, created.Logs[len(created.Logs)-1].Topics[1], "task 2, by its TaskCreated log")
 		sha := deliver(2, lazy, false)
 		net.WaitState(2, computetypes.TASK_STATE_VERIFIED, 60*time.Second)
+		// node 1, which the dApp asks, may be a block behind the node WaitState asked
+		require.Eventually(t, func() bool {
+			out, err := eth.CallContract(ctx, ethereum.CallMsg{To: &computePrecompile, Data: pack("getTask", uint64(2))}, nil)
+			if err != nil {
+				return false
+			}
+			values, err := compute.ABI.Unpack("getTask", out)
+			return err == nil && abi.ConvertType(values[0], new(taskInfo)).(*taskInfo).State == taskVerified
+		}, 30*time.Second, 200*time.Millisecond, "task 2 VERIFIED on node 1")
 		dapp.send(&computePrecompile, nil, pack("disputeResult", uint64(2)))
 		c := waitCommittee(net, 2, 2, func(c committeetypes.Committee) bool { return c.DrawnHeight > 0 })
 		require.Len(t, c.Members, 1, "the one validator neither a party nor on the first committee")
@@ -223,21 +232,36 @@ func TestDispute(t *testing.T) {
 
 		// the dApp followed the task by its logs: its own transactions' and, from every
 		// validator's identical block results, the block's
-		logs, err := eth.FilterLogs(ctx, ethereum.FilterQuery{
-			FromBlock: created.BlockNumber, Addresses: []common.Address{computePrecompile}, Topics: [][]common.Hash{nil, {taskTopic}},
-		})
-		require.NoError(t, err)
-		var names []string
-		for _, l := range logs {
-			ev, err := compute.ABI.EventByID(l.Topics[0])
-			require.NoError(t, err)
-			names = append(names, ev.Name)
-			if ev.Name == "TaskCompleted" {
-				values, err := compute.ABI.Unpack(ev.Name, l.Data)
-				require.NoError(t, err)
-				names[len(names)-1] += fmt.Sprint(values[0])
+		taskLogs := func() ([]string, error) {
+			logs, err := eth.FilterLogs(ctx, ethereum.FilterQuery{
+				FromBlock: created.BlockNumber, Addresses: []common.Address{computePrecompile}, Topics: [][]common.Hash{nil, {taskTopic}},
+			})
+			if err != nil {
+				return nil, err
 			}
+			var names []string
+			for _, l := range logs {
+				ev, err := compute.ABI.EventByID(l.Topics[0])
+				if err != nil {
+					return nil, err
+				}
+				names = append(names, ev.Name)
+				if ev.Name == "TaskCompleted" {
+					values, err := compute.ABI.Unpack(ev.Name, l.Data)
+					if err != nil {
+						return nil, err
+					}
+					names[len(names)-1] += fmt.Sprint(values[0])
+				}
+			}
+			return names, nil
 		}
+		// node 1 may be a block behind the node that saw the task COMPLETED
+		var names []string
+		var logsErr error
+		require.Eventually(t, func() bool { names, logsErr = taskLogs(); return logsErr != nil || len(names) >= 5 },
+			30*time.Second, 200*time.Millisecond)
+		require.NoError(t, logsErr)
 		require.Equal(t, []string{"TaskCreated", "TaskAssigned", "TaskCompleted8", "ResultDisputed", "TaskCompleted4"}, names)
 	})
 }
