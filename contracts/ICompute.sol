@@ -201,8 +201,9 @@ interface ICompute {
 
     /// @dev Opens a stream of workload over model, served by replicas providers for duration
     /// blocks once live, and escrows deposit + committee fee + security deposit from msg.sender.
-    /// msg.sender must be an account (or one that delegates to code, EIP-7702), not a contract:
-    /// the vouchers that pay the replicas are signed with the creator's account key.
+    /// msg.sender must have a public key on chain: requests and vouchers are checked against it.
+    /// A contract never has one; an account that has only sent EVM transactions has none until
+    /// it signs a Cosmos transaction.
     /// @param workload the workload every request runs: "infer-mlp-int8/v1".
     /// @param params abi.encode(uint32[] widths, uint32 rows): rows is the most rows a request carries.
     /// @param model the model blob every replica loads.

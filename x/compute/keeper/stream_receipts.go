@@ -10,6 +10,7 @@ import (
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
 	"cosmossdk.io/math"
+	cryptotypes "github.com/cosmos/cosmos-sdk/crypto/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/opengpu/ogpu/x/compute/types"
@@ -23,17 +24,28 @@ func (k Keeper) verifySignature(ctx context.Context, field, addr string, msg, si
 	if err != nil {
 		return errorsmod.Wrapf(types.ErrInvalidAddress, "%s %q: %v", field, addr, err)
 	}
-	if k.accounts == nil {
-		return errorsmod.Wrapf(types.ErrMissingPubKey, "%s: no account keeper to read %s's public key", field, addr)
+	pk, err := k.pubKey(ctx, field, a)
+	if err != nil {
+		return err
 	}
-	acc := k.accounts.GetAccount(ctx, a)
-	if acc == nil || acc.GetPubKey() == nil {
-		return errorsmod.Wrapf(types.ErrMissingPubKey, "%s: account %s has no public key on chain; it must sign a transaction first", field, addr)
-	}
-	if !acc.GetPubKey().VerifySignature(msg, sig) {
+	if !pk.VerifySignature(msg, sig) {
 		return fmt.Errorf("%s: not a signature of %s", field, addr)
 	}
 	return nil
+}
+
+// pubKey is addr's public key on chain: an account has one once it signed a Cosmos transaction
+// (an EVM transaction does not record it, and a contract never has one).
+func (k Keeper) pubKey(ctx context.Context, field string, addr sdk.AccAddress) (cryptotypes.PubKey, error) {
+	if k.accounts == nil {
+		return nil, errorsmod.Wrapf(types.ErrMissingPubKey, "%s: no account keeper to read %s's public key", field, addr)
+	}
+	acc := k.accounts.GetAccount(ctx, addr)
+	if acc == nil || acc.GetPubKey() == nil {
+		return nil, errorsmod.Wrapf(types.ErrMissingPubKey,
+			"%s: account %s has no public key on chain; it must sign a Cosmos transaction first (a contract never has one)", field, addr)
+	}
+	return acc.GetPubKey(), nil
 }
 
 // ClaimStream redeems a voucher of the stream's creator for provider: it pays total − what the

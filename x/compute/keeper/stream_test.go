@@ -11,6 +11,8 @@ import (
 	"cosmossdk.io/math"
 	abci "github.com/cometbft/cometbft/abci/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	"github.com/cosmos/evm/crypto/ethsecp256k1"
 
 	"github.com/opengpu/ogpu/x/compute/types"
 	"github.com/opengpu/ogpu/x/compute/workload"
@@ -40,8 +42,14 @@ func TestOpenStreamLocksEscrow(t *testing.T) {
 
 func TestOpenStreamRules(t *testing.T) {
 	sf := newStreamFixture(newFixture(t))
-	poor := sf.addr("poor", 0)
+	poorKey, err := ethsecp256k1.GenerateKey()
+	require.NoError(t, err)
+	poor := sdk.AccAddress(poorKey.PubKey().Address())
+	sf.accounts[string(poor)] = authtypes.NewBaseAccount(poor, poorKey.PubKey(), 0, 0)
 	sf.bank.Set(poor, denom, ogpu(111))
+	// an account that never signed a Cosmos transaction (or a contract) has no key on chain
+	keyless := sf.addr("keyless", 0)
+	sf.bank.Set(keyless, denom, ogpu(1_000))
 	tests := []struct {
 		name   string
 		edit   func(m *types.MsgOpenStream)
@@ -63,6 +71,8 @@ func TestOpenStreamRules(t *testing.T) {
 		{"not a stream workload", func(m *types.MsgOpenStream) { m.Workload.Name = "gemm-int8/v1" }, types.ErrInvalidStream, "streams serve"},
 		{"deposit pays no period", func(m *types.MsgOpenStream) { m.Deposit = sdk.NewCoin(denom, ogpu(3)) }, types.ErrInvalidPrice, "stream_samples × max_price_per_request"},
 		{"insufficient funds", func(m *types.MsgOpenStream) { m.Creator = poor.String() }, nil, "insufficient funds"},
+		{"a creator without a key on chain", func(m *types.MsgOpenStream) { m.Creator = keyless.String() }, types.ErrMissingPubKey,
+			"creator: account " + keyless.String() + " has no public key on chain"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

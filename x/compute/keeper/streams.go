@@ -72,6 +72,11 @@ func (k Keeper) OpenStream(ctx context.Context, creator sdk.AccAddress, msg *typ
 		return 0, err
 	}
 	sp := params.Stream
+	// every request and voucher of the stream is checked against the creator's key: a creator
+	// without one (a contract, or an account that only sent EVM transactions) could pay nobody
+	if _, err := k.pubKey(ctx, "creator", creator); err != nil {
+		return 0, err
+	}
 	if msg.Deposit.Denom != params.Denom {
 		return 0, errorsmod.Wrapf(types.ErrInvalidPrice, "deposit %s: must be in %s", msg.Deposit, params.Denom)
 	}

@@ -7,6 +7,7 @@ import (
 	"cosmossdk.io/math"
 	storetypes "github.com/cosmos/cosmos-sdk/store/v2/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/evm/crypto/ethsecp256k1"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/require"
@@ -19,10 +20,18 @@ import (
 
 const gasLimit = 3_000_000
 
+// alice and bob are accounts with keys: newChain records their public keys on chain, as their
+// first Cosmos transaction would (a stream's creator needs one).
 var (
-	alice = common.HexToAddress("0x00000000000000000000000000000000000A11CE")
-	bob   = common.HexToAddress("0x0000000000000000000000000000000000000B0B")
+	aliceKey, bobKey = testKey(1), testKey(2)
+	alice, bob       = common.BytesToAddress(aliceKey.PubKey().Address()), common.BytesToAddress(bobKey.PubKey().Address())
 )
+
+func testKey(seed byte) *ethsecp256k1.PrivKey {
+	k := make([]byte, 32)
+	k[31] = seed
+	return &ethsecp256k1.PrivKey{Key: k}
+}
 
 func gemmParams(t *testing.T, m, n, k uint32, seedA, seedB uint64) []byte {
 	t.Helper()

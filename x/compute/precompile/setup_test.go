@@ -13,6 +13,7 @@ import (
 	storetypes "github.com/cosmos/cosmos-sdk/store/v2/types"
 	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/evm/crypto/ethsecp256k1"
 	feemarkettypes "github.com/cosmos/evm/x/feemarket/types"
 	vm "github.com/cosmos/evm/x/vm"
 	"github.com/cosmos/evm/x/vm/statedb"
@@ -58,7 +59,21 @@ func newChain(t *testing.T) *chain {
 	vm.InitGenesis(ctx, a.EVMKeeper, a.AccountKeeper, a.BankKeeper, evmGen, &evmConfigOnce)
 	require.NoError(t, a.StakingGPUKeeper.InitGenesis(ctx, *stakinggputypes.DefaultGenesis()))
 	require.NoError(t, a.ComputeKeeper.InitGenesis(ctx, *computetypes.DefaultGenesis()))
-	return &chain{t: t, app: a, ctx: ctx}
+	c := &chain{t: t, app: a, ctx: ctx}
+	c.setPubKey(aliceKey)
+	c.setPubKey(bobKey)
+	return c
+}
+
+// setPubKey records key's public key in its account, as the account's first Cosmos tx would.
+func (c *chain) setPubKey(key *ethsecp256k1.PrivKey) {
+	addr := sdk.AccAddress(key.PubKey().Address())
+	acc := c.app.AccountKeeper.GetAccount(c.ctx, addr)
+	if acc == nil {
+		acc = c.app.AccountKeeper.NewAccountWithAddress(c.ctx, addr)
+	}
+	require.NoError(c.t, acc.SetPubKey(key.PubKey()))
+	c.app.AccountKeeper.SetAccount(c.ctx, acc)
 }
 
 // aogpu is n whole OGPU.

@@ -8,7 +8,6 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
-	ethtypes "github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
 
 	"github.com/opengpu/ogpu/x/compute/types"
@@ -32,9 +31,6 @@ func (p Precompile) OpenStream(ctx sdk.Context, contract *vm.Contract, stateDB v
 	}
 	caller, creator, err := p.sender(contract)
 	if err != nil {
-		return nil, err
-	}
-	if err := canSignVouchers(stateDB, caller); err != nil {
 		return nil, err
 	}
 	params, err := p.keeper.Params.Get(ctx)
@@ -226,19 +222,4 @@ func toMsgOpenStream(creator, denom string, a OpenStreamArgs) (*types.MsgOpenStr
 		Duration:           a.Duration,
 		Deposit:            deposit,
 	}, nil
-}
-
-// canSignVouchers refuses a contract as a stream's creator: a stream's requests are paid with
-// vouchers the creator's account key signs and the chain checks against it, and a contract has
-// no key, so its stream could never pay a replica. An account that delegates to code (EIP-7702)
-// keeps its key and may open one.
-func canSignVouchers(stateDB vm.StateDB, caller common.Address) error {
-	code := stateDB.GetCode(caller)
-	if len(code) == 0 {
-		return nil
-	}
-	if _, ok := ethtypes.ParseDelegation(code); ok {
-		return nil
-	}
-	return fmt.Errorf("openStream: msg.sender %s is a contract: a stream's vouchers are signed with its creator's account key, which a contract does not have; open it from an account", caller)
 }

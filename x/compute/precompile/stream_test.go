@@ -170,20 +170,33 @@ func TestStreamFromContractAndStaticCall(t *testing.T) {
 	c.fund(consumer, aogpu(200))
 	c.fund(alice, aogpu(200))
 
-	// a contract cannot sign the vouchers that pay a stream's replicas, so it cannot open one
+	// a stream's requests and vouchers are checked against its creator's key on chain: a
+	// contract has none, so it cannot open one (its stream could pay nobody)
 	r := c.call(alice, consumer, openStreamData(t, nil), gasLimit)
-	require.Contains(t, revertReason(t, r), "is a contract")
+	require.Contains(t, revertReason(t, r), "has no public key on chain")
 	require.Equal(t, aogpu(200).String(), c.balance(consumer).String())
 	_, err := c.app.ComputeKeeper.GetStream(c.ctx, 1)
 	require.Error(t, err, "no stream")
 
-	// an account that delegates to code (EIP-7702) keeps its key, and may
-	delegator := common.HexToAddress("0x00000000000000000000000000000000000C0C0F")
-	c.deploy(delegator, append([]byte{0xef, 0x01, 0x00}, consumer.Bytes()...))
-	c.fund(delegator, aogpu(200))
-	r = c.call(delegator, precompileAddr, openStreamData(t, nil), gasLimit)
+	// nor can an account that has only sent EVM transactions, until it signs a Cosmos one
+	fresh := testKey(3)
+	freshAddr := common.BytesToAddress(fresh.PubKey().Address())
+	c.fund(freshAddr, aogpu(200))
+	r = c.call(freshAddr, precompileAddr, openStreamData(t, nil), gasLimit)
+	require.Contains(t, revertReason(t, r), "must sign a Cosmos transaction first")
+	c.setPubKey(fresh)
+	r = c.call(freshAddr, precompileAddr, openStreamData(t, nil), gasLimit)
 	require.NoError(t, r.err)
-	require.Equal(t, delegator, c.getStream(streamID(t, r)).Creator)
+
+	// an account that delegates to code (EIP-7702) keeps its key, and may
+	delegator := testKey(4)
+	delegatorAddr := common.BytesToAddress(delegator.PubKey().Address())
+	c.deploy(delegatorAddr, append([]byte{0xef, 0x01, 0x00}, consumer.Bytes()...))
+	c.setPubKey(delegator)
+	c.fund(delegatorAddr, aogpu(200))
+	r = c.call(delegatorAddr, precompileAddr, openStreamData(t, nil), gasLimit)
+	require.NoError(t, r.err)
+	require.Equal(t, delegatorAddr, c.getStream(streamID(t, r)).Creator)
 
 	id := streamID(t, c.call(alice, precompileAddr, openStreamData(t, nil), gasLimit))
 	require.Equal(t, aogpu(200).Sub(escrowOf100OGPU()).String(), c.balance(alice).String())
