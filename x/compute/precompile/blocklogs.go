@@ -97,11 +97,9 @@ func blockLog(msg proto.Message, addrCdc address.Codec) (*ethtypes.Log, error) {
 		if err != nil {
 			return nil, fmt.Errorf("provider: %w", err)
 		}
-		replacement := common.Address{}
-		if e.Replacement != "" {
-			if replacement, err = evmAddress(addrCdc, e.Replacement); err != nil {
-				return nil, fmt.Errorf("replacement: %w", err)
-			}
+		replacement, err := evmAddress(addrCdc, e.Replacement) // none left: the zero address
+		if err != nil {
+			return nil, fmt.Errorf("replacement: %w", err)
 		}
 		return newBlockLog(addrCdc, ReplicaReplacedEvent, e.StreamId, e.Creator, nil, e.Slot, provider, replacement, e.Reason)
 	}
@@ -134,7 +132,12 @@ func newBlockLog(addrCdc address.Codec, name string, id uint64, creator string, 
 	return &ethtypes.Log{Address: common.HexToAddress(Address), Topics: topics, Data: packed}, nil
 }
 
+// evmAddress is the EVM address of an account address (bech32); "" (none yet, e.g. a task's
+// provider before assignment) is the zero address.
 func evmAddress(addrCdc address.Codec, bech32 string) (common.Address, error) {
+	if bech32 == "" {
+		return common.Address{}, nil
+	}
 	bz, err := addrCdc.StringToBytes(bech32)
 	if err != nil {
 		return common.Address{}, err

@@ -80,23 +80,13 @@ func (p Precompile) Params(ctx sdk.Context, method *abi.Method) ([]byte, error) 
 
 // taskInfo is the task as ICompute.sol's TaskInfo.
 func (p Precompile) taskInfo(t types.Task) (TaskInfo, error) {
-	evmAddr := func(field, s string) (common.Address, error) {
-		if s == "" {
-			return common.Address{}, nil
-		}
-		b, err := p.addrCdc.StringToBytes(s)
-		if err != nil {
-			return common.Address{}, fmt.Errorf("task %d %s %q: %w", t.Id, field, s, err)
-		}
-		return common.BytesToAddress(b), nil
-	}
-	creator, err := evmAddr("creator", t.Creator)
+	creator, err := evmAddress(p.addrCdc, t.Creator)
 	if err != nil {
-		return TaskInfo{}, err
+		return TaskInfo{}, fmt.Errorf("task %d creator: %w", t.Id, err)
 	}
-	provider, err := evmAddr("provider", t.Provider)
+	provider, err := evmAddress(p.addrCdc, t.Provider)
 	if err != nil {
-		return TaskInfo{}, err
+		return TaskInfo{}, fmt.Errorf("task %d provider: %w", t.Id, err)
 	}
 	return TaskInfo{
 		Id:             t.Id,

@@ -148,21 +148,14 @@ func (p Precompile) GetStream(ctx sdk.Context, method *abi.Method, args []interf
 
 // streamInfo is the stream as ICompute.sol's StreamInfo.
 func (p Precompile) streamInfo(s types.Stream) (StreamInfo, error) {
-	evmAddr := func(field, a string) (common.Address, error) {
-		b, err := p.addrCdc.StringToBytes(a)
-		if err != nil {
-			return common.Address{}, fmt.Errorf("stream %d %s %q: %w", s.Id, field, a, err)
-		}
-		return common.BytesToAddress(b), nil
-	}
-	creator, err := evmAddr("creator", s.Creator)
+	creator, err := evmAddress(p.addrCdc, s.Creator)
 	if err != nil {
-		return StreamInfo{}, err
+		return StreamInfo{}, fmt.Errorf("stream %d creator: %w", s.Id, err)
 	}
 	providers := make([]common.Address, len(s.Serving))
 	for i, r := range s.Serving {
-		if providers[i], err = evmAddr("provider", r.Provider); err != nil {
-			return StreamInfo{}, err
+		if providers[i], err = evmAddress(p.addrCdc, r.Provider); err != nil {
+			return StreamInfo{}, fmt.Errorf("stream %d provider: %w", s.Id, err)
 		}
 	}
 	return StreamInfo{
